@@ -1,0 +1,146 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared helpers for the AWX / distribution tests (paths, environment, sample data, PNG reading)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+BUILD_COLLECTIONS = REPO / ".build" / "collections"
+# The real ansible.windows comes with the pinned `ansible` package in the venv.
+SITE_COLLECTIONS = Path(__import__("ansible").__file__).resolve().parent.parent
+
+
+def tool(name: str) -> str:
+    candidate = VENV_BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+def ansible_env(collections_path=None, **extra) -> dict:
+    """Environment for a child ansible-* process: our collection + the venv's ansible.windows, no colour."""
+    env = dict(os.environ)
+    paths = [str(collections_path or BUILD_COLLECTIONS), str(SITE_COLLECTIONS)]
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(paths),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCAL_TEMP": str(Path(extra.pop("tmp", "/tmp")) / "ansible-local"),
+        "PATH": os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]),
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(cmd, cwd=None, env=None, timeout=300, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed with rc=%d\nstdout:\n%s\nstderr:\n%s"
+                             % (" ".join(map(str, cmd)), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
+    return proc
+
+
+def sample_summaries() -> list:
+    """Synthetic atp_proxy_summary values (docs/dev/contracts.md) covering every state."""
+    ping = "https://contososensorapi.atp.azure.com/tri/sensor/api/ping"
+    mde = "https://winatp-gw-weu.microsoft.com/test"
+    ok = {"url": ping, "outcome": "reachable", "status": 200, "hint": "", "proxy": "proxy.corp:8080"}
+    return [
+        {
+            "host": "dc01", "status": "in_sync", "check_mode": False, "changed_sids": [], "backup_file": "",
+            "targets": [
+                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "identical", "changed": False},
+                {"sid": "S-1-5-19", "account": "LocalService", "before": "equivalent", "changed": False},
+            ],
+            "probe": [{"account": "LocalService", "all_reachable": True, "results": [ok]},
+                      {"account": "SYSTEM", "all_reachable": True, "results": [ok]}],
+            "mde": {"configured": False, "changed": False},
+        },
+        {
+            "host": "dc02", "status": "changed", "check_mode": False, "changed_sids": ["S-1-5-19"],
+            "backup_file": "C:\\ProgramData\\atp.sensor_proxy\\backups\\atp_proxy_20261122T101500Z.reg",
+            "targets": [
+                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "identical", "changed": False},
+                {"sid": "S-1-5-19", "account": "LocalService", "before": "different", "changed": True},
+            ],
+            "probe": [{"account": "LocalService", "all_reachable": False, "results": [
+                {"url": ping, "outcome": "proxy_auth_required", "status": 407,
+                 "hint": "the proxy wants credentials; allow the DC's computer account or bypass auth <for> *.atp.azure.com",
+                 "proxy": "proxy.corp:8080"},
+                {"url": mde, "outcome": "reachable", "status": 200, "hint": "", "proxy": "proxy.corp:8080"},
+            ]}],
+            "mde": {"configured": True, "changed": True},
+        },
+        {
+            "host": "dc03", "status": "hive_not_loaded", "check_mode": False, "changed_sids": ["S-1-5-18"],
+            "backup_file": "C:\\ProgramData\\atp.sensor_proxy\\backups\\atp_proxy_20261122T101502Z.reg",
+            "targets": [
+                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "missing", "changed": True},
+                {"sid": "S-1-5-19", "account": "LocalService", "before": "hive_not_loaded", "changed": False},
+            ],
+            "probe": [], "mde": {"configured": False, "changed": False},
+        },
+        {
+            "host": "<dc04 & co>", "status": "drifted", "check_mode": False, "changed_sids": [], "backup_file": "",
+            "targets": [
+                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "different", "changed": False},
+                {"sid": "S-1-5-19", "account": "LocalService", "before": "identical", "changed": False},
+            ],
+            "probe": [{"account": "SYSTEM", "all_reachable": False, "results": [
+                {"url": ping, "outcome": "tls_intercepted", "status": None,
+                 "hint": "<script>alert('x')</script> issuer is not Microsoft", "proxy": ""}]}],
+            "mde": {"configured": False, "changed": False},
+        },
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Minimal PNG reader (8-bit RGB/RGBA, non-interlaced: what Chromium writes)
+# ---------------------------------------------------------------------------
+def read_png(path) -> tuple:
+    """Return (width, height, list of rows of (r, g, b) tuples)."""
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _c, _f, interlace = header
+    assert depth == 8 and colour in (2, 6) and interlace == 0, "unsupported PNG layout %r" % (header,)
+    bpp = 3 if colour == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        ftype, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif ftype == 3:
+                line[i] = (line[i] + ((a + b) >> 1)) & 0xFF
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pred) & 0xFF
+        rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
+        prev = line
+    return width, height, rows
