@@ -415,16 +415,14 @@ def validate_bypass(items, field_name: str = "bypass") -> list:
     if not isinstance(items, (list, tuple)):
         raise WinInetSettingsError(field_name, "must be a list of host patterns or a ';'-separated string")
     out = []
-    for item in items:
-        if not isinstance(item, str):
-            raise WinInetSettingsError(field_name, "entry %r is not a string" % (item,))
-        item = item.strip()
-        if not item:
-            continue
-        _ascii(field_name, item)
-        if ";" in item or re.search(r"\s", item):
-            raise WinInetSettingsError(field_name, "entry %r may not contain ';' or white space" % item)
-        out.append(item)
+    for entry in items:
+        if not isinstance(entry, str):
+            raise WinInetSettingsError(field_name, "entry %r is not a string" % (entry,))
+        for item in split_bypass(entry):
+            _ascii(field_name, item)
+            if re.search(r"\s", item):
+                raise WinInetSettingsError(field_name, "entry %r may not contain white space" % item)
+            out.append(item)
     return out
 
 

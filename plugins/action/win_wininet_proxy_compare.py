@@ -1,0 +1,65 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for atp.sensor_proxy.win_wininet_proxy_compare (read-only)."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _registry as registry
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(registry.SOURCE_ARGUMENT_SPEC)
+
+    def _executor(self, task_vars: dict):
+        calls = []
+
+        def execute(module_name: str, module_args: dict) -> dict:
+            calls.append(module_name)
+            return self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
+
+        return execute, calls
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+
+        _, args = self.validate_argument_spec(argument_spec=registry.SOURCE_ARGUMENT_SPEC)
+        execute, calls = self._executor(task_vars or {})
+        try:
+            result.update(compare(execute, args))
+        except registry.UsageError as exc:
+            result.update(failed=True, msg=str(exc))
+        except registry.RemoteError as exc:
+            result.update(failed=True, msg=str(exc))
+        except AnsibleConnectionFailure:
+            raise
+        except Exception as exc:  # never a bare traceback for the user
+            result.update(failed=True, msg="unexpected error comparing WinINet settings: %s" % exc,
+                          exception=traceback.format_exc())
+        result["changed"] = False
+        result["round_trips"] = len(calls)
+        return result
+
+
+def compare(execute, args: dict) -> dict:
+    """The whole module behaviour, as a function of an executor and validated options."""
+    settings = registry.clean_settings(args.get("settings"))
+    kind = registry.infer_source_kind(args.get("source"), args.get("source_sid"), args.get("source_value"), settings)
+    targets, value_names = registry.normalize_targets(args["targets"], args["value_names"])
+    source = registry.load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings)
+    compared = registry.compare_targets(execute, source, targets, value_names)
+    return {
+        "source": source.to_result(),
+        "targets": compared,
+        "in_sync": registry.in_sync(compared),
+        "needs_write": [t["sid"] for t in compared if t["state"] in registry.NEEDS_WRITE],
+        "hive_not_loaded": [t["sid"] for t in compared if t["state"] == registry.HIVE_NOT_LOADED],
+    }

@@ -1,0 +1,92 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for WinINet / WinHTTP proxy settings blobs. Documentation: the ``.yml`` files beside this one."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _registry as registry
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
+
+
+def _fail(name: str, exc: Exception):
+    raise AnsibleFilterError("%s: %s" % (name, exc))
+
+
+def wininet_decode(value):
+    """Decode a DefaultConnectionSettings / SavedLegacySettings value."""
+    try:
+        return wininet.decode(value).to_dict()
+    except wininet.WinInetCodecError as exc:
+        _fail("wininet_decode", exc)
+
+
+def winhttp_decode(value):
+    """Decode a WinHttpSettings value (netsh winhttp)."""
+    try:
+        return wininet.decode_winhttp(value)
+    except wininet.WinInetCodecError as exc:
+        _fail("winhttp_decode", exc)
+
+
+def wininet_encode(settings, previous=None):
+    """Encode a settings dict; ``previous`` (any input form) continues its counter."""
+    try:
+        return wininet.encode(settings, previous).hex()
+    except (wininet.WinInetCodecError, wininet.WinInetSettingsError) as exc:
+        _fail("wininet_encode", exc)
+
+
+def wininet_compare(source, target):
+    """Compare two values: ``{state: identical|equivalent|different, differences: [...]}``."""
+    try:
+        return wininet.compare(source, target)
+    except wininet.WinInetCodecError as exc:
+        _fail("wininet_compare", exc)
+
+
+def wininet_settings_problems(settings, name="settings"):
+    """List what is wrong with a settings spec, each message prefixed with ``name`` (empty when valid)."""
+    try:
+        wininet.settings_from_spec(registry.clean_settings(settings) or {})
+    except wininet.WinInetSettingsError as exc:
+        return ["%s.%s" % (name, exc)]
+    return []
+
+
+def wininet_sid_problems(sids, name="targets"):
+    """List the entries of ``sids`` that are neither SIDs nor well-known account names."""
+    problems = []
+    for sid in sids if isinstance(sids, list) else [sids]:
+        try:
+            registry.resolve_sid(sid, name)
+        except registry.UsageError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def wininet_reg_parse(text):
+    """Parse a .reg backup into ``{key: {value_name: hex string | None}}``."""
+    try:
+        parsed = regfile.parse(text)
+    except regfile.RegFileError as exc:
+        _fail("wininet_reg_parse", exc)
+    return {
+        key: {name: (data.hex() if isinstance(data, bytes) else data) for name, data in values.items()}
+        for key, values in parsed.items()
+    }
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "wininet_decode": wininet_decode,
+            "wininet_encode": wininet_encode,
+            "winhttp_decode": winhttp_decode,
+            "wininet_compare": wininet_compare,
+            "wininet_settings_problems": wininet_settings_problems,
+            "wininet_sid_problems": wininet_sid_problems,
+            "wininet_reg_parse": wininet_reg_parse,
+        }

@@ -1,0 +1,92 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Recorded-shape answers of ansible.windows modules, for unit tests of the action plugins.
+
+The shapes follow the real modules bundled in the ``ansible`` package
+(ansible.windows 3.3.0):
+
+* ``win_reg_stat.ps1``: ``{"changed": false, "exists": bool}``; for a key without
+  ``name`` also ``properties`` (name -> ``{"type", "value", "raw_value"}``) and
+  ``sub_keys``. REG_BINARY ``raw_value`` is ``["0x46", ...]`` ("0x{0:x2}"),
+  ``value`` the list of ints (Get-PropertyValue). ``OpenSubKey`` returns null
+  for a key under an unloaded hive, so ``exists`` is false.
+* ``win_regedit.ps1``: ``changed``, ``data_changed``, ``data_type_changed`` and
+  ``diff`` ``{before, after}``; a failed write is
+  ``failed to change registry property '<name>' at <path>: <exception message>``.
+"""
+
+from __future__ import annotations
+
+CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
+
+
+def reg_stat_binary(data: bytes) -> dict:
+    return {"type": "REG_BINARY", "value": list(data), "raw_value": ["0x%02x" % b for b in data]}
+
+
+class FakeWindows:
+    """A registry keyed by PS-drive paths, answering win_reg_stat / win_regedit like the real modules."""
+
+    def __init__(self, hkcu_sid="S-1-5-21-1-2-3-500", loaded=("S-1-5-18", "S-1-5-19", "S-1-5-20")):
+        self.hkcu_sid = hkcu_sid
+        self.loaded = set(loaded) | {hkcu_sid}
+        self.keys: dict = {}  # "S-1-5-19\\Software\\..." (upper-cased) -> {name: (type, value)}
+        self.calls: list = []
+        self.deny_writes = False
+        self.drop_writes = False
+
+    def _norm(self, path: str) -> str:
+        if path.upper().startswith("HKCU:\\"):
+            path = "HKU:\\" + self.hkcu_sid + path[5:]
+        assert path.upper().startswith("HKU:\\"), path
+        return path[5:].upper()
+
+    def set_value(self, sid: str | None, name: str, data, kind="REG_BINARY"):
+        key = ((sid or self.hkcu_sid) + "\\" + CONN).upper()
+        self.keys.setdefault(key, {})[name] = (kind, data)
+
+    def get_value(self, sid: str | None, name: str):
+        key = ((sid or self.hkcu_sid) + "\\" + CONN).upper()
+        return self.keys.get(key, {}).get(name)
+
+    def __call__(self, module: str, args: dict) -> dict:
+        self.calls.append((module, dict(args)))
+        return getattr(self, module.rsplit(".", 1)[1])(args)
+
+    def win_reg_stat(self, args):
+        key = self._norm(args["path"])
+        hive = key.split("\\", 1)[0]
+        if hive not in self.loaded:
+            return {"changed": False, "exists": False}
+        if "\\" not in key:
+            return {"changed": False, "exists": True, "properties": {}, "sub_keys": ["Software"]}
+        values = self.keys.get(key)
+        if values is None:
+            return {"changed": False, "exists": False}
+        props = {}
+        for name, (kind, data) in values.items():
+            props[name] = reg_stat_binary(data) if kind == "REG_BINARY" else {"type": kind, "value": data,
+                                                                             "raw_value": data}
+        return {"changed": False, "exists": True, "properties": props, "sub_keys": []}
+
+    def win_regedit(self, args):
+        path, name = args["path"], args["name"]
+        key = self._norm(path)
+        if key.split("\\", 1)[0] not in self.loaded or self.deny_writes:
+            return {"failed": True, "changed": False, "data_changed": False, "data_type_changed": False,
+                    "msg": "failed to change registry property '%s' at %s: Requested registry access is not "
+                           "allowed." % (name, path)}
+        values = self.keys.setdefault(key, {})
+        before = values.get(name)
+        if args.get("state", "present") == "absent":
+            changed = name in values
+            if not args.get("_ansible_check_mode"):
+                values.pop(name, None)
+            return {"changed": changed, "data_changed": False, "data_type_changed": False}
+        data = args["data"]
+        if isinstance(data, str):
+            data = bytes.fromhex(data.lower().replace("hex:", "").replace(",", ""))
+        changed = before != ("REG_BINARY", data)
+        if changed and not args.get("_ansible_check_mode") and not self.drop_writes:
+            values[name] = ("REG_BINARY", data)
+        return {"changed": changed, "data_changed": changed, "data_type_changed": False}
