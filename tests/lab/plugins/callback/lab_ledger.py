@@ -1,0 +1,82 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402  (Ansible plugin layout: DOCUMENTATION comes before the imports)
+"""Test-only callback of the atp.sensor_proxy lab: per-task round trips and a JSON result file."""
+
+from __future__ import annotations
+
+DOCUMENTATION = """
+    name: lab_ledger
+    type: aggregate
+    short_description: attribute lab round trips to tasks and write results as JSON (TEST ONLY)
+    description:
+        - After each host finishes a task, gives the module executions counted since the host's previous task
+          to this task in the lab ledger (hosts run their tasks sequentially).
+        - Writes every task result and the final stats to the file named by C(ATP_LAB_RESULTS).
+    author: atp.sensor_proxy contributors
+    requirements:
+        - enabled through ANSIBLE_CALLBACKS_ENABLED=lab_ledger
+"""
+
+import json
+import os
+import sys
+
+from ansible.plugins.callback import CallbackBase
+
+
+def _lab():
+    repo = os.environ.get("ATP_LAB_REPO")
+    if repo and repo not in sys.path:
+        sys.path.insert(0, repo)
+    from tests.lab import state
+
+    lab_dir = os.environ.get("ATP_LAB_DIR")
+    return state.Lab(lab_dir) if lab_dir else None
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "lab_ledger"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lab = _lab()
+        self._results = []
+        self._play = ""
+
+    def v2_playbook_on_play_start(self, play):
+        self._play = play.get_name()
+
+    def _record(self, result, status):
+        host = result._host.get_name()
+        task = result._task.get_name()
+        calls = 0
+        if self._lab is not None and host in self._lab.host_names():
+            calls = self._lab.host(host).attribute_to_task(task)
+        data = dict(result._result)
+        data.pop("invocation", None) if status == "ok" else None
+        self._results.append({"host": host, "task": task, "play": self._play, "status": status,
+                              "module_calls": calls, "result": data})
+
+    def v2_runner_on_ok(self, result):
+        self._record(result, "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record(result, "ignored" if ignore_errors else "failed")
+
+    def v2_runner_on_unreachable(self, result):
+        self._record(result, "unreachable")
+
+    def v2_runner_on_skipped(self, result):
+        self._record(result, "skipped")
+
+    def v2_playbook_on_stats(self, stats):
+        path = os.environ.get("ATP_LAB_RESULTS")
+        if not path:
+            return
+        hosts = {h: stats.summarize(h) for h in sorted(stats.processed)}
+        with open(path, "w") as handle:
+            json.dump({"stats": hosts, "results": self._results}, handle, default=str)
