@@ -26,6 +26,8 @@ def tool(name: str) -> str:
 def ansible_env(collections_path=None, **extra) -> dict:
     """Environment for a child ansible-* process: our collection + the venv's ansible.windows, no colour."""
     env = dict(os.environ)
+    # Ansible also searches sys.path for ansible_collections/: keep only the paths we name.
+    env.pop("PYTHONPATH", None)
     paths = [str(collections_path or BUILD_COLLECTIONS), str(SITE_COLLECTIONS)]
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(paths),
@@ -144,3 +146,35 @@ def read_png(path) -> tuple:
         rows.append([tuple(line[i:i + 3]) for i in range(0, stride, bpp)])
         prev = line
     return width, height, rows
+
+
+# ---------------------------------------------------------------------------
+# Building the collection the way a release does
+# ---------------------------------------------------------------------------
+def clean_copy(dest: Path) -> Path:
+    """Copy the files git knows about (tracked, plus new files not ignored) to ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    files = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO).stdout
+    present = [f for f in files.split("\0") if f and (REPO / f).is_file()]
+    listing = dest.parent / (dest.name + ".files")
+    listing.write_text("\0".join(present))
+    run(["tar", "--null", "-cf", dest.parent / (dest.name + ".tar"), "-T", listing], cwd=REPO)
+    run(["tar", "-xf", dest.parent / (dest.name + ".tar"), "-C", dest])
+    return dest
+
+
+def build_collection(workdir: Path) -> Path:
+    """``ansible-galaxy collection build`` from a clean copy; returns the tarball."""
+    src = clean_copy(workdir / "src")
+    out = workdir / "dist"
+    run([tool("ansible-galaxy"), "collection", "build", "--force", "--output-path", out, src],
+        env=ansible_env(tmp=workdir))
+    tarballs = sorted(out.glob("atp-sensor_proxy-*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    return tarballs[0]
+
+
+def galaxy_version() -> str:
+    import yaml
+
+    return str(yaml.safe_load((REPO / "galaxy.yml").read_text())["version"])
