@@ -34,7 +34,7 @@ class ActionModule(ActionBase):
         _, args = self.validate_argument_spec(argument_spec=registry.SOURCE_ARGUMENT_SPEC)
         execute, calls = self._executor(task_vars or {})
         try:
-            result.update(compare(execute, args))
+            result.update(registry.compare_all(execute, args))
         except registry.UsageError as exc:
             result.update(failed=True, msg=str(exc))
         except registry.RemoteError as exc:
@@ -48,18 +48,3 @@ class ActionModule(ActionBase):
         result["round_trips"] = len(calls)
         return result
 
-
-def compare(execute, args: dict) -> dict:
-    """The whole module behaviour, as a function of an executor and validated options."""
-    settings = registry.clean_settings(args.get("settings"))
-    kind = registry.infer_source_kind(args.get("source"), args.get("source_sid"), args.get("source_value"), settings)
-    targets, value_names = registry.normalize_targets(args["targets"], args["value_names"])
-    source = registry.load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings)
-    compared = registry.compare_targets(execute, source, targets, value_names)
-    return {
-        "source": source.to_result(),
-        "targets": compared,
-        "in_sync": registry.in_sync(compared),
-        "needs_write": [t["sid"] for t in compared if t["state"] in registry.NEEDS_WRITE],
-        "hive_not_loaded": [t["sid"] for t in compared if t["state"] == registry.HIVE_NOT_LOADED],
-    }

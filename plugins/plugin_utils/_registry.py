@@ -358,3 +358,19 @@ def clean_settings(settings):
     if not settings:
         return settings
     return {key: value for key, value in settings.items() if value is not None}
+
+
+def compare_all(execute, args: dict) -> dict:
+    """The whole module behaviour, as a function of an executor and validated options."""
+    settings = clean_settings(args.get("settings"))
+    kind = infer_source_kind(args.get("source"), args.get("source_sid"), args.get("source_value"), settings)
+    targets, value_names = normalize_targets(args["targets"], args["value_names"])
+    source = load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings)
+    compared = compare_targets(execute, source, targets, value_names)
+    return {
+        "source": source.to_result(),
+        "targets": compared,
+        "in_sync": in_sync(compared),
+        "needs_write": [t["sid"] for t in compared if t["state"] in NEEDS_WRITE],
+        "hive_not_loaded": [t["sid"] for t in compared if t["state"] == HIVE_NOT_LOADED],
+    }

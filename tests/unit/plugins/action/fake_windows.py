@@ -90,3 +90,9 @@ class FakeWindows:
         if changed and not args.get("_ansible_check_mode") and not self.drop_writes:
             values[name] = ("REG_BINARY", data)
         return {"changed": changed, "data_changed": changed, "data_type_changed": False}
+
+    def win_file(self, args):
+        self.files_dirs = getattr(self, "files_dirs", set())
+        changed = args["path"].lower() not in self.files_dirs
+        self.files_dirs.add(args["path"].lower())
+        return {"changed": changed}
