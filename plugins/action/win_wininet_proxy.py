@@ -16,6 +16,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _registry 
 ARGUMENT_SPEC = dict(
     registry.SOURCE_ARGUMENT_SPEC,
     backup_dir={"type": "str", "default": apply.DEFAULT_BACKUP_DIR},
+    exact={"type": "bool", "default": False},
 )
 
 
@@ -63,7 +64,7 @@ class ActionModule(ActionBase):
                 "the hive %s is not loaded on the host, so its proxy cannot be set; nothing was written. "
                 "It is loaded while a service runs as that account; or load it from its profile "
                 "(the atp_proxy role does so with atp_proxy_load_hive=true)" % sids)
-        items = apply.pending_writes(found["targets"])
+        items = apply.pending_writes(found["targets"], args["exact"])
         if not items:
             return result
 

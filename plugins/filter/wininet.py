@@ -56,6 +56,24 @@ def wininet_settings_problems(settings, name="settings"):
     return []
 
 
+def wininet_proxy_problems(text, name="proxy_server"):
+    """List what is wrong with a proxy string such as ``proxy.corp:8080`` (empty when valid)."""
+    try:
+        wininet.validate_proxy_server(text, name)
+    except wininet.WinInetSettingsError as exc:
+        return [str(exc)]
+    return []
+
+
+def wininet_value_problems(value, name="value"):
+    """List why ``value`` is not a decodable WinINet settings blob (empty when it is)."""
+    try:
+        wininet.decode(value)
+    except wininet.WinInetCodecError as exc:
+        return ["%s: not a valid WinINet settings value: %s" % (name, exc)]
+    return []
+
+
 def wininet_sid_problems(sids, name="targets"):
     """List the entries of ``sids`` that are neither SIDs nor well-known account names."""
     problems = []
@@ -88,5 +106,7 @@ class FilterModule:
             "wininet_compare": wininet_compare,
             "wininet_settings_problems": wininet_settings_problems,
             "wininet_sid_problems": wininet_sid_problems,
+            "wininet_proxy_problems": wininet_proxy_problems,
+            "wininet_value_problems": wininet_value_problems,
             "wininet_reg_parse": wininet_reg_parse,
         }

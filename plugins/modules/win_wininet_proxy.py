@@ -96,6 +96,12 @@ options:
         restores exactly the state before, which is what P(atp.sensor_proxy.restore_atp_proxy#playbook) does.
     type: str
     default: C:\ProgramData\atp.sensor_proxy\backups
+  exact:
+    description:
+      - Also rewrite targets that are V(equivalent), so that every target ends byte-identical to the source.
+      - Used to restore a backup exactly. By default an equivalent target is in sync and left alone.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -54,11 +54,13 @@ class Pending:
                 "old_hex": self.old.hex() if self.old is not None else None, "state": self.old_state}
 
 
-def pending_writes(targets: list) -> list:
+def pending_writes(targets: list, exact: bool = False) -> list:
+    """Values to write: different or missing; with ``exact``, also equivalent ones (byte-identical restore)."""
+    states = registry.NEEDS_WRITE + ((registry.EQUIVALENT,) if exact else ())
     out = []
     for target in targets:
         for name, value in target["values"].items():
-            if value["state"] in registry.NEEDS_WRITE:
+            if value["state"] in states:
                 old = bytes.fromhex(value["hex"]) if value["hex"] else None
                 out.append(Pending(target["sid"], target["account"], target["path"], name, old, value["state"],
                                    bytes.fromhex(value["wanted_hex"])))

@@ -169,3 +169,12 @@ def test_settings_source_keeps_each_targets_cache(spec):
     new = w.decode(host.get_value("S-1-5-18", "DefaultConnectionSettings")[1])
     assert new.cache == w.decode(old).cache and new.counter == w.decode(old).counter + 1
     assert new.proxy_server == "proxy.corp:8080"
+
+
+def test_exact_rewrites_equivalent_values_byte_for_byte():
+    host = Host()
+    equivalent = w.encode({"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}, ADMIN)
+    host.set_value("S-1-5-18", "DefaultConnectionSettings", equivalent)
+    result = make({"source_value": ADMIN.hex(), "targets": ["S-1-5-18"], "exact": True}, host)
+    assert result["changed"] and host.get_value("S-1-5-18", "DefaultConnectionSettings") == ("REG_BINARY", ADMIN)
+    assert make({"source_value": ADMIN.hex(), "targets": ["S-1-5-18"], "exact": True}, host)["changed"] is False
