@@ -152,9 +152,9 @@ def read_png(path) -> tuple:
 # Building the collection the way a release does
 # ---------------------------------------------------------------------------
 def clean_copy(dest: Path) -> Path:
-    """Copy the files git knows about (tracked, plus new files not ignored) to ``dest``."""
+    """Copy the files git tracks (``git ls-files``, as a release checkout has them) to ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
-    files = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO).stdout
+    files = run(["git", "ls-files", "-z"], cwd=REPO).stdout
     present = [f for f in files.split("\0") if f and (REPO / f).is_file()]
     listing = dest.parent / (dest.name + ".files")
     listing.write_text("\0".join(present))
