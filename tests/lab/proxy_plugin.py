@@ -40,9 +40,10 @@ class LabProxyPlugin(HttpProxyBasePlugin):
         if target is None:
             raise HttpRequestRejected(status_code=502, reason=b"Bad Gateway",
                                       body=b"lab proxy: DNS lookup failed for " + host.encode())
+        self._lab_target = target
         request.port = target[1]
         return request
 
     def resolve_dns(self, host, port):
-        target = _lookup(host, port)
+        target = getattr(self, "_lab_target", None) or _lookup(host, port)
         return (target[0] if target else None), None

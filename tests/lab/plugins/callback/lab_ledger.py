@@ -57,7 +57,11 @@ class CallbackModule(CallbackBase):
         if self._lab is not None and host in self._lab.host_names():
             calls = self._lab.host(host).attribute_to_task(task)
         data = dict(result._result)
-        data.pop("invocation", None) if status == "ok" else None
+        data.pop("invocation", None)
+        if status in ("failed", "ignored"):
+            data["failed"] = True  # ansible-core 2.19 hands callbacks the result without it
+        elif status == "unreachable":
+            data["unreachable"] = True
         self._results.append({"host": host, "task": task, "play": self._play, "status": status,
                               "module_calls": calls, "result": data})
 
