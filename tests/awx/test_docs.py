@@ -1,0 +1,111 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The committed docs are what hack/gen_docs.py makes of the plugins' DOCUMENTATION, and every page is linked."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import yaml
+
+from ._helpers import REPO, run
+
+DOCS = REPO / "docs"
+
+
+def _generate(tmp_path):
+    out = tmp_path / "docs"
+    run([sys.executable, REPO / "hack" / "gen_docs.py", "--output", out])
+    return out
+
+
+def test_generated_reference_pages_are_up_to_date(tmp_path):
+    out = _generate(tmp_path)
+    generated = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.md"))
+    committed = sorted(p.relative_to(DOCS).as_posix() for folder in ("modules", "roles")
+                       for p in (DOCS / folder).glob("*.md"))
+    assert "index.md" in generated
+    assert [g for g in generated if g != "index.md"] == committed, "run `make docs` and commit docs/"
+    stale = [name for name in generated if (out / name).read_text() != (DOCS / name).read_text()]
+    assert stale == [], "docs out of date (run `make docs`): %s" % ", ".join(stale)
+
+
+def _module_docs():
+    sys.path.insert(0, str(REPO / "hack"))
+    try:
+        import gen_docs
+    finally:
+        sys.path.pop(0)
+    for path in sorted((REPO / "plugins" / "modules").glob("*.py")):
+        if path.name != "__init__.py":
+            yield path.stem, gen_docs.read_module_docs(path)
+    for path in sorted((REPO / "plugins" / "filter").glob("*.yml")):
+        yield path.stem, gen_docs.read_filter_docs(path)
+
+
+def _option_names(options, prefix="", key="suboptions"):
+    for name, spec in (options or {}).items():
+        yield prefix + name
+        yield from _option_names((spec or {}).get(key) or (spec or {}).get("options"), prefix + name + ".", key)
+
+
+def test_every_option_and_return_value_is_on_its_page():
+    names = []
+    for name, docs in _module_docs():
+        page = (DOCS / "modules" / ("%s.md" % name)).read_text()
+        names.append(name)
+        assert docs["doc"]["short_description"].split("`")[0][:30] in page.replace("`", "")
+        for option in _option_names(docs["doc"].get("options")):
+            assert "| `%s`" % option in page, "%s: option %s missing" % (name, option)
+        for key in _option_names(docs["returns"], key="contains"):
+            assert "| `%s` |" % key in page, "%s: return value %s missing" % (name, key)
+        if docs["examples"]:
+            assert docs["examples"].strip().splitlines()[0] in page
+    assert {"fleet_report", "win_wininet_proxy"} <= set(names)
+    for spec_file in REPO.glob("roles/*/meta/argument_specs.yml"):
+        role = spec_file.parent.parent.name
+        page = (DOCS / "roles" / ("%s.md" % role)).read_text()
+        specs = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]
+        for option in _option_names(specs["options"], key="options"):
+            assert "| `%s`" % option in page, "%s: variable %s missing" % (role, option)
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def test_index_links_every_page_and_every_link_resolves():
+    index = (DOCS / "index.md").read_text()
+    linked = {(DOCS / target).resolve() for target in LINK.findall(index) if "://" not in target}
+    pages = {p.resolve() for p in DOCS.rglob("*.md") if p.name != "index.md"}
+    missing = sorted(str(p.relative_to(DOCS)) for p in pages - linked)
+    assert missing == [], "pages not linked from docs/index.md: %s" % missing
+    broken = []
+    for page in DOCS.rglob("*.md"):
+        for target in LINK.findall(page.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append("%s -> %s" % (page.relative_to(DOCS), target))
+    assert broken == []
+
+
+def test_wininet_format_page_cites_every_fixture_source():
+    page = (DOCS / "wininet_format.md").read_text()
+    values = json.loads((REPO / "tests" / "fixtures" / "wininet_values.json").read_text())
+    for value in values:
+        repo_commit, _, path = value["source"].partition(" : ")
+        repo, _, commit = repo_commit.partition(" @")
+        path = path.split(" (")[0]
+        assert repo in page and commit[:12] in page and path in page, value["id"]
+    for term in ("0x46", "0x3C", "0x28", "change counter", "detection cache", "identical", "equivalent",
+                 "different", "flag is off"):
+        assert term in page, term
+
+
+def test_screenshot_for_the_docs_is_a_real_png():
+    png = DOCS / "images" / "fleet_report.png"
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert "images/fleet_report.png" in (DOCS / "awx.md").read_text()
