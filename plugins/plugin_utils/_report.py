@@ -35,6 +35,8 @@ NOT_TARGETED = "not targeted"
 
 # Host statuses, in the order the totals show them.
 HOST_STATUSES = ("in_sync", "changed", "would_change", "drifted", "hive_not_loaded", "failed")
+# Shown as such, counted as failed.
+FAILED_STATUSES = ("failed", "unreachable")
 STATUS_LABELS = {
     "in_sync": "in sync",
     "changed": "changed",
@@ -42,6 +44,7 @@ STATUS_LABELS = {
     "drifted": "drifted",
     "hive_not_loaded": "hive not loaded",
     "failed": "failed",
+    "unreachable": "unreachable",
 }
 NO_SUMMARY_HINT = "no atp_proxy_summary: the host failed or was unreachable before the role finished"
 
@@ -59,6 +62,7 @@ STATE_CLASS = {
     "drifted": "warn",
     "hive_not_loaded": "bad",
     "failed": "bad",
+    "unreachable": "bad",
 }
 # Probe outcomes that are neither success nor failure of the path to Microsoft.
 OFF_OUTCOMES = frozenset({"skipped", "not_probed", "disabled"})
@@ -141,6 +145,7 @@ def normalize(summaries) -> list:
             "host": name,
             "has_summary": has_summary,
             "status": host_status(summary) if has_summary else "failed",
+            "error": _text(summary.get("error")) if has_summary else NO_SUMMARY_HINT,
             "check_mode": check_mode,
             "targets": targets,
             "backup_file": _text(summary.get("backup_file")),
@@ -156,7 +161,8 @@ def totals(hosts: list) -> OrderedDict:
     """Counts shown at the top of the report (``hosts`` comes from :func:`normalize`)."""
     out = OrderedDict(hosts=len(hosts))
     for status in HOST_STATUSES:
-        out[status] = sum(1 for h in hosts if h["status"] == status)
+        wanted = FAILED_STATUSES if status == "failed" else (status,)
+        out[status] = sum(1 for h in hosts if h["status"] in wanted)
     out["probe_failed"] = sum(1 for h in hosts if h["probe_failed"])
     probes = [p for h in hosts for p in h["probes"] if outcome_class(p["outcome"]) != "off"]
     out["endpoints_probed"] = len(probes)
@@ -276,10 +282,9 @@ def render_html(summaries, title: str = "atp.sensor_proxy fleet report", generat
     for host in hosts:
         cells = ['<td class="host">%s</td>' % _e(host["host"])]
         label = STATUS_LABELS[host["status"]]
-        status_title = "" if host["has_summary"] else ' title="%s"' % _e(NO_SUMMARY_HINT)
-        cells.append('<td class="%s" data-status="%s"%s>%s%s</td>' % (
-            STATE_CLASS[host["status"]], _e(host["status"]), status_title, _e(label),
-            "" if host["has_summary"] else '<span class="hint">%s</span>' % _e(NO_SUMMARY_HINT)))
+        cells.append('<td class="%s" data-status="%s">%s%s</td>' % (
+            STATE_CLASS[host["status"]], _e(host["status"]), _e(label),
+            '<span class="hint">%s</span>' % _e(host["error"]) if host["error"] else ""))
         for sid, _name in sid_columns:
             state = _cell_state(host, sid)
             before = host["targets"].get(sid, {}).get("before", "")
@@ -347,8 +352,8 @@ def render_markdown(summaries, title: str = "atp.sensor_proxy fleet report", gen
     for host in hosts:
         label = STATUS_LABELS[host["status"]]
         status = "%s %s" % (MARKDOWN_MARK[STATE_CLASS[host["status"]]], label)
-        if not host["has_summary"]:
-            status += " (%s)" % _md(NO_SUMMARY_HINT)
+        if host["error"]:
+            status += " (%s)" % _md(host["error"])
         row = [_md(host["host"]), status]
         for sid, _name in sid_columns:
             state = _cell_state(host, sid)
