@@ -124,7 +124,7 @@ def connect(lab_config, host, port, timeout, name_error):
         raise WebError(name_error % host)
     try:
         return socket.create_connection(target, timeout=timeout)
-    except socket.timeout:
+    except TimeoutError:
         raise WebError(MSG_TIMEOUT) from None
     except OSError:
         raise WebError(MSG_CONNECT) from None
@@ -151,7 +151,7 @@ def tls_wrap(sock, host, validate, ca_file):
         return ctx.wrap_socket(sock, server_hostname=host)
     except ssl.SSLCertVerificationError:
         raise WebError(MSG_TRUST) from None
-    except socket.timeout:
+    except TimeoutError:
         raise WebError(MSG_TIMEOUT) from None
     except (ssl.SSLError, OSError):
         raise WebError(MSG_SEND) from None
@@ -210,7 +210,7 @@ def request(module, lab_config, settings, ca_file):
         return response, body, False
     except WebError:
         raise
-    except socket.timeout:
+    except TimeoutError:
         raise WebError(MSG_TIMEOUT) from None
     except (http.client.HTTPException, OSError):
         raise WebError(MSG_SEND if scheme == "https" else "The underlying connection was closed: "

@@ -1,0 +1,101 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# ruff: noqa: E402  (Ansible plugin layout: DOCUMENTATION comes before the imports)
+"""Lab stand-in for the ansible.windows.win_copy MODULE (TEST ONLY), driven by the REAL action plugin.
+
+The lab copies the real plugins/action/win_copy.py into its stand-in collection at setup time; that
+action calls this module with ``_copy_mode``:
+* ``query`` (win_copy.ps1 lines 269-323): returns ``files``/``directories``/``symlinks`` that need
+  copying, comparing sha1 checksums when ``force``;
+* ``single`` (win_copy.ps1 lines 427-461): copies the transferred ``src`` (a path on this machine, in
+  Ansible's remote tmp) to the emulated ``dest``; creates the parent only when dest names a directory,
+  else fails "Destination directory '<parent>' does not exist".
+Approximate: ``explode`` (zip of several files) and ``remote`` modes are not emulated; ``backup``
+writes ``<dest>.<pid>.<timestamp>.bak`` like Backup-File.
+"""
+
+DOCUMENTATION = r"""
+---
+module: win_copy
+short_description: Lab stand-in for ansible.windows.win_copy (test only)
+description: See tests/lab/README.md of atp.sensor_proxy.
+author: atp.sensor_proxy contributors
+"""
+
+import hashlib
+import os
+import shutil
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ansible.windows.plugins.module_utils._lab import context
+
+
+def join(dest, name):
+    return dest.rstrip("\\/") + "\\" + name
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            _copy_mode=dict(type="str", default="single", choices=["explode", "query", "remote", "single"]),
+            src=dict(type="str"), dest=dict(type="str", required=True), backup=dict(type="bool", default=False),
+            _original_basename=dict(type="str"), force=dict(type="bool", default=True),
+            files=dict(type="list"), directories=dict(type="list"), symlinks=dict(type="list"),
+            content=dict(type="str", no_log=True), decrypt=dict(type="bool", default=True),
+            local_follow=dict(type="bool", default=True), remote_src=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    st, host, account = context(module)
+    result = {"changed": False}
+    if module._diff:
+        result["diff"] = {}
+    dest = p["dest"]
+    mode = p["_copy_mode"]
+    if mode == "query":
+        changed_files, changed_dirs = [], []
+        for f in p["files"] or []:
+            target = host.path(join(dest, f["dest"]))
+            if target.is_dir():
+                module.fail_json(msg="cannot copy file to dest '%s': object at path is already a directory"
+                                     % join(dest, f["dest"]), **result)
+            if target.is_file():
+                if p["force"] and hashlib.sha1(target.read_bytes()).hexdigest() != f.get("checksum"):
+                    changed_files.append(f)
+            else:
+                changed_files.append(f)
+        for d in p["directories"] or []:
+            if not host.path(join(dest, d["dest"])).is_dir():
+                changed_dirs.append(d)
+        module.exit_json(files=changed_files, directories=changed_dirs, symlinks=[], **result)
+    if mode != "single":
+        module.fail_json(msg="the lab stand-in does not emulate win_copy _copy_mode=%s" % mode, **result)
+    src = p["src"]
+    if not src or not os.path.isfile(src):
+        module.fail_json(msg="Cannot copy src file: '%s' as it does not exist" % src, **result)
+    remote_dest = dest
+    if dest.endswith(("/", "\\")) or host.path(dest).is_dir():
+        remote_dest = join(dest, p["_original_basename"])
+    parent = remote_dest.rstrip("\\").rsplit("\\", 1)[0]
+    local_parent = host.path(parent)
+    if local_parent.is_file():
+        module.fail_json(msg="object at destination parent dir '%s' is currently a file" % parent, **result)
+    if not local_parent.is_dir():
+        if dest == remote_dest:
+            module.fail_json(msg="Destination directory '%s' does not exist" % parent, **result)
+        local_parent.mkdir(parents=True)
+    target = host.path(remote_dest)
+    if p["backup"] and target.is_file():
+        backup = "%s.%d.%s.bak" % (remote_dest, os.getpid(), time.strftime("%Y%m%d-%H%M%S"))
+        shutil.copy2(target, host.path(backup))
+        result["backup_file"] = backup
+    shutil.copyfile(src, target)
+    result["changed"] = True
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
