@@ -170,3 +170,21 @@ def test_scenario_expectations_agree_with_the_codec():
         assert sorted(scenario["changed_sids"]) == sorted(s for s, st in states.items() if st in ("missing", "different"))
     states = {s["expected"][sid] for s in data["atp_it_scenarios"] for sid in s["expected"]}
     assert {"identical", "equivalent", "different", "missing"} <= states
+
+
+def test_winrm_inventory_template_parses():
+    """The template docs/testing.md tells users to copy is valid INI with a WinRM host and no secret."""
+    import json
+
+    template = HERE / "inventory.winrm.template"
+    proc = subprocess.run(
+        [str(BIN / "ansible-inventory"), "-i", str(template), "--list"],
+        env=_env(ANSIBLE_INVENTORY_ENABLED="ini"), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    inv = json.loads(proc.stdout)
+    hostvars = inv["_meta"]["hostvars"]["win-lab-dc01"]
+    assert hostvars["ansible_connection"] == "winrm"
+    assert hostvars["ansible_winrm_server_cert_validation"] == "validate"
+    assert "lookup(" in hostvars["ansible_password"]
+    assert {"windows", "winrm", "testhost"} <= set(inv)
