@@ -135,8 +135,10 @@ class LabEnv:
         }
 
     def write_inventory(self) -> None:
+        hosts = {name: {} for name in self.lab.host_names()}
+        # Both group names: the main playbook targets atp_sensors by default.
         inv = {"all": {"vars": self.inventory_vars(), "children": {
-            "domain_controllers": {"hosts": {name: {} for name in self.lab.host_names()}}}}}
+            "domain_controllers": {"hosts": hosts}, "atp_sensors": {"hosts": hosts}}}}
         self.inventory.write_text(yaml.safe_dump(inv, default_flow_style=False))
 
     def env(self, results_file: Path | None = None) -> dict:

@@ -76,6 +76,11 @@ class Connection(LocalConnection):
         return st.Lab(lab_dir).host(name)
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
+        name = self.get_option("lab_host")
+        lab_dir = self.get_option("lab_dir")
+        if not lab_dir or not name or not os.path.exists(os.path.join(lab_dir, "hosts", name, "state.json")):
+            # Not an emulated host (e.g. the implicit localhost of a summary play): plain local.
+            return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         host = self._lab_host()
         if in_data is not None:  # a pipelined module execution: one remote round trip
             match = _MODULE_NAME.search(in_data)
