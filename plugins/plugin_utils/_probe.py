@@ -48,7 +48,7 @@ try:
 except ImportError:  # pragma: no cover
     HAS_CRYPTOGRAPHY = False
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import RULES, Endpoint
 
 OUTCOMES = (
     "reachable",
@@ -269,8 +269,6 @@ def hint_for(
 
 
 def _rule_text(endpoint: Endpoint) -> str:
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import RULES
-
     return RULES.get(endpoint.rule, endpoint.rule)
 
 
