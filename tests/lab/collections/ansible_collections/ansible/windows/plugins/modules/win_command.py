@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402  (Ansible plugin layout: DOCUMENTATION comes before the imports)
