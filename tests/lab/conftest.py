@@ -10,10 +10,9 @@ from __future__ import annotations
 import pytest
 
 from tests.lab.fixtures import LabEnv
-from tests.lab.network import ProxyPy, SensorApi
+from tests.lab.network import SENSOR_HOST, WORKSPACE_NAME, CrlServer, ProxyPy, SensorApi
 
-WORKSPACE_NAME = "contoso-corp"
-SENSOR_HOST = WORKSPACE_NAME + "sensorapi.atp.azure.com"
+__all__ = ["SENSOR_HOST", "WORKSPACE_NAME", "auth_proxy", "crl_server", "lab", "make_lab", "proxy", "sensor_api"]
 
 
 @pytest.fixture
@@ -46,6 +45,19 @@ def sensor_api(tmp_path, lab):
     lab.lab.add_dns("%s:443" % SENSOR_HOST, "127.0.0.1:%d" % api.port, proxy_only=True)
     yield api
     api.stop()
+
+
+@pytest.fixture
+def crl_server(lab):
+    """The CRL/CTL hosts of the probe's catalogue (``http://crl.microsoft.com/...``,
+    ``http://ctldl.windowsupdate.com/...``) on plain HTTP, 127.0.0.1; 200 for the catalogue's files.
+
+    Like the sensor API, the names resolve only through the proxy (``proxy_dns``).
+    """
+    server = CrlServer().start()
+    server.register(lab.lab)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

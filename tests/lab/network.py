@@ -1,16 +1,22 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Real network parts of the lab, all on 127.0.0.1: an HTTPS "sensor API" and a real HTTP proxy.
+"""Real network parts of the lab, all on 127.0.0.1: an HTTPS "sensor API", the CRL hosts and a real HTTP proxy.
 
 * :class:`SensorApi`: a TLS server (certificate from a ``trustme`` CA) that answers like the
   Defender for Identity sensor API: 503 on ``/``, 200 on ``/tri/sensor/api/ping``, 404 otherwise.
+* :class:`CrlServer`: a plain-HTTP server standing in for ``crl.microsoft.com`` and
+  ``ctldl.windowsupdate.com`` (the CDN behind them): 200 with the CDN's content type for the
+  files the probe's catalogue names (``plugins/plugin_utils/_endpoints.py`` ``CRL_URLS``), 404 otherwise.
 * :class:`ProxyPy`: a real ``proxy.py`` process (``--port 0 --port-file``), optional
   ``--basic-auth`` (a proper 407), with :mod:`tests.lab.proxy_plugin` as its DNS and request log.
 """
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
 import http.server
+import importlib.util
 import json
 import os
 import signal
@@ -26,6 +32,22 @@ import trustme
 from tests.lab.state import REPO_ROOT
 
 SENSOR_NAMES = ["*.atp.azure.com", "localhost", "127.0.0.1"]
+# The lab's Defender for Identity workspace: its sensor API name resolves to SensorApi (through the proxy).
+WORKSPACE_NAME = "contoso-corp"
+SENSOR_HOST = WORKSPACE_NAME + "sensorapi.atp.azure.com"
+PROXY_NAME = "proxy.corp:8080"
+ENDPOINTS_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_endpoints.py"
+
+
+def endpoints():
+    """The probe's endpoint catalogue module (pure Python), loaded by file path like the codec."""
+    mod = sys.modules.get("atp_lab_endpoints")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("atp_lab_endpoints", ENDPOINTS_PATH)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["atp_lab_endpoints"] = mod
+        spec.loader.exec_module(mod)
+    return mod
 
 
 class _SensorHandler(http.server.BaseHTTPRequestHandler):
@@ -91,6 +113,103 @@ class SensorApi:
         self.stop()
 
 
+# Content types the CDN serves for these files (crl.microsoft.com / ctldl.windowsupdate.com answer a
+# GET of the .crl with application/pkix-crl and of the .cab with application/vnd.ms-cab-compressed).
+_CRL_CONTENT_TYPES = {".crl": "application/pkix-crl", ".cab": "application/vnd.ms-cab-compressed",
+                      ".stl": "application/vnd.ms-pki.stl", ".txt": "text/plain"}
+
+
+class _CrlHandler(http.server.BaseHTTPRequestHandler):
+    server_version = "ECAcc (lab)"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, with_body: bool):
+        host = self.headers.get("Host", "").split(":", 1)[0].lower()
+        path = self.path.split("?", 1)[0]
+        if "://" in path:  # absolute-form request line (a client that talks to us as a proxy)
+            path = "/" + path.split("://", 1)[1].split("/", 1)[-1]
+        self.server.requests.append({"method": self.command, "path": path, "host": host})
+        body = self.server.files.get((host, path)) if host else None
+        if body is None and not host:
+            body = next((b for (_, p), b in self.server.files.items() if p == path), None)
+        if body is None:
+            status, ctype, body = 404, "text/html", b"<h2>404 - File or directory not found.</h2>"
+        else:
+            status = 200
+            ctype = _CRL_CONTENT_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if status == 200:
+            self.send_header("ETag", '"%s"' % hashlib.sha1(body).hexdigest()[:16])
+            self.send_header("Last-Modified", self.server.last_modified)
+            self.send_header("Cache-Control", "max-age=900")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        self._answer(True)
+
+    def do_HEAD(self):  # noqa: N802
+        self._answer(False)
+
+    def log_message(self, *args):
+        pass
+
+
+class CrlServer:
+    """Plain-HTTP stand-in for the CRL/CTL hosts on 127.0.0.1:<random port>.
+
+    It serves every ``http://`` URL of the probe's ``CRL_URLS`` (200, the CDN's content type,
+    ETag, Last-Modified) and 404 for anything else, like the CDN. :meth:`register` makes the
+    hosts resolvable **through the proxy only** (``proxy_dns``), as the Internet names they
+    are: from a DC without a proxy they do not resolve.
+    """
+
+    def __init__(self, urls=None):
+        from urllib.parse import urlsplit
+
+        self.urls = [u for _, u in (urls or endpoints().CRL_URLS)]
+        files = {}
+        for url in self.urls:
+            parts = urlsplit(url)
+            files[(parts.hostname.lower(), parts.path)] = b"lab content of " + url.encode()
+        self.hosts = sorted({h for h, _ in files})
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CrlHandler)
+        self.httpd.daemon_threads = True
+        self.httpd.requests = []
+        self.httpd.files = files
+        self.httpd.last_modified = email.utils.formatdate(time.time() - 86400, usegmt=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def requests(self) -> list:
+        """``[{method, path, host}]`` in arrival order."""
+        return self.httpd.requests
+
+    def register(self, lab) -> None:
+        """Make each CRL host (port 80) resolve to this server, through the proxy only (a ``state.Lab``)."""
+        for host in self.hosts:
+            lab.add_dns("%s:80" % host, "127.0.0.1:%d" % self.port, proxy_only=True)
+
+    def start(self) -> CrlServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class ProxyPy:
     """A real proxy.py on 127.0.0.1, in its own process. ``log()`` returns the requests it saw."""
 
@@ -142,6 +261,44 @@ class ProxyPy:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Cloud:
+    """Everything a DC talks to, for the demo and the benchmark: the sensor API of ``WORKSPACE_NAME``,
+    the CRL hosts (both only through the proxy) and a real proxy.py known to the DCs as ``PROXY_NAME``.
+
+        with Cloud(lab_env.lab, tmp_dir) as cloud: ...   # cloud.api, cloud.crl, cloud.proxy
+    """
+
+    def __init__(self, lab, directory):
+        self.lab = lab
+        self.dir = Path(directory)
+        self.api = self.crl = self.proxy = None
+
+    def start(self) -> Cloud:
+        try:
+            self.api = SensorApi(self.dir / "api").start()
+            self.crl = CrlServer().start()
+            self.proxy = ProxyPy(self.dir / "proxy", self.lab.dir).start()
+        except BaseException:
+            self.stop()
+            raise
+        self.lab.update_config(ca_file=str(self.api.ca_file))
+        self.lab.add_dns(PROXY_NAME, "127.0.0.1:%d" % self.proxy.port)
+        self.lab.add_dns("%s:443" % SENSOR_HOST, "127.0.0.1:%d" % self.api.port, proxy_only=True)
+        self.crl.register(self.lab)
+        return self
+
+    def stop(self) -> None:
+        for part in (self.proxy, self.crl, self.api):
+            if part is not None:
+                part.stop()
 
     def __enter__(self):
         return self.start()

@@ -109,3 +109,50 @@ def test_bypass_local_and_wildcards(lab, sensor_api, proxy):
     lab.host("dc01").seed({"LocalService": {"proxy_server": "http=other.corp:1;https=proxy.corp:8080"}})
     res = lab.run_playbook(PROBE, extra_vars={"url": PING}, limit="dc01").result("dc01", "probe as LocalService")
     assert res["status_code"] == 200
+
+
+CATALOGUE_PROBE = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: probe the whole catalogue as LocalService
+      atp.sensor_proxy.atp_endpoint_probe:
+        workspace: "{{ workspace }}"
+      become: true
+      become_method: ansible.builtin.runas
+      become_user: LocalService
+"""
+
+
+def test_crl_hosts_answer_like_the_cdn_through_the_proxy_only(lab, sensor_api, crl_server, proxy):
+    from tests.lab.conftest import WORKSPACE_NAME
+    from tests.lab.network import endpoints
+
+    crl_urls = [url for _, url in endpoints().CRL_URLS]
+    lab.host("dc01").seed({"user": {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}})
+    run = lab.run_playbook(CATALOGUE_PROBE, extra_vars={"workspace": WORKSPACE_NAME}, limit="dc01")
+    before = run.result("dc01", "probe the whole catalogue as LocalService")
+    # LocalService has no proxy: neither the sensor API nor the CRL hosts resolve from the DC.
+    assert {r["url"]: r["outcome"] for r in before["results"]} == dict.fromkeys([PING] + crl_urls, "dns_failure"), run
+    assert crl_server.requests == [] and proxy.log() == []
+
+    lab.host("dc01").seed({"LocalService": {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}})
+    run = lab.run_playbook(CATALOGUE_PROBE, extra_vars={"workspace": WORKSPACE_NAME}, limit="dc01")
+    after = run.result("dc01", "probe the whole catalogue as LocalService")
+    assert after["all_reachable"] is True, run
+    assert {r["url"]: (r["outcome"], r["status"]) for r in after["results"]} == dict.fromkeys(
+        [PING] + crl_urls, ("reachable", 200))
+    # Plain HTTP through the proxy (a GET with the absolute URL), as Windows fetches CRLs; the CDN got the paths.
+    assert sorted((r["method"], r["host"], r["port"]) for r in proxy.log()) == sorted(
+        [("CONNECT", SENSOR_HOST, 443), ("GET", "crl.microsoft.com", 80), ("GET", "ctldl.windowsupdate.com", 80)])
+    assert sorted((r["host"], r["path"]) for r in crl_server.requests) == sorted(
+        (u.split("/")[2], "/" + u.split("/", 3)[3]) for u in crl_urls)
+
+    # Like the CDN: the real content type for the catalogue's files, 404 for a file that is not there.
+    run = lab.run_playbook(PROBE, extra_vars={"url": crl_urls[0]}, limit="dc01")
+    res = run.result("dc01", "probe as LocalService")
+    assert (res["status_code"], res["content_type"]) == (200, "application/pkix-crl"), run
+    run = lab.run_playbook(PROBE, extra_vars={"url": "http://crl.microsoft.com/pki/crl/products/nosuch.crl"},
+                           limit="dc01")
+    res = run.result("dc01", "probe as LocalService")
+    assert res["failed"] is True and res["status_code"] == 404, run
