@@ -16,7 +16,7 @@ COLL_ROOT := $(BUILD)/collections
 # ansible-test needs a real directory named ansible_collections/atp/sensor_proxy.
 TEST_ROOT := $(BUILD)/ansible-test/ansible_collections/atp/sensor_proxy
 ANSIBLE_TEST_PY ?= 3.11
-APT_PACKAGES := tinyproxy
+APT_PACKAGES := tinyproxy chromium
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
@@ -45,7 +45,7 @@ venv: $(BIN)/.stamp
 # Packages from apt that the tests use as real parts (a second real proxy).
 $(BUILD)/.apt-stamp:
 	mkdir -p $(BUILD)
-	if ! command -v tinyproxy >/dev/null 2>&1; then \
+	if ! command -v tinyproxy >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; fi; \
 	fi
