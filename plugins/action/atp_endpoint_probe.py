@@ -95,7 +95,7 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
 
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         via = args["via"]
         secrets = [s for s in (args["proxy_password"],) if s]
         result["changed"] = False

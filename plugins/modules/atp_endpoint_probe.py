@@ -27,7 +27,7 @@ description:
     404 from the origin; Defender for Endpoint and extra URLs with any HTTP answer from the service itself, that
     is not a proxy-generated 403, 407 or 5xx. See C(docs/troubleshooting.md) for every outcome."
 author:
-  - atp.sensor_proxy contributors
+  - atp.sensor_proxy contributors (@atp-sensor-proxy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
