@@ -204,8 +204,8 @@ def render_plugin(kind: str, name: str, source: str, docs: dict) -> str:
             support = spec.get("support", "")
             if spec.get("platforms"):
                 support = ", ".join(spec["platforms"]) if isinstance(spec["platforms"], list) else spec["platforms"]
-            out.append("| `%s` | %s | %s |" % (attr, _cell(support), _cell_lines(spec.get("details")
-                                                                                  or spec.get("description"))))
+            details = _cell_lines(spec.get("details") or spec.get("description"))
+            out.append("| `%s` | %s | %s |" % (attr, _cell(support), details))
         out.append("")
     if doc.get("notes"):
         out += ["## Notes", ""] + ["- %s" % line for line in _lines(doc["notes"])] + [""]

@@ -31,7 +31,7 @@ class ActionModule(ActionBase):
         del tmp
         task_vars = task_vars or {}
 
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         calls = []
 
         def execute(module_name: str, module_args: dict) -> dict:

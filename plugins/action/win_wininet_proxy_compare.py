@@ -31,7 +31,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
 
-        _, args = self.validate_argument_spec(argument_spec=registry.SOURCE_ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=registry.SOURCE_ARGUMENT_SPEC)[1]
         execute, calls = self._executor(task_vars or {})
         try:
             result.update(registry.compare_all(execute, args))
@@ -47,4 +47,3 @@ class ActionModule(ActionBase):
         result["changed"] = False
         result["round_trips"] = len(calls)
         return result
-

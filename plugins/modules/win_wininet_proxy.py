@@ -126,7 +126,7 @@ seealso:
   - module: ansible.windows.win_inet_proxy
     description: Sets the WinINet proxy of the connection user only, from settings.
 author:
-  - atp.sensor_proxy contributors
+  - atp.sensor_proxy contributors (@atp-sensor-proxy)
 """
 
 EXAMPLES = r"""

@@ -112,7 +112,7 @@ seealso:
     description: Microsoft's manual procedure this module automates.
     link: https://learn.microsoft.com/defender-for-identity/deploy/configure-proxy
 author:
-  - atp.sensor_proxy contributors
+  - atp.sensor_proxy contributors (@atp-sensor-proxy)
 """
 
 EXAMPLES = r"""

@@ -112,8 +112,8 @@ def run_job(pdd, playbook: str, ident: str, check=False):
     proc = run(cmd, check=False, timeout=900)
     assert (pdd / "artifacts" / ident / "status").exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     artifacts = pdd / "artifacts" / ident
-    events = [json.loads(p.read_text()) for p in sorted((artifacts / "job_events").glob("*.json"),
-                                                         key=lambda p: int(p.name.split("-")[0]))]
+    event_files = sorted((artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
+    events = [json.loads(p.read_text()) for p in event_files]
     return {
         "proc": proc,
         "status": (artifacts / "status").read_text().strip(),

@@ -65,8 +65,10 @@ class FakeWindows:
             return {"changed": False, "exists": False}
         props = {}
         for name, (kind, data) in values.items():
-            props[name] = reg_stat_binary(data) if kind == "REG_BINARY" else {"type": kind, "value": data,
-                                                                             "raw_value": data}
+            if kind == "REG_BINARY":
+                props[name] = reg_stat_binary(data)
+            else:
+                props[name] = {"type": kind, "value": data, "raw_value": data}
         return {"changed": False, "exists": True, "properties": props, "sub_keys": []}
 
     def win_regedit(self, args):

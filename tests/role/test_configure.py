@@ -1,0 +1,268 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""configure_atp_proxy.yml / check_atp_proxy.yml / restore_atp_proxy.yml against the lab."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+
+from .conftest import CHECK, CONFIGURE, NO_PROBE, PROXY, RESTORE, backups, snapshot, summary_lines, task_result
+
+LS, SYS = "S-1-5-19", "S-1-5-18"
+
+
+def seed_states(lab):
+    """dc01: targets missing; dc02: targets different; dc03: targets equivalent (only the counter differs)."""
+    admin = lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc02").set_proxy("user", PROXY)
+    lab.host("dc02").seed({"SYSTEM": {"proxy_server": "old.corp:3128"}, "LocalService": {"proxy_server": "x:1"}})
+    lab.host("dc03").set_proxy("user", PROXY)
+    equivalent = w.encode(PROXY, w.encode(PROXY, admin))  # same settings, counter + 2
+    for sid in (SYS, LS):
+        lab.host("dc03").set_raw(sid, equivalent.hex())
+    return admin, equivalent
+
+
+def test_converge_from_each_state_then_idempotent(lab):
+    admin, equivalent = seed_states(lab)
+    run = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert run.stats["dc01"]["changed"] == 1 and run.stats["dc02"]["changed"] == 1
+    assert run.stats["dc03"]["changed"] == 0  # equivalent is in sync: never rewritten
+    for name in ("dc01", "dc02"):
+        host = lab.host(name)
+        for sid in (SYS, LS):
+            assert host.proxy_value(sid) == host.proxy_value("user")  # the admin's bytes, exactly
+        (backup,) = backups(host)
+        parsed = regfile.parse(host.read_file(backup).decode("ascii"))
+        assert len(parsed) == 2
+    assert lab.host("dc03").proxy_value(LS) == equivalent and backups(lab.host("dc03")) == []
+    # dc01's backup records the values as absent, so a restore deletes them again
+    parsed = regfile.parse(lab.host("dc01").read_file(backups(lab.host("dc01"))[0]).decode("ascii"))
+    assert all(values == {"DefaultConnectionSettings": None} for values in parsed.values())
+    summary = summary_lines(run)
+    assert any(line.startswith("dc01: changed; changed S-1-5-18,S-1-5-19; backup C:\\ProgramData") for line in summary)
+    assert "dc03: in_sync" in summary
+
+    again = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    assert again.rc == 0 and all(again.stats[h]["changed"] == 0 for h in ("dc01", "dc02", "dc03"))
+
+
+def test_round_trips_converged_and_drifted(lab, record_property):
+    seed_states(lab)
+    lab.reset_ledgers()
+    lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    drifted = lab.round_trips()["dc02"]
+    lab.reset_ledgers()
+    lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    converged = lab.round_trips()["dc02"]
+    record_property("round_trips_drifted", drifted)
+    record_property("round_trips_converged", converged)
+    # converged: one read of HKCU + one per target, nothing else
+    assert converged == 3
+    assert drifted <= 16, lab.host("dc02").ledger()
+
+
+def test_check_mode_writes_nothing_and_names_the_sids(lab):
+    seed_states(lab)
+    before = {h: snapshot(lab.host(h)) for h in ("dc01", "dc02", "dc03")}
+    run = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE, check=True, diff=True)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert {h: snapshot(lab.host(h)) for h in before} == before  # byte for byte, backups included
+    apply = task_result(run, "dc02", "Back up and copy the proxy to the accounts that differ")
+    assert apply["changed"] is True and apply["changed_sids"] == [SYS, LS] and apply["backup_file"] == ""
+    # --diff shows decoded values, not hex
+    assert "+proxy_server: proxy.corp:8080" in run.stdout and "-proxy_server: old.corp:3128" in run.stdout
+    assert "would_change" in summary_lines(run)[1]
+
+
+def test_check_playbook_reports_drift_read_only(lab):
+    seed_states(lab)
+    before = snapshot(lab.host("dc02"))
+    run = lab.run_playbook(CHECK, extra_vars=NO_PROBE)
+    assert run.rc == 0 and snapshot(lab.host("dc02")) == before
+    lines = summary_lines(run)
+    assert [line.split(":")[1].split(";")[0].strip() for line in lines] == ["drifted", "drifted", "in_sync"]
+
+
+def test_configure_then_restore_is_byte_identical(lab):
+    seed_states(lab)
+    originals = {h: {sid: lab.host(h).proxy_value(sid) for sid in (SYS, LS)} for h in ("dc01", "dc02")}
+    assert lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE).rc == 0
+    assert lab.host("dc02").proxy_value(LS) != originals["dc02"][LS]
+    run = lab.run_playbook(RESTORE, extra_vars={"atp_proxy_hosts": "dc01,dc02"})
+    assert run.rc == 0, run.stdout[-3000:]
+    for h, values in originals.items():
+        for sid, value in values.items():
+            assert lab.host(h).proxy_value(sid) == value, (h, sid)  # None for dc01: deleted again
+    # the restore backed up each value it replaced (one file per restored value), so it can be undone
+    assert len(backups(lab.host("dc02"))) == 1 + 2
+
+
+def test_restore_a_named_backup_for_one_sid(lab):
+    seed_states(lab)
+    original = lab.host("dc02").proxy_value(LS)
+    lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    (backup,) = backups(lab.host("dc02"))
+    run = lab.run_playbook(RESTORE, extra_vars={"atp_proxy_hosts": "dc02", "atp_proxy_restore_file": backup,
+                                                "atp_proxy_restore_targets": ["LocalService"]})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert lab.host("dc02").proxy_value(LS) == original
+    assert lab.host("dc02").proxy_value(SYS) == lab.host("dc02").proxy_value("user")  # untouched
+
+
+def test_hive_not_loaded_fails_clearly_or_is_loaded_on_request(lab):
+    lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc01").set_hive_loaded(LS, False)
+    before = snapshot(lab.host("dc01"))
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+    assert run.rc != 0 and run.stats["dc01"]["failures"] == 1
+    assert "LocalService (S-1-5-19) is not loaded on dc01" in run.stdout and "atp_proxy_load_hive" in run.stdout
+    assert snapshot(lab.host("dc01")) == before
+
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_load_hive=True))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert lab.host("dc01").hive_loaded(LS) and lab.host("dc01").proxy_value(LS) == lab.host("dc01").proxy_value("user")
+
+
+@pytest.mark.parametrize("fault,needle", [
+    ("deny_hku_write", "Requested registry access is not allowed"),
+    ("lost_write", "verify after write failed"),
+    ("not_admin", "is not an enabled member of BUILTIN\\Administrators"),
+])
+def test_write_faults_fail_clearly_and_change_nothing(lab, fault, needle):
+    lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc01").seed({"SYSTEM": {"proxy_server": "old.corp:3128"}})
+    values_before = {sid: lab.host("dc01").proxy_value(sid) for sid in (SYS, LS)}
+    lab.host("dc01").set_fault(fault, True)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+    assert run.rc != 0 and run.stats["dc01"]["failures"] == 1
+    assert needle in run.stdout and "Traceback" not in run.stdout
+    assert {sid: lab.host("dc01").proxy_value(sid) for sid in (SYS, LS)} == values_before
+    if fault != "not_admin":
+        assert "restored" in run.stdout or "Nothing was written" in run.stdout
+    line = summary_lines(run)[0]
+    assert line.startswith("dc01: failed")
+
+
+def test_connection_drop_after_every_module_call_then_rerun_converges(make_lab):
+    # One drifted host per possible drop point: host N loses its connection after N module calls.
+    probe = make_lab(1)
+    probe.host("dc01").set_proxy("user", PROXY)
+    probe.host("dc01").seed({"SYSTEM": {"proxy_server": "old.corp:3128"}})
+    probe.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    calls = probe.round_trips()["dc01"]
+    assert calls >= 8
+
+    lab = make_lab(calls)
+    names = lab.host_names
+    for n, name in enumerate(names, start=1):
+        lab.host(name).set_proxy("user", PROXY)
+        lab.host(name).seed({"SYSTEM": {"proxy_server": "old.corp:3128"}})
+        lab.host(name).set_fault("drop_after", n)
+    admin = lab.host(names[0]).proxy_value("user")
+    old = lab.host(names[0]).proxy_value(SYS)
+    first = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE, forks=10)
+    assert all(first.stats[name]["unreachable"] == 1 for name in names[:-1]), first.stats
+    written_backups = {}
+    for name in names:
+        host = lab.host(name)
+        assert host.proxy_value(SYS) in (old, admin)  # never half-written
+        assert host.proxy_value(LS) in (None, admin)
+        written_backups[name] = {b: host.read_file(b) for b in backups(host)}
+        for content in written_backups[name].values():
+            parsed = regfile.parse(content.decode("ascii"))
+            assert any(v.get("DefaultConnectionSettings") == old for v in parsed.values())
+        host.set_fault("drop_after", None)
+    second = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE, forks=10)
+    assert second.rc == 0, second.stdout[-3000:]
+    for name in names:
+        host = lab.host(name)
+        assert host.proxy_value(SYS) == admin and host.proxy_value(LS) == admin
+        for path, content in written_backups[name].items():
+            assert host.read_file(path) == content  # earlier backups intact
+
+
+@pytest.mark.parametrize("extra,variable,needle", [
+    ({"atp_proxy_targets": ["S-1-5-1x"]}, "atp_proxy_targets", "neither a SID"),
+    ({"atp_proxy_source": "settings", "atp_proxy_settings": {"proxy_server": "proxy.corp"}},
+     "atp_proxy_settings.proxy_server", "no port"),
+    ({"atp_proxy_source": "settings", "atp_proxy_settings": {"proxy_server": "proxy.corp:70000"}},
+     "atp_proxy_settings.proxy_server", "between 1 and 65535"),
+    ({"atp_proxy_source": "settings", "atp_proxy_settings": {"proxy_server": "http://proxy.corp:8080"}},
+     "atp_proxy_settings.proxy_server", "scheme"),
+    ({"atp_proxy_source": "settings", "atp_proxy_settings": {"proxy_server": "proxy corp:8080"}},
+     "atp_proxy_settings.proxy_server", "white space"),
+    ({"atp_proxy_products": ["mdi", "xdr"]}, "atp_proxy_products", "xdr"),
+    ({"atp_proxy_source": "sid"}, "atp_proxy_source_sid", "required"),
+    ({"atp_proxy_source": "value", "atp_proxy_source_value": "4600"}, "atp_proxy_source_value", "offset"),
+    ({"atp_proxy_source": "settings"}, "atp_proxy_settings", "required"),
+    ({"atp_proxy_products": ["mde"]}, "atp_proxy_mde_proxy_server", "required"),
+    ({"atp_proxy_products": ["mde"], "atp_proxy_mde_proxy_server": "mde.corp"}, "atp_proxy_mde_proxy_server",
+     "no port"),
+    ({"atp_proxy_backup_keep": 0}, "atp_proxy_backup_keep", "at least 1"),
+    ({"atp_proxy_mode": "yolo"}, "atp_proxy_mode", "yolo"),
+    ({"atp_proxy_probe_timeout": "soon"}, "atp_proxy_probe_timeout", "int"),
+])
+def test_bad_variables_stop_before_anything_is_written(lab, extra, variable, needle):
+    lab.host("dc01").set_proxy("user", PROXY)
+    before = snapshot(lab.host("dc01"))
+    lab.reset_ledgers()
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", **extra))
+    assert run.rc != 0
+    message = next(r["result"].get("msg", "") for r in run.results if r["host"] == "dc01" and r["status"] == "failed")
+    assert variable in message and needle in message, message
+    assert snapshot(lab.host("dc01")) == before
+    assert lab.round_trips()["dc01"] == 0  # nothing even read the host
+
+
+def test_mde_converges_and_is_idempotent(lab):
+    lab.host("dc01").set_proxy("user", PROXY)
+    extra = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_products=["mdi", "mde"],
+                 atp_proxy_mde_proxy_server="proxy.corp:8080", atp_proxy_mde_bypass=["<local>", "*.corp"])
+    run = lab.run_playbook(CONFIGURE, extra_vars=extra)
+    assert run.rc == 0, run.stdout[-3000:]
+    host = lab.host("dc01")
+    winhttp = host.winhttp()
+    assert winhttp["proxy_server"] == "proxy.corp:8080" and winhttp["bypass"] == ["<local>", "*.corp"]
+    policy = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DataCollection"
+    assert host.get_value(policy, "TelemetryProxyServer")["data"] == "proxy.corp:8080"
+    assert host.get_value(policy, "DisableEnterpriseAuthProxy")["data"] == 1
+    again = lab.run_playbook(CONFIGURE, extra_vars=extra)
+    assert again.rc == 0 and again.stats["dc01"]["changed"] == 0
+    check = lab.run_playbook(CONFIGURE, extra_vars=dict(extra, atp_proxy_mde_proxy_server="proxy2.corp:3128"),
+                             check=True)
+    assert check.stats["dc01"]["changed"] >= 1 and host.winhttp()["proxy_server"] == "proxy.corp:8080"
+
+
+def test_settings_source_needs_no_admin_profile(lab):
+    # An AWX job: nobody clicked through Internet Options; the HKCU source is empty.
+    extra = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_source="settings",
+                 atp_proxy_settings={"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]},
+                 atp_proxy_value_names=["DefaultConnectionSettings", "SavedLegacySettings"])
+    run = lab.run_playbook(CONFIGURE, extra_vars=extra)
+    assert run.rc == 0, run.stdout[-3000:]
+    for sid in (SYS, LS):
+        for name in ("DefaultConnectionSettings", "SavedLegacySettings"):
+            decoded = w.decode(lab.host("dc01").proxy_value(sid, name))
+            assert decoded.proxy_server == "proxy.corp:8080" and decoded.flags["proxy"]
+    assert lab.run_playbook(CONFIGURE, extra_vars=extra).stats["dc01"]["changed"] == 0
+
+
+def test_backup_retention_keeps_the_newest(lab):
+    host = lab.host("dc01")
+    for i in range(4):
+        host.set_proxy("user", {"proxy_server": "proxy%d.corp:8080" % i})
+        run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_backup_keep=2))
+        assert run.rc == 0
+    kept = backups(host)
+    assert len(kept) == 2
+    stamps = sorted(re.search(r"atp_proxy_(\w+)\.reg", k).group(1) for k in kept)
+    newest = regfile.parse(host.read_file(max(kept)).decode("ascii"))
+    assert all(w.decode(v["DefaultConnectionSettings"]).proxy_server == "proxy2.corp:8080" for v in newest.values())
+    assert stamps == sorted(stamps)

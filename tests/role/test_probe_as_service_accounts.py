@@ -1,0 +1,58 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's probe step: as LocalService and SYSTEM, through their own WinINet proxy, over real sockets.
+
+The sensor API and CRL names resolve only through the real proxy (proxy.py on 127.0.0.1), as Internet
+names do on a DC without direct egress. So an account without a proxy cannot reach them, and an account
+with the admin's proxy can: exactly the question the role answers.
+"""
+
+from __future__ import annotations
+
+from tests.lab.conftest import SENSOR_HOST, WORKSPACE_NAME
+
+from .conftest import CHECK, CONFIGURE, PROXY, summary_lines
+
+PROBE = {"atp_proxy_hosts": "dc01", "atp_proxy_workspace": WORKSPACE_NAME, "atp_proxy_probe": True,
+         "atp_proxy_fail_on_unreachable": False}
+
+
+def probes(run, host="dc01") -> dict:
+    results = [r for r in run.results if r["host"] == host and r["task"].endswith("Probe the Defender endpoints as "
+                                                                                  "each service account")]
+    assert results, "the probe did not run"
+    return {item["item"]: item for item in results[-1]["result"]["results"]}
+
+
+def test_localservice_reaches_the_sensor_api_only_after_configure(lab, sensor_api, proxy, crl_server):
+    lab.host("dc01").set_proxy("user", PROXY)
+
+    before = lab.run_playbook(CHECK, extra_vars=PROBE)
+    assert before.rc == 0, before.stdout[-3000:]
+    by_account = probes(before)
+    assert by_account["LocalService"]["all_reachable"] is False
+    outcomes = {r["url"]: r["outcome"] for r in by_account["LocalService"]["results"]}
+    ping = "https://%s/tri/sensor/api/ping" % SENSOR_HOST
+    assert outcomes[ping] == "dns_failure"  # no proxy: the DC cannot resolve Internet names
+    assert sensor_api.requests == []
+    assert "dc01: drifted" in summary_lines(before)[0] and "LocalService UNREACHABLE" in summary_lines(before)[0]
+
+    after = lab.run_playbook(CONFIGURE, extra_vars=PROBE)
+    assert after.rc == 0, after.stdout[-3000:]
+    by_account = probes(after)
+    for account in ("LocalService", "SYSTEM"):
+        probe = by_account[account]
+        assert probe["all_reachable"] is True, probe["results"]
+        ping_result = next(r for r in probe["results"] if r["url"] == ping)
+        assert ping_result["status"] == 200 and ping_result["outcome"] == "reachable"
+    assert any(r["method"] == "CONNECT" and r["host"] == SENSOR_HOST for r in proxy.log())
+    assert sensor_api.requests[-1]["path"] == "/tri/sensor/api/ping"
+    assert "probe LocalService reachable, SYSTEM reachable" in summary_lines(after)[0]
+
+
+def test_fail_on_unreachable_names_the_url_outcome_and_fix(lab, sensor_api, proxy, crl_server):
+    lab.host("dc01").set_proxy("user", PROXY)
+    run = lab.run_playbook(CHECK, extra_vars=dict(PROBE, atp_proxy_fail_on_unreachable=True,
+                                                  atp_proxy_probe_accounts=["LocalService"]))
+    assert run.rc != 0 and run.stats["dc01"]["failures"] == 1
+    assert "Not reachable from dc01" in run.stdout and "dns_failure" in run.stdout
