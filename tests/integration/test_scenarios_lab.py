@@ -30,7 +30,9 @@ FIXTURES = json.loads((HERE.parent / "fixtures" / "wininet_values.json").read_te
 ORIGINAL_SYSTEM_HEX = next(v["hex"] for v in FIXTURES if v["id"] == "v01")
 
 
-def _run_target(tmp_path: Path, target: str) -> tuple:
+def run_target(tmp_path: Path, target: str) -> tuple:
+    """Run ``target`` the way ansible-test does (targets on the roles path, one play with the role)
+    against a fresh emulated DC holding the host's own values described above: (LabEnv, Host, result)."""
     env = LabEnv(tmp_path / "lab", hosts=1)
     # ansible-test puts tests/integration/targets on the roles path; do the same.
     with open(env.ansible_cfg, "a", encoding="utf-8") as cfg:
@@ -44,7 +46,7 @@ def _run_target(tmp_path: Path, target: str) -> tuple:
 
 
 def test_compare_target_runs_every_shared_scenario_on_the_lab(tmp_path):
-    env, host, result = _run_target(tmp_path, "win_wininet_proxy_compare")
+    env, host, result = run_target(tmp_path, "win_wininet_proxy_compare")
     name = env.host_names[0]
     assert result.rc == 0, str(result)
     assert result.stats[name]["failures"] == 0 and result.stats[name]["unreachable"] == 0, str(result)

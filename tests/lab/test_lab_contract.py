@@ -6,6 +6,7 @@ ansible.windows 3.3.0 documents in its module RETURN docs (parsed from the insta
 from __future__ import annotations
 
 import ast
+import hashlib
 
 import pytest
 import yaml
@@ -91,6 +92,12 @@ PLAY = r"""
       ansible.windows.win_command: {argv: [reg.exe, export, 'HKCU\%(conn)s', 'C:\ProgramData\lab\x.reg', /y]}
     - {name: win_copy, ansible.windows.win_copy: {content: 'hello', dest: 'C:\ProgramData\lab\hello.txt'}}
     - {name: slurp, ansible.windows.slurp: {src: 'C:\ProgramData\lab\hello.txt'}}
+    - {name: win_stat, ansible.windows.win_stat: {path: 'C:\ProgramData\lab\hello.txt', checksum_algorithm: sha256}}
+    - {name: win_stat_dir, ansible.windows.win_stat: {path: 'c:\programdata\LAB'}}
+    - {name: win_stat_reg, ansible.windows.win_stat: {path: 'C:\ProgramData\lab\x.reg', get_checksum: false}}
+    - {name: win_stat_missing, ansible.windows.win_stat: {path: 'C:\ProgramData\lab\nosuch.txt'}}
+    - {name: win_stat_nochecksum, ansible.windows.win_stat: {path: 'C:\ProgramData\lab\hello.txt', get_checksum: false,
+                                                             get_size: false}}
     - {name: win_find, ansible.windows.win_find: {paths: ['C:\ProgramData\lab'], patterns: ['*.txt']}}
     - {name: win_file, ansible.windows.win_file: {path: 'C:\ProgramData\lab\x.reg', state: absent}}
     - {name: win_http_proxy, ansible.windows.win_http_proxy: {proxy: 'proxy.corp:8080', bypass: ['<local>']}}
@@ -102,7 +109,7 @@ PLAY = r"""
 """
 
 MODULES = ["win_reg_stat", "win_regedit", "win_whoami", "win_command", "win_copy", "slurp", "win_find", "win_file",
-           "win_http_proxy", "win_uri"]
+           "win_http_proxy", "win_uri", "win_stat"]
 
 
 @pytest.fixture
@@ -120,6 +127,8 @@ def test_every_standin_matches_the_real_return_docs(contract_run):
     for module in MODULES:
         result = run.result("dc01", module)
         problems += check(module, result, real_return_doc(module))
+    for task in ("win_stat_dir", "win_stat_missing", "win_stat_nochecksum"):
+        problems += check("win_stat", run.result("dc01", task), real_return_doc("win_stat"))
     assert problems == []
     # Values, not only types: what the user would check.
     assert run.result("dc01", "win_reg_stat")["type"] == "REG_BINARY"
@@ -133,6 +142,17 @@ def test_every_standin_matches_the_real_return_docs(contract_run):
     assert lab.host("dc01").read_file(r"c:\programdata\LAB\HELLO.txt") == b"hello"  # NTFS-like case folding
     assert run.result("dc01", "slurp")["content"] == "aGVsbG8="
     assert run.result("dc01", "win_find")["matched"] == 1
+    # win_stat.ps1: FullName with the names as stored, sha256 of the content, size; a directory sums its files.
+    stat = run.result("dc01", "win_stat")["stat"]
+    assert (stat["exists"], stat["isdir"], stat["isreg"], stat["size"]) == (True, False, True, 5)
+    assert stat["path"] == r"C:\ProgramData\lab\hello.txt" and stat["filename"] == "hello.txt"
+    assert stat["extension"] == ".txt" and stat["checksum"] == hashlib.sha256(b"hello").hexdigest()
+    directory = run.result("dc01", "win_stat_dir")["stat"]
+    assert (directory["isdir"], directory["path"], "checksum" in directory) == (True, r"C:\ProgramData\lab", False)
+    assert directory["size"] == 5 + run.result("dc01", "win_stat_reg")["stat"]["size"]
+    assert run.result("dc01", "win_stat_missing")["stat"] == {"exists": False}
+    bare = run.result("dc01", "win_stat_nochecksum")["stat"]
+    assert "checksum" not in bare and "size" not in bare and bare["exists"] is True
     assert lab.host("dc01").read_file(r"C:\ProgramData\lab\x.reg") is None
     assert lab.host("dc01").winhttp()["proxy_server"] == "proxy.corp:8080"
     assert lab.host("dc01").winhttp()["bypass"] == ["<local>"]

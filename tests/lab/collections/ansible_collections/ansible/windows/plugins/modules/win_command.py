@@ -77,12 +77,18 @@ def reg_line(value):
 
 
 def parse_reg_file(text):
-    """[(key path, name, type, data)] from a .reg file (the subset reg_line writes)."""
+    """[(key path, name, type, data)] from a .reg file: the subset reg_line writes, plus the deletions
+    regedit's format defines and reg.exe import honours: ``[-KEY]`` removes the key tree (type
+    ``DELETE_KEY``) and ``"Name"=-`` removes the value (type ``DELETE``); deleting what is not there is no error."""
     text = re.sub(r"\\\r?\n\s*", "", text.lstrip("\ufeff"))
     entries, key = [], None
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(";") or line.startswith("Windows Registry Editor"):
+            continue
+        if line.startswith("[-") and line.endswith("]"):
+            key = None  # values after a deleted key have no key to go to
+            entries.append((line[2:-1], None, "DELETE_KEY", None))
             continue
         if line.startswith("[") and line.endswith("]"):
             key = line[1:-1]
@@ -93,7 +99,9 @@ def parse_reg_file(text):
             raise ValueError(line)
         name = "" if m.group(1) == "@" else m.group(2).replace('\\"', '"').replace("\\\\", "\\")
         data = m.group(3)
-        if data.startswith('"'):
+        if data == "-":
+            entries.append((key, name, "DELETE", None))
+        elif data.startswith('"'):
             entries.append((key, name, "REG_SZ", data[1:-1].replace('\\"', '"').replace("\\\\", "\\")))
         elif data.startswith("dword:"):
             entries.append((key, name, "REG_DWORD", int(data[6:], 16)))
@@ -202,7 +210,11 @@ def reg(st, host, account, args):
                 hive_id, _ = st.split_reg_path(key, account["sid"])
                 if not r.hive_loaded(hive_id) or (hive_id.startswith("HKU\\") and faults.get("deny_hku_write")):
                     return 1, "", "ERROR: Error accessing the registry.\r\n"
-                if name is None:
+                if kind == "DELETE_KEY":
+                    r.delete_key(key)
+                elif kind == "DELETE":
+                    r.delete_value(key, name)
+                elif name is None:
                     r.create_key(key)
                 else:
                     r.set_value(key, name, kind, data)

@@ -1,0 +1,90 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The other real-Windows integration targets, run UNCHANGED on the emulated lab (tests/lab).
+
+Each target runs as ansible-test runs it on Windows (its tasks/main.yml: save the host's values,
+tests.yml, restore in always:) with real ``ansible-playbook`` against one emulated DC. A target
+passes here when every one of its own assertions ran and passed and the host got its original
+values back byte for byte; the same YAML is what ``ansible-test windows-integration`` runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_scenarios_lab import ORIGINAL_SYSTEM_HEX, SCENARIOS, run_target
+
+pytestmark = pytest.mark.lab
+
+# The target's own checks (assert tasks), in the order they run; each must have run and passed.
+CHECKS = {
+    "win_wininet_proxy": [
+        "Check that check mode predicted the change and wrote nothing",
+        "Check the run wrote the source's exact bytes, showed a decoded diff and kept a backup",
+        "Check the rerun changed nothing and wrote no new backup",
+        "Check the restore gave back the starting values byte for byte (absent ones absent)",
+        "Check the settings are in place and the counters continued",
+    ],
+    "atp_endpoint_probe": [
+        "Check LocalService went direct and could not resolve the name itself",
+        "Check SYSTEM went through its own proxy",
+        "Check LocalService now uses its proxy, and the failure names the URL and outcome",
+        "Check the controller-side outcomes",
+    ],
+    "atp_proxy": [
+        "Check that check mode reported exactly what would change and wrote nothing",
+        "Check the run converged, showed a decoded diff, kept a backup and probed as LocalService",
+        "Check the rerun is in sync, changed nothing and wrote no new backup",
+        "Check the drift is reported for LocalService only",
+        "Check the restore gave back the starting values byte for byte (absent ones absent)",
+    ],
+}
+
+
+def _statuses(result, name, suffix):
+    return [r["status"] for r in result.results if r["host"] == name and r["task"].endswith(suffix)]
+
+
+def _assert_target_passed(target, env, host, result):
+    name = env.host_names[0]
+    assert result.rc == 0, str(result)
+    assert result.stats[name]["failures"] == 0 and result.stats[name]["unreachable"] == 0, str(result)
+    for check in CHECKS[target]:
+        assert _statuses(result, name, check) == ["ok"], (check, str(result))
+    # The always: section put the host's own values back, byte for byte, and removed the test backups.
+    assert host.proxy_value("S-1-5-18").hex() == ORIGINAL_SYSTEM_HEX
+    assert host.proxy_value("S-1-5-19") is None
+    assert _statuses(result, name, "Check that the host has its original values back, byte for byte") == ["ok"]
+    assert host.list_files(r"C:\Windows\Temp") == []
+
+
+def test_win_wininet_proxy_target_runs_on_the_lab(tmp_path):
+    env, host, result = run_target(tmp_path, "win_wininet_proxy")
+    _assert_target_passed("win_wininet_proxy", env, host, result)
+    name = env.host_names[0]
+    # Every shared scenario went through the apply module (check mode and real run both checked).
+    per_scenario = _statuses(result, name, "| check both runs")
+    assert per_scenario == ["ok"] * len(SCENARIOS["atp_it_scenarios"])
+    # The backup it restored from was a real reg.exe import on the host.
+    assert _statuses(result, name, "Restore the backup with reg.exe import") == ["ok"]
+
+
+def test_atp_endpoint_probe_target_runs_on_the_lab(tmp_path):
+    env, host, result = run_target(tmp_path, "atp_endpoint_probe")
+    _assert_target_passed("atp_endpoint_probe", env, host, result)
+    name = env.host_names[0]
+    # The probes ran on the host as the become accounts (one win_uri each), not on the controller.
+    ledger = host.ledger()
+    assert ledger["by_module"].get("win_uri") == 3, ledger
+    probe = result.result(name, "atp_endpoint_probe : Probe as LocalService again, failing when unreachable")
+    assert probe["account"] == "LocalService" and probe["via"] == "target"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "roles/atp_proxy detects check mode with ansible_check_mode, which ansible-core sets from --check only; "
+    "the target runs the role with include_role apply: {check_mode: true}, so verify.yml asserts a read-back "
+    "that check mode never does and the role fails (the same on real Windows). Remove this mark when the role "
+    "takes check mode from the task (e.g. a check_mode field returned by win_wininet_proxy)."))
+def test_atp_proxy_target_runs_on_the_lab(tmp_path):
+    env, host, result = run_target(tmp_path, "atp_proxy")
+    _assert_target_passed("atp_proxy", env, host, result)
