@@ -93,7 +93,7 @@ options:
       - Folder on the host for the C(.reg) backup written before any change. It is created when missing.
       - One file per run that changes something, named C(atp_proxy_<UTC timestamp>.reg), holding the previous
         value of every value about to change (absent values as C("Name"=-)). C(reg import <file>) on the host
-        restores exactly the state before, which is what P(atp.sensor_proxy.restore_atp_proxy#playbook) does.
+        restores exactly the state before, which is what the C(atp.sensor_proxy.restore_atp_proxy) playbook does.
     type: str
     default: C:\ProgramData\atp.sensor_proxy\backups
   exact:

@@ -153,7 +153,7 @@ def write_and_verify(execute, items: list, backup_file: str) -> None:
             "verify after write failed: %s. %s Something on the host (a policy, an agent or a "
             "registry filter) may be reverting the value." % (described, _rollback_sentence(written, problems,
                                                                                             backup_file)),
-            mismatched=[item.sid for item, _ in mismatches], rollback_problems=problems,
+            mismatched=[item.sid for item, dummy in mismatches], rollback_problems=problems,
         )
 
 

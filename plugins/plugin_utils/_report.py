@@ -172,7 +172,7 @@ def totals(hosts: list) -> OrderedDict:
 
 
 def _columns(hosts: list) -> tuple:
-    sids = [sid for sid, _ in ACCOUNT_COLUMNS
+    sids = [sid for sid, dummy in ACCOUNT_COLUMNS
             if sid in ALWAYS_SHOWN or any(sid in h["targets"] for h in hosts)]
     urls = list(OrderedDict.fromkeys(p["url"] for h in hosts for p in h["probes"]))
     return [(sid, dict(ACCOUNT_COLUMNS)[sid]) for sid in sids], urls
@@ -345,7 +345,7 @@ def render_markdown(summaries, title: str = "atp.sensor_proxy fleet report", gen
     for _key, label, number, _css in _total_labels(tot):
         out.append("- **%s**: %s" % (label, _md(number)))
     out += ["", "## Hosts", ""]
-    header = ["Host", "Status"] + [name for _, name in sid_columns] + ["Backup written", "MDE (WinHTTP)"]
+    header = ["Host", "Status"] + [name for dummy, name in sid_columns] + ["Backup written", "MDE (WinHTTP)"]
     header += [_md(url) for url in urls]
     out.append("| %s |" % " | ".join(header))
     out.append("|%s|" % "|".join(["---"] * len(header)))

@@ -387,7 +387,7 @@ def validate_proxy_server(text: str, field_name: str = "proxy_server") -> str:
             continue
         entry = part
         if "=" in part:
-            scheme, _, entry = part.partition("=")
+            scheme, dummy, entry = part.partition("=")
             if scheme.lower() not in _PROXY_SCHEMES:
                 raise WinInetSettingsError(
                     field_name,

@@ -95,8 +95,8 @@ def test_wininet_format_page_cites_every_fixture_source():
     page = (DOCS / "wininet_format.md").read_text()
     values = json.loads((REPO / "tests" / "fixtures" / "wininet_values.json").read_text())
     for value in values:
-        repo_commit, _, path = value["source"].partition(" : ")
-        repo, _, commit = repo_commit.partition(" @")
+        repo_commit, dummy, path = value["source"].partition(" : ")
+        repo, dummy, commit = repo_commit.partition(" @")
         path = path.split(" (")[0]
         assert repo in page and commit[:12] in page and path in page, value["id"]
     for term in ("0x46", "0x3C", "0x28", "change counter", "detection cache", "identical", "equivalent",

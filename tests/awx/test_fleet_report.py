@@ -98,7 +98,7 @@ def test_html_rows_totals_and_escaping():
     # Data is escaped: the hint's markup is text, never a tag.
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<dc04" not in page and "&lt;dc04 &amp; co&gt;" in page
-    assert not any(tag == "script" for tag, _ in parsed.tags)
+    assert not any(tag == "script" for tag, dummy in parsed.tags)
 
 
 def test_markdown_twin():

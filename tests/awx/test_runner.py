@@ -206,8 +206,8 @@ def test_configure_job_from_the_survey(tmp_path, fleet):
     # The sensor API answers through the proxy; the CRL endpoints cannot (no Internet behind the lab proxy).
     for host in fleet.host_names:
         urls = {(f["url"], f["outcome"]) for f in probe_failed.get(host, [])}
-        assert all(url != PING for url, _ in urls), urls
-        assert urls and all(outcome == "blocked_by_proxy" for _, outcome in urls), urls
+        assert all(url != PING for url, dummy in urls), urls
+        assert urls and all(outcome == "blocked_by_proxy" for dummy, outcome in urls), urls
 
     # The fleet report of this run.
     page = (report_dir / "atp_proxy_report.html").read_text()

@@ -223,7 +223,7 @@ class MitmProxy:
     def _serve(self):
         while not self._stop:
             try:
-                client, _ = self.listener.accept()
+                client, dummy = self.listener.accept()
             except OSError:
                 return
             threading.Thread(target=self._handle, args=(client,), daemon=True).start()
@@ -310,7 +310,7 @@ def blackhole():
     def accept():
         while True:
             try:
-                conn, _ = listener.accept()
+                conn, dummy = listener.accept()
             except OSError:
                 return
             held.append(conn)

@@ -10,6 +10,8 @@ import json
 # The lab's fixtures (pytest only honours pytest_plugins in the top-level conftest).
 from tests.lab.conftest import auth_proxy, crl_server, lab, make_lab, proxy, sensor_api  # noqa: F401
 
+__all__ = ["auth_proxy", "crl_server", "lab", "make_lab", "proxy", "sensor_api"]  # re-exported lab fixtures
+
 PROXY = {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}
 CONFIGURE = "playbooks/configure_atp_proxy.yml"
 CHECK = "playbooks/check_atp_proxy.yml"

@@ -61,7 +61,7 @@ def test_localservice_fails_before_the_proxy_is_copied_and_is_reachable_after(la
     assert sensor_api.requests[-1]["path"] == "/tri/sensor/api/ping"
 
     # SYSTEM (S-1-5-18) still has no proxy.
-    _, system = probe(lab, account="SYSTEM")
+    dummy, system = probe(lab, account="SYSTEM")
     assert system["account"] == "SYSTEM"
     assert system["results"][0]["outcome"] == "dns_failure"
     assert "S-1-5-18 (SYSTEM)" in system["results"][0]["hint"]

@@ -38,7 +38,7 @@ class FakeHost:
         self.answers = answers
         self.calls = []
 
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **_):
+    def __call__(self, module_name=None, module_args=None, task_vars=None, **dummy):
         assert module_name == "ansible.windows.win_uri", "always call remote modules by FQCN"
         self.calls.append((module_name, dict(module_args)))
         answer = self.answers[module_args["url"]]
@@ -82,7 +82,7 @@ def test_one_win_uri_per_url_with_the_contract_arguments():
     assert result["round_trips"] == 3 == len(host.calls)
     assert [r["outcome"] for r in result["results"]] == ["reachable"] * 3
     assert [r["endpoint"] for r in result["results"]] == ["mdi_workspace", "crl_microsoft", "crl_ctldl"]
-    _, args = host.calls[0]
+    dummy, args = host.calls[0]
     assert args == {
         "url": PING,
         "method": "GET",

@@ -67,7 +67,8 @@ def test_copies_exact_bytes_backs_up_first_and_verifies():
     for sid in ("S-1-5-18", "S-1-5-19"):
         assert host.get_value(sid, "DefaultConnectionSettings") == ("REG_BINARY", ADMIN)  # byte for byte
     # the backup holds the old value and a deletion for the missing one, and was written before any write
-    (path, content), = host.files.items()
+    assert len(host.files) == 1
+    path, content = next(iter(host.files.items()))
     assert path.startswith("C:\\ProgramData\\atp.sensor_proxy\\backups\\atp_proxy_") and path.endswith(".reg")
     assert result["backup_file"] == path
     parsed = regfile.parse(content)

@@ -65,7 +65,8 @@ def test_allow_pattern():
     [
         ({}, "set workspace"),
         ({"products": ["mde"]}, "mde_urls"),
-        ({"products": [], "mde_urls": ["https://*.ods.opinsights.azure.com"]}, "'https://*.ods.opinsights.azure.com' is a wildcard; wildcards cannot be probed"),
+        ({"products": [], "mde_urls": ["https://*.ods.opinsights.azure.com"]},
+         "'https://*.ods.opinsights.azure.com' is a wildcard; wildcards cannot be probed"),
         ({"products": [], "urls": ["ftp://x.test/"]}, "not an http(s) URL"),
         ({"workspace": "contososensorapi.atp.azure.com"}, "not a workspace name"),
         ({"regions": ["mars"]}, "unknown region 'mars'"),

@@ -39,7 +39,7 @@ def _check(data) -> None:
 @st.composite
 def mutated(draw):
     data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(0, 6))):
+    for _unused in range(draw(st.integers(0, 6))):
         op = draw(st.sampled_from(["flip", "truncate", "extend", "length"]))
         if op == "flip" and data:
             i = draw(st.integers(0, len(data) - 1))
@@ -59,7 +59,7 @@ def structured(draw):
     version = draw(st.sampled_from([0x46, 0x3C, 0x28, draw(st.integers(0, 0xFFFFFFFF))]))
     head = struct.pack("<III", version, draw(st.integers(0, 0xFFFFFFFF)), draw(st.integers(0, 0xFFFFFFFF)))
     body = b""
-    for _ in range(draw(st.integers(0, 3))):
+    for _unused in range(draw(st.integers(0, 3))):
         text = draw(st.binary(max_size=40))
         claimed = draw(st.one_of(st.just(len(text)), st.integers(0, 0xFFFFFFFF)))
         body += struct.pack("<I", claimed) + text
@@ -104,5 +104,5 @@ def test_encode_decode_round_trip(proxy, bypass, pac, auto):
     spec = {"proxy_server": proxy, "bypass": bypass if proxy else [], "auto_config_url": pac, "auto_detect": auto}
     value = w.decode(w.encode(spec))
     assert value.proxy_server == proxy and value.auto_config_url == pac
-    assert value.bypass == ([b for b in bypass] if proxy else [])
+    assert value.bypass == (list(bypass) if proxy else [])
     assert value.flags == {"direct": True, "proxy": bool(proxy), "auto_config_url": bool(pac), "auto_detect": auto}
