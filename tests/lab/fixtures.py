@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from tests.lab import state
+from tests.lab.agent import Agent
 
 LAB_SRC = Path(__file__).resolve().parent
 REPO_ROOT = state.REPO_ROOT
@@ -90,8 +91,10 @@ class PlaybookResult:
 class LabEnv:
     """A lab directory with N emulated hosts, the stand-in collection, an inventory and the run env."""
 
-    def __init__(self, directory, hosts=3, prefix="dc", host_vars: dict | None = None):
+    def __init__(self, directory, hosts=3, prefix="dc", host_vars: dict | None = None, agent: bool | None = None):
         self.dir = Path(directory).resolve()
+        # The warm module runner (tests/lab/agent.py); ATP_LAB_AGENT=0 turns it off everywhere.
+        self.agent = (os.environ.get("ATP_LAB_AGENT") != "0") if agent is None else agent
         self.dir.mkdir(parents=True, exist_ok=True)
         self.lab = state.Lab.create(self.dir / "lab", hosts, prefix=prefix)
         self.collections = self.dir / "collections"
@@ -204,9 +207,16 @@ class LabEnv:
         if verbosity:
             cmd.append("-" + "v" * verbosity)
         cmd += list(extra_args)
+        env = self.env(results_file)
         start = time.monotonic()
-        proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=self.env(results_file), capture_output=True,
-                              text=True, timeout=timeout)
+        runner = Agent(self.lab.dir).start(env) if self.agent else None
+        try:
+            if runner:
+                env["ATP_LAB_AGENT_SOCKET"] = runner.socket_path
+            proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=timeout)
+        finally:
+            if runner:
+                runner.stop()
         elapsed = time.monotonic() - start
         data = json.loads(results_file.read_text()) if results_file.exists() else {"stats": {}, "results": []}
         return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data["stats"], data["results"], elapsed)

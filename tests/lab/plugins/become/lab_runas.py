@@ -64,4 +64,6 @@ class BecomeModule(BecomeBase):
             return cmd
         user = self.get_option("become_user") or "SYSTEM"
         # Wrap the success marker, or the local connection waits for it in vain.
-        return "ATP_LAB_BECOME_USER=%s %s" % (shlex.quote(user), self._build_success_command(cmd, shell))
+        # The _HEX copy survives any shell quoting, for the lab agent (tests/lab/agent.py).
+        return "ATP_LAB_BECOME_USER=%s ATP_LAB_BECOME_USER_HEX=%s %s" % (
+            shlex.quote(user), user.encode("utf-8").hex(), self._build_success_command(cmd, shell))

@@ -12,6 +12,8 @@ DOCUMENTATION = """
         - Runs like C(local), but prefixes every command with the emulated host's name (C(ATP_LAB_HOST)),
           counts module executions (remote round trips) per host in the lab ledger, and implements the
           C(drop_after) fault by raising AnsibleConnectionFailure (the host becomes UNREACHABLE).
+        - When the lab agent runs (C(ATP_LAB_AGENT_SOCKET), see tests/lab/agent.py), a pipelined module payload is
+          run there, unchanged, by a warm fork of a preloaded interpreter instead of a fresh C(python).
     author: atp.sensor_proxy contributors
     options:
         lab_host:
@@ -52,6 +54,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.connection.local import Connection as LocalConnection
 
 _MODULE_NAME = re.compile(rb"(?:ansible_collections\.[\w.]+?\.plugins\.modules|ansible\.modules)\.(\w+)")
+_BECOME_USER_HEX = re.compile(r"ATP_LAB_BECOME_USER_HEX=([0-9a-f]*)")  # written by the lab_runas become plugin
 
 
 def _lab_state(lab_dir):
@@ -75,6 +78,23 @@ class Connection(LocalConnection):
             raise AnsibleError("lab_local needs lab_host and lab_dir (ATP_LAB_DIR)")
         return st.Lab(lab_dir).host(name)
 
+    def _run_in_agent(self, host, cmd, in_data):
+        """The module payload through the lab agent: (rc, stdout, stderr), or None to run python here."""
+        socket_path = os.environ.get("ATP_LAB_AGENT_SOCKET")
+        if not socket_path or os.environ.get("ATP_LAB_AGENT") == "0":
+            return None
+        st = _lab_state(None)
+        repo = os.environ.get("ATP_LAB_REPO")
+        if repo and repo not in sys.path:
+            sys.path.insert(0, repo)
+        from tests.lab import agent
+
+        env = {"ATP_LAB_HOST": host.name, "ATP_LAB_DIR": str(host.lab.dir)}
+        match = _BECOME_USER_HEX.search(cmd)
+        if match:
+            env[st.ENV_BECOME_USER] = bytes.fromhex(match.group(1)).decode("utf-8")
+        return agent.run_payload(socket_path, in_data, env)
+
     def exec_command(self, cmd, in_data=None, sudoable=True):
         name = self.get_option("lab_host")
         lab_dir = self.get_option("lab_dir")
@@ -92,5 +112,8 @@ class Connection(LocalConnection):
                     "lab: connection to %s dropped (fault drop_after=%s, module call %d: %s)"
                     % (host.name, limit, calls, module)
                 )
+            answer = self._run_in_agent(host, cmd, in_data)
+            if answer is not None:
+                return answer
         prefix = "ATP_LAB_HOST=%s ATP_LAB_DIR=%s " % (shlex.quote(host.name), shlex.quote(str(host.lab.dir)))
         return super().exec_command(prefix + cmd, in_data=in_data, sudoable=sudoable)
