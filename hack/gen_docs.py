@@ -116,6 +116,24 @@ def read_module_docs(path: Path) -> dict:
     }
 
 
+def merge_own_fragments(doc: dict, repo: Path) -> dict:
+    """Merge the options of this collection's doc fragments (as ansible-doc does); the plugin's own win."""
+    for name in doc.get("extends_documentation_fragment") or []:
+        if not name.startswith(NAMESPACE + "."):
+            continue
+        path = repo / "plugins" / "doc_fragments" / (name.split(".")[2] + ".py")
+        fragment = yaml.safe_load(_class_constant(path, "DOCUMENTATION")) or {}
+        doc["options"] = dict(fragment.get("options") or {}, **(doc.get("options") or {}))
+    return doc
+
+
+def _class_constant(path: Path, constant: str) -> str:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == constant for t in node.targets):
+            return node.value.value
+    raise KeyError("%s has no %s" % (path, constant))
+
+
 def read_filter_docs(path: Path) -> dict:
     data = yaml.safe_load(path.read_text()) or {}
     examples = data.get("EXAMPLES") or ""
@@ -265,6 +283,7 @@ def collect(repo: Path) -> dict:
         docs = read_module_docs(path)
         if not docs["doc"]:
             continue
+        merge_own_fragments(docs["doc"], repo)
         pages["modules/%s.md" % path.stem] = render_plugin("module", path.stem, "plugins/modules/%s" % path.name, docs)
         reference.append(("module", path.stem, docs["doc"].get("short_description", "")))
     for path in sorted((repo / "plugins" / "filter").glob("*.yml")):

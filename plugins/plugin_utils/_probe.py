@@ -49,6 +49,7 @@ except ImportError:  # pragma: no cover
     HAS_CRYPTOGRAPHY = False
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import RULES, Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._registry import well_known_sid
 
 OUTCOMES = (
     "reachable",
@@ -67,20 +68,6 @@ DIRECT = "direct"
 # ("Microsoft Azure RSA TLS Issuing CA 03", "DigiCert SHA2 Secure Server CA", ...).
 DEFAULT_EXPECTED_ISSUERS = ("Microsoft", "DigiCert")
 DEFAULT_TIMEOUT = 10
-
-SERVICE_SIDS = {
-    "system": "S-1-5-18",
-    "localsystem": "S-1-5-18",
-    "nt authority\\system": "S-1-5-18",
-    "localservice": "S-1-5-19",
-    "local service": "S-1-5-19",
-    "nt authority\\localservice": "S-1-5-19",
-    "nt authority\\local service": "S-1-5-19",
-    "networkservice": "S-1-5-20",
-    "network service": "S-1-5-20",
-    "nt authority\\networkservice": "S-1-5-20",
-    "nt authority\\network service": "S-1-5-20",
-}
 
 # Response headers (snake case, as win_uri returns them) that only a proxy adds to a page it
 # generated itself; a tunnelled answer from the service never carries them.
@@ -168,9 +155,7 @@ def issuer_expected(issuer: str | None, expected_issuers) -> bool:
 
 
 def account_sid(account: str | None) -> str | None:
-    if not account:
-        return None
-    return SERVICE_SIDS.get(str(account).strip().lower())
+    return well_known_sid(account)
 
 
 def _copy_target(account: str | None) -> str:

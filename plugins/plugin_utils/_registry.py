@@ -77,6 +77,11 @@ class UsageError(ValueError):
     """Bad module options. The message names the option and the fix."""
 
 
+def well_known_sid(name) -> str | None:
+    """SID of a well-known service account name (``SYSTEM``, ``LocalService``, ``NT AUTHORITY\\...``), else None."""
+    return _ALIASES.get(str(name or "").strip().lower())
+
+
 def resolve_sid(name: str, option: str = "targets") -> str:
     """Map an account name or SID to a canonical SID string."""
     if not isinstance(name, str) or not name.strip():

@@ -33,5 +33,11 @@ def _normalize(spec: dict) -> dict:
 def test_documented_options_match_the_validated_spec(module):
     doc = yaml.safe_load(importlib.import_module(
         "ansible_collections.atp.sensor_proxy.plugins.modules.%s" % module).DOCUMENTATION)
+    for fragment in doc.get("extends_documentation_fragment", []):
+        if fragment.startswith("atp.sensor_proxy."):
+            shared = yaml.safe_load(importlib.import_module(
+                "ansible_collections.atp.sensor_proxy.plugins.doc_fragments.%s" % fragment.split(".")[2]
+            ).ModuleDocFragment.DOCUMENTATION)
+            doc["options"] = dict(shared["options"], **doc.get("options", {}))
     assert _normalize(doc["options"]) == _normalize(SPECS[module])
     assert doc["attributes"]["check_mode"]["support"] == "full"
