@@ -75,7 +75,7 @@ EXAMPLES = r"""
 
 - name: Compare against a value exported with reg.exe
   atp.sensor_proxy.win_wininet_proxy_compare:
-    source_value: "hex:46,00,00,00,02,00,00,00,03,00,00,00,14,00,00,00,70,72,6f,78,79,2e,63,6f,72,70,3a,38,30,38,30,00,00,00,00,00,00,00,00"
+    source_value: "hex:46,00,00,00,02,00,00,00,03,00,00,00,0f,00,00,00,70,72,6f,78,79,2e,63,6f,72,70,3a,38,30,38,30,07,00,00,00,3c,6c,6f,63,61,6c,3e,00,00,00,00"
 """
 
 RETURN = r"""
@@ -91,12 +91,12 @@ source:
     hex:
       description: The source bytes in lower-case hex.
       type: str
-      sample: "4600000002000000030000001400000070726f78792e636f72703a383038300000000000000000"
+      sample: "4600000002000000030000000f00000070726f78792e636f72703a38303830070000003c6c6f63616c3e00000000"
     decoded:
       description: The decoded value, with the keys of the P(atp.sensor_proxy.wininet_decode#filter) filter.
       type: dict
       sample: {"version": 70, "counter": 2, "flags": {"direct": true, "proxy": true, "auto_config_url": false, "auto_detect": false},
-               "proxy_server": "proxy.corp:8080", "bypass": [], "auto_config_url": "", "length": 40}
+               "proxy_server": "proxy.corp:8080", "bypass": ["<local>"], "auto_config_url": "", "length": 46}
     summary:
       description: One human-readable line.
       type: str
