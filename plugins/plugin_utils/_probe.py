@@ -129,11 +129,13 @@ def classify_http(endpoint: Endpoint, status: int, headers=None, connect_refused
 
     ``connect_refused``: the proxy answered the CONNECT itself with this status.
     """
-    if status == 407:
+    by_proxy = proxy_generated(headers)
+    if status == 407 or (status == 401 and (connect_refused or by_proxy)):
+        # Some proxies (tinyproxy) answer wrong credentials with 401 instead of 407; on a CONNECT, or on
+        # a page the proxy produced, a 401 can only be about the proxy's own authentication.
         return "proxy_auth_required"
     if connect_refused:
         return "blocked_by_proxy"
-    by_proxy = proxy_generated(headers)
     if endpoint.rule == "sensor_ping":
         return REACHABLE if status == 200 and not by_proxy else "blocked_by_proxy"
     if endpoint.rule == "sensor_root":
@@ -442,7 +444,7 @@ def classify_exception(exc: BaseException, proxied: bool) -> tuple[str, int | No
     match = _TUNNEL_RE.search(text)
     if match:
         status = int(match.group(1))
-        return ("proxy_auth_required" if status == 407 else "blocked_by_proxy"), status
+        return ("proxy_auth_required" if status in (401, 407) else "blocked_by_proxy"), status
 
     def has(*types) -> bool:
         return any(isinstance(e, types) for e in chain)
