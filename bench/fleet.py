@@ -2,19 +2,27 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark on the emulated lab: the least any tool must do versus our playbook.
 
-Runs the same N-host lab (default 200 hosts, forks 20) twice:
-1. a one-task playbook that only reads one registry value per host (ansible.windows.win_reg_stat);
-2. our playbook (``--playbook``; default playbooks/configure_atp_proxy.yml if it exists, else a
-   one-task playbook with atp.sensor_proxy.win_wininet_proxy_compare).
-Prints both wall times, their ratio and the round trips (module executions) per host from the ledger.
+On one N-host lab (default 200 hosts, forks 20; real proxy.py, HTTPS sensor API and CRL hosts):
 
-    python bench/fleet.py [--hosts 200] [--forks 20] [--playbook PATH] [-e key=value ...]
+1. ``baseline``: a one-task playbook that only reads one registry value per host (ansible.windows.win_reg_stat);
+2. ``converged, probe off``: our playbook on a fleet that is already configured, ``atp_proxy_probe: false``;
+3. ``converged, probe on``: the same with the probe (LocalService and SYSTEM, workspace + CRL URLs);
+4. ``drifted, probe off``: our playbook on a fleet where LocalService has no proxy or an old one, and
+   SYSTEM has none on every third host (so it backs up, writes and verifies).
+
+It prints each wall time, its ratio to the baseline, the round trips (module executions) per host
+from the lab ledger, and the load average before and after each run (the lab runs on this machine:
+a busy machine makes every number slower, so note the load with the numbers).
+
+    python bench/fleet.py [--hosts 200] [--forks 20] [--playbook PATH] [--runs baseline,converged,...]
+                          [--no-agent] [-e key=value ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -23,10 +31,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.lab.demo import probe_outcomes  # noqa: E402
 from tests.lab.fixtures import LabEnv  # noqa: E402
-from tests.lab.network import ProxyPy, SensorApi  # noqa: E402
+from tests.lab.network import PROXY_NAME, WORKSPACE_NAME, Cloud  # noqa: E402
 
-ADMIN = {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}
+ADMIN = {"proxy_server": PROXY_NAME, "bypass": ["<local>"]}
+OLD = {"proxy_server": "old.corp:3128"}
 BASELINE = r"""
 - hosts: all
   gather_facts: false
@@ -43,6 +53,7 @@ COMPARE = """
     - name: compare
       atp.sensor_proxy.win_wininet_proxy_compare:
 """
+RUNS = ("baseline", "converged", "converged_probe", "drifted")
 
 
 def default_playbook() -> str:
@@ -50,30 +61,40 @@ def default_playbook() -> str:
     return str(main) if main.exists() else COMPARE
 
 
-def seed(env: LabEnv) -> None:
+def seed_converged(env: LabEnv) -> None:
+    for name in env.host_names:
+        env.host(name).seed({"user": ADMIN, "SYSTEM": ADMIN, "LocalService": ADMIN})
+
+
+def seed_drifted(env: LabEnv) -> None:
     for i, name in enumerate(env.host_names):
-        spec = {"user": ADMIN, "SYSTEM": ADMIN}
-        spec["LocalService"] = ADMIN if i % 2 else None
-        env.host(name).seed(spec)
+        env.host(name).seed({"user": ADMIN, "SYSTEM": None if i % 3 == 0 else ADMIN,
+                             "LocalService": OLD if i % 2 else None})
 
 
-def run(env: LabEnv, playbook: str, forks: int, extra_vars: dict) -> tuple:
-    seed(env)
+def measure(env: LabEnv, label: str, playbook: str, forks: int, extra_vars: dict) -> dict:
     env.reset_ledgers()
+    load_before = os.getloadavg()
     result = env.run_playbook(playbook, forks=forks, extra_vars=extra_vars, timeout=3600)
+    load_after = os.getloadavg()
     trips = [led["module_calls"] for led in env.ledger().values()]
-    bad = {h: s for h, s in result.stats.items() if s["failures"] or s["unreachable"]}
-    return result, trips, bad
+    bad = sorted(h for h, s in result.stats.items() if s["failures"] or s["unreachable"])
+    outcomes = [row[4] for row in probe_outcomes(result)]
+    return {"label": label, "elapsed": result.elapsed, "rc": result.rc, "trips": trips, "bad": bad,
+            "load": (load_before[0], load_after[0]), "result": result,
+            "probes": (outcomes.count("reachable"), len(outcomes))}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--forks", type=int, default=20)
-    parser.add_argument("--playbook", default=None, help="our playbook (path); default: %(default)s")
+    parser.add_argument("--playbook", default=None, help="our playbook (default: playbooks/configure_atp_proxy.yml)")
+    parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of %s" % ", ".join(RUNS))
+    parser.add_argument("--no-agent", action="store_true", help="run every module in a fresh python (slow)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], help="key=value (JSON values allowed)")
     args = parser.parse_args(argv)
-    extra = {}
+    extra = {"atp_proxy_hosts": "all", "atp_proxy_workspace": WORKSPACE_NAME}
     for item in args.extra_var:
         key, _, value = item.partition("=")
         try:
@@ -81,30 +102,53 @@ def main(argv=None) -> int:
         except ValueError:
             extra[key] = value
     playbook = args.playbook or default_playbook()
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    unknown = set(runs) - set(RUNS)
+    if unknown:
+        parser.error("unknown runs: %s" % ", ".join(sorted(unknown)))
+    print("hosts %d, forks %d, %d CPUs, agent %s, load average at start %.2f %.2f %.2f"
+          % (args.hosts, args.forks, os.cpu_count(), "off" if args.no_agent else "on", *os.getloadavg()),
+          flush=True)
+    measured = []
     with tempfile.TemporaryDirectory(prefix="atp-fleet-") as tmp:
-        env = LabEnv(Path(tmp) / "lab", hosts=args.hosts)
-        api = SensorApi(Path(tmp) / "api").start()
-        proxy = ProxyPy(Path(tmp) / "proxy", env.lab.dir).start()
-        env.lab.update_config(ca_file=str(api.ca_file))
-        env.lab.add_dns("proxy.corp:8080", "127.0.0.1:%d" % proxy.port)
-        try:
-            base, base_trips, base_bad = run(env, BASELINE, args.forks, {})
-            ours, our_trips, our_bad = run(env, playbook, args.forks, extra)
-        finally:
-            proxy.stop()
-            api.stop()
+        env = LabEnv(Path(tmp) / "lab", hosts=args.hosts, agent=not args.no_agent)
+        with Cloud(env.lab, Path(tmp) / "cloud"):
+            for run in runs:
+                if run == "baseline":
+                    seed_converged(env)
+                    m = measure(env, "baseline: one win_reg_stat per host", BASELINE, args.forks, {})
+                elif run == "converged":
+                    seed_converged(env)
+                    m = measure(env, "ours, converged, probe off", playbook, args.forks,
+                                dict(extra, atp_proxy_probe=False))
+                elif run == "converged_probe":
+                    seed_converged(env)
+                    m = measure(env, "ours, converged, probe on", playbook, args.forks,
+                                dict(extra, atp_proxy_probe=True))
+                else:
+                    seed_drifted(env)
+                    m = measure(env, "ours, drifted, probe off", playbook, args.forks,
+                                dict(extra, atp_proxy_probe=False))
+                measured.append(m)
+                print("  %-38s %7.1f s  rc=%d  round trips/host mean %.2f (min %d, max %d)  load %.1f -> %.1f"
+                      % (m["label"], m["elapsed"], m["rc"], statistics.mean(m["trips"]), min(m["trips"]),
+                         max(m["trips"]), *m["load"]), flush=True)
+                if m["probes"][1]:
+                    print("  %-38s %d of %d probes (host x account x URL) reachable"
+                          % ("", *m["probes"]), flush=True)
+    base = next((m for m in measured if m["label"].startswith("baseline")), None)
     name = playbook if "\n" not in playbook else "win_wininet_proxy_compare (one task)"
-    print("hosts %d, forks %d" % (args.hosts, args.forks))
-    print("baseline (one win_reg_stat per host): %7.1f s  rc=%d  round trips/host %s"
-          % (base.elapsed, base.rc, statistics.mean(base_trips)))
-    print("ours (%s): %7.1f s  rc=%d  round trips/host mean %.1f min %d max %d"
-          % (name, ours.elapsed, ours.rc, statistics.mean(our_trips), min(our_trips), max(our_trips)))
-    print("wall-time ratio ours/baseline: %.2f" % (ours.elapsed / base.elapsed))
-    if base_bad or our_bad:
-        print("hosts with failures/unreachable: baseline %d, ours %d" % (len(base_bad), len(our_bad)))
-        print(ours.stdout[-3000:])
-        return 1
-    return 0
+    print("\nour playbook: %s" % name)
+    print("%-40s %9s %8s %15s" % ("run", "wall (s)", "ratio", "trips/host"))
+    for m in measured:
+        ratio = "%.2f" % (m["elapsed"] / base["elapsed"]) if base else "-"
+        print("%-40s %9.1f %8s %15.2f" % (m["label"], m["elapsed"], ratio, statistics.mean(m["trips"])))
+    failed = [m for m in measured if m["rc"] or m["bad"] or m["probes"][0] != m["probes"][1]]
+    for m in failed:
+        print("\n%s: rc=%d, %d hosts failed/unreachable (%s)" % (m["label"], m["rc"], len(m["bad"]),
+                                                                ", ".join(m["bad"][:5])))
+        print(m["result"].stdout[-3000:])
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ def _run_child(conn, env: dict, payload: bytes) -> None:
         os.dup2(err.fileno(), 2)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
+        sys.argv = ["-"]  # as for ``python -`` (the wrapper takes a second argv entry as a debug command)
         code = compile(payload, "<stdin>", "exec")
         main = type(sys)("__main__")
         sys.modules["__main__"] = main
@@ -150,7 +151,10 @@ def _run_child(conn, env: dict, payload: bytes) -> None:
 
 
 def serve(socket_path: str, repo: str, parent_pid: int | None = None) -> None:
+    """Serve until SIGTERM (or until ``parent_pid`` is gone). ``SOCKET.count`` holds the calls served."""
     _preload(repo)
+    served = 0
+    count_file = Path(socket_path + ".count")
     Path(socket_path).unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(socket_path)
@@ -179,6 +183,8 @@ def serve(socket_path: str, repo: str, parent_pid: int | None = None) -> None:
                 conn.settimeout(None)
                 _run_child(conn, header.get("env", {}), payload)
             conn.close()
+            served += 1
+            count_file.write_text(str(served))
     finally:
         server.close()
         Path(socket_path).unlink(missing_ok=True)
@@ -203,6 +209,7 @@ class Agent:
         self.socket_path = os.path.join(tempfile.gettempdir(), "atp-lab-%d-%x.sock" % (os.getpid(), id(self)))
         self.repo = str(repo or Path(__file__).resolve().parents[2])
         self.proc = None
+        self.served = 0  # module payloads run by the agent (known after stop())
 
     def start(self, env: dict | None = None, timeout: float = 30.0) -> Agent:
         """Start the server with ``env`` (the environment ansible-playbook gets, so that module
@@ -235,6 +242,10 @@ class Agent:
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
         Path(self.socket_path).unlink(missing_ok=True)
+        count = Path(self.socket_path + ".count")
+        if count.exists():
+            self.served = int(count.read_text() or 0)
+            count.unlink()
 
     def __enter__(self):
         return self.start()

@@ -22,7 +22,8 @@ ACCOUNTS = [("user", "connection user (HKCU)"), ("S-1-5-18", "LocalSystem"), ("S
             ("S-1-5-20", "NetworkService")]
 
 
-def show(lab: Lab, name: str, out=sys.stdout) -> None:
+def show(lab: Lab, name: str, out=None) -> None:
+    out = out or sys.stdout
     host = lab.host(name)
     st = host.state()
     print("%s  (connection user %s\\%s, %s)" % (name, st["user"]["domain"], st["user"]["name"], st["user"]["sid"]),
@@ -38,8 +39,9 @@ def show(lab: Lab, name: str, out=sys.stdout) -> None:
         print("  faults: %s" % json.dumps(st["faults"], sort_keys=True), file=out)
 
 
-def print_ledger(lab: Lab, out=sys.stdout, max_columns: int = 8) -> None:
+def print_ledger(lab: Lab, out=None, max_columns: int = 8) -> None:
     """Rows = tasks, columns = hosts (round trips); with many hosts, totals per host only."""
+    out = out or sys.stdout
     ledger = lab.ledger()
     names = list(ledger)
     if len(names) > max_columns:

@@ -78,7 +78,8 @@ def probe_outcomes(result) -> list:
     return rows
 
 
-def print_probe(rows: list, out=sys.stdout) -> None:
+def print_probe(rows: list, out=None) -> None:
+    out = out or sys.stdout
     if not rows:
         print("  (no probe ran)", file=out)
         return

@@ -68,6 +68,7 @@ class PlaybookResult:
     stats: dict = field(default_factory=dict)  # host -> {ok, changed, failures, unreachable, skipped, ...}
     results: list = field(default_factory=list)  # [{host, task, play, status, module_calls, result}]
     elapsed: float = 0.0
+    agent_calls: int | None = None  # module payloads the agent ran (None: no agent)
 
     def task(self, task_name: str, host: str | None = None) -> list:
         """Results of one task (all hosts, or one host)."""
@@ -219,4 +220,5 @@ class LabEnv:
                 runner.stop()
         elapsed = time.monotonic() - start
         data = json.loads(results_file.read_text()) if results_file.exists() else {"stats": {}, "results": []}
-        return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data["stats"], data["results"], elapsed)
+        return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data["stats"], data["results"], elapsed,
+                              runner.served if runner else None)

@@ -44,6 +44,8 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._lab = _lab()
+        # The lab's hosts do not change during a run: list them once, not once per result.
+        self._lab_hosts = frozenset(self._lab.host_names()) if self._lab is not None else frozenset()
         self._results = []
         self._play = ""
 
@@ -54,7 +56,7 @@ class CallbackModule(CallbackBase):
         host = result._host.get_name()
         task = result._task.get_name()
         calls = 0
-        if self._lab is not None and host in self._lab.host_names():
+        if host in self._lab_hosts:
             calls = self._lab.host(host).attribute_to_task(task)
         data = dict(result._result)
         data.pop("invocation", None)

@@ -1,0 +1,62 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The agent (tests/lab/agent.py) changes speed only: the same playbook gives the same results,
+failures, become accounts and round trips with and without it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
+PLAY = r"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: read as LocalService (HKCU is S-1-5-19)
+      ansible.windows.win_reg_stat: {path: 'HKCU:\%(conn)s', name: DefaultConnectionSettings}
+      become: true
+      become_method: ansible.builtin.runas
+      become_user: NT AUTHORITY\LocalService
+    - name: read as the connection user
+      ansible.windows.win_reg_stat: {path: 'HKCU:\%(conn)s', name: DefaultConnectionSettings}
+    - name: write
+      ansible.windows.win_regedit: {path: 'HKLM:\SOFTWARE\Lab', name: Count, data: 7, type: dword}
+    - name: write under an unloaded hive
+      ansible.windows.win_regedit: {path: 'HKU:\S-1-5-20\Software\Lab', name: X, data: 1, type: dword}
+      ignore_errors: true
+    - name: bad arguments
+      ansible.windows.win_stat: {}
+      ignore_errors: true
+""" % {"conn": CONN}
+VOLATILE = {"start", "end", "delta", "elapsed"}
+
+
+def _run(make_lab, agent):
+    env = make_lab(1)
+    env.agent = agent
+    env.host("dc01").seed({"LocalService": {"proxy_server": "ls.corp:8080"}, "unloaded": ["S-1-5-20"]})
+    run = env.run_playbook(PLAY)
+    results = [(r["task"], r["status"], {k: v for k, v in r["result"].items() if k not in VOLATILE})
+               for r in run.results]
+    return env, run, results
+
+
+def test_same_results_with_and_without_the_agent(make_lab):
+    env_on, run_on, with_agent = _run(make_lab, True)
+    env_off, run_off, without = _run(make_lab, False)
+    assert run_on.rc == run_off.rc == 0, (run_on, run_off)
+    assert with_agent == without
+    assert run_on.agent_calls == 5 and run_off.agent_calls is None  # the agent really ran every module
+    assert env_on.round_trips() == env_off.round_trips() == {"dc01": 5}
+    # What the results say: become reached the module through the agent, failures keep their messages.
+    by_task = {task: (status, result) for task, status, result in with_agent}
+    status, ls = by_task["read as LocalService (HKCU is S-1-5-19)"]
+    assert status == "ok" and ls["exists"] is True and ls["type"] == "REG_BINARY"
+    assert by_task["read as the connection user"][1]["exists"] is False
+    status, denied = by_task["write under an unloaded hive"]
+    assert status == "ignored" and "S-1-5-20" in denied["msg"]
+    status, bad = by_task["bad arguments"]
+    assert status == "ignored" and "missing required arguments: path" in bad["msg"]
+    assert env_on.host("dc01").get_value(r"HKLM:\SOFTWARE\Lab", "Count")["data"] == 7

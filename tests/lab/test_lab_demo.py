@@ -1,0 +1,40 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``make demo`` (python -m tests.lab.demo): the probe as LocalService fails before and reaches every URL after."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.lab import demo
+from tests.lab.network import SENSOR_HOST, endpoints
+
+pytestmark = [pytest.mark.lab, pytest.mark.network]
+
+
+def _rows(text):
+    """{(host, account, url): outcome} from a "== probe ..." section of the demo's output."""
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"^  (dc\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s+via\s+\S+\s+(\S+)$", line)
+        if m:
+            rows[(m.group(1), m.group(2), m.group(5))] = m.group(4)
+    return rows
+
+
+def test_demo_probes_every_url_as_every_account(capsys):
+    assert demo.role_vars()["atp_proxy_workspace"] + "sensorapi.atp.azure.com" == SENSOR_HOST
+    rc = demo.main(["--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    before = _rows(out.split("== probe before", 1)[1].split("== running", 1)[0])
+    after = _rows(out.split("== probe after", 1)[1].split("== round trips", 1)[0])
+    urls = ["https://%s/tri/sensor/api/ping" % SENSOR_HOST] + [u for _, u in endpoints().CRL_URLS]
+    keys = {(h, a, u) for h in ("dc01", "dc02", "dc03") for a in ("LocalService", "SYSTEM") for u in urls}
+    assert set(after) == keys and set(after.values()) == {"reachable"}, out
+    # Before: dc01's and dc02's LocalService have no (usable) proxy; dc03 is already configured.
+    assert {before[("dc01", "LocalService", u)] for u in urls} == {"dns_failure"}, out
+    assert {before[("dc03", "LocalService", u)] for u in urls} == {"reachable"}, out
+    assert "GET crl.microsoft.com:80" in out and "CONNECT %s:443" % SENSOR_HOST in out
