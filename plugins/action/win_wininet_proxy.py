@@ -53,6 +53,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False, msg="unexpected error applying WinINet settings: %s" % exc,
                           exception=traceback.format_exc())
         result["round_trips"] = len(calls)
+        result["check_mode"] = bool(self._task.check_mode)
         return result
 
     def _apply(self, execute, args: dict, task_vars: dict, calls: list) -> dict:

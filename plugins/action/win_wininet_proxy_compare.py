@@ -46,4 +46,5 @@ class ActionModule(ActionBase):
                           exception=traceback.format_exc())
         result["changed"] = False
         result["round_trips"] = len(calls)
+        result["check_mode"] = bool(self._task.check_mode)
         return result

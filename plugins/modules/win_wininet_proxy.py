@@ -140,6 +140,13 @@ in_sync:
   description: Whether the targets were in sync before this task.
   returned: success
   type: bool
+check_mode:
+  description:
+    - Whether the task ran in check mode (from C(--check) or a task's C(check_mode) keyword; roles use
+      this rather than C(ansible_check_mode), which only reflects C(--check)).
+  returned: always
+  type: bool
+  sample: false
 round_trips:
   description: Remote module executions this task made on the host.
   returned: always

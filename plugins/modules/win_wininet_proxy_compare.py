@@ -161,6 +161,13 @@ hive_not_loaded:
   type: list
   elements: str
   sample: []
+check_mode:
+  description:
+    - Whether the task ran in check mode (from C(--check) or a task's C(check_mode) keyword; roles use
+      this rather than C(ansible_check_mode), which only reflects C(--check)).
+  returned: always
+  type: bool
+  sample: false
 round_trips:
   description: Number of remote module executions this task made on the host.
   returned: always

@@ -266,3 +266,25 @@ def test_backup_retention_keeps_the_newest(lab):
     newest = regfile.parse(host.read_file(max(kept)).decode("ascii"))
     assert all(w.decode(v["DefaultConnectionSettings"]).proxy_server == "proxy2.corp:8080" for v in newest.values())
     assert stamps == sorted(stamps)
+
+
+def test_task_level_check_mode_writes_nothing(lab):
+    # check_mode on include_role's apply (not --check): ansible_check_mode stays false there.
+    seed_states(lab)
+    before = snapshot(lab.host("dc02"))
+    playbook = """
+- hosts: dc02
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: atp.sensor_proxy.atp_proxy
+        apply:
+          check_mode: true
+      vars:
+        atp_proxy_probe: false
+"""
+    run = lab.run_playbook(playbook)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert snapshot(lab.host("dc02")) == before
+    apply = task_result(run, "dc02", "Back up and copy the proxy to the accounts that differ")
+    assert apply["check_mode"] is True and apply["changed_sids"] == [SYS, LS]
