@@ -80,24 +80,12 @@ def test_atp_endpoint_probe_target_runs_on_the_lab(tmp_path):
     assert probe["account"] == "LocalService" and probe["via"] == "target"
 
 
-# roles/atp_proxy detects check mode with ``ansible_check_mode``, which ansible-core sets from --check only.
-# The target runs the role with include_role ``apply: {check_mode: true}``: win_wininet_proxy predicts the
-# change without writing, and verify.yml (``when: not ansible_check_mode``) then asserts a read-back that
-# never happened, so the role fails, the same way on real Windows. Reported to the role's owner; the fix is
-# to take check mode from the task (e.g. a ``check_mode`` field returned by the modules).
-KNOWN_ROLE_BUG = "atp_proxy : Check that every written value read back exactly as written"
-
-
 def test_atp_proxy_target_runs_on_the_lab(tmp_path):
+    # This target found that the role took check mode from ansible_check_mode (set by --check only), so
+    # include_role apply: {check_mode: true} made verify.yml fail; the role now takes it from its modules.
     env, host, result = run_target(tmp_path, "atp_proxy")
-    name = env.host_names[0]
-    failed = [r for r in result.results if r["host"] == name and r["status"] == "failed"]
-    if failed and failed[0]["task"].endswith(KNOWN_ROLE_BUG):
-        # Only this exact failure, in the check-mode run, before anything was written; the always:
-        # section still restored the host. Anything else fails the test; a fixed role passes it.
-        assert failed[0]["result"]["msg"].startswith("The values written to S-1-5-18, S-1-5-19 were not confirmed")
-        assert _statuses(result, name, CHECKS["atp_proxy"][0]) == [], str(result)
-        assert host.proxy_value("S-1-5-18").hex() == ORIGINAL_SYSTEM_HEX and host.proxy_value("S-1-5-19") is None
-        assert host.list_files(r"C:\Windows\Temp") == []
-        pytest.xfail("roles/atp_proxy ignores task-level check mode (ansible_check_mode is --check only)")
     _assert_target_passed("atp_proxy", env, host, result)
+    name = env.host_names[0]
+    check = result.result(name, "atp_proxy : Keep the check-mode summary")
+    assert check["ansible_facts"]["atp_it_summary_check"]["status"] == "would_change"
+    assert host.ledger()["by_module"].get("win_uri", 0) >= 1  # the role probed from the host as LocalService

@@ -219,6 +219,8 @@ class LabEnv:
             if runner:
                 runner.stop()
         elapsed = time.monotonic() - start
-        data = json.loads(results_file.read_text()) if results_file.exists() else {"stats": {}, "results": []}
+        data = json.loads(results_file.read_text()) if results_file.exists() else {"stats": {}}
+        lines = Path(str(results_file) + ".jsonl")
+        data["results"] = [json.loads(line) for line in lines.read_text().splitlines() if line] if lines.exists() else []
         return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data["stats"], data["results"], elapsed,
                               runner.served if runner else None)

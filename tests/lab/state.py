@@ -118,25 +118,40 @@ def resolve_account(user: str | None, connection_user: dict) -> dict:
 # ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def locked_json(path: Path, default=None, write=True):
-    """Yield the parsed JSON of ``path`` under an exclusive lock; write it back on exit."""
-    path = Path(path)
-    lock_path = path.with_suffix(path.suffix + ".lock")
-    with open(lock_path, "a+") as lock:
+    """Yield the parsed JSON of ``path`` under an exclusive lock; write it back on exit if it changed.
+
+    Writers replace the file atomically (write a temporary file, ``os.replace``), so :func:`read_json`
+    needs no lock: a reader sees the old or the new file, never half of one.
+    """
+    path = str(path)
+    with open(path + ".lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            data = json.loads(path.read_text()) if path.exists() else (default() if callable(default) else default)
+            try:
+                with open(path) as handle:
+                    raw = handle.read()
+                data = json.loads(raw)
+            except FileNotFoundError:
+                raw, data = None, (default() if callable(default) else default)
             yield data
             if write:
-                tmp = path.with_suffix(path.suffix + ".tmp.%d" % os.getpid())
-                tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-                os.replace(tmp, path)
+                text = json.dumps(data, indent=1, sort_keys=True)
+                if text != raw:
+                    tmp = "%s.tmp.%d" % (path, os.getpid())
+                    with open(tmp, "w") as handle:
+                        handle.write(text)
+                    os.replace(tmp, path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def read_json(path: Path, default=None):
-    with locked_json(path, default, write=False) as data:
-        return data
+    """The parsed JSON of ``path`` (no lock needed: writers replace the file atomically)."""
+    try:
+        with open(str(path)) as handle:
+            return json.loads(handle.read())
+    except FileNotFoundError:
+        return default() if callable(default) else default
 
 
 # ---------------------------------------------------------------------------
@@ -509,6 +524,14 @@ class Host:
             if delta or task not in led["by_task"]:
                 led["by_task"][task] = led["by_task"].get(task, 0) + delta
             return delta
+
+    def commit_attribution(self, attributed: int, by_task: dict) -> None:
+        """Store what a caller attributed in memory: ``attributed`` (the module-call count it reached)
+        and ``by_task`` (task -> calls to add). The callback does this once per host at the end of a run."""
+        with locked_json(self.dir / "ledger.json", default=_new_ledger) as led:
+            led["attributed"] = max(led["attributed"], attributed)
+            for task, calls in by_task.items():
+                led["by_task"][task] = led["by_task"].get(task, 0) + calls
 
     def reset_ledger(self) -> None:
         with locked_json(self.dir / "ledger.json", default=_new_ledger) as led:
