@@ -83,7 +83,7 @@ def print_probe(rows: list, out=None) -> None:
     if not rows:
         print("  (no probe ran)", file=out)
         return
-    for host, account, endpoint, url, outcome, status, proxy in rows:
+    for host, account, endpoint, url, outcome, status, proxy in sorted(rows, key=lambda row: row[0]):
         print("  %-5s %-13s %-14s %-18s %-4s via %-16s %s" % (host, account, endpoint, outcome,
                                                               status if status is not None else "-", proxy or "-", url),
               file=out)
