@@ -38,6 +38,8 @@ def test_release_changelog_contains_every_fragment(tmp_path):
     flat = " ".join(changelog.split())
     assert "v0.1.0" in changelog
     for name, section, text in entries:
+        if section == "trivial":  # recorded in changelog.yaml, never rendered (changelogs/config.yaml)
+            continue
         assert text in flat, "%s (%s) is missing from CHANGELOG.rst" % (name, section)
     # Fragments are consumed into changelogs/changelog.yaml.
     assert not list((root / "changelogs" / "fragments").glob("*.yml"))
