@@ -45,6 +45,7 @@ def test_localservice_reaches_the_sensor_api_only_after_configure(lab, sensor_ap
         assert probe["all_reachable"] is True, probe["results"]
         ping_result = next(r for r in probe["results"] if r["url"] == ping)
         assert ping_result["status"] == 200 and ping_result["outcome"] == "reachable"
+        assert ping_result["proxy"] == "proxy.corp:8080"  # the proxy the role wrote for this account
     assert any(r["method"] == "CONNECT" and r["host"] == SENSOR_HOST for r in proxy.log())
     assert sensor_api.requests[-1]["path"] == "/tri/sensor/api/ping"
     assert "probe LocalService reachable, SYSTEM reachable" in summary_lines(after)[0]
