@@ -49,9 +49,9 @@ def select_playbook(override: str | None = None) -> str:
 
 
 def role_vars(extra_var_items=()) -> dict:
-    """The role's variables for the lab: the admin's proxy, and the workspace whose sensor API the lab serves."""
-    extra = {"atp_proxy_server": ADMIN["proxy_server"], "atp_proxy_bypass": ADMIN["bypass"],
-             "atp_proxy_workspace": WORKSPACE}
+    """The role's variables for the lab: the workspace whose sensor API the lab serves (the proxy comes from
+    the admin's HKCU, seeded on every DC, as in Microsoft's procedure)."""
+    extra = {"atp_proxy_workspace": WORKSPACE}
     for item in extra_var_items:
         key, _, value = item.partition("=")
         try:
