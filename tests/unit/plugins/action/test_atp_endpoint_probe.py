@@ -9,13 +9,13 @@ Shapes: ansible.windows 3.3.0 ``plugins/modules/win_uri.ps1`` (lines 46-47, 102-
 from __future__ import annotations
 
 import json
-from unittest.mock import MagicMock
 
 import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
-from ansible.playbook.task import Task
 
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ARGUMENT_SPEC, ActionModule
+
+from .harness import build_action
 
 PING = "https://contososensorapi.atp.azure.com/tri/sensor/api/ping"
 CRL = "http://crl.microsoft.com/pki/crl/products/MicRooCerAut2011_2011_03_22.crl"
@@ -48,22 +48,8 @@ class FakeHost:
 
 
 def make_plugin(args, host, check_mode=False, become_user=None, remote_user="CORP\\ansible"):
-    task = MagicMock(Task)
-    task.args = args
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = False
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    play_context.become = become_user is not None
-    play_context.become_user = become_user
-    play_context.remote_user = remote_user
-    connection = MagicMock()
-    connection._shell.tmpdir = None
-    plugin = ActionModule(task, connection, play_context, loader=None, templar=None, shared_loader_obj=None)
-    plugin._execute_module = host
-    plugin._remove_tmp_path = MagicMock()
-    return plugin
+    return build_action(ActionModule, args, host, check_mode=check_mode, become_user=become_user,
+                         remote_user=remote_user)
 
 
 def run(args, host, **kwargs):

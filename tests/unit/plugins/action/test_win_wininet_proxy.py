@@ -4,16 +4,14 @@
 
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 import pytest
-from ansible.playbook.task import Task
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
 
 from .fake_windows import FakeWindows
+from .harness import build_action
 
 ADMIN = w.encode({"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}, bytes.fromhex(
     "460000000f00000009000000000000000000000000000000040000001f000000687474703a2f2f736b79687161617630332e742e6973"
@@ -28,16 +26,7 @@ class Host(FakeWindows):
 
 
 def make(args, host, check_mode=False, write_fails=False):
-    task = MagicMock(Task)
-    task.args = args
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = True
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    plugin = ActionModule(task, MagicMock(), play_context, loader=None, templar=None, shared_loader_obj=None)
-
-    def execute_module(module_name=None, module_args=None, task_vars=None, **_):
+    def execute_module(module_name=None, module_args=None, task_vars=None, **kwargs):
         module_args = dict(module_args or {}, _ansible_check_mode=check_mode)
         return host(module_name, module_args)
 
@@ -48,7 +37,7 @@ def make(args, host, check_mode=False, write_fails=False):
         host.files[dest] = content
         return {"changed": True}
 
-    plugin._execute_module = execute_module
+    plugin = build_action(ActionModule, args, execute_module, check_mode=check_mode, diff=True)
     plugin._write_file = write_file
     return plugin.run(task_vars={"inventory_hostname": "dc01"})
 

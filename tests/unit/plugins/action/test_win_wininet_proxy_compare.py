@@ -4,38 +4,26 @@
 
 from __future__ import annotations
 
-from unittest.mock import MagicMock
-
 import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
-from ansible.playbook.task import Task
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy_compare import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
 
 from .fake_windows import FakeWindows
+from .harness import build_action
 
 ADMIN = w.encode({"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]})
 
 
 def make_plugin(args, windows, check_mode=False):
-    task = MagicMock(Task)
-    task.args = args
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = False
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    plugin = ActionModule(task, MagicMock(), play_context, loader=None, templar=None, shared_loader_obj=None)
-
-    def execute_module(module_name=None, module_args=None, task_vars=None, **_):
+    def execute_module(module_name=None, module_args=None, task_vars=None, **kwargs):
         assert module_name and module_name.startswith("ansible.windows."), "always call remote modules by FQCN"
         module_args = dict(module_args or {})
         module_args["_ansible_check_mode"] = check_mode
         return windows(module_name, module_args)
 
-    plugin._execute_module = execute_module
-    return plugin
+    return build_action(ActionModule, args, execute_module, check_mode=check_mode)
 
 
 @pytest.fixture
