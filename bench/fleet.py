@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     extra = {"atp_proxy_hosts": "all", "atp_proxy_workspace": WORKSPACE_NAME}
     for item in args.extra_var:
-        key, _, value = item.partition("=")
+        key, dummy, value = item.partition("=")
         try:
             extra[key] = json.loads(value)
         except ValueError:
@@ -145,8 +145,8 @@ def main(argv=None) -> int:
         print("%-40s %9.1f %8s %15.2f" % (m["label"], m["elapsed"], ratio, statistics.mean(m["trips"])))
     failed = [m for m in measured if m["rc"] or m["bad"] or m["probes"][0] != m["probes"][1]]
     for m in failed:
-        print("\n%s: rc=%d, %d hosts failed/unreachable (%s)" % (m["label"], m["rc"], len(m["bad"]),
-                                                                ", ".join(m["bad"][:5])))
+        bad = ", ".join(m["bad"][:5])
+        print("\n%s: rc=%d, %d hosts failed/unreachable (%s)" % (m["label"], m["rc"], len(m["bad"]), bad))
         print(m["result"].stdout[-3000:])
     return 1 if failed else 0
 

@@ -75,7 +75,9 @@ EXAMPLES = r"""
 
 - name: Compare against a value exported with reg.exe
   atp.sensor_proxy.win_wininet_proxy_compare:
-    source_value: "hex:46,00,00,00,02,00,00,00,03,00,00,00,0f,00,00,00,70,72,6f,78,79,2e,63,6f,72,70,3a,38,30,38,30,07,00,00,00,3c,6c,6f,63,61,6c,3e,00,00,00,00"
+    source_value: >-
+      hex:46,00,00,00,02,00,00,00,03,00,00,00,0f,00,00,00,70,72,6f,78,79,2e,63,6f,72,70,3a,38,30,38,30,
+      07,00,00,00,3c,6c,6f,63,61,6c,3e,00,00,00,00
 """
 
 RETURN = r"""

@@ -166,7 +166,7 @@ def serve(socket_path: str, repo: str, parent_pid: int | None = None) -> None:
     try:
         while True:
             try:
-                conn, _ = server.accept()
+                conn, dummy = server.accept()
             except TimeoutError:
                 if parent_pid and not _alive(parent_pid):
                     return

@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     elif args.command == "faults":
         host = lab.host(args.host)
         for item in args.set:
-            fault, _, value = item.partition("=")
+            fault, dummy, value = item.partition("=")
             host.set_fault(fault, _value(value) if value else True)
         for fault in args.clear:
             if fault == "hive_unloaded":

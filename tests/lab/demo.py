@@ -53,7 +53,7 @@ def role_vars(extra_var_items=()) -> dict:
     the admin's HKCU, seeded on every DC, as in Microsoft's procedure)."""
     extra = {"atp_proxy_workspace": WORKSPACE}
     for item in extra_var_items:
-        key, _, value = item.partition("=")
+        key, dummy, value = item.partition("=")
         try:
             extra[key] = json.loads(value)
         except ValueError:

@@ -214,7 +214,8 @@ class LabEnv:
         try:
             if runner:
                 env["ATP_LAB_AGENT_SOCKET"] = runner.socket_path
-            proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
         finally:
             if runner:
                 runner.stop()

@@ -132,7 +132,7 @@ class _CrlHandler(http.server.BaseHTTPRequestHandler):
         self.server.requests.append({"method": self.command, "path": path, "host": host})
         body = self.server.files.get((host, path)) if host else None
         if body is None and not host:
-            body = next((b for (_, p), b in self.server.files.items() if p == path), None)
+            body = next((b for (dummy, p), b in self.server.files.items() if p == path), None)
         if body is None:
             status, ctype, body = 404, "text/html", b"<h2>404 - File or directory not found.</h2>"
         else:
@@ -171,12 +171,12 @@ class CrlServer:
     def __init__(self, urls=None):
         from urllib.parse import urlsplit
 
-        self.urls = [u for _, u in (urls or endpoints().CRL_URLS)]
+        self.urls = [u for dummy, u in (urls or endpoints().CRL_URLS)]
         files = {}
         for url in self.urls:
             parts = urlsplit(url)
             files[(parts.hostname.lower(), parts.path)] = b"lab content of " + url.encode()
-        self.hosts = sorted({h for h, _ in files})
+        self.hosts = sorted({h for h, dummy in files})
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CrlHandler)
         self.httpd.daemon_threads = True
         self.httpd.requests = []

@@ -216,7 +216,7 @@ class Registry:
         return None, None
 
     def hive_loaded(self, hive_id: str) -> bool:
-        _, hive = self._hive(hive_id)
+        dummy, hive = self._hive(hive_id)
         return bool(hive and hive["loaded"])
 
     def loaded_user_sids(self) -> list:
@@ -230,7 +230,7 @@ class Registry:
         hive_id, sub = split_reg_path(path, self.account_sid)
         if hive_id == "HKU":
             return {"loaded": True, "keys": {}, "_root": "HKU"}, "", {"path": "", "values": {}}
-        _, hive = self._hive(hive_id)
+        dummy, hive = self._hive(hive_id)
         if hive is None or not hive["loaded"]:
             return None, sub, None
         low = sub.lower()
@@ -307,7 +307,7 @@ class Registry:
         hive, sub, key = self.open_key(path)
         if key is None:
             return []
-        hive_id, _ = split_reg_path(path, self.account_sid)
+        hive_id, dummy = split_reg_path(path, self.account_sid)
         low = sub.lower()
         out = []
         for k, v in sorted(hive["keys"].items()):
@@ -458,8 +458,8 @@ class Host:
             self.set_raw(value if isinstance(value, str) else SID_LOCAL_SERVICE, "46000000010000000300000040000000")
             return
         if fault not in FAULTS:
-            raise LabError("unknown fault %r; known: %s" % (fault, ", ".join(sorted(FAULTS) + ["hive_unloaded",
-                                                                                            "corrupt_value"])))
+            known = ", ".join(sorted(FAULTS) + ["hive_unloaded", "corrupt_value"])
+            raise LabError("unknown fault %r; known: %s" % (fault, known))
         with self.transaction() as st:
             if value in (None, False):
                 st["faults"].pop(fault, None)

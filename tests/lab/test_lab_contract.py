@@ -68,8 +68,8 @@ def check(module: str, result: dict, doc: dict, path: str = "") -> list:
             continue
         expected = REAL_TYPES.get((module, key)) or TYPES[spec.get("type", "str")]
         if value is not None and not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            problems.append("%s: %s%s is %s, documented %s" % (module, path, key, type(value).__name__,
-                                                                spec.get("type")))
+            problems.append("%s: %s%s is %s, documented %s" % (
+                module, path, key, type(value).__name__, spec.get("type")))
         if "contains" in spec and isinstance(value, dict):
             problems += check(module, value, spec["contains"], path + key + ".")
         if "contains" in spec and isinstance(value, list):

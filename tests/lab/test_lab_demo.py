@@ -31,7 +31,7 @@ def test_demo_probes_every_url_as_every_account(capsys):
     assert rc == 0, out
     before = _rows(out.split("== probe before", 1)[1].split("== running", 1)[0])
     after = _rows(out.split("== probe after", 1)[1].split("== round trips", 1)[0])
-    urls = ["https://%s/tri/sensor/api/ping" % SENSOR_HOST] + [u for _, u in endpoints().CRL_URLS]
+    urls = ["https://%s/tri/sensor/api/ping" % SENSOR_HOST] + [u for dummy, u in endpoints().CRL_URLS]
     keys = {(h, a, u) for h in ("dc01", "dc02", "dc03") for a in ("LocalService", "SYSTEM") for u in urls}
     assert set(after) == keys and set(after.values()) == {"reachable"}, out
     # Before: dc01's and dc02's LocalService have no (usable) proxy; dc03 is already configured.

@@ -128,7 +128,7 @@ def test_crl_hosts_answer_like_the_cdn_through_the_proxy_only(lab, sensor_api, c
     from tests.lab.conftest import WORKSPACE_NAME
     from tests.lab.network import endpoints
 
-    crl_urls = [url for _, url in endpoints().CRL_URLS]
+    crl_urls = [url for dummy, url in endpoints().CRL_URLS]
     lab.host("dc01").seed({"user": {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}})
     run = lab.run_playbook(CATALOGUE_PROBE, extra_vars={"workspace": WORKSPACE_NAME}, limit="dc01")
     before = run.result("dc01", "probe the whole catalogue as LocalService")

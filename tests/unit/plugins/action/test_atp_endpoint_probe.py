@@ -49,7 +49,7 @@ class FakeHost:
 
 def make_plugin(args, host, check_mode=False, become_user=None, remote_user="CORP\\ansible"):
     return build_action(ActionModule, args, host, check_mode=check_mode, become_user=become_user,
-                         remote_user=remote_user)
+                        remote_user=remote_user)
 
 
 def run(args, host, **kwargs):

@@ -42,7 +42,7 @@ LONG_ROOT = {"HKLM": "HKEY_LOCAL_MACHINE", "HKU": "HKEY_USERS"}
 
 
 def long_name(hive_id, sub):
-    root, _, rest = hive_id.partition("\\")
+    root, dummy, rest = hive_id.partition("\\")
     parts = [LONG_ROOT.get(root, root)] + ([rest] if rest else []) + ([sub] if sub else [])
     return "\\".join(parts)
 
@@ -184,7 +184,7 @@ def reg(st, host, account, args):
             return 1, "", "ERROR: The file exists; reg.exe would prompt (the lab refuses without /y).\r\n"
         parts = ["Windows Registry Editor Version 5.00", ""]
         for full, values in tree:
-            hive_id, _, sub = full.partition("\\") if not full.startswith("HKU\\") else (
+            hive_id, dummy, sub = full.partition("\\") if not full.startswith("HKU\\") else (
                 "HKU\\" + full.split("\\")[1], "", "\\".join(full.split("\\")[2:]))
             parts.append("[%s]" % long_name(hive_id, sub))
             parts += [reg_line(v) for v in values.values()]
@@ -207,7 +207,7 @@ def reg(st, host, account, args):
         with host.transaction() as state:
             r = st.Registry(state, account["sid"])
             for key, name, kind, data in entries:
-                hive_id, _ = st.split_reg_path(key, account["sid"])
+                hive_id, dummy = st.split_reg_path(key, account["sid"])
                 if not r.hive_loaded(hive_id) or (hive_id.startswith("HKU\\") and faults.get("deny_hku_write")):
                     return 1, "", "ERROR: Error accessing the registry.\r\n"
                 if kind == "DELETE_KEY":

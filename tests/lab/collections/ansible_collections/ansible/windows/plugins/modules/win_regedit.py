@@ -155,7 +155,7 @@ def main():
 
     def apply(state):
         reg = st.Registry(state, account["sid"])
-        hive, _, key = reg.open_key(path)
+        hive, dummy, key = reg.open_key(path)
         writable = not module.check_mode and not faults.get("lost_write")
         if state_param == "absent":
             if key is None:

@@ -98,7 +98,7 @@ def choose_proxy(settings, scheme, host):
         if not part:
             continue
         if "=" in part:
-            key, _, value = part.partition("=")
+            key, dummy, value = part.partition("=")
             servers[key.strip().lower()] = value.strip()
         else:
             default = part
@@ -195,7 +195,7 @@ def request(module, lab_config, settings, ca_file):
             else:
                 target_line = p["url"]
                 for line in _proxy_auth(p):
-                    key, _, value = line.partition(": ")
+                    key, dummy, value = line.partition(": ")
                     headers[key] = value
         else:
             sock = connect(lab_config, host, port, timeout, MSG_NAME)
