@@ -103,6 +103,11 @@ def test_tls_intercepting_proxy(sensor_api, crl_origin, mitm_proxy, intercept_ca
     [result] = probe.probe_controller(
         [endpoint], proxy=mitm_proxy.url, ca_path=ca_path, expected_issuers=[test_ca.issuer], timeout=5
     )
+    # the request and the issuer handshake both went through the intercepting proxy; the proxy's thread
+    # may record the second CONNECT a moment after the probe returned
+    deadline = time.monotonic() + 3
+    while len(mitm_proxy.seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert mitm_proxy.seen == ["contososensorapi.atp.azure.com", "contososensorapi.atp.azure.com"]
     assert result["outcome"] == "tls_intercepted"
     assert result["tls_issuer"] == intercept_ca.issuer
