@@ -16,7 +16,6 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import http.server
-import importlib.util
 import json
 import os
 import signal
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import trustme
 
-from tests.lab.state import REPO_ROOT
+from tests.lab.state import REPO_ROOT, load_by_path
 
 SENSOR_NAMES = ["*.atp.azure.com", "localhost", "127.0.0.1"]
 # The lab's Defender for Identity workspace: its sensor API name resolves to SensorApi (through the proxy).
@@ -41,13 +40,7 @@ ENDPOINTS_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_endpoints.py"
 
 def endpoints():
     """The probe's endpoint catalogue module (pure Python), loaded by file path like the codec."""
-    mod = sys.modules.get("atp_lab_endpoints")
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("atp_lab_endpoints", ENDPOINTS_PATH)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["atp_lab_endpoints"] = mod
-        spec.loader.exec_module(mod)
-    return mod
+    return load_by_path("atp_lab_endpoints", ENDPOINTS_PATH)
 
 
 class _SensorHandler(http.server.BaseHTTPRequestHandler):
@@ -75,7 +68,25 @@ class _SensorHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class SensorApi:
+class _ThreadedServer:
+    """start/stop/context manager for a server with ``self.httpd`` served by ``self.thread``."""
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class SensorApi(_ThreadedServer):
     """HTTPS sensor API on 127.0.0.1:<random port> with a fresh trustme CA."""
 
     def __init__(self, directory, names=None):
@@ -97,20 +108,6 @@ class SensorApi:
     @property
     def requests(self) -> list:
         return self.httpd.requests
-
-    def start(self) -> SensorApi:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 # Content types the CDN serves for these files (crl.microsoft.com / ctldl.windowsupdate.com answer a
@@ -159,7 +156,7 @@ class _CrlHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class CrlServer:
+class CrlServer(_ThreadedServer):
     """Plain-HTTP stand-in for the CRL/CTL hosts on 127.0.0.1:<random port>.
 
     It serves every ``http://`` URL of the probe's ``CRL_URLS`` (200, the CDN's content type,
@@ -194,20 +191,6 @@ class CrlServer:
         """Make each CRL host (port 80) resolve to this server, through the proxy only (a ``state.Lab``)."""
         for host in self.hosts:
             lab.add_dns("%s:80" % host, "127.0.0.1:%d" % self.port, proxy_only=True)
-
-    def start(self) -> CrlServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class ProxyPy:

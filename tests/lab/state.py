@@ -86,15 +86,20 @@ class LabError(Exception):
     """A lab usage error (unknown host, bad path, ...)."""
 
 
-def codec():
-    """The project's own WinINet codec, loaded by file path (no Ansible import needed)."""
-    mod = sys.modules.get("atp_lab_wininet")
+def load_by_path(name: str, path):
+    """Import a pure-Python module of the collection by file path, once (no Ansible import needed)."""
+    mod = sys.modules.get(name)
     if mod is None:
-        spec = importlib.util.spec_from_file_location("atp_lab_wininet", CODEC_PATH)
+        spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
-        sys.modules["atp_lab_wininet"] = mod
+        sys.modules[name] = mod
         spec.loader.exec_module(mod)
     return mod
+
+
+def codec():
+    """The project's own WinINet codec."""
+    return load_by_path("atp_lab_wininet", CODEC_PATH)
 
 
 def resolve_account(user: str | None, connection_user: dict) -> dict:
