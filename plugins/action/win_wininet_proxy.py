@@ -32,14 +32,9 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
 
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
-        calls = []
-
-        def execute(module_name: str, module_args: dict) -> dict:
-            calls.append(module_name)
-            return self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
-
+        execute = registry.CountingExecutor(self._execute_module, task_vars)
         try:
-            result.update(self._apply(execute, args, task_vars, calls))
+            result.update(self._apply(execute, args, task_vars))
         except registry.UsageError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
         except registry.RemoteError as exc:
@@ -52,11 +47,11 @@ class ActionModule(ActionBase):
         except Exception as exc:  # never a bare traceback for the user
             result.update(failed=True, changed=False, msg="unexpected error applying WinINet settings: %s" % exc,
                           exception=traceback.format_exc())
-        result["round_trips"] = len(calls)
+        result["round_trips"] = len(execute.calls)
         result["check_mode"] = bool(self._task.check_mode)
         return result
 
-    def _apply(self, execute, args: dict, task_vars: dict, calls: list) -> dict:
+    def _apply(self, execute, args: dict, task_vars: dict) -> dict:
         found = registry.compare_all(execute, args)
         result = dict(found, changed=False, backup_file="", backups=[], changed_sids=[])
         if found["hive_not_loaded"]:
@@ -85,7 +80,7 @@ class ActionModule(ActionBase):
             task_vars.get("inventory_hostname", "host"), stamp.strftime("%Y-%m-%d %H:%M:%S"), backup_file)
         registry.call(execute, "ansible.windows.win_file", {"path": args["backup_dir"], "state": "directory"})
         copied = self._write_file(backup_file, apply.backup_content(items, comment), task_vars)
-        calls.extend(["ansible.windows.win_copy"] * 2)  # its query and single-file executions
+        execute.calls.extend(["ansible.windows.win_copy"] * 2)  # its query and single-file executions
         if copied.get("failed"):
             raise apply.ApplyError("writing the backup %s failed: %s. Nothing was written to the registry."
                                    % (backup_file, copied.get("msg")))

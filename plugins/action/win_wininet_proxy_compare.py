@@ -16,15 +16,6 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(registry.SOURCE_ARGUMENT_SPEC)
 
-    def _executor(self, task_vars: dict):
-        calls = []
-
-        def execute(module_name: str, module_args: dict) -> dict:
-            calls.append(module_name)
-            return self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
-
-        return execute, calls
-
     def run(self, tmp=None, task_vars=None):
         self._supports_check_mode = True
         self._supports_async = False
@@ -32,7 +23,7 @@ class ActionModule(ActionBase):
         del tmp
 
         args = self.validate_argument_spec(argument_spec=registry.SOURCE_ARGUMENT_SPEC)[1]
-        execute, calls = self._executor(task_vars or {})
+        execute = registry.CountingExecutor(self._execute_module, task_vars or {})
         try:
             result.update(registry.compare_all(execute, args))
         except registry.UsageError as exc:
@@ -45,6 +36,6 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="unexpected error comparing WinINet settings: %s" % exc,
                           exception=traceback.format_exc())
         result["changed"] = False
-        result["round_trips"] = len(calls)
+        result["round_trips"] = len(execute.calls)
         result["check_mode"] = bool(self._task.check_mode)
         return result

@@ -114,6 +114,19 @@ def reg_file_key(sid: str) -> str:
     return "HKEY_USERS\\%s\\%s" % (sid, CONNECTIONS_SUBKEY)
 
 
+class CountingExecutor:
+    """``execute(module_name, module_args)`` bound to an action plugin's ``_execute_module``; counts the calls."""
+
+    def __init__(self, execute_module, task_vars: dict):
+        self._execute_module = execute_module
+        self._task_vars = task_vars
+        self.calls: list = []
+
+    def __call__(self, module_name: str, module_args: dict) -> dict:
+        self.calls.append(module_name)
+        return self._execute_module(module_name=module_name, module_args=module_args, task_vars=self._task_vars)
+
+
 def call(execute, module: str, args: dict) -> dict:
     result = execute(module, args)
     if result.get("failed"):
