@@ -646,17 +646,20 @@ def _probe_one(endpoint: Endpoint, cfg: dict) -> dict:
     if tls_seen:
         # The peek is a local handshake over a route that just answered: it gets what is left of the
         # URL's timeout, but at least 1 s, so a slow first attempt on a busy controller does not hide
-        # the issuer (a TLS failure then takes at most timeout + 1 s).
-        remaining = max(start + timeout - time.monotonic(), 1.0)
-        issuer = peek_issuer(
-            endpoint.host,
-            endpoint.port,
-            proxy=proxy,
-            proxy_username=cfg["proxy_username"],
-            proxy_password=cfg["proxy_password"],
-            timeout=min(remaining, 5.0),
-            resolve=cfg["resolve"],
-        )
+        # the issuer (a TLS failure then takes at most timeout + 2 s, with the one retry).
+        for _attempt in range(2):  # one retry: a dropped handshake must not hide the issuer
+            remaining = max(start + timeout - time.monotonic(), 1.0)
+            issuer = peek_issuer(
+                endpoint.host,
+                endpoint.port,
+                proxy=proxy,
+                proxy_username=cfg["proxy_username"],
+                proxy_password=cfg["proxy_password"],
+                timeout=min(remaining, 5.0),
+                resolve=cfg["resolve"],
+            )
+            if issuer:
+                break
         if issuer and not issuer_expected(issuer, cfg["expected_issuers"]):
             outcome = "tls_intercepted"
     return make_result(

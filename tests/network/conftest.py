@@ -69,7 +69,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """TLS handshakes happen in each request's own thread, so one slow or aborted client never stalls
+    the accept loop (wrapping the listening socket would handshake inside accept())."""
+
     daemon_threads = True
+    ssl_context: ssl.SSLContext | None = None
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is not None:
+            try:
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return  # the client gave up the handshake (e.g. it does not trust our CA)
+        super().finish_request(request, client_address)
 
 
 def start_http_server(context: ssl.SSLContext | None = None, delay: float = 0.0) -> _Server:
@@ -77,8 +89,7 @@ def start_http_server(context: ssl.SSLContext | None = None, delay: float = 0.0)
     server = _Server(("127.0.0.1", 0), _Handler)
     server.delay = delay
     server.tls = context is not None
-    if context is not None:
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.ssl_context = context
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -213,6 +224,8 @@ class MitmProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.seen: list[str] = []
+        self._contexts: dict = {}
+        self._lock = threading.Lock()
         self._stop = False
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -243,9 +256,7 @@ class MitmProxy:
             host, port = target.decode().rsplit(":", 1)
             self.seen.append(host)
             client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self.ca.ca.issue_cert(host).configure_cert(server_ctx)
-            inner = server_ctx.wrap_socket(client, server_side=True)
+            inner = self._context_for(host).wrap_socket(client, server_side=True)
             upstream_raw = socket.create_connection((self.dns_map.get(host, host), int(port)), timeout=10)
             upstream_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             upstream_ctx.check_hostname = False
@@ -257,6 +268,15 @@ class MitmProxy:
             pass
         finally:
             client.close()
+
+    def _context_for(self, host: str) -> ssl.SSLContext:
+        """One forged certificate per host, issued once (key generation is slow on a busy machine)."""
+        with self._lock:
+            if host not in self._contexts:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                self.ca.ca.issue_cert(host).configure_cert(context)
+                self._contexts[host] = context
+            return self._contexts[host]
 
     @staticmethod
     def _pump(src, dst):
