@@ -10,12 +10,16 @@ On one N-host lab (default 200 hosts, forks 20; real proxy.py, HTTPS sensor API 
 4. ``drifted, probe off``: our playbook on a fleet where LocalService has no proxy or an old one, and
    SYSTEM has none on every third host (so it backs up, writes and verifies).
 
-It prints each wall time, its ratio to the baseline, the round trips (module executions) per host
-from the lab ledger, and the load average before and after each run (the lab runs on this machine:
-a busy machine makes every number slower, so note the load with the numbers).
+It prints each wall time, its ratio to the baseline measured at the same latency, the round trips
+per host from the lab ledger (every remote command: module executions, temporary directories, file
+transfers), the tasks each host executed (not skipped), and the load average before and after each run
+(the lab runs on this machine: a busy machine makes every number slower, so note the load with the numbers).
 
-    python bench/fleet.py [--hosts 200] [--forks 20] [--playbook PATH] [--runs baseline,converged,...]
-                          [--no-agent] [-e key=value ...]
+``--latency 0,0.3`` repeats every run with each modelled WinRM latency: the lab's connection sleeps that many
+seconds before each remote command, the usual cost of one PowerShell module execution over WinRM.
+
+    python bench/fleet.py [--hosts 200] [--forks 20] [--latency 0,0.3] [--playbook PATH]
+                          [--runs baseline,converged,...] [--no-agent] [-e key=value ...]
 """
 
 from __future__ import annotations
@@ -72,15 +76,28 @@ def seed_drifted(env: LabEnv) -> None:
                              "LocalService": OLD if i % 2 else None})
 
 
-def measure(env: LabEnv, label: str, playbook: str, forks: int, extra_vars: dict) -> dict:
+def tasks_executed(result, hosts) -> list:
+    """Per lab host: the task results that were not skipped (each is a worker fork on the controller)."""
+    counts = dict.fromkeys(hosts, 0)
+    for row in result.results:
+        if row["status"] != "skipped" and row["host"] in counts:
+            counts[row["host"]] += 1
+    return list(counts.values()) or [0]
+
+
+def measure(env: LabEnv, label: str, playbook: str, forks: int, extra_vars: dict, latency: float) -> dict:
     env.reset_ledgers()
+    os.environ["ATP_LAB_LATENCY"] = str(latency)
     load_before = os.getloadavg()
     result = env.run_playbook(playbook, forks=forks, extra_vars=extra_vars, timeout=3600)
     load_after = os.getloadavg()
+    os.environ.pop("ATP_LAB_LATENCY", None)
     trips = [led["module_calls"] for led in env.ledger().values()]
+    tasks = tasks_executed(result, env.host_names)
     bad = sorted(h for h, s in result.stats.items() if s["failures"] or s["unreachable"])
     outcomes = [row[4] for row in probe_outcomes(result)]
-    return {"label": label, "elapsed": result.elapsed, "rc": result.rc, "trips": trips, "bad": bad,
+    return {"label": label, "latency": latency, "elapsed": result.elapsed, "rc": result.rc, "trips": trips,
+            "tasks": tasks, "bad": bad,
             "load": (load_before[0], load_after[0]), "result": result,
             "probes": (outcomes.count("reachable"), len(outcomes))}
 
@@ -91,6 +108,8 @@ def main(argv=None) -> int:
     parser.add_argument("--forks", type=int, default=20)
     parser.add_argument("--playbook", default=None, help="our playbook (default: playbooks/configure_atp_proxy.yml)")
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of %s" % ", ".join(RUNS))
+    parser.add_argument("--latency", default="0,0.3",
+                        help="comma-separated modelled WinRM latencies per remote command, in seconds")
     parser.add_argument("--no-agent", action="store_true", help="run every module in a fresh python (slow)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], help="key=value (JSON values allowed)")
     args = parser.parse_args(argv)
@@ -109,40 +128,44 @@ def main(argv=None) -> int:
     print("hosts %d, forks %d, %d CPUs, agent %s, load average at start %.2f %.2f %.2f"
           % (args.hosts, args.forks, os.cpu_count(), "off" if args.no_agent else "on", *os.getloadavg()),
           flush=True)
+    latencies = [float(x) for x in args.latency.split(",") if x.strip()]
     measured = []
     with tempfile.TemporaryDirectory(prefix="atp-fleet-") as tmp:
         env = LabEnv(Path(tmp) / "lab", hosts=args.hosts, agent=not args.no_agent)
         with Cloud(env.lab, Path(tmp) / "cloud"):
-            for run in runs:
-                if run == "baseline":
-                    seed_converged(env)
-                    m = measure(env, "baseline: one win_reg_stat per host", BASELINE, args.forks, {})
-                elif run == "converged":
-                    seed_converged(env)
-                    m = measure(env, "ours, converged, probe off", playbook, args.forks,
-                                dict(extra, atp_proxy_probe=False))
-                elif run == "converged_probe":
-                    seed_converged(env)
-                    m = measure(env, "ours, converged, probe on", playbook, args.forks,
-                                dict(extra, atp_proxy_probe=True))
-                else:
-                    seed_drifted(env)
-                    m = measure(env, "ours, drifted, probe off", playbook, args.forks,
-                                dict(extra, atp_proxy_probe=False))
-                measured.append(m)
-                print("  %-38s %7.1f s  rc=%d  round trips/host mean %.2f (min %d, max %d)  load %.1f -> %.1f"
-                      % (m["label"], m["elapsed"], m["rc"], statistics.mean(m["trips"]), min(m["trips"]),
-                         max(m["trips"]), *m["load"]), flush=True)
-                if m["probes"][1]:
-                    print("  %-38s %d of %d probes (host x account x URL) reachable"
-                          % ("", *m["probes"]), flush=True)
-    base = next((m for m in measured if m["label"].startswith("baseline")), None)
+            for latency in latencies:
+                for run in runs:
+                    if run == "baseline":
+                        seed_converged(env)
+                        m = measure(env, "baseline: one win_reg_stat per host", BASELINE, args.forks, {}, latency)
+                    elif run == "converged":
+                        seed_converged(env)
+                        m = measure(env, "ours, converged, probe off", playbook, args.forks,
+                                    dict(extra, atp_proxy_probe=False), latency)
+                    elif run == "converged_probe":
+                        seed_converged(env)
+                        m = measure(env, "ours, converged, probe on", playbook, args.forks,
+                                    dict(extra, atp_proxy_probe=True), latency)
+                    else:
+                        seed_drifted(env)
+                        m = measure(env, "ours, drifted, probe off", playbook, args.forks,
+                                    dict(extra, atp_proxy_probe=False), latency)
+                    measured.append(m)
+                    print("  latency %.2f s  %-38s %7.1f s  rc=%d  round trips/host mean %.2f (min %d, max %d)  "
+                          "tasks/host %.1f  load %.1f -> %.1f"
+                          % (latency, m["label"], m["elapsed"], m["rc"], statistics.mean(m["trips"]), min(m["trips"]),
+                             max(m["trips"]), statistics.mean(m["tasks"]), *m["load"]), flush=True)
+                    if m["probes"][1]:
+                        print("  %-52s %d of %d probes (host x account x URL) reachable"
+                              % ("", *m["probes"]), flush=True)
     name = playbook if "\n" not in playbook else "win_wininet_proxy_compare (one task)"
     print("\nour playbook: %s" % name)
-    print("%-40s %9s %8s %15s" % ("run", "wall (s)", "ratio", "trips/host"))
+    print("%-8s %-40s %9s %8s %12s %11s" % ("latency", "run", "wall (s)", "ratio", "trips/host", "tasks/host"))
     for m in measured:
+        base = next((b for b in measured if b["label"].startswith("baseline") and b["latency"] == m["latency"]), None)
         ratio = "%.2f" % (m["elapsed"] / base["elapsed"]) if base else "-"
-        print("%-40s %9.1f %8s %15.2f" % (m["label"], m["elapsed"], ratio, statistics.mean(m["trips"])))
+        print("%-8.2f %-40s %9.1f %8s %12.2f %11.1f" % (m["latency"], m["label"], m["elapsed"], ratio,
+                                                       statistics.mean(m["trips"]), statistics.mean(m["tasks"])))
     failed = [m for m in measured if m["rc"] or m["bad"] or m["probes"][0] != m["probes"][1]]
     for m in failed:
         bad = ", ".join(m["bad"][:5])

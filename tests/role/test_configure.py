@@ -65,9 +65,10 @@ def test_round_trips_converged_and_drifted(lab, record_property):
     record_property("round_trips_converged", converged)
     # converged: one read of HKCU + one per target, nothing else
     assert converged == 3
-    # drifted (both targets different): compare 3, admin check 1, apply 9 (2 target reads, backup folder,
-    # win_copy query + copy, 2 writes, 2 read-backs), backup listing 1
-    assert drifted == 14, lab.host("dc02").ledger()
+    # drifted (both targets different): compare 3, admin check 1, apply 12 (2 target reads, backup folder,
+    # win_copy 5: query, temporary folder, transfer, copy, clean-up; 2 writes, 2 read-backs), backup listing 1,
+    # and the removal of the action's temporary folder 1
+    assert drifted == 18, lab.host("dc02").ledger()
 
 
 def test_check_mode_writes_nothing_and_names_the_sids(lab):

@@ -10,8 +10,12 @@ DOCUMENTATION = """
     short_description: run on the controller as an emulated Windows host of the atp.sensor_proxy lab (TEST ONLY)
     description:
         - Runs like C(local), but prefixes every command with the emulated host's name (C(ATP_LAB_HOST)),
-          counts module executions (remote round trips) per host in the lab ledger, and implements the
-          C(drop_after) fault by raising AnsibleConnectionFailure (the host becomes UNREACHABLE).
+          counts every remote command per host in the lab ledger (a module execution, a shell command such as
+          the temporary directory's creation and removal, a file transfer; each is one WinRM command on a real
+          host), and implements the C(drop_after) fault by raising AnsibleConnectionFailure on the command
+          after the Nth (the host becomes UNREACHABLE).
+        - C(ATP_LAB_LATENCY) (seconds, a float) models the WinRM cost of each remote command; the plugin sleeps
+          that long before running it (C(bench/fleet.py --latency)).
         - When the lab agent runs (C(ATP_LAB_AGENT_SOCKET), see tests/lab/agent.py), a pipelined module payload is
           run there, unchanged, by a warm fork of a preloaded interpreter instead of a fresh C(python).
     author: atp.sensor_proxy contributors
@@ -49,6 +53,7 @@ import os
 import re
 import shlex
 import sys
+import time
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.connection.local import Connection as LocalConnection
@@ -95,25 +100,47 @@ class Connection(LocalConnection):
             env[st.ENV_BECOME_USER] = bytes.fromhex(match.group(1)).decode("utf-8")
         return agent.run_payload(socket_path, in_data, env)
 
-    def exec_command(self, cmd, in_data=None, sudoable=True):
+    def _lab_command(self, what: str):
+        """Count one remote command on the emulated host (module name, ``_shell`` or ``_put_file``), apply the
+        ``drop_after`` fault and the modelled WinRM latency. Returns the Host, or None for a non-lab host."""
         name = self.get_option("lab_host")
         lab_dir = self.get_option("lab_dir")
         if not lab_dir or not name or not os.path.exists(os.path.join(lab_dir, "hosts", name, "state.json")):
-            # Not an emulated host (e.g. the implicit localhost of a summary play): plain local.
-            return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+            return None  # not an emulated host (e.g. the implicit localhost of a summary play): plain local
         host = self._lab_host()
-        if in_data is not None:  # a pipelined module execution: one remote round trip
+        limit = host.faults().get("drop_after")
+        calls = host.record_module_call(what)
+        if limit is not None and calls > int(limit):
+            raise AnsibleConnectionFailure(
+                "lab: connection to %s dropped (fault drop_after=%s, remote command %d: %s)"
+                % (host.name, limit, calls, what)
+            )
+        latency = float(os.environ.get("ATP_LAB_LATENCY") or 0)
+        if latency > 0:
+            time.sleep(latency)
+        return host
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        if in_data is not None:  # a pipelined module execution
             match = _MODULE_NAME.search(in_data)
-            module = match.group(1).decode() if match else "unknown"
-            limit = host.faults().get("drop_after")
-            calls = host.record_module_call(module)
-            if limit is not None and calls > int(limit):
-                raise AnsibleConnectionFailure(
-                    "lab: connection to %s dropped (fault drop_after=%s, module call %d: %s)"
-                    % (host.name, limit, calls, module)
-                )
+            what = match.group(1).decode() if match else "unknown"
+        else:  # a shell command: the temporary directory's creation or removal, a chmod, ...
+            what = "_shell"
+        host = self._lab_command(what)
+        if host is None:
+            return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        if in_data is not None:
             answer = self._run_in_agent(host, cmd, in_data)
             if answer is not None:
                 return answer
         prefix = "ATP_LAB_HOST=%s ATP_LAB_DIR=%s " % (shlex.quote(host.name), shlex.quote(str(host.lab.dir)))
         return super().exec_command(prefix + cmd, in_data=in_data, sudoable=sudoable)
+
+    def put_file(self, in_path, out_path):
+        """A file transfer is one more WinRM command (the winrm plugin streams it through one PowerShell call)."""
+        self._lab_command("_put_file")
+        return super().put_file(in_path, out_path)
+
+    def fetch_file(self, in_path, out_path):
+        self._lab_command("_fetch_file")
+        return super().fetch_file(in_path, out_path)
