@@ -1,0 +1,171 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base class of every atp.sensor_proxy action plugin (in the manner of microsoft.ad's
+``plugin_utils/_module_with_reboot.py``).
+
+It is the one place that knows the Ansible runtime; the logic it calls lives in the pure modules
+beside it. A subclass sets ``DOCUMENTATION`` (imported from its doc stub) and implements one hook,
+:meth:`AtpAction.act`. The base:
+
+* sets ``_supports_check_mode`` / ``_supports_async`` before ``super().run()``;
+* builds the argument spec from the stub's DOCUMENTATION with its doc fragments merged
+  (:mod:`._argspec`: suboptions and ``NO_LOG`` included) and validates the task's arguments;
+* builds the counting executor every remote call goes through (:mod:`._remote`);
+* maps errors: :class:`UsageError` and :class:`RemoteError` to ``failed`` with their message,
+  :class:`ChangeError` to ``failed`` plus its details, :class:`ConnectionDropped` to an
+  ``unreachable`` result that keeps what was done before the drop, ``AnsibleConnectionFailure``
+  to ``unreachable``, and anything unexpected to ``failed`` with ``exception`` (shown at -vvv);
+* adds ``round_trips`` and ``check_mode`` to every result, and removes the remote temporary folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+
+import yaml
+from ansible.errors import AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import fragment_loader
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
+    ChangeError,
+    ConnectionDropped,
+    RemoteError,
+    UsageError,
+)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._remote import CountingExecutor
+
+
+def _plain(value):
+    """Deep copy into plain Python types (fragments come back from Ansible's YAML loader tagged)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+# Fragments that only document attributes: they add no option, so the spec does not need them.
+_ATTRIBUTE_FRAGMENTS = ("ansible.builtin.action_common_attributes",)
+_OWN_PREFIX = "atp.sensor_proxy."
+
+
+def _fragment_options(slug: str) -> dict:
+    """The ``options`` a doc fragment adds (``ns.coll.name`` or ``ns.coll.name.var``)."""
+    name, var = slug, "DOCUMENTATION"
+    if slug.startswith(_OWN_PREFIX):
+        parts = slug[len(_OWN_PREFIX):].split(".")
+        if len(parts) == 2:
+            name, var = _OWN_PREFIX + parts[0], parts[1].upper()
+        module = importlib.import_module(
+            "ansible_collections.atp.sensor_proxy.plugins.doc_fragments." + name[len(_OWN_PREFIX):])
+        text = getattr(module.ModuleDocFragment, var)
+    elif slug.split(".flow")[0] in _ATTRIBUTE_FRAGMENTS:
+        return {}
+    else:  # another collection's fragment: ask Ansible's loader, as ansible-doc does
+        cls = fragment_loader.get(slug) or (fragment_loader.get(slug.rsplit(".", 1)[0]) if "." in slug else None)
+        if cls is None:
+            raise _argspec.SpecError("unknown doc fragment %s" % slug)
+        text = getattr(cls, "DOCUMENTATION" if fragment_loader.get(slug) else slug.rsplit(".", 1)[1].upper())
+    return (yaml.safe_load(text) or {}).get("options") or {}
+
+
+def merged_doc(documentation: str) -> dict:
+    """The stub's DOCUMENTATION with the options of its doc fragments merged; the stub's own options win,
+    as in ``ansible.utils.plugin_docs.add_fragments``."""
+    doc = yaml.safe_load(documentation)
+    options = {}
+    for slug in doc.pop("extends_documentation_fragment", None) or []:
+        options.update(_fragment_options(slug.strip()))
+    options.update(doc.get("options") or {})
+    doc["options"] = options
+    return _plain(doc)
+
+
+class AtpAction(ActionBase):
+    """Subclasses set ``DOCUMENTATION`` and implement :meth:`act`."""
+
+    DOCUMENTATION = ""
+    NO_LOG: tuple = ()
+    MUTUALLY_EXCLUSIVE: tuple = ()
+    REQUIRED_TOGETHER: tuple = ()
+    REQUIRED_IF: tuple = ()
+    REQUIRED_BY: dict = {}
+    TRANSFERS_FILES = False
+    # What the action does, for the "unexpected error ..." message.
+    WHAT = "running the task"
+    _spec = None
+
+    @classmethod
+    def argument_spec(cls) -> dict:
+        """Built once per class from the documentation (the one source of truth)."""
+        if cls.__dict__.get("_spec") is None:
+            doc = merged_doc(cls.DOCUMENTATION)
+            spec = _argspec.from_doc(doc, cls.NO_LOG)
+            _argspec.check_names(spec, "MUTUALLY_EXCLUSIVE", cls.MUTUALLY_EXCLUSIVE)
+            _argspec.check_names(spec, "REQUIRED_TOGETHER", cls.REQUIRED_TOGETHER)
+            _argspec.check_names(spec, "REQUIRED_BY", [[k] + list(v) for k, v in cls.REQUIRED_BY.items()])
+            cls._spec = spec
+        return cls._spec
+
+    # -- the hook ---------------------------------------------------------
+    def act(self, args: dict, execute: CountingExecutor, task_vars: dict) -> dict:  # pragma: no cover - abstract
+        """Do the work; return the result fields. Raise the errors of :mod:`._errors`."""
+        raise NotImplementedError
+
+    # -- helpers for subclasses -----------------------------------------
+    @property
+    def check_mode(self) -> bool:
+        return bool(self._task.check_mode)
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        result["changed"] = False
+        # Raises AnsibleActionFail naming the option (Ansible reports it as the task's failure).
+        args = self.validate_argument_spec(
+            argument_spec=self.argument_spec(),
+            mutually_exclusive=list(self.MUTUALLY_EXCLUSIVE) or None,
+            required_together=list(self.REQUIRED_TOGETHER) or None,
+            required_if=list(self.REQUIRED_IF) or None,
+            required_by=dict(self.REQUIRED_BY) or None,
+        )[1]
+        execute = CountingExecutor(self._execute_module, task_vars)
+        try:
+            result.update(self.act(args, execute, task_vars))
+        except UsageError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+        except RemoteError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+        except ChangeError as exc:
+            result.update(exc.details)
+            result.update(failed=True, msg=str(exc))
+        except ConnectionDropped as exc:
+            # Ansible marks the host unreachable; the registered result keeps what had been done.
+            result.update(exc.details)
+            result.update(unreachable=True, msg=str(exc))
+        except AnsibleConnectionFailure:
+            raise
+        except Exception as exc:  # never a bare traceback for the user
+            result.update(failed=True, changed=False, msg="unexpected error %s: %s" % (self.WHAT, exc),
+                          exception=traceback.format_exc())
+        finally:
+            if self._connection is not None and getattr(self._connection, "_shell", None) is not None:
+                try:
+                    self._remove_tmp_path(self._connection._shell.tmpdir)
+                except AnsibleConnectionFailure:
+                    pass  # the connection is gone; the result already says so
+        result["round_trips"] = len(execute.calls)
+        result["check_mode"] = self.check_mode
+        return result

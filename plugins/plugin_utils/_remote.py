@@ -1,0 +1,109 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Remote access through ``ansible.windows`` modules, with an injected executor.
+
+No Ansible runtime imports: every remote call goes through an ``execute(module_name, module_args)
+-> dict`` callable, which the action plugins bind to ``self._execute_module`` (through
+:class:`CountingExecutor`) and the unit tests to recorded ``ansible.windows`` results. Connection
+failures raised by ``execute`` are never caught here.
+
+Each function here is one remote round trip (one module execution), and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import RemoteError
+
+READ_MODULE = "ansible.windows.win_reg_stat"
+WRITE_MODULE = "ansible.windows.win_regedit"
+COMMAND_MODULE = "ansible.windows.win_command"
+
+
+class CountingExecutor:
+    """``execute(module_name, module_args)`` bound to an action plugin's ``_execute_module``; counts the calls.
+
+    ``calls`` lists every module executed; ``journal`` is for the caller to note what each call
+    achieved (so that a connection drop can be reported precisely).
+    """
+
+    def __init__(self, execute_module, task_vars: dict):
+        self._execute_module = execute_module
+        self._task_vars = task_vars
+        self.calls: list = []
+
+    def __call__(self, module_name: str, module_args: dict) -> dict:
+        self.calls.append(module_name)
+        return self._execute_module(module_name=module_name, module_args=module_args, task_vars=self._task_vars)
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Count remote commands made outside ``_execute_module`` (a file transfer, a temporary folder)."""
+        self.calls.extend([what] * n)
+
+
+def call(execute, module: str, args: dict) -> dict:
+    """Run one module; raise :class:`RemoteError` when it failed on the host."""
+    result = execute(module, args)
+    if result.get("failed"):
+        raise RemoteError(module, args, result)
+    return result
+
+
+@dataclass
+class RegValue:
+    """One registry value as read from the host."""
+
+    name: str
+    type: str
+    data: bytes | None  # bytes for REG_BINARY / REG_NONE
+    value: object = None  # the decoded value for the other types (str, int, list)
+
+
+@dataclass
+class KeyRead:
+    path: str
+    exists: bool
+    values: dict = field(default_factory=dict)  # lower-case name -> RegValue
+    sub_keys: list = field(default_factory=list)
+
+    def get(self, name: str) -> RegValue | None:
+        return self.values.get(name.lower())
+
+
+def read_key(execute, path: str) -> KeyRead:
+    """One ``win_reg_stat`` of a whole key (no ``name``): every value in one round trip.
+
+    ``win_reg_stat.ps1`` (ansible.windows 3.3.0) returns, for a key, ``exists``, ``properties``
+    (name -> ``{type, value, raw_value}``) and ``sub_keys``; REG_BINARY ``raw_value`` is a list of
+    ``"0x46"`` strings (Get-PropertyValue). A key under an unloaded hive is ``exists: false``
+    (``OpenSubKey`` returns null).
+    """
+    result = call(execute, READ_MODULE, {"path": path})
+    if not result.get("exists"):
+        return KeyRead(path, False)
+    values = {}
+    for name, prop in (result.get("properties") or {}).items():
+        kind = prop.get("type", "")
+        if kind in ("REG_BINARY", "REG_NONE"):
+            values[name.lower()] = RegValue(name, kind, reg_stat_bytes(prop.get("raw_value")))
+        else:
+            values[name.lower()] = RegValue(name, kind, None, prop.get("value"))
+    return KeyRead(path, True, values, list(result.get("sub_keys") or []))
+
+
+def reg_stat_bytes(raw) -> bytes:
+    """``win_reg_stat`` gives REG_BINARY as ``["0x46", ...]`` (``win_reg_stat.ps1``, Get-PropertyValue)."""
+    if isinstance(raw, str):
+        raw = [raw] if raw else []
+    return bytes(int(str(item), 16) if isinstance(item, str) else int(item) for item in raw or [])
+
+
+def hive_loaded(execute, sid: str) -> bool:
+    """One ``win_reg_stat`` of ``HKU:\\<SID>``: is that account's hive loaded?"""
+    return bool(call(execute, READ_MODULE, {"path": "HKU:\\%s" % sid}).get("exists"))
+
+
+def run_command(execute, argv: list) -> dict:
+    """One ``win_command`` with ``argv``; the result even when the exit code is not 0 (the caller decides)."""
+    return execute(COMMAND_MODULE, {"argv": list(argv)})
