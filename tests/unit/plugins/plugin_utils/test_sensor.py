@@ -1,0 +1,167 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pure parts of sensor discovery and the readiness checks (the orchestration is tested through the action)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _readiness as readiness
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as s
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+
+FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.18972.54612\\"
+
+
+@pytest.mark.parametrize("path, folder", [
+    ('"%sMicrosoft.Tri.Sensor.exe"' % FOLDER, FOLDER),
+    ("%sMicrosoft.Tri.Sensor.exe" % FOLDER, FOLDER),
+    ('"%smicrosoft.tri.sensor.EXE" --service' % FOLDER, FOLDER),  # -replace is case-insensitive
+    ("D:\\MDI\\Sensor\\Microsoft.Tri.Sensor.exe", "D:\\MDI\\Sensor\\"),
+    ('"C:\\Other\\svc.exe"', "C:\\Other\\"),
+    ("", None),
+    (None, None),
+])
+def test_install_folder_as_get_mdisensorbinpath(path, folder):
+    assert s.install_folder(path) == folder
+
+
+def test_version_is_the_install_folder_name():
+    assert s.version_from_folder(FOLDER) == "2.250.18972.54612"
+    assert s.version_from_folder("D:\\MDI\\Sensor\\") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("http://Proxy.Corp:8080", "proxy.corp:8080"),
+    ("https://proxy.corp:8443/", "proxy.corp:8443"),
+    ("proxy.corp:8080", "proxy.corp:8080"),
+    ("proxy.corp", "proxy.corp:80"),
+    ("http=a.corp:1;https=b.corp:2", "b.corp:2"),
+    ("http=a.corp:1", None),  # no entry for HTTPS
+    ("", None),
+    (None, None),
+])
+def test_endpoint_of_each_proxy_syntax(text, expected):
+    assert s.endpoint(text) == expected
+
+
+def key(values: dict) -> remote.KeyRead:
+    return remote.KeyRead("HKLM:\\X", True, {n.lower(): remote.RegValue(n, t, d if t == "REG_BINARY" else None,
+                                                                        None if t == "REG_BINARY" else d)
+                                             for n, (t, d) in values.items()})
+
+
+@pytest.mark.parametrize("values, number, per_machine", [
+    ({"ProxySettingsPerUser": ("REG_DWORD", 0)}, 0, True),
+    ({"ProxySettingsPerUser": ("REG_DWORD", 1)}, 1, False),
+    ({"ProxySettingsPerUser": ("REG_SZ", "0")}, 0, True),
+    ({}, None, False),
+])
+def test_proxy_settings_per_user(values, number, per_machine):
+    got = s.per_machine(key(values))
+    assert (got["value"], got["per_machine"]) == (number, per_machine)
+    assert s.per_machine(remote.KeyRead("x", False))["per_machine"] is False
+
+
+def test_decode_value_states():
+    pac = remote.RegValue("DefaultConnectionSettings", "REG_BINARY",
+                          w.encode({"auto_config_url": "http://wpad.corp/proxy.pac"}))
+    got = s.decode_value(pac, "p")
+    assert (got["state"], got["uses_proxy"], got["auto_config_url"]) == ("ok", True, "http://wpad.corp/proxy.pac")
+    assert s.decode_value(remote.RegValue("x", "REG_SZ", None, "x"), "p")["state"] == "malformed"
+    assert s.decode_value(remote.RegValue("x", "REG_BINARY", b"\x46\x00"), "p")["state"] == "malformed"
+    assert s.decode_value(None, "p", "hive_not_loaded")["summary"] == "(hive not loaded)"
+
+
+def test_winhttp_decodes_netsh_values():
+    value = bytes.fromhex("2800000000000000030000000f00000070726f78792e636f72703a38303830070000003c6c6f63616c3e")
+    got = s.winhttp(key({"WinHttpSettings": ("REG_BINARY", value)}))
+    assert (got["proxy_server"], got["bypass"], got["summary"]) == ("proxy.corp:8080", ["<local>"],
+                                                                    "proxy proxy.corp:8080")
+    assert s.winhttp(remote.KeyRead("x", False))["summary"] == "direct (no proxy)"
+
+
+def v2_sensor():
+    return s.sensor_info({"aatpsensor": {"name": "AATPSensor", "state": "started",
+                                         "path": FOLDER + "Microsoft.Tri.Sensor.exe",
+                                         "username": "NT AUTHORITY\\LocalService"},
+                          "aatpsensorupdater": {"name": "AATPSensorUpdater", "state": "started",
+                                                "path": FOLDER + "Microsoft.Tri.Sensor.Updater.exe",
+                                                "username": "NT AUTHORITY\\SYSTEM"}}, [])
+
+
+def wininet_info(per_machine=False, machine=None, accounts=None):
+    return {"per_user_policy": {"per_machine": per_machine}, "machine": machine or s.decode_value(None, "HKLM"),
+            "accounts": accounts or {}}
+
+
+def value(spec):
+    return s.decode_value(remote.RegValue("DefaultConnectionSettings", "REG_BINARY", w.encode(spec)), "path")
+
+
+def test_same_proxy_in_json_and_wininet_is_not_ambiguous():
+    config = {"exists": True, "path": "f", "proxy": {"configured": True, "url": "http://PROXY.corp:8080/"}}
+    info = wininet_info(accounts={"S-1-5-19": value({"proxy_server": "proxy.corp:8080"}),
+                                  "S-1-5-18": value({"proxy_server": "proxy.corp:8080"})})
+    effective, warnings = s.effective_proxy(v2_sensor(), config, info, {}, None)
+    assert warnings == [] and effective["sensor"]["ambiguous"] is False
+    assert effective["sensor"]["source"] == "sensor_config"
+    assert [c["configured"] for c in effective["sensor"]["candidates"]] == [True, True]
+
+
+def test_pac_against_a_json_proxy_is_ambiguous():
+    config = {"exists": True, "path": "f", "proxy": {"configured": True, "url": "http://proxy.corp:8080"}}
+    info = wininet_info(accounts={"S-1-5-19": value({"auto_config_url": "http://wpad/p.pac"}),
+                                  "S-1-5-18": value({})})
+    effective, warnings = s.effective_proxy(v2_sensor(), config, info, {}, None)
+    assert effective["sensor"]["ambiguous"] is True and effective["updater"]["ambiguous"] is False
+    assert len(warnings) == 1 and "PAC http://wpad/p.pac" in warnings[0]
+
+
+def test_machine_policy_applies_to_both_components():
+    info = wininet_info(True, value({"proxy_server": "m.corp:1"}))
+    effective, warnings = s.effective_proxy(v2_sensor(), None, info, {}, None)
+    assert {c["source"] for c in effective.values()} == {"wininet_machine"} and warnings == []
+
+
+def test_v3_falls_back_to_winhttp_then_direct():
+    sensor = s.sensor_info({}, [{"name": "SenseIdentity", "pid": 1, "path": None}])
+    winhttp = {"proxy_server": "w.corp:8080", "path": "HKLM"}
+    effective, warnings = s.effective_proxy(sensor, None, wininet_info(), winhttp,
+                                            {"telemetry_proxy_server": None, "proxy_server": None})
+    assert (effective["sensor"]["proxy"], effective["sensor"]["summary"]) == ("w.corp:8080", "WinHTTP w.corp:8080")
+    effective, warnings = s.effective_proxy(sensor, None, wininet_info(), {}, {})
+    assert (effective["sensor"]["proxy"], effective["sensor"]["summary"]) == (None, "direct (no proxy)")
+
+
+def test_auto_method_rule():
+    base = {"sensor": {"generation": None}, "effective_proxy": {}, "sensor_config": None}
+    assert s.auto_method(base) == "wininet"
+    assert s.auto_method(dict(base, sensor={"generation": "v3"})) == "mde"
+    v2 = dict(base, sensor={"generation": "v2"}, sensor_config={"proxy": {"configured": False}},
+              effective_proxy={"sensor": {"candidates": [{"source": "wininet_per_account", "configured": False}]}})
+    assert (s.method_in_use(v2), s.auto_method(v2)) == ("none", "sensor_config")
+    v2["effective_proxy"]["sensor"]["candidates"][0]["configured"] = True
+    assert s.auto_method(v2) == "wininet"
+    v2["sensor_config"]["proxy"]["configured"] = True
+    assert s.auto_method(v2) == "sensor_config"
+
+
+def test_readiness_root_thumbprints_are_the_documented_ones():
+    assert [r["thumbprint"] for r in readiness.ROOT_CERTIFICATES] == [
+        "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4", "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436"]
+    only_gcc = readiness.check_root_certificates([{"thumbprint": "a8985d3a65e5e5c4b2d7d66d40c6dd2fb19c5436"}])
+    assert only_gcc["ok"] is True and [r["present"] for r in only_gcc["roots"]] == [False, True]
+
+
+def test_tls_fix_values_for_the_opt_in_writer():
+    keys = {p: (False, {}) for p in readiness.tls_key_paths(("v4.0.30319",))}
+    result = readiness.summarize(None, readiness.check_tls(keys))
+    assert result["ok"] is False and "root_certificates" not in result
+    assert readiness.tls_fix_values(result) == [
+        ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", "SchUseStrongCrypto", 1),
+        ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", "SystemDefaultTlsVersions", 1),
+        ("HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319", "SchUseStrongCrypto", 1),
+        ("HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319", "SystemDefaultTlsVersions", 1)]
+    assert readiness.check_tls({"k": (True, {"schusestrongcrypto": ("REG_SZ", "1")})})["values"][0]["state"] == "wrong"
