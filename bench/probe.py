@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import trustme
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as probe
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
 
 GOAL = 1.3

@@ -2,61 +2,55 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_endpoint_probe (read-only, check mode: full).
 
-Glue only: the catalogue is in ``plugin_utils/_endpoints.py``, classification, the concurrent
-controller prober and the report writers in ``plugin_utils/_probe.py``.
+Glue only: the catalogue is in ``plugin_utils/_endpoints.py``; outcomes and hints in ``_probe_outcomes``,
+the win_uri arguments and their reading in ``_probe_target``, the controller prober and the issuer check in
+``_probe_controller``, the result and the reports in ``_probe_report``.
 """
 
 from __future__ import annotations
 
 import getpass
+import os
 import time
-import traceback
 
-import yaml
-from ansible.errors import AnsibleConnectionFailure
-from ansible.plugins.action import ActionBase
+from ansible import constants as C
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints_mod
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as controller
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_report as report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_target as target
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
 
-CONTROLLER_ONLY = ("ca_path", "proxy", "proxy_username", "proxy_password")
+CONTROLLER_ONLY = ("ca_path",)
 TARGET_ONLY = ("expected_proxy",)
+TARGET_ONLY_CHANGED = {"modes": ["default"], "tls_inspection_check": True}
+ISSUER_CACHE = "atp_sensor_proxy_issuers"
 
 
-def argument_spec_from_doc(documentation: str) -> dict:
-    """The argument spec, from the doc stub's DOCUMENTATION (one source of truth)."""
-    spec = {}
-    for name, option in yaml.safe_load(documentation)["options"].items():
-        entry = {"type": option.get("type", "str")}
-        for key in ("default", "choices", "elements", "required", "aliases"):
-            if key in option:
-                entry[key] = option[key]
-        if "password" in name:
-            entry["no_log"] = True
-        spec[name] = entry
-    return spec
+def check_become_user(name: str | None) -> None:
+    """Refuse, before anything runs, a become_user that runas cannot log on as (a SID, ``LocalSystem``).
+
+    Only names of the well-known service accounts are judged (through the one account table); any other
+    name (a domain account) is left to runas.
+    """
+    text = (name or "").strip()
+    if not text:
+        return
+    if _accounts.canonical_sid(text) or _accounts.lookup(text) is not None:
+        try:
+            _accounts.resolve_become(text, "become_user")
+        except _accounts.AccountError as exc:
+            raise UsageError(str(exc)) from None
 
 
-ARGUMENT_SPEC = argument_spec_from_doc(DOCUMENTATION)
-
-
-def _scrub(value, secrets):
-    """Remove the secrets from every string of a result (defence in depth for no_log)."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return probe.redact(value, secrets)
-    if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
-    return value
-
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+class ActionModule(AtpAction):
+    DOCUMENTATION = DOCUMENTATION
+    NO_LOG = ("proxy_password",)
+    WHAT = "probing the endpoints"
 
     def _account(self, via: str) -> str:
         if via == "controller":
@@ -65,100 +59,126 @@ class ActionModule(ActionBase):
             return self._play_context.become_user
         return self._play_context.remote_user or ""
 
-    def _probe_target(self, endpoints, args: dict, account: str, task_vars: dict):
-        """One ansible.windows.win_uri call per URL (a WinRM connection runs one module at a time)."""
-        results = []
-        try:
-            for endpoint in endpoints:
-                raw = self._execute_module(
-                    module_name="ansible.windows.win_uri",
-                    module_args=probe.win_uri_args(endpoint, args["timeout"], args["validate_certs"]),
-                    task_vars=task_vars,
-                )
-                results.append(
-                    probe.classify_win_uri(
-                        endpoint,
-                        raw,
-                        expected_proxy=args["expected_proxy"],
-                        account=account,
-                        timeout=args["timeout"],
-                    )
-                )
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return results, len(results)
+    def _check_options(self, args: dict, via: str) -> None:
+        if via == "target":
+            wrong = [n for n in CONTROLLER_ONLY if args.get(n) is not None]
+            if wrong:
+                raise UsageError("%s: only used with via=controller" % ", ".join(wrong))
+            if (args["proxy"] or args["proxy_username"] is not None) and "named" not in args["modes"]:
+                raise UsageError("proxy, proxy_username, proxy_password: with via=target only used by mode 'named' "
+                                 "(add it to modes)")
+        else:
+            wrong = [n for n in TARGET_ONLY if args.get(n) is not None]
+            wrong += [n for n, default in TARGET_ONLY_CHANGED.items() if args.get(n) != default]
+            if wrong:
+                raise UsageError("%s: only used with via=target" % ", ".join(wrong))
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+    def act(self, args, execute, task_vars):
         via = args["via"]
-        secrets = [s for s in (args["proxy_password"],) if s]
-        result["changed"] = False
+        secrets = controller.credential_secrets(args["proxy"], args["proxy_username"], args["proxy_password"])
+        try:
+            return outcomes.scrub(self._act(args, execute, task_vars, via, secrets), secrets)
+        except outcomes.ProbeError as exc:
+            raise UsageError(outcomes.redact(str(exc), secrets)) from None
 
-        wrong = [name for name in (CONTROLLER_ONLY if via == "target" else TARGET_ONLY) if args.get(name) is not None]
-        if wrong:
-            other = "controller" if via == "target" else "target"
-            result.update(failed=True, msg="%s: only used with via=%s" % (", ".join(wrong), other))
-            return result
+    def _act(self, args, execute, task_vars, via, secrets):
+        self._check_options(args, via)
         try:
             endpoints = endpoints_mod.build_catalogue(
-                workspace=args["workspace"],
-                regions=args["regions"],
-                products=args["products"],
-                mde_urls=args["mde_urls"],
-                urls=args["urls"],
-                include_crl=args["include_crl"],
+                workspace=args["workspace"], regions=args["regions"], products=args["products"],
+                mde_urls=args["mde_urls"], urls=args["urls"], include_crl=args["include_crl"],
+                cloud=args["cloud"], mde_sets=args["mde_sets"], mde_geo=args["mde_geo"],
+                include_azure_pki=args["include_azure_pki"],
             )
         except endpoints_mod.CatalogueError as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-
+            raise UsageError(str(exc)) from None
         account = self._account(via)
         start = time.monotonic()
-        try:
-            if via == "controller":
-                results = probe.probe_controller(
-                    endpoints,
-                    proxy=args["proxy"],
-                    proxy_username=args["proxy_username"],
-                    proxy_password=args["proxy_password"],
-                    timeout=args["timeout"],
-                    validate_certs=args["validate_certs"],
-                    ca_path=args["ca_path"],
-                    expected_issuers=args["expected_issuers"],
-                )
-                round_trips = 0
-            else:
-                results, round_trips = self._probe_target(endpoints, args, account, task_vars)
-            summary = probe.summarize(
-                results, via=via, account=account, elapsed_total=time.monotonic() - start, round_trips=round_trips
+        if via == "controller":
+            results = controller.probe_controller(
+                endpoints, proxy=args["proxy"], proxy_username=args["proxy_username"],
+                proxy_password=args["proxy_password"], timeout=args["timeout"], validate_certs=args["validate_certs"],
+                ca_path=args["ca_path"], expected_issuers=args["expected_issuers"],
             )
-            summary = _scrub(summary, secrets)
-            host = task_vars.get("inventory_hostname") or "localhost"
-            if args["report_json"]:
-                summary["report_json"] = probe.write_json_report(args["report_json"], host, summary)
-            if args["report_junit"]:
-                summary["report_junit"] = probe.write_junit_report(args["report_junit"], host, summary)
-        except probe.ProbeError as exc:
-            result.update(failed=True, msg=probe.redact(str(exc), secrets))
-            return result
-        except AnsibleConnectionFailure:
-            raise
-        except Exception as exc:  # never a bare traceback for the user
-            result.update(
-                failed=True,
-                msg=probe.redact("unexpected error probing the endpoints: %s" % exc, secrets),
-                exception=probe.redact(traceback.format_exc(), secrets),
-            )
-            return result
-
-        result.update(summary)
-        result["changed"] = False
+            summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start)
+        else:
+            become = bool(self._play_context.become)
+            if become:
+                check_become_user(self._play_context.become_user)
+            results, not_tested = self._probe_target(endpoints, args, account, become, execute)
+            summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start,
+                                       round_trips=len(execute.calls), modes=args["modes"], not_tested=not_tested)
+        summary = outcomes.scrub(summary, secrets)
+        host = task_vars.get("inventory_hostname") or "localhost"
+        if args["report_json"]:
+            summary["report_json"] = report.write_json_report(args["report_json"], host, summary)
+        if args["report_junit"]:
+            summary["report_junit"] = report.write_junit_report(args["report_junit"], host, summary)
         if args["fail_on_unreachable"] and not summary["all_reachable"]:
-            result.update(failed=True, msg=probe.failure_message(summary))
-        return result
+            summary.update(failed=True, msg=report.failure_message(summary))
+        return summary
+
+    def _probe_target(self, endpoints, args, account, become, execute):
+        """One ansible.windows.win_uri call per URL and tested mode (a WinRM connection runs one module at a
+        time), then the controller-side issuer check for the HTTPS results that went through a known proxy."""
+        modes = list(dict.fromkeys(args["modes"]))
+        not_tested = {m: target.NOT_TESTABLE[m] for m in modes if m in target.NOT_TESTABLE}
+        named_proxy = named_user = named_password = None
+        if "named" in modes:
+            if args["proxy"]:
+                named_proxy, named_user, named_password = controller.proxy_credentials(
+                    args["proxy"], args["proxy_username"], args["proxy_password"])
+            else:
+                not_tested["named"] = target.NAMED_NEEDS_PROXY
+        tested = [m for m in modes if m not in not_tested]
+        results = []
+        for endpoint in endpoints:
+            for mode in tested:
+                raw = execute(target.WIN_URI, target.win_uri_args(
+                    endpoint, args["timeout"], args["validate_certs"], mode=mode, proxy=named_proxy,
+                    proxy_username=named_user, proxy_password=named_password))
+                result = target.classify_win_uri(
+                    endpoint, raw, mode=mode, expected_proxy=args["expected_proxy"], named_proxy=named_proxy,
+                    account=account, become=become, timeout=args["timeout"],
+                    expected_issuers=args["expected_issuers"])
+                results.append(self._inspect(endpoint, result, args, mode, named_proxy, named_user, named_password,
+                                             account))
+        return results, not_tested
+
+    def _inspect(self, endpoint, result, args, mode, named_proxy, named_user, named_password, account):
+        """Fill ``tls_inspection`` of one target-mode result (see the module's description)."""
+        if endpoint.scheme != "https" or result["outcome"] not in (outcomes.REACHABLE, "tls_error") \
+                or result.get("cause") == "handshake":
+            return result
+        if mode == "direct":
+            result["tls_inspection_detail"] = ("the host connected directly; the controller's own direct route is "
+                                               "not the host's, so it cannot see what the host sees")
+            return result
+        if mode == "named":
+            proxy, user, password = named_proxy, named_user, named_password
+        else:
+            proxy = target.effective_proxy(args["expected_proxy"], "https")
+            user = password = None
+            if proxy == outcomes.DIRECT:
+                result["tls_inspection_detail"] = ("expected_proxy says this account goes direct; the controller's "
+                                                   "own direct route is not the host's")
+                return result
+        if not proxy:
+            result["tls_inspection_detail"] = ("win_uri does not return the certificate and the proxy this account "
+                                               "uses is not known: pass expected_proxy so the controller can look "
+                                               "through it")
+            return result
+        if not args["tls_inspection_check"]:
+            result["tls_inspection_detail"] = "the controller-side issuer check is off (tls_inspection_check: false)"
+            return result
+        seen = controller.cached_issuer(
+            os.path.join(C.DEFAULT_LOCAL_TMP, ISSUER_CACHE), proxy, endpoint.host, endpoint.port,
+            timeout=args["timeout"], proxy_username=user, proxy_password=password)
+        how = "seen by the controller through %s, the proxy this host uses (checked once per run)" % (
+            controller.proxy_display(proxy))
+        state, detail = outcomes.inspection_verdict(seen["issuer"], args["expected_issuers"], seen["why"], how)
+        result.update(tls_issuer=seen["issuer"], tls_inspection=state, tls_inspection_detail=detail)
+        if state == outcomes.INTERCEPTED:
+            result["outcome"] = "tls_intercepted"
+        return outcomes.rehint(result, endpoint, via="target", account=account, timeout=args["timeout"],
+                               expected_issuers=args["expected_issuers"])

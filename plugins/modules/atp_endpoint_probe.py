@@ -14,18 +14,24 @@ description:
     M(ansible.windows.win_uri). With C(become: true), C(become_method: runas) and C(become_user: LocalService)
     (or C(SYSTEM)) that is the sensor's service account, and the request uses that account's own WinINet proxy
     (C(HKU\\S-1-5-19) or C(HKU\\S-1-5-18)), exactly as the sensor does."
-  - Target mode costs one round trip (one C(win_uri) call) per URL, because a WinRM connection executes one
-    module at a time; the result reports C(round_trips). Target mode cannot see the certificate chain, so
-    C(tls_issuer) is null there and a certificate problem is reported as C(tls_error).
+  - Target mode costs one round trip (one C(win_uri) call) per URL and probe mode, because a WinRM connection
+    executes one module at a time; the result reports C(round_trips).
+  - "Target mode cannot see the certificate chain (C(win_uri) does not return it). To still detect SSL
+    inspection, the controller looks at the certificate through the same proxy (O(tls_inspection_check)): once
+    per proxy and host per run, shared by every host and fork of the run. It sees what that proxy does to the
+    controller's connection; it cannot see policies that treat the domain controllers differently, a
+    transparent inspection device between the host and the proxy, or a host that goes direct. Each HTTPS result
+    says C(intercepted), C(not intercepted) or C(unknown) in C(tls_inspection), with the issuer or the reason."
   - With O(via=controller) the URLs are probed from the Ansible controller (or the delegate) with the Python
     C(requests) library, all concurrently, optionally through O(proxy). This is a pre-flight check before
     touching any domain controller; it also sees the certificate issuer and so detects SSL inspection.
   - Read-only; never reports C(changed). Runs in check mode (AWX "Check" jobs) exactly as in normal mode.
-  - "Which HTTP answers count as C(reachable): the sensor API ping route
-    C(https://<workspace>sensorapi.atp.azure.com/tri/sensor/api/ping) only with 200; the legacy regional
-    sensor API hosts (probed at C(/), the historical check) only with 503; the CRL hosts with any 2xx, 3xx or
-    404 from the origin; Defender for Endpoint and extra URLs with any HTTP answer from the service itself, that
-    is not a proxy-generated 403, 407 or 5xx. See C(docs/troubleshooting.md) for every outcome."
+  - "Which HTTP answers count as C(reachable), from Microsoft's pages: the sensor API ping route
+    C(https://<workspace>sensorapi.<domain>/tri/sensor/api/ping) with 200, or 503 from an older workspace
+    (ATADocs test-connectivity.md); the regional sensor API hosts (probed at C(/)) with 503; the CRL hosts with
+    any 2xx, 3xx or 404 from the origin; OCSP responders with any answer; the catalogue's Defender for Endpoint
+    URLs with the status Microsoft's connectivity tests expect; URLs you list with any answer from the service
+    itself. An answer the proxy generated itself never counts. See C(docs/troubleshooting.md) for every outcome."
 author:
   - atp.sensor_proxy contributors (@atp-sensor-proxy)
 extends_documentation_fragment:
@@ -54,23 +60,30 @@ options:
     type: str
     choices: [target, controller]
     default: target
+  cloud:
+    description:
+      - The Microsoft cloud of the tenant; it chooses the sensor API domain and the regional hosts.
+      - C(commercial) is C(<workspace>sensorapi.atp.azure.com), C(gcc) is C(<workspace>sensorapi.gcc.atp.azure.com),
+        C(gcc_high) and C(dod) are C(<workspace>sensorapi.atp.azure.us) (ATADocs us-govt-gcc-high.md).
+    type: str
+    choices: [commercial, gcc, gcc_high, dod]
+    default: commercial
   workspace:
     description:
-      - Defender for Identity workspace name; probes C(https://<workspace>sensorapi.atp.azure.com/tri/sensor/api/ping).
+      - Defender for Identity workspace name; probes C(https://<workspace>sensorapi.<domain>/tri/sensor/api/ping).
     type: str
   regions:
     description:
-      - Legacy regional sensor API hosts to probe (at C(/), expecting 503).
-      - C(us) is C(triprd1wcusw1sensorapi.atp.azure.com), C(triprd1wcuswb1sensorapi.atp.azure.com),
-        C(triprd1wcuse1sensorapi.atp.azure.com) and C(triprd1wcuse1sensorapi.eastus.cloudapp.azure.com);
-        C(eu) is C(triprd1wceun1sensorapi.atp.azure.com) and C(triprd1wceuw1sensorapi.atp.azure.com);
-        C(asia) is C(triprd1wcasse1sensorapi.atp.azure.com).
+      - Regional sensor API hosts to probe (at C(/), expecting 503), for workspaces that predate workspace names.
+      - Commercial cloud, the 2020 names (ATADocs commit 420c2e8a) C(us), C(eu) (alias C(europe)), C(asia) (alias
+        C(apac)), C(uk); the original 2018 names C(us_2018), C(eu_2018), C(asia_2018). GCC C(gcc); GCC High and
+        DoD C(usgov), and the 2020 name C(usgov_2020).
     type: list
     elements: str
     default: []
   products:
     description:
-      - C(mdi) needs O(workspace) or O(regions). C(mde) needs O(mde_urls).
+      - C(mdi) needs O(workspace) or O(regions). C(mde) needs O(mde_urls) or O(mde_sets).
       - Use an empty list to probe only O(urls) (and the CRL hosts when O(include_crl=true)).
     type: list
     elements: str
@@ -78,11 +91,29 @@ options:
     default: [mdi]
   mde_urls:
     description:
-      - Defender for Endpoint URLs to probe (from Microsoft's URL list for your region).
+      - Defender for Endpoint URLs to probe (for example the host names of your onboarding package); any answer
+        from the service itself counts.
       - Wildcard entries such as C(*.ods.opinsights.azure.com) cannot be probed; the task fails naming the entry.
     type: list
     elements: str
     default: []
+  mde_sets:
+    description:
+      - Defender for Endpoint URL sets from the catalogue, with the concrete test URLs Microsoft's connectivity
+        tests use (commercial cloud only); needs O(mde_geo).
+      - C(standard) is the standard set (C(winatp-gw-*), C(*.events.data.microsoft.com), C(*.cp.wd.microsoft.com)).
+      - C(streamlined) is the streamlined set under C(*.endpoint.security.microsoft.com)
+        (defender-docs configure-device-connectivity.md).
+    type: list
+    elements: str
+    choices: [standard, streamlined]
+    default: []
+  mde_geo:
+    description:
+      - The tenant's Defender for Endpoint geography for O(mde_sets).
+      - C(au) exists for the streamlined set only.
+    type: str
+    choices: [us, eu, uk, au]
   urls:
     description:
       - Extra URLs to probe; any HTTP answer from the service counts as reachable.
@@ -91,18 +122,25 @@ options:
     default: []
   include_crl:
     description:
-      - Also probe C(http://crl.microsoft.com) and C(http://ctldl.windowsupdate.com) (certificate revocation and
-        trust lists, over plain HTTP, as Windows fetches them).
+      - Also probe the certificate revocation and trust list hosts Microsoft lists for the sensor
+        (C(crl.microsoft.com), C(ctldl.windowsupdate.com), C(www.microsoft.com/pkiops/*), C(www.microsoft.com/pki/*)),
+        over plain HTTP, as Windows fetches them.
     type: bool
     default: true
+  include_azure_pki:
+    description:
+      - Also probe the AIA, CRL and OCSP hosts of the Azure certificate authorities (DigiCert, C(mscrl.microsoft.com),
+        C(oneocsp.microsoft.com), C(ocsp.msocsp.com); azure-docs azure-CA-details.md).
+    type: bool
+    default: false
   timeout:
     description:
-      - Per-URL timeout in seconds (connect and read).
+      - Per-URL timeout in seconds (the whole request).
     type: int
     default: 10
   validate_certs:
     description:
-      - Validate the TLS certificates. Turning it off still detects SSL inspection from the issuer (controller).
+      - Validate the TLS certificates. Turning it off still detects SSL inspection from the issuer.
     type: bool
     default: true
   ca_path:
@@ -114,30 +152,54 @@ options:
     description:
       - Fragments of the certificate issuer names that are genuine (case-insensitive substring match on the
         issuer's RFC 4514 name). A certificate issued by anyone else means SSL inspection (C(tls_intercepted)).
-      - Only O(via=controller) can see the issuer.
+      - The hints name these.
     type: list
     elements: str
     default: [Microsoft, DigiCert]
   expected_proxy:
     description:
-      - O(via=target) only. The proxy the probed account is expected to use (for example C(proxy.corp:8080)),
-        or C(direct).
+      - O(via=target) only. The proxy the probed account is configured with (its WinINet C(proxy_server), for
+        example C(proxy.corp:8080) or C(http=a:80;https=b:8080)), or C(direct).
       - C(win_uri) does not tell whether a request went through a proxy. With this option the results report it
-        as C(proxy), and "Unable to connect to the remote server" is classified as C(proxy_unreachable) instead of
-        C(connection_refused). Without it, C(proxy) is null unless the failure itself names it.
+        as C(proxy), "Unable to connect to the remote server" is classified as C(proxy_unreachable) instead of
+        C(connection_refused), and the TLS inspection check knows which proxy to look through.
     type: str
+  modes:
+    description:
+      - O(via=target) only. How to send each request, as the Defender for Endpoint Client Analyzer tests a URL.
+      - C(default) is C(win_uri)'s default proxy, the account's WinINet setting (what the Defender for Identity
+        sensor uses). C(direct) is C(win_uri) with C(use_proxy=false). C(named) is C(win_uri) with
+        C(proxy_url=)O(proxy).
+      - C(winhttp) and C(wpad) are reported under C(not_tested) with the reason, because C(win_uri) cannot use
+        the WinHTTP proxy or force auto-discovery.
+      - A URL is reachable when any tested mode reaches it; C(working_modes) lists them.
+    type: list
+    elements: str
+    choices: [default, direct, named, winhttp, wpad]
+    default: [default]
+  tls_inspection_check:
+    description:
+      - O(via=target) only. Look at the certificate from the controller through the proxy the host uses
+        (O(expected_proxy), or O(proxy) for mode C(named)), once per proxy and host per run, to tell
+        C(intercepted) from C(not intercepted). When off, or when the proxy is not known, C(tls_inspection) is
+        C(unknown) with the reason.
+    type: bool
+    default: true
   proxy:
     description:
-      - O(via=controller) only. Proxy URL, for example C(http://proxy.corp:8080). Without it the controller
-        connects directly (environment variables such as C(HTTPS_PROXY) are ignored on purpose).
+      - O(via=controller), the proxy URL every request uses, for example C(http://proxy.corp:8080). Without it the
+        controller connects directly (environment variables such as C(HTTPS_PROXY) are ignored on purpose).
+      - O(via=target), the named proxy of mode C(named) (C(win_uri) C(proxy_url)).
+      - Credentials may be given here as C(http://user:password@proxy:8080) or with O(proxy_username) and
+        O(proxy_password), not both; either way they are used for every request and never returned.
     type: str
   proxy_username:
     description:
-      - O(via=controller) only. User name for the proxy's basic authentication.
+      - User name for the proxy's basic authentication (controller mode, and mode C(named)).
     type: str
   proxy_password:
     description:
-      - O(via=controller) only. Password for the proxy's basic authentication. Never returned or logged.
+      - Password for the proxy's basic authentication. Never returned or logged.
     type: str
   fail_on_unreachable:
     description:
@@ -153,14 +215,14 @@ options:
   report_junit:
     description:
       - Path on the controller of a JUnit XML report, one C(testsuite) per host and one C(testcase) per
-        host and URL; unreachable URLs are failures whose message is the outcome and the hint.
+        host and URL (and mode); a URL no mode reached is a failure whose message is the outcome and the hint.
       - Merging and directories as for O(report_json).
     type: path
 notes:
   - The certificate issuer check matters because the sensor uses mutual TLS with its cloud service, which
-    breaks when a proxy re-signs the traffic (SSL inspection).
-  - In target mode, a request that ends in "Unable to connect to the remote server" may come from the proxy
-    (when the account has one) or from the service; set O(expected_proxy) to tell them apart.
+    breaks when a proxy re-signs the traffic (SSL inspection), even when the inspection CA is trusted.
+  - In target mode a C(become_user) that C(runas) cannot log on as (a SID, C(LocalSystem)) is refused before
+    anything runs on the host; use C(SYSTEM), C(LocalService) or C(NetworkService).
 seealso:
   - module: ansible.windows.win_uri
   - module: atp.sensor_proxy.win_wininet_proxy
@@ -176,15 +238,28 @@ EXAMPLES = r"""
   become_user: LocalService
   register: probe_localservice
 
+- name: Which way reaches Defender for Endpoint as SYSTEM? (the Client Analyzer's question)
+  atp.sensor_proxy.atp_endpoint_probe:
+    products: [mde]
+    mde_sets: [streamlined]
+    mde_geo: eu
+    include_crl: false
+    modes: [default, direct, named]
+    proxy: http://proxy.corp:8080
+    expected_proxy: proxy.corp:8080
+  become: true
+  become_method: ansible.builtin.runas
+  become_user: SYSTEM
+  register: probe_mde
+
 - name: Pre-flight from the controller through the corporate proxy, failing with the list of problems
   atp.sensor_proxy.atp_endpoint_probe:
     via: controller
     workspace: contoso
     regions: [eu]
     products: [mdi, mde]
-    mde_urls:
-      - https://winatp-gw-weu.microsoft.com/test
-      - https://events.data.microsoft.com/ping
+    mde_sets: [standard]
+    mde_geo: eu
     proxy: http://proxy.corp:8080
     proxy_username: svc-atp
     proxy_password: "{{ vault_proxy_password }}"
@@ -196,7 +271,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 results:
-  description: One entry per probed URL, in catalogue order.
+  description: One entry per probed URL and mode, in catalogue order (each URL's modes in the order asked).
   returned: success
   type: list
   elements: dict
@@ -207,10 +282,15 @@ results:
       sample: https://contososensorapi.atp.azure.com/tri/sensor/api/ping
     endpoint:
       description:
-        - Catalogue id. C(mdi_workspace), C(mdi_<region>_<n>), C(crl_microsoft), C(crl_ctldl), C(mde_<n>) and
-          C(url_<n>) (numbered in the order given).
+        - Catalogue id. C(mdi_workspace), C(mdi_<region>_<n>), C(crl_microsoft), C(crl_ctldl), C(crl_pkiops),
+          C(crl_pki), C(pki_<name>), C(mde_std_<n>), C(mde_sl_<n>), C(mde_<n>) and C(url_<n>) (numbered in the order
+          given).
       type: str
       sample: mdi_workspace
+    mode:
+      description: How the request went, C(default), C(direct) or C(named) (target), C(controller) (controller).
+      type: str
+      sample: default
     status:
       description:
         - HTTP status received, from the service or from the proxy (407, a CONNECT refused with 403 or 502);
@@ -223,20 +303,36 @@ results:
       sample: 0.183
     proxy:
       description:
-        - The proxy used (without credentials) or C(direct). In target mode O(expected_proxy) when given, else
-          null unless the failure names it.
+        - The proxy used (without credentials) or C(direct). In target mode O(expected_proxy) for mode C(default)
+          when given, else null unless the failure names it.
       type: str
       sample: http://proxy.corp:8080
     tls_issuer:
-      description: Issuer (RFC 4514) of the certificate presented, where visible (controller mode, HTTPS), else null.
+      description: Issuer (RFC 4514) of the certificate presented, where seen (HTTPS), else null.
       type: str
       sample: CN=Microsoft Azure RSA TLS Issuing CA 03,O=Microsoft Corporation,C=US
+    tls_inspection:
+      description:
+        - C(intercepted) (the issuer is none of O(expected_issuers)), C(not intercepted) (it is one), or C(unknown)
+          (not seen; C(tls_inspection_detail) says why).
+      type: str
+      choices: [intercepted, not intercepted, unknown]
+      sample: not intercepted
+    tls_inspection_detail:
+      description: The issuer and how it was seen, or why it could not be seen.
+      type: str
     outcome:
       description: Exactly one of the outcomes; see C(docs/troubleshooting.md).
       type: str
       choices: [reachable, proxy_auth_required, blocked_by_proxy, tls_intercepted, tls_error, dns_failure,
-                connection_refused, timeout, proxy_unreachable]
+                connection_refused, timeout, proxy_unreachable, become_failed, unknown]
       sample: reachable
+    cause:
+      description:
+        - A finer cause where the structure of the answer shows one, else null. C(tls_error) C(trust) or
+          C(handshake); C(become_failed) C(account), C(secondary_logon), C(admin_rights) or C(other);
+          C(connection_refused) C(reset).
+      type: str
     hint:
       description: One sentence telling what to change; empty when reachable.
       type: str
@@ -245,11 +341,11 @@ results:
       description: Raw error message (credentials removed), or null.
       type: str
 all_reachable:
-  description: True when every URL is reachable.
+  description: True when every URL is reachable (in at least one tested mode).
   returned: success
   type: bool
 failing:
-  description: The URLs that are not reachable.
+  description: The URLs no tested mode reached, with the outcome and hint of the first mode.
   returned: success
   type: list
   elements: dict
@@ -260,11 +356,36 @@ failing:
     endpoint:
       description: Catalogue id.
       type: str
+    mode:
+      description: The mode whose outcome is shown.
+      type: str
     outcome:
       description: Its outcome.
       type: str
     hint:
       description: What to change.
+      type: str
+working_modes:
+  description: For each URL, the modes that reached it (empty list when none did).
+  returned: success
+  type: dict
+  sample: {"https://contososensorapi.atp.azure.com/tri/sensor/api/ping": [default, named]}
+modes:
+  description: The modes asked for (target mode).
+  returned: via is target
+  type: list
+  elements: str
+not_tested:
+  description: The modes asked for that were not tested, each with why.
+  returned: via is target
+  type: list
+  elements: dict
+  contains:
+    mode:
+      description: The mode.
+      type: str
+    why:
+      description: Why it could not be tested faithfully.
       type: str
 elapsed_total:
   description: Wall-clock seconds for the whole probe.
@@ -282,9 +403,13 @@ account:
   type: str
   sample: LocalService
 round_trips:
-  description: Number of modules executed on the target (one C(win_uri) per URL in target mode, 0 for controller).
-  returned: success
+  description: Number of remote commands run on the target (one C(win_uri) per URL and mode; 0 for controller).
+  returned: always
   type: int
+check_mode:
+  description: Whether the task ran in check mode (the probe runs all the same).
+  returned: always
+  type: bool
 report_json:
   description: The JSON report file written, when O(report_json) is set.
   returned: when report_json is set

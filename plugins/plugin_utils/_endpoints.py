@@ -2,89 +2,228 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Catalogue of the cloud endpoints a Defender for Identity sensor (and Defender for Endpoint) needs.
 
-Pure Python, no Ansible imports. :func:`build_catalogue` turns the probe's options
-(``workspace``, ``regions``, ``products``, ``mde_urls``, ``urls``, ``include_crl``) into an
-ordered, de-duplicated list of :class:`Endpoint`.
+Pure Python, no Ansible imports. :func:`build_catalogue` turns the probe's options into an ordered,
+de-duplicated list of :class:`Endpoint`; :func:`probe_problems` and :func:`has_endpoints` answer the
+same questions for the ``atp_proxy`` role's variables, naming the role variable in each problem.
 
 Every endpoint carries a ``rule`` saying which HTTP answers prove that *the service itself*
-answered (see :data:`RULES` and ``docs/troubleshooting.md``):
+answered (:data:`RULES`, ``docs/troubleshooting.md``), each from Microsoft's own pages:
 
 ``sensor_ping``
-    ``https://<workspace>sensorapi.atp.azure.com/tri/sensor/api/ping``: only **200** counts.
-    The ping route is anonymous and answers 200 ("OK") when the request reached the sensor
-    API; Microsoft documents it as the connectivity test for the workspace form.
+    ``https://<workspace>sensorapi.<domain>/tri/sensor/api/ping``: **200**, or **503**.
+    ATADocs ``ATPDocs/deploy/test-connectivity.md`` (2024): "You should get an *Ok* message displayed
+    (HTTP status 200) ... For some older workspaces, the message returned could be *Error 503 The
+    service is unavailable*. This is a temporary state that still indicates success."
 ``sensor_root``
-    ``https://<legacy regional host>/``: only **503** counts. The root of the sensor API has
-    no content and the service answers "503 Service Unavailable"; this is the historical
-    check ("browse to the URL, you should get error 503"). Any other code, 200 included, came
-    from something else (a proxy block page, a captive portal).
+    ``https://<regional host>/``: **503**. The check Microsoft documented for the regional hosts
+    (ATADocs commit 7d114951, 2018, ``configure-proxy.md``: "you should get error 503") and for the
+    workspace root until 2023 (``test-connectivity.md`` before the ``/tri/sensor/api/ping`` route).
 ``crl``
-    ``http://crl.microsoft.com/...`` and ``http://ctldl.windowsupdate.com/...`` (plain HTTP, as
-    Windows fetches them): any **2xx, 3xx or 404** from the origin counts. The exact file may
-    move (404) or be redirected to a CDN (3xx), but the host answered. 403/407/5xx are what a
-    proxy sends when it blocks or cannot forward.
+    ``http://`` certificate revocation lists, trust lists and CA certificates (plain HTTP, as
+    Windows fetches them): any **2xx, 3xx or 404** from the origin. The file may move (404) or be
+    redirected to a CDN (3xx), but the host answered.
+``ocsp``
+    ``http://`` OCSP responders: any HTTP answer from the responder itself (a bare GET is not an
+    OCSP request, so 200, 400, 404 and 405 all prove the responder was reached).
+``mde``
+    Defender for Endpoint URLs of the catalogue: the status Microsoft's own connectivity tools
+    expect from that URL (``expect``), 200 unless said otherwise. ``verify-connectivity.md``: "If
+    any one of the connectivity options returns a (200) status, then the Defender for Endpoint
+    client can communicate with the tested URL".
 ``service``
-    Defender for Endpoint URLs and any extra URL: **any HTTP answer from the service** counts,
-    because those endpoints answer an anonymous GET with 200, 400, 401, 403 or 404 depending on
-    the route. Only what the proxy generated itself (407, a CONNECT refused with 403/5xx, or a
-    403/5xx carrying the proxy's own markers such as ``X-Squid-Error`` or ``Via``) does not.
+    URLs the user lists (``mde_urls``, ``urls``): any HTTP answer from the service itself; we do
+    not know which route of it was chosen, so 200, 400, 401, 403 and 404 all prove it was reached.
+
+A proxy-generated answer never counts (see ``_probe_outcomes.classify_http``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-SENSOR_API_DOMAIN = "atp.azure.com"
 SENSOR_PING_PATH = "/tri/sensor/api/ping"
 
-# Legacy regional sensor API hosts (before workspace-specific names), by region.
-LEGACY_REGIONS: dict[str, tuple[str, ...]] = {
-    "us": (
-        "triprd1wcusw1sensorapi.atp.azure.com",
-        "triprd1wcuswb1sensorapi.atp.azure.com",
-        "triprd1wcuse1sensorapi.atp.azure.com",
-        "triprd1wcuse1sensorapi.eastus.cloudapp.azure.com",
-    ),
-    "eu": (
-        "triprd1wceun1sensorapi.atp.azure.com",
-        "triprd1wceuw1sensorapi.atp.azure.com",
-    ),
-    "asia": ("triprd1wcasse1sensorapi.atp.azure.com",),
+# Which Microsoft cloud the tenant lives in. ATADocs ``ATPDocs/us-govt-gcc-high.md`` ("URLs"):
+# GCC ``<workspace>sensorapi.gcc.atp.azure.com``; GCC High and DoD ``<workspace>sensorapi.atp.azure.us``.
+CLOUDS = ("commercial", "gcc", "gcc_high", "dod")
+SENSOR_DOMAINS = {
+    "commercial": "atp.azure.com",
+    "gcc": "gcc.atp.azure.com",
+    "gcc_high": "atp.azure.us",
+    "dod": "atp.azure.us",
 }
-REGION_ALIASES = {"europe": "eu", "apac": "asia"}
+# The proxy rule an admin writes for the sensor API (ATPDocs/deploy/configure-proxy.md; GCC: "Make sure
+# sensors have access to *.gcc.atp.azure.com" in us-govt-gcc-high.md).
+SENSOR_API_DOMAIN = SENSOR_DOMAINS["commercial"]
 
-# Certificate revocation / trust list hosts the sensor (and Windows) fetch over plain HTTP.
+# Regional sensor API hosts, from the days before workspace names (probed at "/", expecting 503).
+# Current names: ATADocs commits 420c2e8a and 31ec3323 (July 2020, configure-proxy.md "Service
+# location" table), GCC High 2021 (c7854e87), GCC 2021 (453fe5f8). The "_2018" names are the original
+# table (7d114951, April 2018); Microsoft replaced them in 2020 but some old workspaces may still use
+# them, so they stay selectable. The table was dropped from the docs in November 2021 (04e376c9),
+# in favour of the workspace name, which maps to the right location by itself.
+REGIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "commercial": {
+        "us": (
+            "triprd1wcusw2sensorapi.atp.azure.com",
+            "triprd1wcuswb3sensorapi.atp.azure.com",
+            "triprd1wcuse3sensorapi.atp.azure.com",
+        ),
+        "eu": ("triprd1wceun2sensorapi.atp.azure.com", "triprd1wceuw3sensorapi.atp.azure.com"),
+        "asia": ("triprd1wcasse2sensorapi.atp.azure.com",),
+        "uk": ("triprd1wcuks2sensorapi.atp.azure.com",),
+        "us_2018": (
+            "triprd1wcusw1sensorapi.atp.azure.com",
+            "triprd1wcuswb1sensorapi.atp.azure.com",
+            "triprd1wcuse1sensorapi.atp.azure.com",
+            "triprd1wcuse1sensorapi.eastus.cloudapp.azure.com",
+        ),
+        "eu_2018": ("triprd1wceun1sensorapi.atp.azure.com", "triprd1wceuw1sensorapi.atp.azure.com"),
+        "asia_2018": ("triprd1wcasse1sensorapi.atp.azure.com",),
+    },
+    "gcc": {"gcc": ("trigcc1wcaz1sensorapi.gcc.atp.azure.com",)},
+    "gcc_high": {
+        "usgov": ("triff1wcva2sensorapi.atp.azure.us",),
+        "usgov_2020": ("triff1wcva1sensorapi.atp.azure.us",),
+    },
+}
+REGIONS["dod"] = REGIONS["gcc_high"]
+REGION_ALIASES = {"europe": "eu", "apac": "asia", "europe_2018": "eu_2018", "apac_2018": "asia_2018"}
+
+# Certificate revocation and trust list hosts the sensor (and Windows) fetch over plain HTTP.
+# ATADocs ATPDocs/deploy/configure-proxy.md (commit bf39a41a, December 2023): "crl.microsoft.com,
+# ctldl.windowsupdate.com, www.microsoft.com/pkiops/*, www.microsoft.com/pki/*"; the same four in
+# defender-docs defender-endpoint/streamlined-device-connectivity-urls-gov.md ("URLs used for
+# certificate validation checks", port 80). One concrete file under each:
 CRL_URLS: tuple[tuple[str, str], ...] = (
     ("crl_microsoft", "http://crl.microsoft.com/pki/crl/products/MicRooCerAut2011_2011_03_22.crl"),
     ("crl_ctldl", "http://ctldl.windowsupdate.com/msdownload/update/v3/static/trustedr/en/authrootstl.cab"),
+    ("crl_pkiops", "http://www.microsoft.com/pkiops/crl/Microsoft%20Azure%20RSA%20TLS%20Issuing%20CA%2003.crl"),
+    ("crl_pki", "http://www.microsoft.com/pki/certs/MicRooCerAut2011_2011_03_22.crt"),
 )
+# The Azure certificate authorities' own lists (azure-docs articles/security/fundamentals/azure-CA-details.md,
+# "Certificate downloads and revocation lists": AIA, CRL and OCSP hosts), for include_azure_pki.
+AZURE_PKI_URLS: tuple[tuple[str, str, str], ...] = (
+    ("pki_cacerts_digicert", "http://cacerts.digicert.com/DigiCertGlobalRootG2.crt", "crl"),
+    ("pki_crl3_digicert", "http://crl3.digicert.com/DigiCertGlobalRootG2.crl", "crl"),
+    ("pki_crl4_digicert", "http://crl4.digicert.com/DigiCertGlobalRootG2.crl", "crl"),
+    ("pki_mscrl", "http://mscrl.microsoft.com/pki/mscorp/crl/Microsoft%20RSA%20TLS%20CA%2001.crl", "crl"),
+    ("pki_ocsp_digicert", "http://ocsp.digicert.com/", "ocsp"),
+    ("pki_oneocsp", "http://oneocsp.microsoft.com/ocsp", "ocsp"),
+    ("pki_ocsp_msocsp", "http://ocsp.msocsp.com/", "ocsp"),
+)
+
+# Defender for Endpoint, commercial cloud, concrete URLs with the status a healthy route gets.
+# Standard set: the URLs of "mdatp connectivity test" (defender-docs defender-endpoint/
+# linux-support-connectivity.md, "Expected output", each "[OK]").
+MDE_GEOS = ("us", "eu", "uk", "au")
+MDE_STANDARD: dict[str, tuple[tuple[str, tuple[int, ...]], ...]] = {
+    "common": (
+        ("https://x.cp.wd.microsoft.com/api/report", (200,)),
+        ("https://cdn.x.cp.wd.microsoft.com/ping", (200,)),
+        ("https://v20.events.data.microsoft.com/ping", (200,)),
+    ),
+    "us": (
+        ("https://winatp-gw-cus.microsoft.com/test", (200,)),
+        ("https://winatp-gw-eus.microsoft.com/test", (200,)),
+        ("https://wu-cdn.x.cp.wd.microsoft.com/ping", (200,)),
+        ("https://us-v20.events.data.microsoft.com/ping", (200,)),
+    ),
+    "eu": (
+        ("https://winatp-gw-weu.microsoft.com/test", (200,)),
+        ("https://winatp-gw-neu.microsoft.com/test", (200,)),
+        ("https://eu-cdn.x.cp.wd.microsoft.com/ping", (200,)),
+        ("https://eu-v20.events.data.microsoft.com/ping", (200,)),
+    ),
+    "uk": (
+        ("https://winatp-gw-ukw.microsoft.com/test", (200,)),
+        ("https://winatp-gw-uks.microsoft.com/test", (200,)),
+        ("https://uk-v20.events.data.microsoft.com/ping", (200,)),
+    ),
+}
+# Streamlined set: one domain, *.endpoint.security.microsoft.com (defender-docs defender-endpoint/
+# configure-device-connectivity.md). Concrete routes: migrate-devices-streamlined.md ("Expect two results
+# for /storage, and one result each for /mdav, /xplat, and /packages. For example:
+# https://mdav.us.endpoint.security.microsoft.com/storage"); the EDR hosts edr-<datacenter>.<geo>... and the
+# status codes are those of the XMDE Client Analyzer's connectivity test (mde_tools, "urls_map", GW_US,
+# GW_EU, GW_UK, GW_AU: /mdav/test 404, /xplat/api/report 200, /edr/commands/test 200); the cyber-data
+# collector is the "vortexServerUrl" of Microsoft's streamlined onboarding packages.
+MDE_STREAMLINED_DOMAIN = "endpoint.security.microsoft.com"
+MDE_STREAMLINED_GOV_DOMAIN = "endpoint.security.microsoft.us"
+_EDR_DATACENTERS = {
+    "us": ("cus", "eus", "cus3", "eus3"),
+    "eu": ("weu", "neu", "weu3", "neu3"),
+    "uk": ("uks", "ukw"),
+    "au": ("aus", "aue"),
+}
+
+
+def _streamlined(geo: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    base = "%s.%s" % (geo, MDE_STREAMLINED_DOMAIN)
+    urls = [
+        ("https://mdav.%s/mdav/test" % base, (404,)),
+        ("https://mdav.%s/xplat/api/report" % base, (200,)),
+    ]
+    urls += [("https://edr-%s.%s/edr/commands/test" % (dc, base), (200,)) for dc in _EDR_DATACENTERS[geo]]
+    urls.append(("https://%s-v20.events.%s/OneCollector/1.0" % (geo, MDE_STREAMLINED_DOMAIN), ()))
+    return tuple(urls)
+
+
+MDE_STREAMLINED = {geo: _streamlined(geo) for geo in MDE_GEOS}
+MDE_SETS = ("standard", "streamlined")
 
 PRODUCTS = ("mdi", "mde")
 
 RULES: dict[str, str] = {
-    "sensor_ping": "200 from /tri/sensor/api/ping",
-    "sensor_root": "503 from / (the historical check)",
+    "sensor_ping": "200 (or 503 from an older workspace) from /tri/sensor/api/ping",
+    "sensor_root": "503 from / (the regional hosts' documented check)",
     "crl": "any 2xx, 3xx or 404 from the origin",
+    "ocsp": "any HTTP answer from the responder itself",
+    "mde": "the status Microsoft's connectivity test expects",
     "service": "any HTTP answer from the service itself (not a proxy-generated 403/407/5xx)",
 }
+
+# Option name -> the atp_proxy role variable that feeds it (role validation names these).
+ROLE_VARIABLES = {
+    "workspace": "atp_proxy_workspace",
+    "regions": "atp_proxy_regions",
+    "cloud": "atp_proxy_cloud",
+    "products": "atp_proxy_products",
+    "mde_urls": "atp_proxy_mde_urls",
+    "mde_sets": "atp_proxy_mde_sets",
+    "mde_geo": "atp_proxy_mde_geo",
+    "urls": "atp_proxy_probe_urls",
+    "include_crl": "atp_proxy_probe_include_crl",
+    "include_azure_pki": "atp_proxy_probe_include_azure_pki",
+}
+OPTION_NAMES = {name: name for name in ROLE_VARIABLES}
 
 _WORKSPACE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 class CatalogueError(ValueError):
-    """Options that do not describe a probe-able set of endpoints."""
+    """Options that do not describe a probe-able set of endpoints. ``problems`` lists every one."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One URL to probe. ``id`` is stable and documented; ``rule`` is a key of :data:`RULES`."""
+    """One URL to probe. ``id`` is stable and documented; ``rule`` is a key of :data:`RULES`.
+
+    ``expect``: for rule ``mde``, the statuses that prove the service answered (empty: any answer
+    from the service itself).
+    """
 
     id: str
     url: str
     rule: str
     product: str
+    expect: tuple = field(default=())
 
     @property
     def host(self) -> str:
@@ -102,29 +241,152 @@ class Endpoint:
     @property
     def allow_pattern(self) -> str:
         """What an admin should allow / exclude on the proxy for this endpoint."""
-        if self.host.endswith("." + SENSOR_API_DOMAIN):
-            return "*." + SENSOR_API_DOMAIN
-        return self.host
+        host = self.host
+        for domain in sorted(set(SENSOR_DOMAINS.values()), key=len, reverse=True):
+            if host.endswith("." + domain):
+                return "*." + domain
+        for domain in (MDE_STREAMLINED_DOMAIN, MDE_STREAMLINED_GOV_DOMAIN):
+            if host.endswith("." + domain):
+                return "*." + domain
+        if host == "www.microsoft.com":
+            path = urlsplit(self.url).path
+            for prefix in ("/pkiops/", "/pki/"):
+                if path.startswith(prefix):
+                    return "www.microsoft.com%s*" % prefix
+        return host
 
 
-def workspace_url(workspace: str) -> str:
-    """``https://<workspace>sensorapi.atp.azure.com/tri/sensor/api/ping``."""
-    return "https://%ssensorapi.%s%s" % (workspace, SENSOR_API_DOMAIN, SENSOR_PING_PATH)
+def workspace_url(workspace: str, cloud: str = "commercial") -> str:
+    """``https://<workspace>sensorapi.<cloud's domain>/tri/sensor/api/ping``."""
+    return "https://%ssensorapi.%s%s" % (workspace, SENSOR_DOMAINS[cloud], SENSOR_PING_PATH)
 
 
-def _check_url(url: str, option: str) -> str:
+def _url_problem(url, option: str) -> str | None:
     if not isinstance(url, str) or not url.strip():
-        raise CatalogueError("%s: empty URL" % option)
+        return "%s: empty URL" % option
     url = url.strip()
     if "*" in url:
-        raise CatalogueError(
+        return (
             "%s: '%s' is a wildcard; wildcards cannot be probed, list concrete URLs instead "
             "(e.g. https://<workspace-id>.ods.opinsights.azure.com/)" % (option, url)
         )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CatalogueError("%s: '%s' is not an http(s) URL" % (option, url))
-    return url
+        return "%s: '%s' is not an http(s) URL" % (option, url)
+    return None
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls, include_crl,
+            include_azure_pki, names) -> tuple[list, list]:
+    """(endpoints, problems); ``names`` maps each option to the name to report (option or role variable)."""
+    problems: list[str] = []
+    endpoints: list[Endpoint] = []
+    cloud = str(cloud or "commercial").strip().lower()
+    if cloud not in CLOUDS:
+        problems.append("%s: unknown cloud '%s' (choose from %s)" % (names["cloud"], cloud, ", ".join(CLOUDS)))
+        cloud = "commercial"
+    products = [str(p).strip().lower() for p in (_as_list(products) if products is not None else ["mdi"])]
+    for product in products:
+        if product not in PRODUCTS:
+            problems.append("%s: unknown product '%s' (choose from %s)" % (names["products"], product, ", ".join(PRODUCTS)))
+    table = REGIONS[cloud]
+    wanted_regions = []
+    for region in _as_list(regions):
+        key = REGION_ALIASES.get(str(region).strip().lower(), str(region).strip().lower())
+        if key not in table:
+            problems.append("%s: unknown region '%s' for the %s cloud (choose from %s)"
+                            % (names["regions"], region, cloud, ", ".join(sorted(table))))
+        else:
+            wanted_regions.append(key)
+
+    if "mdi" in products:
+        ws = str(workspace).strip().lower() if workspace else ""
+        if ws:
+            if not _WORKSPACE_RE.match(ws):
+                problems.append(
+                    "%s: '%s' is not a workspace name (give 'contoso' for https://contososensorapi.%s)"
+                    % (names["workspace"], workspace, SENSOR_DOMAINS[cloud]))
+            else:
+                endpoints.append(Endpoint("mdi_workspace", workspace_url(ws, cloud), "sensor_ping", "mdi"))
+        elif not wanted_regions and not _as_list(regions):
+            problems.append(
+                "%s includes 'mdi': set %s (the Defender for Identity workspace name) or %s (%s), or leave "
+                "'mdi' out of %s" % (names["products"], names["workspace"], names["regions"],
+                                     ", ".join(sorted(table)), names["products"]))
+        for region in wanted_regions:
+            for index, host in enumerate(table[region], start=1):
+                endpoints.append(Endpoint("mdi_%s_%d" % (region, index), "https://%s/" % host, "sensor_root", "mdi"))
+    elif workspace or _as_list(regions):
+        problems.append("%s/%s: set, but 'mdi' is not in %s" % (names["workspace"], names["regions"], names["products"]))
+
+    sets = [str(s).strip().lower() for s in _as_list(mde_sets)]
+    geo = str(mde_geo).strip().lower() if mde_geo else ""
+    for name in sets:
+        if name not in MDE_SETS:
+            problems.append("%s: unknown set '%s' (choose from %s)" % (names["mde_sets"], name, ", ".join(MDE_SETS)))
+    if "mde" in products:
+        if not _as_list(mde_urls) and not sets:
+            problems.append("%s includes 'mde': list the Defender for Endpoint URLs in %s, or choose %s (%s)"
+                            % (names["products"], names["mde_urls"], names["mde_sets"], ", ".join(MDE_SETS)))
+        if sets and cloud != "commercial":
+            problems.append(
+                "%s: Microsoft publishes concrete Defender for Endpoint test URLs for the commercial cloud only "
+                "(for %s only the wildcard *.%s); list the host names of your onboarding package in %s"
+                % (names["mde_sets"], cloud, MDE_STREAMLINED_GOV_DOMAIN, names["mde_urls"]))
+        elif sets and not geo:
+            problems.append("%s: needs %s (%s)" % (names["mde_sets"], names["mde_geo"], ", ".join(MDE_GEOS)))
+        elif sets and geo not in MDE_GEOS:
+            problems.append("%s: unknown geography '%s' (choose from %s)" % (names["mde_geo"], mde_geo, ", ".join(MDE_GEOS)))
+        elif sets:
+            if "standard" in sets:
+                if geo not in MDE_STANDARD:
+                    problems.append("%s: the standard set has no published test URLs for '%s' (choose from %s)"
+                                    % (names["mde_geo"], geo, ", ".join(g for g in MDE_STANDARD if g != "common")))
+                else:
+                    for index, (url, expect) in enumerate(MDE_STANDARD["common"] + MDE_STANDARD[geo], start=1):
+                        endpoints.append(Endpoint("mde_std_%d" % index, url, "mde", "mde", tuple(expect)))
+            if "streamlined" in sets:
+                for index, (url, expect) in enumerate(MDE_STREAMLINED[geo], start=1):
+                    rule = "mde" if expect else "service"
+                    endpoints.append(Endpoint("mde_sl_%d" % index, url, rule, "mde", tuple(expect)))
+    elif _as_list(mde_urls) or sets:
+        problems.append("%s/%s: set, but 'mde' is not in %s" % (names["mde_urls"], names["mde_sets"], names["products"]))
+    for index, url in enumerate(_as_list(mde_urls), start=1):
+        problem = _url_problem(url, names["mde_urls"])
+        if problem:
+            problems.append(problem)
+        elif "mde" in products:
+            endpoints.append(Endpoint("mde_%d" % index, url.strip(), "service", "mde"))
+
+    product = "mdi" if "mdi" in products else ("mde" if "mde" in products else "extra")
+    if include_crl:
+        for ident, url in CRL_URLS:
+            endpoints.append(Endpoint(ident, url, "crl", product))
+    if include_azure_pki:
+        for ident, url, rule in AZURE_PKI_URLS:
+            endpoints.append(Endpoint(ident, url, rule, product))
+    for index, url in enumerate(_as_list(urls), start=1):
+        problem = _url_problem(url, names["urls"])
+        if problem:
+            problems.append(problem)
+        else:
+            endpoints.append(Endpoint("url_%d" % index, url.strip(), "service", "extra"))
+
+    seen: set[str] = set()
+    unique = []
+    for endpoint in endpoints:
+        if endpoint.url not in seen:
+            seen.add(endpoint.url)
+            unique.append(endpoint)
+    return unique, problems
 
 
 def build_catalogue(
@@ -134,53 +396,63 @@ def build_catalogue(
     mde_urls=None,
     urls=None,
     include_crl: bool = True,
+    *,
+    cloud: str = "commercial",
+    mde_sets=None,
+    mde_geo: str | None = None,
+    include_azure_pki: bool = False,
 ) -> list[Endpoint]:
-    """Return the endpoints selected by the probe's options, in a stable order, without duplicates."""
-    products = list(products if products is not None else ["mdi"])
-    for product in products:
-        if product not in PRODUCTS:
-            raise CatalogueError("products: unknown product '%s' (choose from %s)" % (product, ", ".join(PRODUCTS)))
-    regions = [REGION_ALIASES.get(str(r).lower(), str(r).lower()) for r in (regions or [])]
-    for region in regions:
-        if region not in LEGACY_REGIONS:
-            raise CatalogueError(
-                "regions: unknown region '%s' (choose from %s)" % (region, ", ".join(sorted(LEGACY_REGIONS)))
-            )
+    """The endpoints the probe's options select, in a stable order, without duplicates.
 
-    endpoints: list[Endpoint] = []
-    if "mdi" in products:
-        if workspace:
-            ws = str(workspace).strip().lower()
-            if ws.endswith("sensorapi.atp.azure.com") or not _WORKSPACE_RE.match(ws):
-                raise CatalogueError(
-                    "workspace: '%s' is not a workspace name (give 'contoso' for "
-                    "https://contososensorapi.atp.azure.com)" % workspace
-                )
-            endpoints.append(Endpoint("mdi_workspace", workspace_url(ws), "sensor_ping", "mdi"))
-        elif not regions:
-            raise CatalogueError(
-                "products includes 'mdi': set workspace (the Defender for Identity workspace name) "
-                "or regions (%s), or leave 'mdi' out of products" % ", ".join(sorted(LEGACY_REGIONS))
-            )
-        for region in regions:
-            for index, host in enumerate(LEGACY_REGIONS[region], start=1):
-                endpoints.append(Endpoint("mdi_%s_%d" % (region, index), "https://%s/" % host, "sensor_root", "mdi"))
-    if "mde" in products and not mde_urls:
-        raise CatalogueError("products includes 'mde': list the Defender for Endpoint URLs to probe in mde_urls")
-    for index, url in enumerate(mde_urls or [], start=1):
-        endpoints.append(Endpoint("mde_%d" % index, _check_url(url, "mde_urls"), "service", "mde"))
-    if include_crl:
-        for ident, url in CRL_URLS:
-            endpoints.append(Endpoint(ident, url, "crl", "mdi" if "mdi" in products else "mde"))
-    for index, url in enumerate(urls or [], start=1):
-        endpoints.append(Endpoint("url_%d" % index, _check_url(url, "urls"), "service", "extra"))
+    Raises :class:`CatalogueError` listing every problem, each naming the module option.
+    """
+    endpoints, problems = _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls,
+                                  include_crl, include_azure_pki, OPTION_NAMES)
+    if not problems and not endpoints:
+        problems.append("nothing to probe: set workspace, regions, mde_urls, mde_sets or urls")
+    if problems:
+        raise CatalogueError(problems)
+    return endpoints
 
-    seen: set[str] = set()
-    unique = []
-    for endpoint in endpoints:
-        if endpoint.url not in seen:
-            seen.add(endpoint.url)
-            unique.append(endpoint)
-    if not unique:
-        raise CatalogueError("nothing to probe: set workspace, regions, mde_urls or urls")
-    return unique
+
+def probe_problems(
+    workspace=None,
+    regions=None,
+    cloud="commercial",
+    products=None,
+    mde_urls=None,
+    mde_sets=None,
+    mde_geo=None,
+    urls=None,
+    include_crl=True,
+    include_azure_pki=False,
+    names: dict | None = None,
+) -> list[str]:
+    """The problems of the role's probe variables, each naming its role variable; ``[]`` when fine.
+
+    ``names`` overrides :data:`ROLE_VARIABLES` (option -> variable name). "Nothing to probe" is not a
+    problem here: ask :func:`has_endpoints`.
+    """
+    variables = dict(ROLE_VARIABLES, **(names or {}))
+    return _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls, include_crl,
+                   include_azure_pki, variables)[1]
+
+
+def has_endpoints(
+    workspace=None,
+    regions=None,
+    cloud="commercial",
+    products=None,
+    mde_urls=None,
+    mde_sets=None,
+    mde_geo=None,
+    urls=None,
+    include_crl=True,
+    include_azure_pki=False,
+) -> bool:
+    """True when the variables select a service endpoint to probe: the workspace, a region, a Defender for
+    Endpoint URL or set, or an extra URL. The CRL/PKI hosts do not count: they are probed alongside a
+    service, never as the only reason to probe. Problems (see :func:`probe_problems`) do not raise here."""
+    endpoints = _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls, False, False,
+                        ROLE_VARIABLES)[0]
+    return bool(endpoints)

@@ -8,17 +8,25 @@
   ``ctldl.windowsupdate.com`` (the CDN behind them): 200 with the CDN's content type for the
   files the probe's catalogue names (``plugins/plugin_utils/_endpoints.py`` ``CRL_URLS``), 404 otherwise.
 * :class:`ProxyPy`: a real ``proxy.py`` process (``--port 0 --port-file``), optional
-  ``--basic-auth`` (a proper 407), with :mod:`tests.lab.proxy_plugin` as its DNS and request log.
+  ``--basic-auth`` (a proper 407), with :mod:`tests.lab.proxy_plugin` as its DNS and request log;
+  :func:`deny_through_proxy` makes it refuse a host with a plain 403 (no marker headers).
+* :class:`MitmProxy`: an SSL-inspection proxy: it answers CONNECT, presents a certificate for the
+  requested host from its own CA and relays the decrypted traffic to the real upstream.
+* :func:`set_win_uri_fault`: the faults of the lab's ``win_uri`` stand-in (a localized .NET, a DC that
+  offers only old TLS, a failed ``become``), kept in ``lab.json`` ``win_uri_faults``.
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import http.server
 import json
 import os
+import select
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -28,7 +36,7 @@ from pathlib import Path
 
 import trustme
 
-from tests.lab.state import REPO_ROOT, load_by_path
+from tests.lab.state import REPO_ROOT, load_by_path, resolve_name
 
 SENSOR_NAMES = ["*.atp.azure.com", "localhost", "127.0.0.1"]
 # The lab's Defender for Identity workspace: its sensor API name resolves to SensorApi (through the proxy).
@@ -282,6 +290,188 @@ class Cloud:
         for part in (self.proxy, self.crl, self.api):
             if part is not None:
                 part.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def deny_through_proxy(lab, host: str) -> None:
+    """Make the lab's proxy.py refuse ``host`` (CONNECT and plain requests) with a plain ``403 Forbidden``:
+    no Proxy-Agent, Via or X-Squid-Error, so only the status says the proxy refused (a ``state.Lab``)."""
+    lab.update_config(proxy_deny={host.lower(): True})
+
+
+# --------------------------------------------------------------------------------------------
+# The win_uri stand-in's faults
+# --------------------------------------------------------------------------------------------
+# Read by tests/lab/collections/.../modules/win_uri.py from lab.json "win_uri_faults" {host: {fault: value}}.
+WIN_URI_FAULTS = {
+    "language": "'de-DE': the .NET WebException messages in German, as on a DC with the German language pack",
+    "tls_max": "'TLSv1' or 'TLSv1_1': the DC offers nothing newer, as .NET 4.x does without SchUseStrongCrypto",
+    "become": "'seclogon_disabled' (CreateProcessWithTokenW fails, Win32ErrorCode 1058) or 'no_system_token' "
+              "(runas cannot get the SYSTEM token: the connection user is no administrator)",
+}
+
+
+def set_win_uri_fault(lab, host: str, fault: str, value=True) -> None:
+    """Switch a fault of the lab's ``win_uri`` on ``host`` on (``value``) or off (None/False)."""
+    if fault not in WIN_URI_FAULTS:
+        raise ValueError("unknown win_uri fault %r; known: %s" % (fault, ", ".join(sorted(WIN_URI_FAULTS))))
+    mine = dict((lab.config().get("win_uri_faults") or {}).get(host) or {})
+    if value in (None, False):
+        mine.pop(fault, None)
+    else:
+        mine[fault] = value
+    lab.update_config(win_uri_faults={host: mine})
+
+
+# --------------------------------------------------------------------------------------------
+# An SSL-inspection proxy
+# --------------------------------------------------------------------------------------------
+
+
+class MitmProxy:
+    """A small TLS-intercepting proxy on 127.0.0.1: answers CONNECT with 200, terminates TLS with a
+    certificate for the requested host signed by its own CA (``ca``, a ``trustme.CA``), and relays the
+    decrypted traffic to the real upstream over a new TLS connection, like an SSL-inspection proxy.
+
+    ``resolve(host, port) -> (ip, port) | None`` maps the CONNECT target (the lab's ``proxy_dns`` by
+    default). ``basic_auth`` (``user:password``) makes it answer a CONNECT without those credentials with
+    407 and ``Proxy-Authenticate: Basic``. ``seen`` lists ``{host, port, user_agent, authorized}`` per
+    CONNECT, in arrival order.
+
+    Each connection is relayed by ONE thread that waits on both sockets with ``select``: an SSL socket
+    must never be read in one thread while another writes it (OpenSSL's SSL objects are not safe for
+    concurrent use), which is what made the TLS tests hang at random when the relay had two threads.
+    """
+
+    def __init__(self, ca, resolve=None, lab_dir=None, basic_auth: str | None = None):
+        self.ca = ca
+        self.basic_auth = basic_auth
+        self.lab_dir = str(lab_dir) if lab_dir else None
+        self._resolve = resolve or self._lab_resolve
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.seen: list = []
+        self._contexts: dict = {}
+        self._lock = threading.Lock()
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def start(self) -> MitmProxy:
+        self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def address(self) -> str:
+        return "127.0.0.1:%d" % self.port
+
+    def _lab_resolve(self, host, port):
+        from tests.lab.state import read_json
+
+        config = read_json(Path(self.lab_dir) / "lab.json", default=dict) if self.lab_dir else {}
+        return resolve_name(config, host, port, "proxy_dns") or resolve_name(config, host, port, "dns")
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                client, dummy = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket):
+        inner = upstream = None
+        try:
+            client.settimeout(30)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            lines = head.split(b"\r\n")
+            method, target = lines[0].split(b" ", 2)[:2]
+            if method != b"CONNECT":
+                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            agent = ""
+            credentials = None
+            for line in lines[1:]:
+                name, dummy, value = line.partition(b":")
+                if name.strip().lower() == b"user-agent":
+                    agent = value.strip().decode("latin-1")
+                if name.strip().lower() == b"proxy-authorization" and value.strip().lower().startswith(b"basic "):
+                    credentials = base64.b64decode(value.strip()[6:]).decode("utf-8", "replace")
+            host, port = target.decode().rsplit(":", 1)
+            authorized = self.basic_auth is None or credentials == self.basic_auth
+            with self._lock:
+                self.seen.append({"host": host, "port": int(port), "user_agent": agent, "authorized": authorized})
+            if not authorized:
+                client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                               b"Proxy-Authenticate: Basic realm=\"inspection\"\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+                return
+            address = self._resolve(host, int(port))
+            if address is None:
+                client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            inner = self._context_for(host).wrap_socket(client, server_side=True)
+            upstream_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            upstream_ctx.check_hostname = False
+            upstream_ctx.verify_mode = ssl.CERT_NONE
+            upstream = upstream_ctx.wrap_socket(socket.create_connection(address, timeout=30), server_hostname=host)
+            self._relay(inner, upstream)
+        except (OSError, ValueError):
+            pass
+        finally:
+            for sock in (inner, upstream, client):
+                if sock is not None:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
+
+    @staticmethod
+    def _relay(a, b) -> None:
+        """Copy both ways until either side closes, in this one thread."""
+        other = {a: b, b: a}
+        while True:
+            ready = [s for s in other if s.pending()]
+            if not ready:
+                ready = select.select(list(other), [], [], 30)[0]
+                if not ready:
+                    return  # idle for 30 s
+            for src in ready:
+                data = src.recv(65536)
+                if not data:
+                    return
+                other[src].sendall(data)
+
+    def _context_for(self, host: str) -> ssl.SSLContext:
+        """One forged certificate per host, issued once."""
+        with self._lock:
+            if host not in self._contexts:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                self.ca.issue_cert(host).configure_cert(context)
+                self._contexts[host] = context
+            return self._contexts[host]
+
+    def controller_checks(self) -> list:
+        """The CONNECTs of the probe's controller-side issuer check (its User-Agent says so)."""
+        return [s for s in self.seen if "issuer check" in s["user_agent"]]
+
+    def stop(self):
+        self._stop = True
+        self.listener.close()
 
     def __enter__(self):
         return self.start()

@@ -144,7 +144,11 @@ def test_crl_hosts_answer_like_the_cdn_through_the_proxy_only(lab, sensor_api, c
         [PING] + crl_urls, ("reachable", 200))
     # Plain HTTP through the proxy (a GET with the absolute URL), as Windows fetches CRLs; the CDN got the paths.
     assert sorted((r["method"], r["host"], r["port"]) for r in proxy.log()) == sorted(
-        [("CONNECT", SENSOR_HOST, 443), ("GET", "crl.microsoft.com", 80), ("GET", "ctldl.windowsupdate.com", 80)])
+        [("CONNECT", SENSOR_HOST, 443)] + [("GET", u.split("/")[2], 80) for u in crl_urls])
+    # Microsoft's list for the sensor: crl.microsoft.com, ctldl.windowsupdate.com, www.microsoft.com/pkiops/*
+    # and www.microsoft.com/pki/* (ATADocs configure-proxy.md).
+    assert {u.split("/")[2] + "/" + u.split("/")[3] for u in crl_urls} == {
+        "crl.microsoft.com/pki", "ctldl.windowsupdate.com/msdownload", "www.microsoft.com/pkiops", "www.microsoft.com/pki"}
     assert sorted((r["host"], r["path"]) for r in crl_server.requests) == sorted(
         (u.split("/")[2], "/" + u.split("/", 3)[3]) for u in crl_urls)
 

@@ -6,12 +6,14 @@ Fixtures:
 
 * ``test_ca``: a trustme CA ("the Microsoft CA" of these tests), its PEM file and issuer string;
 * ``sensor_api``: a real HTTPS server mimicking the sensor API (503 on ``/``, 200 on
-  ``/tri/sensor/api/ping``, 200 on anything else) with a certificate for ``localhost``,
-  ``127.0.0.1`` and the fake Microsoft names in :data:`SENSOR_NAMES`;
+  ``/tri/sensor/api/ping`` but 503 for the older workspace :data:`OLD_WORKSPACE_HOST`, 200 on anything
+  else) with a certificate for ``localhost``, ``127.0.0.1`` and the fake Microsoft names in
+  :data:`SENSOR_NAMES`;
 * ``crl_origin``: a plain HTTP server answering 200 (the CRL hosts);
 * ``start_proxy``: starts proxy.py (subprocess) optionally with ``--basic-auth`` and an ACL
   denying some hosts (403), with a resolver mapping :data:`SENSOR_NAMES` to 127.0.0.1;
-* ``mitm_proxy``: a TLS-intercepting proxy (written here) re-signing with its own CA;
+* ``mitm_proxy``, ``auth_mitm_proxy``: the lab's TLS-intercepting proxy (``tests/lab/network.py``
+  ``MitmProxy``) re-signing with its own CA, without and with Basic authentication;
 * ``closed_port``, ``blackhole``: a port nobody listens on, a socket that accepts and never answers;
 * ``dns_map``: the name -> 127.0.0.1 map to pass as the prober's ``resolve`` test seam.
 """
@@ -33,6 +35,8 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.lab.network import MitmProxy
+
 HERE = Path(__file__).resolve().parent
 SENSOR_NAMES = (
     "contososensorapi.atp.azure.com",
@@ -41,9 +45,13 @@ SENSOR_NAMES = (
     "crl.microsoft.com",
     "ctldl.windowsupdate.com",
     "winatp-gw-weu.microsoft.com",
+    "oldwssensorapi.atp.azure.com",
 )
+# An older workspace: its ping route answers 503, which Microsoft says "still indicates success".
+OLD_WORKSPACE_HOST = "oldwssensorapi.atp.azure.com"
 PROXY_USER = "svc-probe"
-PROXY_PASSWORD = "S3cret-Pr0xy-PW!"
+# Characters that URL quoting changes, so that both forms must be redacted.
+PROXY_PASSWORD = "S3cret-Pr0xy:PW@/%!"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -54,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
         delay = getattr(self.server, "delay", 0)
         if delay:
             time.sleep(delay)
-        if getattr(self.server, "tls", False) and path == "/":
+        old = self.headers.get("Host", "").split(":")[0].lower() == OLD_WORKSPACE_HOST
+        if getattr(self.server, "tls", False) and (path == "/" or (old and path == "/tri/sensor/api/ping")):
             code, body = 503, b"Service Unavailable"
         else:
             code, body = 200, b"OK"
@@ -74,6 +83,9 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     ssl_context: ssl.SSLContext | None = None
+
+    def handle_error(self, request, client_address):
+        pass  # a client that drops the connection (the issuer check does, after the handshake) is no error
 
     def finish_request(self, request, client_address):
         if self.ssl_context is not None:
@@ -213,93 +225,6 @@ def start_proxy(tmp_path, dns_map):
             running.process.kill()
 
 
-class MitmProxy:
-    """A small TLS-intercepting proxy: answers CONNECT, terminates TLS with a certificate for the
-    requested host signed by its own CA, and relays the decrypted traffic to the real upstream
-    (resolved through ``dns_map``) over a new TLS connection, like an SSL-inspection proxy."""
-
-    def __init__(self, ca: CA, dns_map: dict):
-        self.ca = ca
-        self.dns_map = dns_map
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.seen: list[str] = []
-        self._contexts: dict = {}
-        self._lock = threading.Lock()
-        self._stop = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return "http://127.0.0.1:%d" % self.port
-
-    def _serve(self):
-        while not self._stop:
-            try:
-                client, dummy = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
-
-    def _handle(self, client: socket.socket):
-        try:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            method, target = head.split(b" ", 2)[:2]
-            if method != b"CONNECT":
-                client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
-                return
-            host, port = target.decode().rsplit(":", 1)
-            self.seen.append(host)
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            inner = self._context_for(host).wrap_socket(client, server_side=True)
-            upstream_raw = socket.create_connection((self.dns_map.get(host, host), int(port)), timeout=10)
-            upstream_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            upstream_ctx.check_hostname = False
-            upstream_ctx.verify_mode = ssl.CERT_NONE
-            upstream = upstream_ctx.wrap_socket(upstream_raw, server_hostname=host)
-            threading.Thread(target=self._pump, args=(upstream, inner), daemon=True).start()
-            self._pump(inner, upstream)
-        except (OSError, ValueError):
-            pass
-        finally:
-            client.close()
-
-    def _context_for(self, host: str) -> ssl.SSLContext:
-        """One forged certificate per host, issued once (key generation is slow on a busy machine)."""
-        with self._lock:
-            if host not in self._contexts:
-                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                self.ca.ca.issue_cert(host).configure_cert(context)
-                self._contexts[host] = context
-            return self._contexts[host]
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-
-    def close(self):
-        self._stop = True
-        self.listener.close()
-
-
 @pytest.fixture(scope="session")
 def intercept_ca(tmp_path_factory) -> CA:
     return _ca(tmp_path_factory.mktemp("mitm"), "inspection_ca", "Contoso SSL Inspection")
@@ -307,9 +232,19 @@ def intercept_ca(tmp_path_factory) -> CA:
 
 @pytest.fixture
 def mitm_proxy(intercept_ca, dns_map):
-    proxy = MitmProxy(intercept_ca, dns_map)
+    """The SSL-inspection proxy of the lab (tests/lab/network.py), upstreams resolved with ``dns_map``."""
+    proxy = MitmProxy(intercept_ca.ca, resolve=lambda host, port: (dns_map.get(host, host), port)).start()
     yield proxy
-    proxy.close()
+    proxy.stop()
+
+
+@pytest.fixture
+def auth_mitm_proxy(intercept_ca, dns_map):
+    """The same, but it wants ``PROXY_USER``/``PROXY_PASSWORD`` (Basic) on every CONNECT, else 407."""
+    proxy = MitmProxy(intercept_ca.ca, resolve=lambda host, port: (dns_map.get(host, host), port),
+                      basic_auth="%s:%s" % (PROXY_USER, PROXY_PASSWORD)).start()
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture

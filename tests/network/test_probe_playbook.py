@@ -10,6 +10,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -50,6 +51,13 @@ PLAYBOOK = """
         report_junit: "{{ report_dir }}/probe.xml"
       register: authed
 
+    - name: Credentials in the proxy URL instead
+      atp.sensor_proxy.atp_endpoint_probe:
+        <<: *common
+        urls: ["{{ sensor_url }}"]
+        proxy: "{{ proxy_url_with_credentials }}"
+      register: in_url
+
     - name: fail_on_unreachable lists the failing URLs
       atp.sensor_proxy.atp_endpoint_probe:
         <<: *common
@@ -71,7 +79,7 @@ PLAYBOOK = """
 
     - name: Save what the tasks returned
       ansible.builtin.copy:
-        content: "{{ {'anon': anon, 'authed': authed, 'strict': strict, 'wildcard': wildcard} | to_json }}"
+        content: "{{ {'anon': anon, 'authed': authed, 'in_url': in_url, 'strict': strict, 'wildcard': wildcard} | to_json }}"
         dest: "{{ report_dir }}/registered.json"
         mode: "0600"
       check_mode: false
@@ -113,6 +121,8 @@ def extra(tmp_path, sensor_api, test_ca, start_proxy, closed_port):
         "sensor_root_url": "https://127.0.0.1:%d/" % port,
         "closed_url": "https://127.0.0.1:%d/" % closed_port,
         "proxy_url": proxy.url,
+        "proxy_url_with_credentials": "http://%s:%s@127.0.0.1:%d" % (PROXY_USER, quote(PROXY_PASSWORD, safe=""),
+                                                                    proxy.port),
         "proxy_user": PROXY_USER,
         "proxy_password": PROXY_PASSWORD,
         "report_dir": str(report_dir),
@@ -126,9 +136,10 @@ def test_playbook_end_to_end(tmp_path, extra, check):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
     assert PROXY_PASSWORD not in output, "the proxy password leaked into the -vvvv output"
+    assert quote(PROXY_PASSWORD, safe="") not in output, "the URL-quoted password leaked into the -vvvv output"
 
     registered = json.loads((Path(extra["report_dir"]) / "registered.json").read_text())
-    anon, authed, strict, wildcard = (registered[k] for k in ("anon", "authed", "strict", "wildcard"))
+    anon, authed, in_url, strict, wildcard = (registered[k] for k in ("anon", "authed", "in_url", "strict", "wildcard"))
     assert anon["changed"] is False and anon["via"] == "controller"
     assert anon["results"][0]["outcome"] == "proxy_auth_required"
     assert anon["results"][0]["status"] == 407
@@ -140,6 +151,10 @@ def test_playbook_end_to_end(tmp_path, extra, check):
     assert [r["status"] for r in authed["results"]] == [200, 503]
     assert authed["results"][0]["proxy"] == extra["proxy_url"]
     assert authed["results"][0]["tls_issuer"] == extra["ca_issuer"]
+
+    assert [r["outcome"] for r in in_url["results"]] == ["reachable"]
+    assert in_url["results"][0]["proxy"] == extra["proxy_url"]
+    assert in_url["results"][0]["tls_inspection"] == "not intercepted"
 
     assert strict["failed"] is True
     assert strict["msg"] == "1 of 2 endpoint(s) not reachable: %s (blocked_by_proxy)" % extra["closed_url"]
@@ -160,5 +175,5 @@ def test_playbook_end_to_end(tmp_path, extra, check):
     assert root.get("tests") == "4" and root.get("failures") == "0"
     cases = suites["dc02"].findall("testcase")
     assert [c.get("name") for c in cases] == ["url_1 %s" % extra["sensor_url"], "url_2 %s" % extra["sensor_root_url"]]
-    for path in [*json_dir.glob("*"), Path(extra["report_dir"]) / "probe.xml"]:
-        assert PROXY_PASSWORD not in path.read_text()
+    for path in [*json_dir.glob("*"), Path(extra["report_dir"]) / "probe.xml", Path(extra["report_dir"]) / "registered.json"]:
+        assert PROXY_PASSWORD not in path.read_text() and quote(PROXY_PASSWORD, safe="") not in path.read_text()

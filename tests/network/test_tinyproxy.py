@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
 
 pytestmark = pytest.mark.network
@@ -68,6 +69,7 @@ def test_tinyproxy_401_for_wrong_credentials_is_proxy_auth_required(tinyproxy, s
     [wrong] = probe.probe_controller([endpoint], proxy=tinyproxy, proxy_username="lab", proxy_password="nope", **trust)
     assert (wrong["status"], wrong["outcome"]) == (401, "proxy_auth_required")
     assert "nope" not in repr(wrong)
+    assert "rejected the credentials given to this probe" in wrong["hint"]
 
     [right] = probe.probe_controller([endpoint], proxy=tinyproxy, proxy_username="lab", proxy_password="secret",
                                      **trust)
@@ -78,7 +80,7 @@ def test_target_mode_classifies_a_proxy_generated_401():
     # What win_uri returns when .NET's CONNECT gets tinyproxy's 401 (IgnoreBadResponse path).
     endpoint = Endpoint("mdi_workspace", "https://contososensorapi.atp.azure.com/tri/sensor/api/ping",
                         "sensor_ping", "mdi")
-    assert probe.classify_http(endpoint, 401, {"server": "tinyproxy/1.11.1",
+    assert outcomes.classify_http(endpoint, 401, {"server": "tinyproxy/1.11.1",
                                                "www_authenticate": 'Basic realm="Tinyproxy"'}) == "proxy_auth_required"
     # a 401 from the service itself (no proxy marks) is not the proxy's doing
-    assert probe.classify_http(endpoint, 401, {"server": "Microsoft-HTTPAPI/2.0"}) == "blocked_by_proxy"
+    assert outcomes.classify_http(endpoint, 401, {"server": "Microsoft-HTTPAPI/2.0"}) == "blocked_by_proxy"
