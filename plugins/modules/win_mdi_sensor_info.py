@@ -205,8 +205,8 @@ wininet:
   contains:
     per_user_policy:
       description:
-        - C(ProxySettingsPerUser) under C(HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings):
-          C(value) and C(per_machine) (true when it is 0, so the per-account values have no effect).
+        - C(ProxySettingsPerUser) under C(HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings),
+          its C(value) and C(per_machine) (true when it is 0, so the per-account values have no effect).
       type: dict
     effective_key:
       description: The key WinINet uses, the machine Connections key under the policy, else each account's own.

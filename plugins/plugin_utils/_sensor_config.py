@@ -403,8 +403,8 @@ def render(value, indent: str = "", unit: str = "  ", newline: str = "\n", ascii
         if not newline:
             return "[" + ", ".join(render(v, "", "", "", ascii_only) for v in value) + "]"
         inner = indent + unit
-        return "[" + newline + ("," + newline).join(inner + render(v, inner, unit, newline, ascii_only)
-                                                   for v in value) + newline + indent + "]"
+        items = [inner + render(v, inner, unit, newline, ascii_only) for v in value]
+        return "[" + newline + ("," + newline).join(items) + newline + indent + "]"
     raise TypeError("cannot render %s" % type(value).__name__)
 
 
@@ -451,8 +451,8 @@ def with_proxy_value(cfg: SensorConfigFile, value) -> bytes:
         indent = _line_indent(text, first.key_start) if first else "  "
         newline = cfg.newline if (indent is not None and cfg.newline) else ""
         unit = indent if indent else "  "
-        member = "%s: %s" % (js_string(PROXY_KEY, cfg.ascii_only), render(value, unit if newline else "", unit,
-                                                                              newline, cfg.ascii_only))
+        rendered = render(value, unit if newline else "", unit, newline, cfg.ascii_only)
+        member = "%s: %s" % (js_string(PROXY_KEY, cfg.ascii_only), rendered)
         if cfg._members:
             start = end = cfg._members[-1].value_end
             insert = "," + (newline + unit if newline else " ") + member
