@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _registry as registry
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 
 
@@ -50,7 +51,7 @@ def wininet_compare(source, target):
 def wininet_settings_problems(settings, name="settings"):
     """List what is wrong with a settings spec, each message prefixed with ``name`` (empty when valid)."""
     try:
-        wininet.settings_from_spec(registry.clean_settings(settings) or {})
+        wininet.settings_from_spec(compare.clean_settings(settings) or {})
     except wininet.WinInetSettingsError as exc:
         return ["%s.%s" % (name, exc)]
     return []
@@ -76,23 +77,25 @@ def wininet_value_problems(value, name="value"):
 
 def wininet_sid_problems(sids, name="targets"):
     """List the entries of ``sids`` that are neither SIDs nor well-known account names."""
-    problems = []
-    for sid in sids if isinstance(sids, list) else [sids]:
-        try:
-            registry.resolve_sid(sid, name)
-        except registry.UsageError as exc:
-            problems.append(str(exc))
-    return problems
+    return accounts.problems(list(sids) if isinstance(sids, (list, tuple)) else [sids], name)
 
 
-def wininet_reg_parse(text):
-    """Parse a .reg backup into ``{key: {value_name: hex string | None}}``."""
+def _hexed(data):
+    if isinstance(data, bytes):
+        return data.hex()
+    if isinstance(data, dict):
+        return {"type": data["type"], "hex": data["data"].hex()}
+    return data
+
+
+def wininet_reg_parse(data):
+    """Parse a .reg file (text, or bytes in any encoding reg export writes) into ``{key: {value_name: hex | None}}``."""
     try:
-        parsed = regfile.parse(text)
+        parsed = regfile.parse(data)
     except regfile.RegFileError as exc:
         _fail("wininet_reg_parse", exc)
     return {
-        key: {name: (data.hex() if isinstance(data, bytes) else data) for name, data in values.items()}
+        key: ({name: _hexed(value) for name, value in values.items()} if values is not None else None)
         for key, values in parsed.items()
     }
 

@@ -11,7 +11,8 @@ beside it. A subclass sets ``DOCUMENTATION`` (imported from its doc stub) and im
 * builds the argument spec from the stub's DOCUMENTATION with its doc fragments merged
   (:mod:`._argspec`: suboptions and ``NO_LOG`` included) and validates the task's arguments;
 * builds the counting executor every remote call goes through (:mod:`._remote`);
-* maps errors: :class:`UsageError` and :class:`RemoteError` to ``failed`` with their message,
+* maps errors: :class:`UsageError` and :class:`RemoteError` to ``failed`` with their message (also
+  in ``error``, which a ``failed_when`` keyword does not overwrite),
   :class:`ChangeError` to ``failed`` plus its details, :class:`ConnectionDropped` to an
   ``unreachable`` result that keeps what was done before the drop, ``AnsibleConnectionFailure``
   to ``unreachable``, and anything unexpected to ``failed`` with ``exception`` (shown at -vvv);
@@ -32,6 +33,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
     ChangeError,
     ConnectionDropped,
+    Disconnected,
     RemoteError,
     UsageError,
 )
@@ -126,6 +128,13 @@ class AtpAction(ActionBase):
     def check_mode(self) -> bool:
         return bool(self._task.check_mode)
 
+    def _execute_or_disconnect(self, module_name=None, module_args=None, task_vars=None):
+        """``_execute_module`` for pure code: a broken connection becomes :class:`Disconnected`."""
+        try:
+            return self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            raise Disconnected(str(exc)) from exc
+
     def run(self, tmp=None, task_vars=None):
         self._supports_check_mode = True
         self._supports_async = False
@@ -141,25 +150,27 @@ class AtpAction(ActionBase):
             required_if=list(self.REQUIRED_IF) or None,
             required_by=dict(self.REQUIRED_BY) or None,
         )[1]
-        execute = CountingExecutor(self._execute_module, task_vars)
+        execute = CountingExecutor(self._execute_or_disconnect, task_vars)
         try:
             result.update(self.act(args, execute, task_vars))
         except UsageError as exc:
-            result.update(failed=True, changed=False, msg=str(exc))
+            result.update(failed=True, changed=False, msg=str(exc), error=str(exc))
         except RemoteError as exc:
-            result.update(failed=True, changed=False, msg=str(exc))
+            result.update(failed=True, changed=False, msg=str(exc), error=str(exc))
         except ChangeError as exc:
             result.update(exc.details)
-            result.update(failed=True, msg=str(exc))
+            result.update(failed=True, msg=str(exc), error=str(exc))
         except ConnectionDropped as exc:
             # Ansible marks the host unreachable; the registered result keeps what had been done.
             result.update(exc.details)
             result.update(unreachable=True, msg=str(exc))
+        except Disconnected as exc:
+            result.update(unreachable=True, msg=str(exc))
         except AnsibleConnectionFailure:
             raise
         except Exception as exc:  # never a bare traceback for the user
-            result.update(failed=True, changed=False, msg="unexpected error %s: %s" % (self.WHAT, exc),
-                          exception=traceback.format_exc())
+            msg = "unexpected error %s: %s" % (self.WHAT, exc)
+            result.update(failed=True, changed=False, msg=msg, error=msg, exception=traceback.format_exc())
         finally:
             if self._connection is not None and getattr(self._connection, "_shell", None) is not None:
                 try:

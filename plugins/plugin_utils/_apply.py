@@ -1,72 +1,95 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Back up, write, verify and (on failure) roll back WinINet values.
+"""Back up, write, verify and (on failure) roll back WinINet values: the one write path.
 
-Pure logic with injected remote access, like :mod:`._registry`:
+Pure logic with injected remote access:
 
-* ``execute(module_name, module_args) -> dict`` runs one ``ansible.windows`` module;
-* ``write_file(dest, content) -> dict`` writes a text file on the host
-  (the action plugin binds it to the ``ansible.windows.win_copy`` action).
+* ``execute(module_name, module_args) -> dict`` runs one ``ansible.windows`` module; it raises
+  :class:`._errors.Disconnected` when the connection breaks;
+* ``upload(files, dest_dir) -> dict`` writes ``{file name: bytes}`` into a folder on the host in one
+  ``ansible.windows.win_copy`` (the real action plugin: query, temporary folder, one transfer of a
+  zip, explode, clean-up: 5 WinRM commands).
 
-Order of operations, so that no failure leaves a half-written registry:
+Order of operations (:meth:`Change.run`):
 
-1. compare (read every target);
-2. back up every value that will change into one ``.reg`` file (absent values as
-   ``"Name"=-``), before any write;
-3. write each value with ``win_regedit`` (binary, the exact wanted bytes);
-4. read back every written key; a mismatch, or a write that fails part way,
-   puts back the previous bytes (or deletes a value that did not exist) and fails
-   with a message saying what happened and where the backup is.
+1. read the backup manifest (``HKLM\\SOFTWARE\\atp.sensor_proxy\\Backups``, 1 round trip);
+2. the first time a backup directory is used: create and secure it (:mod:`._backup`, 5);
+3. upload ``before.reg`` (the previous value of everything about to change, absent values as
+   ``"Name"=-``) and ``after.reg`` (the new values plus the manifest entry of ``before.reg``) into a
+   new backup folder (5);
+4. **one** ``reg.exe import after.reg``: every account is written by the same process on the host,
+   so a dropped connection cannot leave one account new and another old (1);
+5. read every written key back (1 per key); a mismatch, or an import that failed part way,
+   puts ``before.reg`` back with ``reg import`` and reads again to say what the host holds now;
+6. delete the backup folders beyond the newest ``keep`` (1 each; their manifest entries went with step 4).
+
+``reg import`` is run through ``ansible.windows.win_command`` (``argv``): it prints "The operation
+completed successfully." on stderr and exits 0, or prints "ERROR: ..." and exits 1 (reg.exe's own
+behaviour; win_command.ps1 fails the module on a non-zero rc and returns rc, stdout, stderr).
+
+If the connection drops, :class:`._errors.ConnectionDropped` carries what was certainly written, what
+may have been, and where the backup is; a rerun compares first, so it converges either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _registry as registry
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
+    ChangeError,
+    ConnectionDropped,
+    Disconnected,
+    RemoteError,
+)
 
-DEFAULT_BACKUP_DIR = "C:\\ProgramData\\atp.sensor_proxy\\backups"
-BACKUP_PREFIX = "atp_proxy_"
-
-
-class ApplyError(Exception):
-    """A failed change; ``details`` go into the task result."""
-
-    def __init__(self, message: str, **details):
-        super().__init__(message)
-        self.details = details
+REG_EXE = "reg.exe"
 
 
 @dataclass
 class Pending:
+    """One value to write: ``old`` None means it did not exist, ``wanted`` None means delete it."""
+
     sid: str
-    account: str
     path: str
     name: str
-    old: bytes | None  # None: the value did not exist
+    old: bytes | None
     old_state: str
-    wanted: bytes
+    wanted: bytes | None
+
+    @property
+    def account(self) -> str:
+        return accounts.account_name(self.sid)
+
+    @property
+    def reg_key(self) -> str:
+        return accounts.connections_reg_key(self.sid)
 
     def to_result(self) -> dict:
         return {"sid": self.sid, "account": self.account, "name": self.name,
                 "old_hex": self.old.hex() if self.old is not None else None, "state": self.old_state}
 
 
-def pending_writes(targets: list, exact: bool = False) -> list:
-    """Values to write: different or missing; with ``exact``, also equivalent ones (byte-identical restore)."""
-    states = registry.NEEDS_WRITE + ((registry.EQUIVALENT,) if exact else ())
+def plan(targets: list) -> list:
+    """Values to write: the ones the compare found ``different`` or ``missing``."""
     out = []
     for target in targets:
         for name, value in target["values"].items():
-            if value["state"] in states:
+            if value["state"] in compare.NEEDS_WRITE:
                 old = bytes.fromhex(value["hex"]) if value["hex"] else None
-                out.append(Pending(target["sid"], target["account"], target["path"], name, old, value["state"],
-                                   bytes.fromhex(value["wanted_hex"])))
+                wanted = bytes.fromhex(value["wanted_hex"]) if value["wanted_hex"] is not None else None
+                out.append(Pending(target["sid"], target["path"], name, old, value["state"], wanted))
     return out
 
 
+# ---------------------------------------------------------------------------
+# What a change looks like to a person: --diff and one-line descriptions
+# ---------------------------------------------------------------------------
 def _describe_lines(data: bytes | None) -> list:
     if data is None:
         return ["(absent)"]
@@ -84,6 +107,16 @@ def _describe_lines(data: bytes | None) -> list:
     ]
 
 
+def describe(data: bytes | None) -> str:
+    """``proxy proxy.corp:8080, bypass <local>`` / ``direct (no proxy)`` / ``(absent)``."""
+    if data is None:
+        return "(absent)"
+    try:
+        return wininet.describe(wininet.decode(data))
+    except wininet.WinInetCodecError:
+        return "(malformed)"
+
+
 def diff_for(item: Pending) -> dict:
     """A decoded before/after diff for one value (what ``--diff`` shows), not raw hex."""
     header = "%s (%s) %s" % (item.account, item.sid, item.name)
@@ -95,73 +128,172 @@ def diff_for(item: Pending) -> dict:
     }
 
 
-def backup_content(items: list, comment: str) -> str:
-    entries = [{"key": registry.reg_file_key(item.sid), "name": item.name, "data": item.old} for item in items]
-    return regfile.render(entries, comment)
+def sentence(item: Pending, check_mode: bool) -> str:
+    verb = "would write" if check_mode else "wrote"
+    if item.wanted is None:
+        verb = "would delete" if check_mode else "deleted"
+    return "%s %s of %s: %s -> %s" % (verb, item.name, accounts.label(item.sid), describe(item.old),
+                                     describe(item.wanted))
 
 
-def regedit_args(path: str, name: str, data: bytes | None) -> dict:
-    if data is None:
-        return {"path": path, "name": name, "state": "absent"}
-    return {"path": path, "name": name, "type": "binary", "state": "present",
-            "data": "hex:" + ",".join("%02x" % b for b in data)}
+# ---------------------------------------------------------------------------
+# The change itself
+# ---------------------------------------------------------------------------
+@dataclass
+class Change:
+    execute: object
+    upload: object
+    items: list
+    backup_dir: str = backup.DEFAULT_BACKUP_DIR
+    keep: int = backup.DEFAULT_KEEP
+    comment: str = "atp.sensor_proxy"
+    when: str = field(default_factory=backup.stamp)
+    # Journal, for the result and for a connection drop.
+    backup_file: str = ""
+    applied_file: str = ""
+    written: list = field(default_factory=list)
+    pruned: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    secured: bool = False
 
+    @property
+    def sids(self) -> list:
+        return list(dict.fromkeys(i.sid for i in self.items))
 
-def _rollback(execute, written: list) -> list:
-    """Put back the previous bytes of every written value. Returns what could not be restored."""
-    problems = []
-    for item in reversed(written):
+    def details(self, **extra) -> dict:
+        out = {"backup_file": self.backup_file, "applied_file": self.applied_file,
+               "written": list(self.written), "backups": [i.to_result() for i in self.items],
+               "pruned": list(self.pruned), "backup_dir_secured": self.secured}
+        out.update(extra)
+        return out
+
+    # -- steps ------------------------------------------------------------
+    def _files(self, manifest: backup.Manifest, folder: str) -> tuple:
+        before_entries = [{"key": i.reg_key, "name": i.name, "data": i.old} for i in self.items]
+        before = regfile.render(before_entries, "%s: the values before the change of %s UTC.\nRestore them with: "
+                                "reg import \"%s\\%s\"" % (self.comment, self.when, folder, backup.BEFORE))
+        entry = backup.Entry("%s\\%s" % (folder, backup.BEFORE), backup.sha256(before))
+        pruned = backup.to_prune(manifest, self.backup_dir, self.keep)
+        after_entries = backup.manifest_lines(entry, self.backup_dir if self.secured else None, pruned)
+        after_entries += [{"key": i.reg_key, "name": i.name, "data": i.wanted} for i in self.items]
+        after = regfile.render(after_entries, "%s: the values written at %s UTC (applied with reg import; "
+                               "the previous values are in %s)." % (self.comment, self.when, backup.BEFORE))
+        return before, after, pruned
+
+    def _read_back(self) -> list:
+        """[(item, bytes or None now on the host)], one read per key."""
+        out = []
+        for path in dict.fromkeys(i.path for i in self.items):
+            key = remote.read_key(self.execute, path)
+            for item in (i for i in self.items if i.path == path):
+                found = key.get(item.name)
+                out.append((item, found.data if found is not None else None))
+        return out
+
+    def _import(self, path: str) -> dict:
+        return remote.run_command(self.execute, [REG_EXE, "import", path, "/reg:64"])
+
+    def _dropped(self, stage: str, exc: Exception, maybe: list | None = None) -> ConnectionDropped:
+        maybe = [s for s in (maybe or []) if s not in self.written]
+        parts = ["The connection to the host dropped %s (%s)." % (stage, exc)]
+        if self.written:
+            parts.append("Written and verified before the drop: %s." % ", ".join(map(accounts.label, self.written)))
+        if maybe:
+            parts.append("Possibly written (the import may have run): %s." % ", ".join(map(accounts.label, maybe)))
+        if not self.written and not maybe:
+            parts.append("Nothing was written to the registry.")
+        if self.backup_file:
+            parts.append("Backup of the previous values: %s (reg import it on the host to undo)." % self.backup_file)
+        parts.append("A rerun compares first, so it finishes the change or reports the host in sync.")
+        return ConnectionDropped(" ".join(parts), **self.details(maybe_written=maybe, dropped_at=stage,
+                                                                   changed=bool(self.written or maybe)))
+
+    def run(self) -> dict:
         try:
-            registry.call(execute, registry.WRITE_MODULE, regedit_args(item.path, item.name, item.old))
-        except registry.RemoteError as exc:
-            problems.append("%s %s: %s" % (item.sid, item.name, exc.result.get("msg")))
-    return problems
-
-
-def write_and_verify(execute, items: list, backup_file: str) -> None:
-    """Write every pending value, then read back; roll back and raise ApplyError on any failure."""
-    written = []
-    for item in items:
+            manifest = backup.read_manifest(self.execute)
+        except Disconnected as exc:
+            raise self._dropped("before anything was written", exc) from None
+        if not manifest.is_secured(self.backup_dir):
+            try:
+                backup.secure(self.execute, self.backup_dir)
+            except RemoteError as exc:
+                raise ChangeError("Could not create and secure the backup folder %s (%s): %s. Nothing was written."
+                                  % (self.backup_dir, exc.module, exc.remote_msg), **self.details()) from None
+            except Disconnected as exc:
+                raise self._dropped("while the backup folder was being secured", exc) from None
+            self.secured = True
+        folder = backup.folder_for(self.backup_dir, self.when)
+        before, after, pruned = self._files(manifest, folder)
         try:
-            registry.call(execute, registry.WRITE_MODULE, regedit_args(item.path, item.name, item.wanted))
-        except registry.RemoteError as exc:
-            problems = _rollback(execute, written)
-            raise ApplyError(
-                "writing %s of %s (%s) failed: %s. %s" % (
-                    item.name, item.account, item.sid, exc.result.get("msg"),
-                    _rollback_sentence(written, problems, backup_file)),
-                failed_sid=item.sid, rolled_back=[w.sid for w in written], rollback_problems=problems,
-            ) from None
-        written.append(item)
+            copied = self.upload({backup.BEFORE: before, backup.AFTER: after}, folder)
+        except Disconnected as exc:
+            raise self._dropped("while the backup was being written", exc) from None
+        if copied.get("failed"):
+            raise ChangeError("Writing the backup to %s failed: %s. Nothing was written to the registry."
+                              % (folder, copied.get("msg")), **self.details())
+        self.backup_file = "%s\\%s" % (folder, backup.BEFORE)
+        self.applied_file = "%s\\%s" % (folder, backup.AFTER)
 
-    mismatches = []
-    for path in dict.fromkeys(item.path for item in written):
-        key = registry.read_key(execute, path)
-        for item in (i for i in written if i.path == path):
-            found = key.values.get(item.name.lower())
-            got = found.data if found else None
-            if got != item.wanted:
-                mismatches.append((item, got))
-    if mismatches:
-        problems = _rollback(execute, written)
-        described = "; ".join(
-            "%s (%s) %s reads back %s instead of the %d bytes written" % (
-                item.account, item.sid, item.name, "nothing" if got is None else "%d other bytes" % len(got),
-                len(item.wanted))
-            for item, got in mismatches)
-        raise ApplyError(
-            "verify after write failed: %s. %s Something on the host (a policy, an agent or a "
-            "registry filter) may be reverting the value." % (described, _rollback_sentence(written, problems,
-                                                                                            backup_file)),
-            mismatched=[item.sid for item, dummy in mismatches], rollback_problems=problems,
-        )
+        try:
+            imported = self._import(self.applied_file)
+        except Disconnected as exc:
+            raise self._dropped("while reg import was writing the new values", exc, self.sids) from None
+        try:
+            found = self._read_back()
+        except Disconnected as exc:
+            raise self._dropped("after reg import, before the values were read back", exc, self.sids) from None
+        mismatched = [(item, got) for item, got in found if got != item.wanted]
+        self.written = [s for s in self.sids if not any(item.sid == s for item, dummy in mismatched)]
+        if imported.get("rc") != 0 or mismatched:
+            self._roll_back(imported, mismatched, found)
+        self._prune(pruned)
+        return self.details(verified=True, changed=True)
 
+    def _roll_back(self, imported: dict, mismatched: list, found: list) -> None:
+        """Put ``before.reg`` back, read again, and raise a ChangeError that says what the host holds now."""
+        changed_on_host = [item for item, got in found if got != item.old]
+        if imported.get("rc") != 0:
+            what = "reg import of the new values failed (rc %s: %s)" % (
+                imported.get("rc"), (imported.get("stderr") or imported.get("msg") or "").strip())
+        else:
+            what = "verify after write failed: " + "; ".join(
+                "%s %s reads back %s instead of the %d bytes written" % (
+                    accounts.label(item.sid), item.name, "nothing" if got is None else "%d other bytes" % len(got),
+                    len(item.wanted or b""))
+                for item, got in mismatched)
+            what += ". Something on the host (a policy, an agent or a registry filter) may be reverting the value"
+        details = {"mismatched": [item.sid for item, dummy in mismatched], "rollback_problems": []}
+        if not changed_on_host:
+            self.written = []
+            raise ChangeError("%s. Nothing was written to the accounts' keys: the host still holds its previous "
+                              "values (backup: %s)." % (what, self.backup_file), **self.details(**details))
+        try:
+            undone = self._import(self.backup_file)
+            now = self._read_back()
+        except Disconnected as exc:
+            raise self._dropped("while the previous values were being put back", exc,
+                                [i.sid for i in changed_on_host]) from None
+        # What counts is what the host holds now: an import that could not touch a key whose value never
+        # changed (the one that failed the first import) still put everything else back.
+        still = [(item, got) for item, got in now if got != item.old]
+        self.written = list(dict.fromkeys(item.sid for item, dummy in still))
+        if still:
+            problems = ["%s %s" % (accounts.label(item.sid), item.name) for item, dummy in still]
+            details["rollback_problems"] = problems + ([str(undone.get("stderr") or "").strip()]
+                                                       if undone.get("rc") != 0 else [])
+            raise ChangeError("%s. Putting the previous values back failed for %s; restore them with reg import of %s."
+                              % (what, ", ".join(problems) or "the import", self.backup_file), **self.details(**details))
+        raise ChangeError("%s. The %d value(s) already written were restored to their previous bytes and read "
+                          "back (backup: %s)." % (what, len(changed_on_host), self.backup_file),
+                          **self.details(rolled_back=list(dict.fromkeys(i.sid for i in changed_on_host)), **details))
 
-def _rollback_sentence(written: list, problems: list, backup_file: str) -> str:
-    if not written:
-        return "Nothing was written."
-    if problems:
-        return ("Restoring the previous values failed for %s; restore them with reg import of %s."
-                % (", ".join(problems), backup_file))
-    return "The %d value(s) already written were restored to their previous bytes (backup: %s)." % (
-        len(written), backup_file)
+    def _prune(self, pruned: list) -> None:
+        for entry in pruned:
+            try:
+                remote.call(self.execute, "ansible.windows.win_file", {"path": entry.folder, "state": "absent"})
+                self.pruned.append(entry.folder)
+            except RemoteError as exc:
+                self.warnings.append("could not delete the old backup %s: %s" % (entry.folder, exc.remote_msg))
+            except Disconnected:
+                self.warnings.append("the connection dropped while deleting old backups; the change itself is done")
+                return

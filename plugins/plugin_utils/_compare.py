@@ -74,23 +74,30 @@ class Source:
         return out
 
 
-def infer_source_kind(source: str | None, given: dict) -> str:
-    """The source kind from ``source`` and which of ``source_sid``/``source_value``/``settings``/``backup_file`` is set."""
+def _same(option: str) -> str:
+    return option
+
+
+def infer_source_kind(source: str | None, given: dict, name=_same) -> str:
+    """The source kind from ``source`` and which of ``source_sid``/``source_value``/``settings``/``backup_file`` is set.
+
+    ``name(option)`` spells an option in messages the way the caller knows it (a role's variable).
+    """
     present = [option for option in ("source_sid", "source_value", "settings", "backup_file")
                if given.get(option) not in (None, "", {}, [])]
     implied = {v: k for k, v in SOURCE_OPTION.items()}
     if len(present) > 1:
-        raise UsageError("%s are mutually exclusive: give exactly one source" % " and ".join(present))
+        raise UsageError("%s are mutually exclusive: give exactly one source" % " and ".join(map(name, present)))
     if source is None:
         return implied[present[0]] if present else "current_user"
     if source not in SOURCE_KINDS:
-        raise UsageError("source: %r is not one of %s" % (source, ", ".join(SOURCE_KINDS)))
+        raise UsageError("%s: %r is not one of %s" % (name("source"), source, ", ".join(SOURCE_KINDS)))
     needed = SOURCE_OPTION.get(source)
     if needed and needed not in present and source != "backup":  # backup: the newest one by default
-        raise UsageError("source=%s needs the option %s" % (source, needed))
+        raise UsageError("%s=%s needs the option %s" % (name("source"), source, name(needed)))
     if present and (not needed or present[0] != needed):
-        raise UsageError("%s is given but source=%s; drop it or set source=%s"
-                         % (present[0], source, implied[present[0]]))
+        raise UsageError("%s is given but %s=%s; drop it or set %s=%s"
+                         % (name(present[0]), name("source"), source, name("source"), implied[present[0]]))
     return source
 
 
@@ -101,33 +108,33 @@ def clean_settings(settings):
     return {key: value for key, value in settings.items() if value is not None}
 
 
-def load_source(execute, kind: str, source_sid=None, source_value=None, settings=None) -> Source:
+def load_source(execute, kind: str, source_sid=None, source_value=None, settings=None, name=_same) -> Source:
     """Resolve the wanted settings (not for ``backup``, see :mod:`._restore`). Raises UsageError or RemoteError."""
     if kind == "value":
         try:
             return Source("value", wininet.decode(source_value))
         except wininet.WinInetCodecError as exc:
-            raise UsageError("source_value: not a valid WinINet settings value: %s" % exc) from None
+            raise UsageError("%s: not a valid WinINet settings value: %s" % (name("source_value"), exc)) from None
     if kind == "settings":
         try:
             return Source("settings", wininet.settings_from_spec(settings), spec=dict(settings))
         except wininet.WinInetSettingsError as exc:
-            raise UsageError("settings.%s" % exc) from None
+            raise UsageError("%s.%s" % (name("settings"), exc)) from None
 
-    sid = resolve(source_sid, "source_sid") if kind == "sid" else None
+    sid = resolve(source_sid, name("source_sid")) if kind == "sid" else None
     path = accounts.connections_path(sid)
     key = remote.read_key(execute, path)
     value = key.get("DefaultConnectionSettings")
     if not key.exists or value is None:
         where = "HKU\\%s (%s)" % (sid, accounts.account_name(sid)) if sid else "the connection user's HKCU"
         if sid and not key.exists and not remote.hive_loaded(execute, sid):
-            raise UsageError("source_sid: the hive HKU\\%s is not loaded on the host, so %s cannot be the source. "
-                             "Use source=settings to give the proxy declaratively."
-                             % (sid, accounts.account_name(sid)))
+            raise UsageError("%s: the hive HKU\\%s is not loaded on the host, so %s cannot be the source. "
+                             "Use %s=settings to give the proxy declaratively."
+                             % (name("source_sid"), sid, accounts.account_name(sid), name("source")))
         raise UsageError(
-            "%s has no DefaultConnectionSettings under %s, so there is nothing to copy. Log on as that user and "
-            "save the proxy in Internet Options > Connections > LAN settings, or give the proxy declaratively "
-            "with source=settings." % (where, path))
+            "%s=%s: %s has no DefaultConnectionSettings under %s, so there is nothing to copy. Log on as that user "
+            "and save the proxy in Internet Options > Connections > LAN settings, or give the proxy declaratively "
+            "with %s=settings and %s." % (name("source"), kind, where, path, name("source"), name("settings")))
     if value.data is None:
         raise UsageError("the source %s\\DefaultConnectionSettings is %s, not REG_BINARY" % (path, value.type))
     try:
@@ -144,19 +151,19 @@ def resolve(name, option: str) -> str:
         raise UsageError(str(exc)) from None
 
 
-def normalize_targets(targets, value_names) -> tuple:
+def normalize_targets(targets, value_names, name=_same) -> tuple:
     if not targets:
-        raise UsageError("targets: give at least one SID, for example [S-1-5-18, S-1-5-19]")
-    sids = list(dict.fromkeys(resolve(item, "targets") for item in targets))
+        raise UsageError("%s: give at least one SID, for example [S-1-5-18, S-1-5-19]" % name("targets"))
+    sids = list(dict.fromkeys(resolve(item, name("targets")) for item in targets))
     names = []
-    for name in value_names or []:
-        canonical = next((v for v in wininet.VALUE_NAMES if v.lower() == str(name).lower()), None)
+    for value in value_names or []:
+        canonical = next((v for v in wininet.VALUE_NAMES if v.lower() == str(value).lower()), None)
         if canonical is None:
-            raise UsageError("value_names: %r is not one of %s" % (name, ", ".join(wininet.VALUE_NAMES)))
+            raise UsageError("%s: %r is not one of %s" % (name("value_names"), value, ", ".join(wininet.VALUE_NAMES)))
         if canonical not in names:
             names.append(canonical)
     if not names:
-        raise UsageError("value_names: give at least DefaultConnectionSettings")
+        raise UsageError("%s: give at least DefaultConnectionSettings" % name("value_names"))
     return sids, names
 
 

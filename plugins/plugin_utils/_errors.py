@@ -9,6 +9,8 @@ Pure Python, no Ansible imports.
 * :class:`RemoteError`: an ``ansible.windows`` module failed on the host.
 * :class:`ChangeError`: a change failed part way; ``details`` (what was written, rolled back, the
   backup) go into the task result next to ``msg``.
+* :class:`Disconnected`: the executor's translation of Ansible's ``AnsibleConnectionFailure``, so
+  that pure code can tell a dropped connection from a failed module without importing Ansible.
 * :class:`ConnectionDropped`: the connection to the host broke during a change; ``details`` say
   what had been done before. The action turns it into an ``unreachable`` result that keeps them.
 """
@@ -50,3 +52,7 @@ class ConnectionDropped(Exception):
     def __init__(self, message: str, **details):
         super().__init__(message)
         self.details = details
+
+
+class Disconnected(Exception):
+    """The connection to the host broke (Ansible's AnsibleConnectionFailure, seen by pure code)."""

@@ -357,15 +357,25 @@ def _check_host(field_name: str, host: str, whole: str) -> None:
         )
 
 
+def shown(text: str) -> str:
+    """``text`` as it may appear in a message: anything before an ``@`` (a user and password) is masked."""
+    return re.sub(r"[^;=\s]*@", "***@", text) if "@" in text else text
+
+
 def validate_proxy_server(text: str, field_name: str = "proxy_server") -> str:
     """Validate a WinINet proxy string: ``host:port`` or ``http=host:port;https=host:port``.
 
-    Returns the string with surrounding space removed; raises
-    :class:`WinInetSettingsError` naming ``field_name`` and the fix.
+    Returns the string with surrounding space removed; raises :class:`WinInetSettingsError` naming
+    ``field_name`` and the fix. A message never quotes a user or password the string carried.
     """
     if not isinstance(text, str):
         raise WinInetSettingsError(field_name, "must be a string such as proxy.corp:8080")
     text = text.strip()
+    if "@" in text:
+        raise WinInetSettingsError(
+            field_name, "%r contains credentials (user:password@); WinINet proxy strings cannot carry a user or "
+            "password: give host:port, and let the proxy allow the sensor's service account anonymously"
+            % shown(text))
     _ascii(field_name, text)
     if not text:
         raise WinInetSettingsError(field_name, "is empty; give host:port, for example proxy.corp:8080")
@@ -377,10 +387,6 @@ def validate_proxy_server(text: str, field_name: str = "proxy_server") -> str:
         raise WinInetSettingsError(
             field_name,
             "%r contains a URL scheme; WinINet wants host:port without 'http://', for example proxy.corp:8080" % text,
-        )
-    if "@" in text:
-        raise WinInetSettingsError(
-            field_name, "%r contains credentials; WinINet proxy strings cannot carry a user or password" % text
         )
     for part in text.split(";"):
         if not part:
@@ -408,17 +414,25 @@ def validate_proxy_server(text: str, field_name: str = "proxy_server") -> str:
 
 
 def validate_bypass(items, field_name: str = "bypass") -> list:
+    """Bypass entries (a list, or one ``;``-separated string). Empty or blank entries are refused:
+    WinINet would drop them silently, and they are usually a templating mistake."""
     if items is None:
         return []
     if isinstance(items, str):
-        items = split_bypass(items)
+        items = items.split(";") if items.strip() else []
     if not isinstance(items, (list, tuple)):
         raise WinInetSettingsError(field_name, "must be a list of host patterns or a ';'-separated string")
     out = []
-    for entry in items:
+    for index, entry in enumerate(items):
         if not isinstance(entry, str):
-            raise WinInetSettingsError(field_name, "entry %r is not a string" % (entry,))
-        for item in split_bypass(entry):
+            raise WinInetSettingsError(field_name, "entry %d (%r) is not a string" % (index + 1, entry))
+        parts = entry.split(";")
+        for item in parts:
+            item = item.strip()
+            if not item:
+                raise WinInetSettingsError(
+                    field_name, "entry %d is empty or blank (%r); remove it, or give a host pattern such as "
+                    "<local> or *.corp.example" % (index + 1, entry))
             _ascii(field_name, item)
             if re.search(r"\s", item):
                 raise WinInetSettingsError(field_name, "entry %r may not contain white space" % item)

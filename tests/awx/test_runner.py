@@ -156,8 +156,10 @@ def test_check_job_reports_drift_and_writes_nothing(tmp_path, fleet):
     assert job["status"] == "successful" and job["rc"] == 0, job["stdout"][-4000:]
     assert "--check" in " ".join(json.loads((pdd / "artifacts" / "drift" / "command").read_text())["command"])
 
-    compare = ok_results(job, action="atp.sensor_proxy.win_wininet_proxy_compare")
+    # The drift check is the write module with read_only (the role's atp_proxy_mode=check): it compares only.
+    compare = ok_results(job, action="atp.sensor_proxy.win_wininet_proxy")
     assert set(compare) == {"dc01", "dc02", "dc03"}, sorted(compare)
+    assert not any(res["changed"] for res in compare.values())
     states = {h: {t["sid"]: t["state"] for t in res["targets"]} for h, res in compare.items()}
     assert states["dc01"] == {"S-1-5-18": "missing", "S-1-5-19": "missing"}
     assert set(states["dc02"].values()) <= {"identical", "equivalent"}
@@ -194,7 +196,7 @@ def test_configure_job_from_the_survey(tmp_path, fleet):
     applied = ok_results(job, action="atp.sensor_proxy.win_wininet_proxy")
     assert applied["dc01"]["changed"] is True and sorted(applied["dc01"]["changed_sids"]) == ["S-1-5-18", "S-1-5-19"]
     assert applied["dc01"]["backup_file"].endswith(".reg")
-    summaries = ok_results(job, task_name="Record this host's summary (atp_proxy_summary)")
+    summaries = ok_results(job, task_name="Summarize this host")
     assert set(summaries) == {"dc01", "dc02", "dc03"}
 
     # The set_stats summary AWX shows on the job and passes to workflow nodes.

@@ -75,11 +75,16 @@ REG_TYPES = ("REG_NONE", "REG_SZ", "REG_EXPAND_SZ", "REG_BINARY", "REG_DWORD", "
 
 # Fault switches (per host). Documented in README.md.
 FAULTS = {
-    "deny_hku_write": "win_regedit on any HKU:\\ path fails with 'Requested registry access is not allowed.'",
-    "drop_after": "int N: the connection drops (host UNREACHABLE) on module call N+1 and later",
-    "lost_write": "win_regedit reports success but the value is not written (read-back differs)",
-    "not_admin": "win_whoami does not list BUILTIN\\Administrators (S-1-5-32-544); reg.exe load is denied",
+    "deny_hku_write": "writes to HKU fail with 'Requested registry access is not allowed.' (win_regedit) or "
+                      "'ERROR: Error accessing the registry.' (reg import); a SID limits it to that hive",
+    "drop_after": "int N: the connection drops (host UNREACHABLE) on remote command N+1 and later",
+    "lost_write": "win_regedit and reg import report success but HKU values are not written (read-back differs)",
+    "mangle_write": "once: the next reg import writes HKU binary values with their last byte changed, then the "
+                    "fault clears itself (a write that sticks with other bytes)",
+    "not_admin": "the connection user is not an administrator: win_whoami does not list BUILTIN\\Administrators "
+                 "(S-1-5-32-544); reg.exe load, HKLM and other accounts' HKU writes and protected folders are denied",
 }
+ADMINISTRATORS_OWNER = "BUILTIN\\Administrators"
 
 
 class LabError(Exception):
@@ -466,7 +471,7 @@ class Host:
             known = ", ".join(sorted(FAULTS) + ["hive_unloaded", "corrupt_value"])
             raise LabError("unknown fault %r; known: %s" % (fault, known))
         with self.transaction() as st:
-            if value in (None, False):
+            if value is None or value is False:  # 0 is a real value (drop_after=0)
                 st["faults"].pop(fault, None)
             else:
                 st["faults"][fault] = value
@@ -510,6 +515,76 @@ class Host:
         p = self.path(win_dir)
         return sorted(local_to_win(self.fs_root, c) for c in p.iterdir()) if p.is_dir() else []
 
+    def find_files(self, win_dir: str, name: str | None = None) -> list:
+        """Every file under ``win_dir`` (recursively), optionally only those called ``name``."""
+        p = self.path(win_dir)
+        if not p.is_dir():
+            return []
+        found = (c for c in p.rglob("*") if c.is_file() and not c.name.startswith(".atp-lab-"))
+        return sorted(local_to_win(self.fs_root, c) for c in found if name is None or c.name.lower() == name.lower())
+
+    # -- file security (owner, protected folders) ----------------------
+    # state["fs_security"]: {lower-case Windows path: {"owner": name, "protected": bool, "aces": [{sid, rights}]}}.
+    # Windows Server's default makes BUILTIN\Administrators the owner of what an administrator creates
+    # ("System objects: Default owner for objects created by members of the Administrators group").
+    def connection_owner(self, state: dict | None = None) -> str:
+        state = state or self.state()
+        if state["faults"].get("not_admin"):
+            user = state["user"]
+            return "%s\\%s" % (user["domain"], user["name"])
+        return ADMINISTRATORS_OWNER
+
+    def security(self, win_path: str, state: dict | None = None) -> dict:
+        """{owner, protected, aces} of a path (defaults: the creator's owner, inherited, no explicit entries)."""
+        state = state or self.state()
+        meta = (state.get("fs_security") or {}).get(_norm_win(win_path))
+        return dict(meta) if meta else {"owner": ADMINISTRATORS_OWNER, "protected": False, "aces": []}
+
+    def set_security(self, win_path: str, state: dict | None = None, **changes) -> None:
+        def apply(st):
+            table = st.setdefault("fs_security", {})
+            meta = table.setdefault(_norm_win(win_path), {"owner": self.connection_owner(st), "protected": False,
+                                                          "aces": []})
+            meta.update(changes)
+        if state is not None:
+            apply(state)
+        else:
+            with self.transaction() as st:
+                apply(st)
+
+    def forget_security(self, win_path: str, state: dict) -> None:
+        prefix = _norm_win(win_path)
+        table = state.get("fs_security") or {}
+        for key in [k for k in table if k == prefix or k.startswith(prefix + "\\")]:
+            del table[key]
+
+    def can_write(self, win_path: str, state: dict | None = None) -> bool:
+        """Whether the connection user may create or change ``win_path``.
+
+        Administrators may. Anyone else may not write inside a protected folder (one whose inherited
+        entries were removed, leaving SYSTEM and Administrators), nor change a file someone else owns;
+        elsewhere under C:\\ProgramData BUILTIN\\Users may create files, as on a fresh Windows Server.
+        """
+        state = state or self.state()
+        if not state["faults"].get("not_admin"):
+            return True
+        table = state.get("fs_security") or {}
+        path = _norm_win(win_path)
+        meta = table.get(path)
+        if meta and self.path(win_path).exists() and meta["owner"] != self.connection_owner(state):
+            return False
+        parts = path.split("\\")
+        for i in range(len(parts) - 1, 0, -1):
+            ancestor = table.get("\\".join(parts[:i]))
+            if ancestor and ancestor.get("protected"):
+                return False
+        return True
+
+    def plant_file(self, win_path: str, data: bytes, owner: str = "CORP\\mallory") -> None:
+        """A file a local user (not an administrator) created: owned by that user."""
+        self.write_file(win_path, data)
+        self.set_security(win_path, owner=owner)
+
     # -- ledger --------------------------------------------------------
     def ledger(self) -> dict:
         return read_json(self.dir / "ledger.json", default=_new_ledger)
@@ -542,6 +617,10 @@ class Host:
         with locked_json(self.dir / "ledger.json", default=_new_ledger) as led:
             led.clear()
             led.update(_new_ledger())
+
+
+def _norm_win(win_path: str) -> str:
+    return re.sub(r"[\\/]+", lambda m: "\\", win_path.strip()).rstrip("\\").lower()
 
 
 def _new_ledger() -> dict:

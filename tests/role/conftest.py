@@ -30,8 +30,13 @@ def snapshot(host) -> str:
     return json.dumps({"hives": state["hives"], "files": files}, sort_keys=True)
 
 
-def backups(host, directory="C:\\ProgramData\\atp.sensor_proxy\\backups") -> list:
-    return [p for p in host.list_files(directory) if p.lower().endswith(".reg")]
+BACKUP_DIR = "C:\\ProgramData\\atp.sensor_proxy\\backups"
+WRITE_TASK = "Compare, back up, write and verify the WinINet proxy of the sensor accounts"
+
+
+def backups(host, directory=BACKUP_DIR) -> list:
+    """The before.reg of every backup on the host (one folder per change), oldest first."""
+    return host.find_files(directory, "before.reg")
 
 
 def task_result(run, host: str, name: str) -> dict:

@@ -11,7 +11,18 @@ import pytest
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
 
-from .conftest import CHECK, CONFIGURE, NO_PROBE, PROXY, RESTORE, backups, snapshot, summary_lines, task_result
+from .conftest import (
+    CHECK,
+    CONFIGURE,
+    NO_PROBE,
+    PROXY,
+    RESTORE,
+    WRITE_TASK,
+    backups,
+    snapshot,
+    summary_lines,
+    task_result,
+)
 
 LS, SYS = "S-1-5-19", "S-1-5-18"
 
@@ -46,7 +57,11 @@ def test_converge_from_each_state_then_idempotent(lab):
     parsed = regfile.parse(lab.host("dc01").read_file(backups(lab.host("dc01"))[0]).decode("ascii"))
     assert all(values == {"DefaultConnectionSettings": None} for values in parsed.values())
     summary = summary_lines(run)
-    assert any(line.startswith("dc01: changed; changed S-1-5-18,S-1-5-19; backup C:\\ProgramData") for line in summary)
+    (dc01,) = [line for line in summary if line.startswith("dc01: changed; ")]
+    # each account, what it had and what it got, and the backup
+    assert "wrote LocalSystem (S-1-5-18): (absent) -> proxy proxy.corp:8080, bypass <local>" in dc01
+    assert "wrote LocalService (S-1-5-19): (absent) -> proxy proxy.corp:8080, bypass <local>" in dc01
+    assert "; backup %s" % backups(lab.host("dc01"))[0] in dc01
     assert "dc03: in_sync" in summary
 
     again = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
@@ -77,7 +92,7 @@ def test_check_mode_writes_nothing_and_names_the_sids(lab):
     run = lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE, check=True, diff=True)
     assert run.rc == 0, run.stdout[-3000:]
     assert {h: snapshot(lab.host(h)) for h in before} == before  # byte for byte, backups included
-    apply = task_result(run, "dc02", "Back up and copy the proxy to the accounts that differ")
+    apply = task_result(run, "dc02", WRITE_TASK)
     assert apply["changed"] is True and apply["changed_sids"] == [SYS, LS] and apply["backup_file"] == ""
     # --diff shows decoded values, not hex
     assert "+proxy_server: proxy.corp:8080" in run.stdout and "-proxy_server: old.corp:3128" in run.stdout
@@ -103,8 +118,11 @@ def test_configure_then_restore_is_byte_identical(lab):
     for h, values in originals.items():
         for sid, value in values.items():
             assert lab.host(h).proxy_value(sid) == value, (h, sid)  # None for dc01: deleted again
-    # the restore backed up each value it replaced (one file per restored value), so it can be undone
-    assert len(backups(lab.host("dc02"))) == 1 + 2
+    # the restore backed up the values it replaced (one backup for the restore), so it can be undone
+    assert len(backups(lab.host("dc02"))) == 1 + 1
+    undo = regfile.parse(lab.host("dc02").read_file(backups(lab.host("dc02"))[-1]))
+    assert {k.split("\\")[1]: v["DefaultConnectionSettings"] for k, v in undo.items()} == {
+        SYS: lab.host("dc02").proxy_value("user"), LS: lab.host("dc02").proxy_value("user")}
 
 
 def test_restore_a_named_backup_for_one_sid(lab):
@@ -134,7 +152,7 @@ def test_hive_not_loaded_fails_clearly_or_is_loaded_on_request(lab):
 
 
 @pytest.mark.parametrize("fault,needle", [
-    ("deny_hku_write", "Requested registry access is not allowed"),
+    ("deny_hku_write", "ERROR: Error accessing the registry"),
     ("lost_write", "verify after write failed"),
     ("not_admin", "is not an enabled member of BUILTIN\\Administrators"),
 ])
@@ -265,7 +283,7 @@ def test_backup_retention_keeps_the_newest(lab):
         assert run.rc == 0
     kept = backups(host)
     assert len(kept) == 2
-    stamps = sorted(re.search(r"atp_proxy_(\w+)\.reg", k).group(1) for k in kept)
+    stamps = sorted(re.search(r"atp_proxy_(\w+)\\before\.reg", k).group(1) for k in kept)
     newest = regfile.parse(host.read_file(max(kept)).decode("ascii"))
     assert all(w.decode(v["DefaultConnectionSettings"]).proxy_server == "proxy2.corp:8080" for v in newest.values())
     assert stamps == sorted(stamps)
@@ -289,5 +307,5 @@ def test_task_level_check_mode_writes_nothing(lab):
     run = lab.run_playbook(playbook)
     assert run.rc == 0, run.stdout[-3000:]
     assert snapshot(lab.host("dc02")) == before
-    apply = task_result(run, "dc02", "Back up and copy the proxy to the accounts that differ")
+    apply = task_result(run, "dc02", WRITE_TASK)
     assert apply["check_mode"] is True and apply["changed_sids"] == [SYS, LS]

@@ -35,7 +35,10 @@ def test_localservice_reaches_the_sensor_api_only_after_configure(lab, sensor_ap
     ping = "https://%s/tri/sensor/api/ping" % SENSOR_HOST
     assert outcomes[ping] == "dns_failure"  # no proxy: the DC cannot resolve Internet names
     assert sensor_api.requests == []
-    assert "dc01: drifted" in summary_lines(before)[0] and "LocalService UNREACHABLE" in summary_lines(before)[0]
+    line = summary_lines(before)[0]
+    assert "dc01: drifted" in line and "LocalService UNREACHABLE" in line
+    # the line names the outcome, the URL and the one-sentence fix
+    assert "LocalService UNREACHABLE (dns_failure https://%s/tri/sensor/api/ping: " % SENSOR_HOST in line
 
     after = lab.run_playbook(CONFIGURE, extra_vars=PROBE)
     assert after.rc == 0, after.stdout[-3000:]

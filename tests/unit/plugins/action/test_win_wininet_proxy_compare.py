@@ -174,5 +174,8 @@ def test_connection_failure_makes_the_host_unreachable(windows):
     def dropped(module, args):
         raise AnsibleConnectionFailure("connection dropped")
 
-    with pytest.raises(AnsibleConnectionFailure):
-        make_plugin({}, dropped).run(task_vars={})
+    # The host becomes unreachable (Ansible treats an "unreachable" result like the raised failure), with the
+    # connection's message, and nothing is reported as compared.
+    result = make_plugin({}, dropped).run(task_vars={})
+    assert result["unreachable"] is True and "connection dropped" in result["msg"]
+    assert "targets" not in result and not result.get("changed")

@@ -61,3 +61,31 @@ def stored_to_python(value: dict):
     if value["type"] in ("REG_BINARY", "REG_NONE"):
         return bytes.fromhex(value["data"])
     return value["data"]
+
+
+# Accounts the stand-ins resolve (Convert-ToSID / ConvertTo-AnsibleWindowsSecurityIdentifier accept a SID string
+# or an account name): SID -> the English name Windows shows.
+KNOWN_ACCOUNTS = {
+    "S-1-5-18": "NT AUTHORITY\\SYSTEM",
+    "S-1-5-19": "NT AUTHORITY\\LOCAL SERVICE",
+    "S-1-5-20": "NT AUTHORITY\\NETWORK SERVICE",
+    "S-1-5-32-544": "BUILTIN\\Administrators",
+    "S-1-5-32-545": "BUILTIN\\Users",
+}
+_NAME_ALIASES = {"system": "S-1-5-18", "administrators": "S-1-5-32-544", "users": "S-1-5-32-545"}
+
+
+def account_sid(user):
+    """A SID string or an account name -> SID, or None when it does not resolve."""
+    text = (user or "").strip()
+    if text.upper() in KNOWN_ACCOUNTS:
+        return text.upper()
+    for sid, name in KNOWN_ACCOUNTS.items():
+        if text.lower() == name.lower():
+            return sid
+    return _NAME_ALIASES.get(text.split("\\")[-1].lower())
+
+
+def account_name(user):
+    sid = account_sid(user)
+    return KNOWN_ACCOUNTS.get(sid) if sid else None

@@ -26,6 +26,7 @@ import shlex
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ansible.windows.plugins.module_utils._lab import context
+from ansible_collections.ansible.windows.plugins.module_utils._lab_regfile import parse_reg_file
 
 OK = "The operation completed successfully.\r\n"
 SYNTAX = 'ERROR: Invalid syntax.\r\nType "REG %s /?" for usage.\r\n'
@@ -76,50 +77,14 @@ def reg_line(value):
     return "\r\n".join(out)
 
 
-def parse_reg_file(text):
-    """[(key path, name, type, data)] from a .reg file: the subset reg_line writes, plus the deletions
-    regedit's format defines and reg.exe import honours: ``[-KEY]`` removes the key tree (type
-    ``DELETE_KEY``) and ``"Name"=-`` removes the value (type ``DELETE``); deleting what is not there is no error."""
-    text = re.sub(r"\\\r?\n\s*", "", text.lstrip("\ufeff"))
-    entries, key = [], None
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(";") or line.startswith("Windows Registry Editor"):
-            continue
-        if line.startswith("[-") and line.endswith("]"):
-            key = None  # values after a deleted key have no key to go to
-            entries.append((line[2:-1], None, "DELETE_KEY", None))
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            key = line[1:-1]
-            entries.append((key, None, None, None))
-            continue
-        m = re.match(r'^(@|"((?:[^"\\]|\\.)*)")=(.*)$', line)
-        if not m or key is None:
-            raise ValueError(line)
-        name = "" if m.group(1) == "@" else m.group(2).replace('\\"', '"').replace("\\\\", "\\")
-        data = m.group(3)
-        if data == "-":
-            entries.append((key, name, "DELETE", None))
-        elif data.startswith('"'):
-            entries.append((key, name, "REG_SZ", data[1:-1].replace('\\"', '"').replace("\\\\", "\\")))
-        elif data.startswith("dword:"):
-            entries.append((key, name, "REG_DWORD", int(data[6:], 16)))
-        else:
-            hm = re.match(r"^hex(?:\(([0-9a-f]+)\))?:(.*)$", data, re.I)
-            if not hm:
-                raise ValueError(line)
-            raw = bytes(int(x, 16) for x in hm.group(2).split(",") if x.strip())
-            code = (hm.group(1) or "3").lower()
-            if code == "b":
-                entries.append((key, name, "REG_QWORD", int.from_bytes(raw, "little")))
-            elif code == "2":
-                entries.append((key, name, "REG_EXPAND_SZ", raw.decode("utf-16-le").rstrip("\0")))
-            elif code == "7":
-                entries.append((key, name, "REG_MULTI_SZ", [s for s in raw.decode("utf-16-le").split("\0") if s]))
-            else:
-                entries.append((key, name, "REG_NONE" if code == "0" else "REG_BINARY", raw.hex()))
-    return entries
+def denied(faults, hive_id, account):
+    """Whether the connection user may not write under ``hive_id`` (lab faults not_admin, deny_hku_write)."""
+    hku = hive_id.startswith("HKU\\")
+    deny = faults.get("deny_hku_write")
+    if hku and deny and (deny is True or hive_id.split("\\", 1)[1].upper() == str(deny).upper()):
+        return True
+    # A user who is not an administrator may write only its own hive.
+    return bool(faults.get("not_admin")) and hive_id.upper() != ("HKU\\" + account["sid"]).upper()
 
 
 def reg(st, host, account, args):
@@ -180,6 +145,8 @@ def reg(st, host, account, args):
         if not r.key_exists(args[1]):
             return 1, "", NOT_FOUND
         target = host.path(args[2])
+        if not host.can_write(args[2]):
+            return 1, "", ACCESS
         if target.exists() and "/y" not in [a.lower() for a in args[3:]]:
             return 1, "", "ERROR: The file exists; reg.exe would prompt (the lab refuses without /y).\r\n"
         parts = ["Windows Registry Editor Version 5.00", ""]
@@ -193,7 +160,8 @@ def reg(st, host, account, args):
         target.write_bytes("\ufeff".encode("utf-16-le") + ("\r\n".join(parts) + "\r\n").encode("utf-16-le"))
         return 0, OK, ""
     if op == "import":
-        if len(args) != 2:
+        # REG IMPORT FileName [/reg:32 | /reg:64]: the view switch is accepted; the lab has one view.
+        if len(args) not in (2, 3) or (len(args) == 3 and args[2].lower() not in ("/reg:32", "/reg:64")):
             return 1, "", SYNTAX % "IMPORT"
         source = host.path(args[1])
         if not source.is_file():
@@ -204,12 +172,20 @@ def reg(st, host, account, args):
             entries = parse_reg_file(text)
         except ValueError:
             return 1, "", "ERROR: Error accessing the registry.\r\n"
+        mangle = bool(faults.get("mangle_write"))
         with host.transaction() as state:
+            if mangle:
+                state["faults"].pop("mangle_write", None)  # fires once
             r = st.Registry(state, account["sid"])
+            # reg.exe applies the file in order and stops at the first key it cannot write: what came
+            # before stays written (no transaction), so a failure part way leaves a partial import.
             for key, name, kind, data in entries:
                 hive_id, dummy = st.split_reg_path(key, account["sid"])
-                if not r.hive_loaded(hive_id) or (hive_id.startswith("HKU\\") and faults.get("deny_hku_write")):
+                if not r.hive_loaded(hive_id) or denied(faults, hive_id, account):
                     return 1, "", "ERROR: Error accessing the registry.\r\n"
+                hku = hive_id.startswith("HKU\\")
+                if hku and faults.get("lost_write") and kind not in (None, "DELETE_KEY"):
+                    continue  # a registry filter reverts it: reg.exe still reports success
                 if kind == "DELETE_KEY":
                     r.delete_key(key)
                 elif kind == "DELETE":
@@ -217,6 +193,8 @@ def reg(st, host, account, args):
                 elif name is None:
                     r.create_key(key)
                 else:
+                    if mangle and hku and kind == "REG_BINARY" and data:
+                        data = data[:-2] + "%02x" % (int(data[-2:], 16) ^ 0xFF)
                     r.set_value(key, name, kind, data)
         return 0, "", OK  # reg.exe import writes its success message to stderr
     return 1, "", SYNTAX % op.upper()

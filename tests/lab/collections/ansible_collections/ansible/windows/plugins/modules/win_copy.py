@@ -9,9 +9,14 @@ action calls this module with ``_copy_mode``:
   copying, comparing sha1 checksums when ``force``;
 * ``single`` (win_copy.ps1 lines 427-461): copies the transferred ``src`` (a path on this machine, in
   Ansible's remote tmp) to the emulated ``dest``; creates the parent only when dest names a directory,
-  else fails "Destination directory '<parent>' does not exist".
-Approximate: ``explode`` (zip of several files) and ``remote`` modes are not emulated; ``backup``
-writes ``<dest>.<pid>.<timestamp>.bak`` like Backup-File.
+  else fails "Destination directory '<parent>' does not exist";
+* ``explode`` (win_copy.ps1 lines 183-224 and 324-349, Expand-Zip): the action zipped several files
+  with base64-encoded entry names; each is extracted under ``dest`` (missing folders created,
+  existing files overwritten: ``ExtractToFile(..., $true)``), ``changed`` is always true.
+A write the connection user may not make (a protected folder, when the lab's ``not_admin`` fault is
+on) fails as the unhandled .NET UnauthorizedAccessException does: "Unhandled exception while executing
+module: Access to the path '<path>' is denied." (the PowerShell exec wrapper's wording).
+Approximate: ``remote`` mode is not emulated; ``backup`` writes ``<dest>.<pid>.<timestamp>.bak`` like Backup-File.
 """
 
 DOCUMENTATION = r"""
@@ -22,10 +27,12 @@ description: See tests/lab/README.md of atp.sensor_proxy.
 author: atp.sensor_proxy contributors
 """
 
+import base64
 import hashlib
 import os
 import shutil
 import time
+import zipfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ansible.windows.plugins.module_utils._lab import context
@@ -33,6 +40,35 @@ from ansible_collections.ansible.windows.plugins.module_utils._lab import contex
 
 def join(dest, name):
     return dest.rstrip("\\/") + "\\" + name
+
+
+def denied(module, host, win_path, result):
+    module.fail_json(msg="Unhandled exception while executing module: Access to the path '%s' is denied." % win_path,
+                     **result)
+
+
+def explode(module, host, src, dest, result):
+    if not src or not os.path.isfile(src):
+        module.fail_json(msg="Cannot expand src zip file: '%s' as it does not exist" % src, **result)
+    with zipfile.ZipFile(src) as archive:
+        for entry in archive.infolist():
+            name = entry.filename.rstrip("/\\")
+            relative = base64.b64decode(name).decode("utf-8").replace("/", "\\")
+            target = join(dest, relative)
+            if not host.can_write(target):
+                denied(module, host, target, result)
+            local = host.path(target)
+            if entry.is_dir():
+                local.mkdir(parents=True, exist_ok=True)
+                continue
+            if not module.check_mode:
+                local.parent.mkdir(parents=True, exist_ok=True)
+                new = not local.exists()
+                local.write_bytes(archive.read(entry))
+                if new:
+                    host.set_security(target, owner=host.connection_owner())
+    result["changed"] = True
+    module.exit_json(**result)
 
 
 def main():
@@ -70,6 +106,8 @@ def main():
             if not host.path(join(dest, d["dest"])).is_dir():
                 changed_dirs.append(d)
         module.exit_json(files=changed_files, directories=changed_dirs, symlinks=[], **result)
+    if mode == "explode":
+        explode(module, host, p["src"], dest, result)
     if mode != "single":
         module.fail_json(msg="the lab stand-in does not emulate win_copy _copy_mode=%s" % mode, **result)
     src = p["src"]
@@ -86,6 +124,8 @@ def main():
         if dest == remote_dest:
             module.fail_json(msg="Destination directory '%s' does not exist" % parent, **result)
         local_parent.mkdir(parents=True)
+    if not host.can_write(remote_dest):
+        denied(module, host, remote_dest, result)
     target = host.path(remote_dest)
     if p["backup"] and target.is_file():
         backup = "%s.%d.%s.bak" % (remote_dest, os.getpid(), time.strftime("%Y%m%d-%H%M%S"))

@@ -5,6 +5,8 @@
 ``state: absent`` removes a file or directory tree (changed only if it existed, lines 90-103),
 ``directory`` creates it with parents (lines 120-153), ``file`` fails unless it exists ("path <p> will
 not be created", line 155), ``touch`` creates an empty file. Check mode changes nothing. RETURN is empty.
+What the connection user may not write (lab ``not_admin`` fault: a protected folder, another user's file)
+fails with .NET's "Access to the path '<path>' is denied.".
 """
 
 DOCUMENTATION = r"""
@@ -30,10 +32,19 @@ def main():
     st, host, account = context(module)
     local = host.path(path)
     result = {"changed": False}
+    if not host.can_write(path):
+        # Remove-Item and New-Item throw UnauthorizedAccessException: win_file.ps1 lines 80-81
+        # ("Failed to delete <path>: <message>") and 138-148 (the exception's message).
+        if state == "absent" and local.exists():
+            module.fail_json(msg="Failed to delete %s: Access to the path '%s' is denied." % (path, path), **result)
+        if state in ("directory", "touch") and not local.exists():
+            module.fail_json(msg="Access to the path '%s' is denied." % path, **result)
     if state == "absent":
         if local.exists():
             if not module.check_mode:
                 shutil.rmtree(local) if local.is_dir() else local.unlink()
+                with host.transaction() as st:
+                    host.forget_security(path, st)
             result["changed"] = True
     elif state == "directory":
         if local.is_file():
@@ -41,6 +52,7 @@ def main():
         if not local.exists():
             if not module.check_mode:
                 local.mkdir(parents=True)
+                host.set_security(path, owner=host.connection_owner())
             result["changed"] = True
     elif state == "touch":
         if not module.check_mode:

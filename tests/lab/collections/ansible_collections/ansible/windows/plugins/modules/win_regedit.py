@@ -139,7 +139,11 @@ def main():
 
     st, host, account = context(module)
     faults = host.faults()
-    hku = path.upper().startswith("HKU:")
+    hive_id = st.split_reg_path(path, account["sid"])[0]
+    deny = faults.get("deny_hku_write")
+    # deny_hku_write (optionally one SID), and not_admin: a user who is not an administrator writes only its own hive.
+    hku = (hive_id.startswith("HKU\\") and bool(deny) and (deny is True or hive_id.split("\\", 1)[1] == str(deny).upper())
+           ) or (bool(faults.get("not_admin")) and hive_id.upper() != "HKU\\" + account["sid"].upper())
     sub_path = path.split(":", 1)[1].lstrip("\\")
 
     def finish(**extra):

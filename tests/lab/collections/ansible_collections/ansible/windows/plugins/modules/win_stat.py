@@ -80,7 +80,7 @@ def main():
         "lastwritetime": float(info.st_mtime),
         "path": st.local_to_win(host.fs_root, local),
         "filename": local.name,
-        "owner": "BUILTIN\\Administrators",
+        "owner": host.security(p["path"])["owner"],
     }
     if is_dir:
         if p["get_size"]:

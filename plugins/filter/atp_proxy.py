@@ -1,0 +1,126 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters the atp_proxy role and playbooks call instead of holding rules in Jinja.
+
+Documented in the ``.yml`` files beside this one. The rules are in plugin_utils: accounts in
+``_accounts.py``, role variables in ``_validate.py``, statuses and fleet totals in ``_summary.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import yaml
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.utils.display import Display
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _validate as validate
+
+ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
+_display = Display()
+_spec_cache: dict = {}
+
+
+def plain(value):
+    """Deep copy into plain dict/list/str/int/bool (hostvars and templated values are lazy containers)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+def role_spec() -> dict:
+    """The main entry point's argument spec, from meta/argument_specs.yml (the one source of truth)."""
+    if "main" not in _spec_cache:
+        with open(ROLE_SPECS, encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)["argument_specs"]["main"]
+        _spec_cache["main"] = argspec.from_doc(doc, [name for name, option in doc["options"].items()
+                                                     if option.get("no_log")])
+    return _spec_cache["main"]
+
+
+def atp_proxy_problems(values):
+    """Problems with the role's variables (a dict of every atp_proxy_* variable), each naming its variable."""
+    if not isinstance(values, Mapping):
+        raise AnsibleFilterError("atp_proxy_problems expects a dict of the role's variables")
+    values = plain(values)
+    spec = role_spec()
+    given = {k: v for k, v in values.items() if k in spec}
+    result = ArgumentSpecValidator(spec).validate(given)
+    found = [str(e) for e in result.error_messages]
+    checked = dict(values, **result.validated_parameters) if not found else values
+    more, warnings = validate.problems(checked, set(spec))
+    for warning in warnings:
+        _display.warning(warning)
+    return found + more
+
+
+def account_info(name, kind="registry"):
+    """Everything the collection knows about an account (``kind``: registry target or become user)."""
+    try:
+        return accounts.info(name, kind)
+    except accounts.AccountError as exc:
+        raise AnsibleFilterError("account_info: %s" % exc) from exc
+
+
+def account_problems(names, variable="accounts", kind="registry"):
+    """Messages for the entries of ``names`` that are not accounts of ``kind`` (empty when all are)."""
+    return accounts.problems(plain(names), variable, kind)
+
+
+def expected_proxy(proxy_result, account):
+    """The proxy ``account`` uses after this run (host:port or ``direct``), from a win_wininet_proxy result; '' when
+    it cannot be known (a PAC script or WPAD decides, or the account is not a target)."""
+    known = accounts.lookup(plain(account))
+    if known is None or not isinstance(proxy_result, Mapping):
+        return ""
+    return summary.expected_proxies(plain(proxy_result)).get(known.sid, "")
+
+
+def fleet_rows(hostvars, hosts):
+    """One atp_proxy_summary per host of ``hosts`` (recorded by the role, or rebuilt from what it registered)."""
+    rows = []
+    for host in [str(h) for h in hosts or []]:
+        try:
+            item = hostvars[host]
+        except Exception:  # a host missing from the inventory
+            item = {}
+        wanted = {k: item.get(k) for k in ("atp_proxy_summary", "atp_proxy_result", "atp_proxy_mode")
+                  if isinstance(item, Mapping) and k in item}
+        rows.append(summary.row_for(host, plain(wanted)))
+    return rows
+
+
+def fleet_lines(rows):
+    """The one-line text of each row."""
+    return [str(row.get("line") or summary.line(row)) for row in plain(rows)]
+
+
+def fleet_stats(rows):
+    """The atp_proxy_fleet data for set_stats: hosts per status, failing probes, backups, totals."""
+    return summary.stats(plain(rows))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "atp_proxy_problems": atp_proxy_problems,
+            "account_info": account_info,
+            "account_problems": account_problems,
+            "expected_proxy": expected_proxy,
+            "fleet_rows": fleet_rows,
+            "fleet_lines": fleet_lines,
+            "fleet_stats": fleet_stats,
+        }

@@ -1,0 +1,108 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Restore: which backup, whether to trust it, and what it puts back.
+
+Pure logic; remote reads go through the injected executor.
+
+* Without ``backup_file``, the newest backup of the backup directory that the manifest lists
+  (:mod:`._backup`); its SHA-256 must match. No backup at all is not an error: there is nothing
+  to restore (a host that never drifted has none).
+* With ``backup_file``, that file: one the collection wrote (in the manifest, hash checked), or
+  any ``.reg`` file owned by Administrators or SYSTEM, such as a ``reg export`` (UTF-16LE) an
+  administrator made. Anything else is refused.
+
+What a file restores: for each ``HKEY_USERS\\<SID>\\...\\Internet Settings\\Connections`` section
+of a target SID, the WinINet values it names (``DefaultConnectionSettings``,
+``SavedLegacySettings``): ``hex:`` bytes are written exactly, ``"Name"=-`` deletes the value. A
+value the file does not name is left alone (a ``reg export`` names only the values that existed;
+our own ``before.reg`` records absent values explicitly). Other keys and values are ignored.
+
+Round trips: 1 (``slurp``) + 1 (``win_stat``, only for a file that is not in the manifest); the
+manifest read is shared with the write path.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import RemoteError, UsageError
+
+
+def read_file(execute, path: str) -> bytes:
+    """One ``ansible.windows.slurp``: the file's bytes (slurp.ps1 returns them base64-encoded)."""
+    result = remote.call(execute, "ansible.windows.slurp", {"src": path})
+    return base64.b64decode(result.get("content") or "")
+
+
+def owner_of(execute, path: str) -> str | None:
+    """One ``ansible.windows.win_stat``: the file's owner (win_stat.ps1: ``$acl.Owner``)."""
+    result = remote.call(execute, "ansible.windows.win_stat", {"path": path, "get_checksum": False})
+    stat = result.get("stat") or {}
+    return stat.get("owner") if stat.get("exists") else None
+
+
+def choose(execute, manifest: backup.Manifest, backup_dir: str, backup_file: str | None, name) -> tuple:
+    """(path, bytes, why trusted) of the backup to restore, or None when there is nothing to restore.
+
+    ``name(option)`` spells an option the way the caller calls it (a role's variable).
+    """
+    if backup_file:
+        path = backup_file
+        try:
+            content = read_file(execute, path)
+        except RemoteError as exc:
+            raise UsageError("%s: cannot read %s on the host: %s. Nothing was changed."
+                             % (name("backup_file"), path, exc.remote_msg)) from None
+        owner = None if manifest.lookup(path) else owner_of(execute, path)
+        trusted, why = backup.trust(manifest, path, content, owner)
+        if not trusted:
+            raise UsageError("%s: refusing to restore: %s Nothing was changed." % (name("backup_file"), why))
+        return path, content, why
+    entry = manifest.newest(backup_dir)
+    if entry is None:
+        return None
+    try:
+        content = read_file(execute, entry.path)
+    except RemoteError as exc:
+        raise UsageError("the newest backup %s (from %s) cannot be read on the host: %s. Nothing was changed; "
+                         "set %s to another backup." % (entry.path, backup.MANIFEST_PATH, exc.remote_msg,
+                                                       name("backup_file"))) from None
+    trusted, why = backup.trust(manifest, entry.path, content, None)
+    if not trusted:
+        raise UsageError("refusing to restore: %s Nothing was changed." % why)
+    return entry.path, content, why
+
+
+def source_from(path: str, content: bytes, targets: list, name) -> tuple:
+    """(Source, [(sid, [value names])]) of what ``content`` restores for ``targets``."""
+    try:
+        parsed = regfile.parse(content)
+    except regfile.RegFileError as exc:
+        raise UsageError("%s: %s is not a .reg file this collection can restore: %s. Nothing was changed."
+                         % (name("backup_file"), path, exc)) from None
+    per_target = {}
+    plan = []
+    known = {n.lower(): n for n in wininet.VALUE_NAMES}
+    for key, values in parsed.items():
+        sid = accounts.sid_of_reg_key(key)
+        if sid is None or sid not in targets or values is None:
+            continue
+        names = []
+        for value_name, data in values.items():
+            canonical = known.get(value_name.lower())
+            if canonical is None:
+                continue
+            if data is not None and not isinstance(data, bytes):
+                raise UsageError("%s: %s holds %s of %s as %s, not REG_BINARY; nothing was changed."
+                                 % (name("backup_file"), path, canonical, sid, type(data).__name__))
+            per_target[(sid, canonical.lower())] = data
+            names.append(canonical)
+        if names:
+            plan.append((sid, names))
+    return compare.Source("backup", per_target=per_target, exact=True, path=path), plan

@@ -1,0 +1,297 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One host's outcome and the fleet's: statuses, the summary schema, one-line texts and totals.
+
+Pure Python, no Ansible imports. The only place that decides a host's status. Used by the
+``atp.sensor_proxy.atp_proxy_host_summary`` action (the role's last step), by the fleet filters the
+playbooks call (``fleet_rows``, ``fleet_lines``, ``fleet_stats``) and by the fleet report.
+
+A summary is built from the role's registered results (:func:`host_summary`): the WinINet result
+(``atp.sensor_proxy.win_wininet_proxy``), the probe results, the MDE result, plus the error of a
+failed step. A host that never got that far (unreachable before the role, or removed from the
+play) is summarized from whatever results it registered (:func:`row_for`).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+
+SCHEMA = 2
+
+IN_SYNC = "in_sync"
+CHANGED = "changed"
+WOULD_CHANGE = "would_change"
+DRIFTED = "drifted"
+HIVE_NOT_LOADED = "hive_not_loaded"
+FAILED = "failed"
+UNREACHABLE = "unreachable"
+# In the order the totals show them; the last two are problems.
+STATUSES = (IN_SYNC, CHANGED, WOULD_CHANGE, DRIFTED, HIVE_NOT_LOADED, FAILED, UNREACHABLE)
+PROBLEMS = (HIVE_NOT_LOADED, FAILED, UNREACHABLE)
+LABELS = {
+    IN_SYNC: "in sync",
+    CHANGED: "changed",
+    WOULD_CHANGE: "would change",
+    DRIFTED: "drifted",
+    HIVE_NOT_LOADED: "hive not loaded",
+    FAILED: "failed",
+    UNREACHABLE: "unreachable",
+}
+REACHABLE = "reachable"
+MODES = ("configure", "check")
+NO_RESULT = "no result: the host was unreachable or failed before the role ran"
+
+
+def _list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _proxy_of(decoded) -> str:
+    """The proxy a decoded WinINet value makes the account use, for a probe: host:port or ``direct``."""
+    if not isinstance(decoded, dict):
+        return ""
+    flags = decoded.get("flags") or {}
+    if flags.get("proxy") and decoded.get("proxy_server"):
+        return str(decoded["proxy_server"])
+    if flags.get("auto_config_url") or flags.get("auto_detect"):
+        return ""  # a PAC script or WPAD decides: the probe cannot know the proxy in advance
+    return "direct"
+
+
+def targets_of(proxy: dict, check_mode: bool) -> list:
+    """The per-account part of a summary, from a win_wininet_proxy result."""
+    changed = set(_list(proxy.get("changed_sids")))
+    written = set(_list(proxy.get("written")))
+    out = []
+    for target in _list(proxy.get("targets")):
+        if not isinstance(target, dict) or not target.get("sid"):
+            continue
+        sid = _text(target["sid"]).upper()
+        out.append({
+            "sid": sid,
+            "account": _text(target.get("account")) or accounts.account_name(sid),
+            "before": _text(target.get("state")),
+            "changed": sid in (changed if check_mode else written),
+            "differences": [str(d) for d in _list(target.get("differences"))],
+            "current": _text(target.get("summary")),
+            "wanted": _text(target.get("wanted_summary")),
+        })
+    return out
+
+
+def expected_proxies(proxy: dict) -> dict:
+    """SID -> the proxy each account uses after this run (``host:port``, ``direct``, or '' when unknown).
+
+    An account this run wrote (or, in check mode, would write) gets the source's proxy; one in sync
+    keeps its own; a drifted account the run did not write keeps its current one.
+    """
+    source = (proxy.get("source") or {}).get("decoded")
+    written = set(_list(proxy.get("written"))) | set(_list(proxy.get("changed_sids")) if proxy.get("check_mode")
+                                                     else [])
+    out = {}
+    for target in _list(proxy.get("targets")):
+        if not isinstance(target, dict) or not target.get("sid"):
+            continue
+        sid = _text(target["sid"]).upper()
+        if sid in written or target.get("state") in ("identical", "equivalent"):
+            out[sid] = _proxy_of(source) if source else _proxy_of(target.get("decoded"))
+        else:
+            out[sid] = _proxy_of(target.get("decoded"))
+    return out
+
+
+def probe_entry(probe: dict, fixing: set) -> dict:
+    account = _text(probe.get("account") or probe.get("item"))
+    sid = accounts.lookup(account).sid if accounts.lookup(account) else ""
+    results = []
+    for r in _list(probe.get("results")):
+        if isinstance(r, dict):
+            results.append({k: r.get(k) for k in ("url", "endpoint", "outcome", "status", "hint", "proxy", "mode",
+                                                  "tls_inspection") if k in r})
+    return {"account": account, "sid": sid, "all_reachable": bool(probe.get("all_reachable")),
+            "fixing": sid in fixing, "results": results}
+
+
+def status_of(mode: str, check_mode: bool, proxy: dict, error: str) -> str:
+    if proxy.get("unreachable"):
+        return UNREACHABLE
+    if error or proxy.get("failed") or proxy.get("error"):
+        return FAILED
+    if not proxy:
+        return FAILED
+    pending = bool(_list(proxy.get("changed_sids")))
+    if proxy.get("hive_not_loaded") and (mode == "check" or not pending):
+        return HIVE_NOT_LOADED
+    if mode == "check":
+        return IN_SYNC if proxy.get("in_sync") else DRIFTED
+    if pending and (check_mode or proxy.get("check_mode")):
+        return WOULD_CHANGE
+    if pending and proxy.get("written"):
+        return CHANGED
+    if proxy.get("in_sync") or proxy.get("nothing_to_restore"):
+        return IN_SYNC
+    return DRIFTED
+
+
+def host_summary(host: str, mode: str = "configure", check_mode: bool = False, proxy: dict | None = None,
+                 probes=None, mde: dict | None = None, error: str = "", fail_on_unreachable: bool = False,
+                 fail_on_drift: bool = False) -> dict:
+    """The ``atp_proxy_summary`` of one host (schema: docs/dev/contracts.md).
+
+    ``fail_on_unreachable``: a host with an endpoint that is not reachable ends failed.
+    ``fail_on_drift``: a host that drifted, would change, could not be checked or was unreachable ends failed.
+    """
+    proxy = dict(proxy or {})
+    check_mode = bool(check_mode or proxy.get("check_mode"))
+    status = status_of(mode, check_mode, proxy, error)
+    if not error and status in (FAILED, UNREACHABLE):
+        error = _text(proxy.get("error") or proxy.get("msg")) or NO_RESULT
+    pending = set(_list(proxy.get("changed_sids"))) if (check_mode or mode == "check") else set()
+    summary = {
+        "schema": SCHEMA,
+        "host": host,
+        "status": status,
+        "mode": mode,
+        "check_mode": check_mode,
+        "targets": targets_of(proxy, check_mode or mode == "check"),
+        "changed_sids": [s for s in _list(proxy.get("changed_sids"))],
+        "written": [s for s in _list(proxy.get("written"))],
+        "maybe_written": [s for s in _list(proxy.get("maybe_written"))],
+        "dropped_at": _text(proxy.get("dropped_at")),
+        "backup_file": _text(proxy.get("backup_file")),
+        "hives_loaded": [s for s in _list(proxy.get("hives_loaded"))],
+        "actions": [str(a) for a in _list(proxy.get("actions"))],
+        "restored_from": _text(proxy.get("restored_from")),
+        "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict) and not p.get("skipped")],
+        "mde": {"configured": bool(mde), "changed": bool((mde or {}).get("changed"))},
+        "error": error,
+        "fail": [],
+    }
+    if fail_on_unreachable and any(not p["all_reachable"] for p in summary["probe"]):
+        summary["fail"].append(unreachable_text(summary) + " (atp_proxy_fail_on_unreachable)")
+    if fail_on_drift and status in (DRIFTED, WOULD_CHANGE, HIVE_NOT_LOADED, UNREACHABLE):
+        summary["fail"].append("the host is %s (atp_proxy_fail_on_drift)" % LABELS[status])
+    summary["line"] = line(summary)
+    return summary
+
+
+# ---------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------
+def _target_text(target: dict, tense: str) -> str:
+    who = "%s (%s)" % (target["account"], target["sid"]) if target["account"] != target["sid"] else target["sid"]
+    if tense == "would":
+        verb = "would write"
+    elif tense == "wrote":
+        verb = "wrote"
+    else:
+        verb = "differs"
+    return "%s %s: %s -> %s" % (verb, who, target["current"] or "(absent)", target["wanted"] or "?")
+
+
+def _probe_text(probe: dict) -> str:
+    bad = [r for r in probe["results"] if r.get("outcome") != REACHABLE]
+    if not bad:
+        return "%s reachable" % probe["account"]
+    first = bad[0]
+    detail = "%s %s" % (first.get("outcome"), first.get("url"))
+    if first.get("hint"):
+        detail += ": " + str(first["hint"])
+    if len(bad) > 1:
+        detail += " (+%d more)" % (len(bad) - 1)
+    when = ", before the pending change" if probe.get("fixing") else ""
+    return "%s UNREACHABLE (%s%s)" % (probe["account"], detail, when)
+
+
+def unreachable_text(summary: dict) -> str:
+    """``Not reachable from dc01: LocalService: <url> dns_failure (<hint>); ...``."""
+    items = []
+    for probe in summary.get("probe") or []:
+        for r in probe["results"]:
+            if r.get("outcome") != REACHABLE:
+                items.append("%s: %s %s (%s)" % (probe["account"], r.get("url"), r.get("outcome"), r.get("hint") or ""))
+    return "Not reachable from %s: %s" % (summary["host"], "; ".join(items))
+
+
+def line(summary: dict) -> str:
+    """One line an admin can act on: status, what differs (current -> wanted), backup, probe, error."""
+    status = summary["status"]
+    parts = [status]
+    tense = "would" if status == WOULD_CHANGE else ("wrote" if status == CHANGED else "differs")
+    for target in summary.get("targets") or []:
+        if target["before"] in ("different", "missing") or target["changed"]:
+            parts.append(_target_text(target, tense))
+        elif target["before"] == "hive_not_loaded":
+            parts.append("%s: hive not loaded" % accounts.label(target["sid"]))
+    if summary.get("backup_file"):
+        parts.append("backup " + summary["backup_file"])
+    if summary.get("probe"):
+        parts.append("probe " + ", ".join(_probe_text(p) for p in summary["probe"]))
+    if summary.get("error"):
+        parts.append("error: " + summary["error"])
+    return "%s: %s" % (summary["host"], "; ".join(parts))
+
+
+# ---------------------------------------------------------------------------
+# Fleet
+# ---------------------------------------------------------------------------
+def row_for(host: str, hostvars: dict, mode: str = "configure") -> dict:
+    """A host's summary: the one the role recorded, or one rebuilt from what the host registered."""
+    recorded = hostvars.get("atp_proxy_summary")
+    if isinstance(recorded, dict) and recorded.get("status"):
+        return recorded
+    proxy = hostvars.get("atp_proxy_result")
+    proxy = proxy if isinstance(proxy, dict) and not proxy.get("skipped") else {}
+    error = "" if proxy else NO_RESULT
+    summary = host_summary(host, mode=hostvars.get("atp_proxy_mode") or mode, proxy=proxy, error=error)
+    if not proxy:
+        summary["status"] = UNREACHABLE
+        summary["line"] = line(summary)
+    return summary
+
+
+def totals(rows: list) -> dict:
+    out = {"hosts": len(rows)}
+    for status in STATUSES:
+        out[status] = sum(1 for r in rows if r.get("status") == status)
+    probed = [res for r in rows for p in r.get("probe") or [] for res in p.get("results") or []]
+    out["probe_failed"] = sum(1 for r in rows if any(not p.get("all_reachable") for p in r.get("probe") or []))
+    out["endpoints_probed"] = len(probed)
+    out["endpoints_reachable"] = sum(1 for res in probed if res.get("outcome") == REACHABLE)
+    out["backups_written"] = sum(1 for r in rows if r.get("backup_file"))
+    out["partial"] = sum(1 for r in rows if r.get("status") == UNREACHABLE and (r.get("written")
+                                                                                or r.get("maybe_written")))
+    return out
+
+
+def stats(rows: list) -> dict:
+    """The ``atp_proxy_fleet`` data the playbooks publish with set_stats (AWX shows it on the job)."""
+    out = {status: [r["host"] for r in rows if r.get("status") == status] for status in STATUSES}
+    out["probe_failed"] = {}
+    for r in rows:
+        bad = [{"account": p["account"], "url": res.get("url"), "outcome": res.get("outcome")}
+               for p in r.get("probe") or [] for res in p.get("results") or [] if res.get("outcome") != REACHABLE]
+        if bad:
+            out["probe_failed"][r["host"]] = bad
+    out["backups"] = {r["host"]: r["backup_file"] for r in rows if r.get("backup_file")}
+    out["totals"] = totals(rows)
+    return out
+
+
+def outcome(summary: dict) -> dict:
+    """How the host ends: ``{}`` (ok), ``{"failed": True, "msg"}`` or ``{"unreachable": True, "msg"}``."""
+    status = summary.get("status")
+    text = summary.get("line") or summary.get("error") or NO_RESULT
+    if status == UNREACHABLE:
+        return {"unreachable": True, "msg": text}
+    if status == FAILED:
+        return {"failed": True, "msg": text}
+    if summary.get("fail"):
+        return {"failed": True, "msg": "%s (failing: %s)" % (text, "; ".join(summary["fail"]))}
+    return {}

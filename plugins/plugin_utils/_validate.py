@@ -1,0 +1,118 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The atp_proxy role's variables: the checks types and choices cannot express.
+
+Pure Python, no Ansible imports. :func:`problems` takes the role's variables (a dict of every
+``atp_proxy_*`` variable the host sees) and returns ``(problems, warnings)``: each problem names
+the variable and says what to write instead, and never quotes a secret. Types and choices come
+from ``meta/argument_specs.yml`` (the ``atp.sensor_proxy.atp_proxy_problems`` filter checks them
+first with Ansible's own ArgumentSpecValidator); this module checks what those cannot: codecs,
+accounts, cross-variable rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
+
+PREFIX = "atp_proxy_"
+# Variables the role and its playbooks set or register themselves: never a user's typo.
+RESULTS = frozenset({
+    "atp_proxy_result", "atp_proxy_summary", "atp_proxy_probe_results", "atp_proxy_mde_result",
+    "atp_proxy_host_summary", "atp_proxy_fleet", "atp_proxy_rows", "atp_proxy_report_hosts",
+})
+
+
+def _given(value) -> bool:
+    return value not in (None, "", [], {})
+
+
+def _settings_problems(settings, variable: str) -> list:
+    if not isinstance(settings, dict):
+        return []
+    clean = {k: v for k, v in settings.items() if v is not None}
+    try:
+        wininet.settings_from_spec(clean)
+    except wininet.WinInetSettingsError as exc:
+        return ["%s.%s" % (variable, exc)]
+    return []
+
+
+def _proxy_problems(text, variable: str) -> list:
+    try:
+        wininet.validate_proxy_server(text, variable)
+    except wininet.WinInetSettingsError as exc:
+        return [str(exc)]
+    return []
+
+
+def _bypass_problems(items, variable: str) -> list:
+    try:
+        wininet.validate_bypass(items, variable)
+    except wininet.WinInetSettingsError as exc:
+        return [str(exc)]
+    return []
+
+
+def problems(values: dict, known: set) -> tuple:
+    """``(problems, warnings)`` for the role variables in ``values``; ``known``: the documented names."""
+    v = dict(values)
+    out: list = []
+    warnings: list = []
+
+    for name in sorted(n for n in v if n.startswith(PREFIX) and n not in known and n not in RESULTS):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        warnings.append("%s is not a variable of the atp.sensor_proxy.atp_proxy role and is ignored%s"
+                        % (name, "; did you mean %s?" % close[0] if close else ""))
+
+    out += accounts.problems(v.get("atp_proxy_targets") or [], "atp_proxy_targets")
+    if not v.get("atp_proxy_targets"):
+        out.append("atp_proxy_targets: give at least one account, for example [S-1-5-18, S-1-5-19]")
+    if v.get("atp_proxy_probe"):
+        out += accounts.problems(v.get("atp_proxy_probe_accounts") or [], "atp_proxy_probe_accounts", "become")
+
+    source = v.get("atp_proxy_source")
+    if source == "sid":
+        if not _given(v.get("atp_proxy_source_sid")):
+            out.append("atp_proxy_source_sid: required with atp_proxy_source=sid, for example S-1-5-20")
+        else:
+            out += accounts.problems(v["atp_proxy_source_sid"], "atp_proxy_source_sid")
+    if source == "value":
+        if not _given(v.get("atp_proxy_source_value")):
+            out.append("atp_proxy_source_value: required with atp_proxy_source=value (a DefaultConnectionSettings "
+                       "blob in hex)")
+        else:
+            try:
+                wininet.decode(v["atp_proxy_source_value"])
+            except wininet.WinInetCodecError as exc:
+                out.append("atp_proxy_source_value: not a valid WinINet settings value: %s" % exc)
+    if source == "settings":
+        if not _given(v.get("atp_proxy_settings")):
+            out.append("atp_proxy_settings: required with atp_proxy_source=settings, for example "
+                       "{proxy_server: proxy.corp.example:8080, bypass: ['<local>']}")
+        else:
+            out += _settings_problems(v["atp_proxy_settings"], "atp_proxy_settings")
+    elif _given(v.get("atp_proxy_settings")) and source != "backup":
+        out += _settings_problems(v["atp_proxy_settings"], "atp_proxy_settings")
+    if source != "backup" and _given(v.get("atp_proxy_backup_file")):
+        out.append("atp_proxy_backup_file: only used with atp_proxy_source=backup (a restore)")
+
+    keep = v.get("atp_proxy_backup_keep")
+    if isinstance(keep, int) and not isinstance(keep, bool) and keep < 1:
+        out.append("atp_proxy_backup_keep: %d; keep at least 1 backup" % keep)
+    timeout = v.get("atp_proxy_probe_timeout")
+    if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout < 1:
+        out.append("atp_proxy_probe_timeout: %d; give at least 1 second" % timeout)
+
+    if "mde" in (v.get("atp_proxy_products") or []) and v.get("atp_proxy_mode") == "configure":
+        mde_proxy = v.get("atp_proxy_mde_proxy_server") or ((v.get("atp_proxy_settings") or {}).get("proxy_server")
+                                                            if isinstance(v.get("atp_proxy_settings"), dict) else "")
+        if not mde_proxy:
+            out.append("atp_proxy_mde_proxy_server: required when atp_proxy_products contains mde (or set "
+                       "atp_proxy_settings.proxy_server), for example proxy.corp.example:8080")
+        elif v.get("atp_proxy_mde_proxy_server"):
+            out += _proxy_problems(v["atp_proxy_mde_proxy_server"], "atp_proxy_mde_proxy_server")
+        out += _bypass_problems(v.get("atp_proxy_mde_bypass") or [], "atp_proxy_mde_bypass")
+    return out, warnings
