@@ -714,3 +714,19 @@ def encrypt_password(password: str, certificate, variable: str = ROLE_VARIABLES[
     cipher = key.encrypt(plain, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()),
                                              algorithm=hashes.SHA256(), label=None))
     return base64.b64encode(cipher).decode("ascii")
+
+
+def encryptor(password: str, certificate: dict | None, host: str = "the host",
+              variable: str = ROLE_VARIABLES["password"]):
+    """The ``encrypt`` callable for :func:`plan`, bound to the SecretManager certificate's
+    ``win_certificate_info`` entry (``win_mdi_sensor_info``'s ``certificates.secret_manager``, or
+    :func:`._sensor.read_certificate`). A missing certificate fails when a password must be encrypted,
+    naming the variable; nothing is encrypted when the plan keeps the stored password."""
+
+    def encrypt(thumbprint: str) -> str:
+        if not certificate or certificate.get("present") is False:
+            raise UsageError("%s cannot be encrypted: the certificate %s (%s) is not in LocalMachine\\My on %s"
+                             % (variable, thumbprint, SECRET_MANAGER_KEY, host))
+        return encrypt_password(password, certificate, variable)
+
+    return encrypt

@@ -165,3 +165,33 @@ def test_tls_fix_values_for_the_opt_in_writer():
         ("HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319", "SchUseStrongCrypto", 1),
         ("HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319", "SystemDefaultTlsVersions", 1)]
     assert readiness.check_tls({"k": (True, {"schusestrongcrypto": ("REG_SZ", "1")})})["values"][0]["state"] == "wrong"
+
+
+class Recorder:
+    """An executor answering with recorded results (win_service_info.ps1 / win_certificate_info.ps1 shapes)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, module, args):
+        self.calls.append((module, dict(args)))
+        return self.answers[module]
+
+
+def test_write_path_helpers_one_round_trip_each():
+    execute = Recorder({
+        "ansible.windows.win_service_info": {"changed": False, "exists": True, "services": [
+            {"name": "AATPSensor", "state": "started"}, {"name": "AATPSensorUpdater", "state": "stopped"}]},
+        "ansible.windows.win_certificate_info": {"changed": False, "exists": True, "certificates": [
+            {"thumbprint": "AB" * 20, "public_key": "MIIB"}]},
+    })
+    assert s.service_states(execute) == {"AATPSensor": "started", "AATPSensorUpdater": "stopped"}
+    assert s.read_certificate(execute, "ab" * 20)["public_key"] == "MIIB"
+    assert execute.calls == [
+        ("ansible.windows.win_service_info", {"name": "AATPSensor*"}),
+        ("ansible.windows.win_certificate_info", {"store_name": "My", "store_location": "LocalMachine",
+                                                  "thumbprint": "ab" * 20})]
+    assert s.RESTART_ARGS == {"name": "AATPSensorUpdater", "state": "restarted", "force_dependent_services": True}
+    execute.answers["ansible.windows.win_certificate_info"] = {"changed": False, "exists": False, "certificates": []}
+    assert s.read_certificate(execute, "cd" * 20) is None

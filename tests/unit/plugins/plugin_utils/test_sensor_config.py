@@ -382,3 +382,21 @@ def test_a_non_rsa_certificate_is_refused():
     with pytest.raises(UsageError, match="RSA only"):
         sc.encrypt_password(CANARY, {"public_key": base64.b64encode(ec_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()})
+
+
+def test_encryptor_refuses_a_missing_certificate_only_when_it_must_encrypt(key):
+    cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
+    missing = sc.encryptor(CANARY, {"thumbprint": SECRET_MANAGER, "present": False}, "dc01")
+    kept = sc.plan(cfg, request(url="http://localhost:8080", username="thalpius.local\\thalpius", password=CANARY),
+                   encrypt=missing)
+    assert not kept.changed  # the stored password is kept: no certificate needed
+    with pytest.raises(UsageError, match=r"atp_proxy_sensor_proxy_password cannot be encrypted: the certificate "
+                                         r"E448\w+ \(SecretManagerConfigurationCertificateThumbprint\) is not in "
+                                         r"LocalMachine\\My on dc01"):
+        sc.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY), encrypt=missing)
+    entry = {"present": True, "public_key": base64.b64encode(key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.PKCS1)).decode()}
+    result = sc.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY),
+                     encrypt=sc.encryptor(CANARY, entry))
+    stored = json.loads(result.data)["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
+    assert decrypt(key, stored["EncryptedBytes"]) == CANARY and stored["CertificateThumbprint"] == SECRET_MANAGER
