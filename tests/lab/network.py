@@ -3,7 +3,8 @@
 """Real network parts of the lab, all on 127.0.0.1: an HTTPS "sensor API", the CRL hosts and a real HTTP proxy.
 
 * :class:`SensorApi`: a TLS server (certificate from a ``trustme`` CA) that answers like the
-  Defender for Identity sensor API: 503 on ``/``, 200 on ``/tri/sensor/api/ping``, 404 otherwise.
+  Defender for Identity sensor API: 503 on ``/``, 200 on ``/tri/sensor/api/ping`` (503 for the older
+  workspace :data:`OLD_SENSOR_HOST`), 404 otherwise. ``issuer`` is its CA's name (RFC 4514).
 * :class:`CrlServer`: a plain-HTTP server standing in for ``crl.microsoft.com`` and
   ``ctldl.windowsupdate.com`` (the CDN behind them): 200 with the CDN's content type for the
   files the probe's catalogue names (``plugins/plugin_utils/_endpoints.py`` ``CRL_URLS``), 404 otherwise.
@@ -42,6 +43,10 @@ SENSOR_NAMES = ["*.atp.azure.com", "localhost", "127.0.0.1"]
 # The lab's Defender for Identity workspace: its sensor API name resolves to SensorApi (through the proxy).
 WORKSPACE_NAME = "contoso-corp"
 SENSOR_HOST = WORKSPACE_NAME + "sensorapi.atp.azure.com"
+# An older workspace: its ping route answers 503 (ATADocs test-connectivity.md: "This is a temporary state that
+# still indicates success"). Cloud/tests register it like SENSOR_HOST.
+OLD_WORKSPACE_NAME = "contoso-old"
+OLD_SENSOR_HOST = OLD_WORKSPACE_NAME + "sensorapi.atp.azure.com"
 PROXY_NAME = "proxy.corp:8080"
 ENDPOINTS_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_endpoints.py"
 
@@ -58,7 +63,10 @@ class _SensorHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server naming)
         self.server.requests.append({"path": self.path, "host": self.headers.get("Host", "")})
         path = self.path.split("?", 1)[0]
-        if path == "/tri/sensor/api/ping":
+        old = self.headers.get("Host", "").split(":", 1)[0].lower() == OLD_SENSOR_HOST
+        if path == "/tri/sensor/api/ping" and old:
+            status, body = 503, b"<h1>Service Unavailable</h1>"
+        elif path == "/tri/sensor/api/ping":
             status, body = 200, b""
         elif path == "/":
             status, body = 503, b"<h1>Service Unavailable</h1>"
@@ -116,6 +124,12 @@ class SensorApi(_ThreadedServer):
     @property
     def requests(self) -> list:
         return self.httpd.requests
+
+    @property
+    def issuer(self) -> str:
+        from cryptography import x509
+
+        return x509.load_pem_x509_certificate(self.ca.cert_pem.bytes()).subject.rfc4514_string()
 
 
 # Content types the CDN serves for these files (crl.microsoft.com / ctldl.windowsupdate.com answer a
@@ -343,9 +357,10 @@ class MitmProxy:
     407 and ``Proxy-Authenticate: Basic``. ``seen`` lists ``{host, port, user_agent, authorized}`` per
     CONNECT, in arrival order.
 
-    Each connection is relayed by ONE thread that waits on both sockets with ``select``: an SSL socket
-    must never be read in one thread while another writes it (OpenSSL's SSL objects are not safe for
-    concurrent use), which is what made the TLS tests hang at random when the relay had two threads.
+    Each connection is relayed by ONE thread (:meth:`_relay`): an SSL socket must never be read in one
+    thread while another writes it (OpenSSL's SSL objects are not safe for concurrent use). The relay the
+    network tests had before used two threads per connection and, at random, lost the answer: the TLS
+    tests then waited for their timeout and reported ``timeout``/``proxy_unreachable``.
     """
 
     def __init__(self, ca, resolve=None, lab_dir=None, basic_auth: str | None = None):
@@ -442,19 +457,34 @@ class MitmProxy:
 
     @staticmethod
     def _relay(a, b) -> None:
-        """Copy both ways until either side closes, in this one thread."""
+        """Copy both ways until either side closes, in this one thread.
+
+        Reads are non-blocking and tried before waiting: OpenSSL may already hold a record that arrived with
+        the handshake (a client's request right behind its Finished), which neither ``select`` (the kernel
+        buffer is empty) nor ``pending()`` (not yet decrypted) would report.
+        """
         other = {a: b, b: a}
+        for sock in other:
+            sock.setblocking(False)
         while True:
-            ready = [s for s in other if s.pending()]
-            if not ready:
-                ready = select.select(list(other), [], [], 30)[0]
-                if not ready:
-                    return  # idle for 30 s
-            for src in ready:
-                data = src.recv(65536)
+            moved = False
+            for src in (a, b):
+                try:
+                    data = src.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    continue
                 if not data:
                     return
-                other[src].sendall(data)
+                dst = other[src]
+                dst.setblocking(True)
+                dst.settimeout(30)
+                try:
+                    dst.sendall(data)
+                finally:
+                    dst.setblocking(False)
+                moved = True
+            if not moved and not select.select([a, b], [], [], 30)[0]:
+                return  # idle for 30 s
 
     def _context_for(self, host: str) -> ssl.SSLContext:
         """One forged certificate per host, issued once."""

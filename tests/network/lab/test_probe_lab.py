@@ -6,6 +6,8 @@ proxy (a real proxy.py) to a real HTTPS sensor API."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.lab.conftest import SENSOR_HOST, WORKSPACE_NAME
@@ -89,3 +91,188 @@ def test_unreachable_proxy_with_expected_proxy(lab, sensor_api):
     run, result = probe(lab, expected_proxy="noproxy.corp:8080")
     [entry] = result["results"]
     assert entry["outcome"] == "proxy_unreachable", (entry, run)
+
+
+# --------------------------------------------------------------------------------------------
+# Probe truth (issue 12), each against the lab's real proxies and TLS servers
+# --------------------------------------------------------------------------------------------
+
+GENERIC = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: probe
+      atp.sensor_proxy.atp_endpoint_probe: "{{ probe_args }}"
+      become: true
+      become_method: ansible.builtin.runas
+      become_user: "{{ account | default('LocalService') }}"
+      ignore_errors: true
+"""
+
+
+def run_probe(lab, probe_args, account="LocalService", limit="dc01", forks=5):
+    run = lab.run_playbook(GENERIC, extra_vars={"probe_args": probe_args, "account": account}, limit=limit,
+                           forks=forks)
+    return run, {h: run.result(h, "probe") for h in lab.host_names if run.task("probe", h)}
+
+
+def _only(results: dict) -> dict:
+    [result] = results["dc01"]["results"]
+    return result
+
+
+def test_older_workspace_answering_503_is_reachable(lab, sensor_api, proxy):
+    from tests.lab.network import OLD_SENSOR_HOST, OLD_WORKSPACE_NAME
+
+    lab.lab.add_dns("%s:443" % OLD_SENSOR_HOST, "127.0.0.1:%d" % sensor_api.port, proxy_only=True)
+    lab.host("dc01").seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
+    run, results = run_probe(lab, {"workspace": OLD_WORKSPACE_NAME, "include_crl": False,
+                                   "expected_proxy": "proxy.corp:8080"})
+    entry = _only(results)
+    assert (entry["status"], entry["outcome"], entry["hint"]) == (503, "reachable", ""), run
+    assert results["dc01"]["all_reachable"] is True
+
+
+def test_trusted_ssl_inspection_is_seen_in_target_mode_once_per_run(lab, sensor_api, tmp_path):
+    # The DCs trust the inspection CA (pushed by GPO), so win_uri gets a 200 through the intercepting proxy.
+    # The controller looks through the same proxy, once for all three hosts and forks, and sees the issuer.
+    import trustme
+
+    from tests.lab.network import MitmProxy
+
+    inspection = trustme.CA(organization_name="Contoso SSL Inspection")
+    bundle = tmp_path / "machine-store.pem"
+    bundle.write_bytes(sensor_api.ca.cert_pem.bytes() + inspection.cert_pem.bytes())
+    lab.lab.update_config(ca_file=str(bundle))
+    with MitmProxy(inspection, lab_dir=lab.lab.dir) as mitm:
+        for name in lab.host_names:
+            lab.host(name).seed({"LocalService": {"proxy_server": mitm.address}})
+        run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False,
+                                       "expected_proxy": mitm.address, "expected_issuers": [sensor_api.issuer]},
+                                 limit="all", forks=3)
+        assert sorted(results) == ["dc01", "dc02", "dc03"], run
+        for name, result in results.items():
+            [entry] = result["results"]
+            assert (entry["status"], entry["outcome"], entry["tls_inspection"]) == (200, "tls_intercepted",
+                                                                                     "intercepted"), (name, entry)
+            assert "Contoso SSL Inspection" in entry["tls_issuer"]
+            assert sensor_api.issuer in entry["hint"]
+        assert len(mitm.controller_checks()) == 1, mitm.seen
+        assert len([s for s in mitm.seen if s not in mitm.controller_checks()]) == 3
+
+
+def test_genuine_certificate_through_the_proxy_is_not_intercepted(lab, sensor_api, proxy):
+    address = "127.0.0.1:%d" % proxy.port
+    lab.host("dc01").seed({"LocalService": {"proxy_server": address}})
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False, "expected_proxy": address,
+                                   "expected_issuers": [sensor_api.issuer]})
+    entry = _only(results)
+    assert (entry["outcome"], entry["tls_inspection"], entry["tls_issuer"]) == (
+        "reachable", "not intercepted", sensor_api.issuer), run
+
+
+def test_failed_become_is_become_failed(lab, sensor_api, proxy):
+    from tests.lab.network import set_win_uri_fault
+
+    lab.host("dc01").seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
+    set_win_uri_fault(lab.lab, "dc01", "become", "seclogon_disabled")
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False,
+                                   "expected_proxy": "proxy.corp:8080"})
+    entry = _only(results)
+    assert (entry["outcome"], entry["cause"]) == ("become_failed", "secondary_logon"), run
+    assert "Win32ErrorCode 1058" in entry["error"] and "Secondary Logon" in entry["hint"]
+    assert proxy.log() == []
+
+
+@pytest.mark.parametrize("account", ["S-1-5-19", "LocalSystem"])
+def test_become_user_runas_cannot_use_is_refused_before_anything_runs(lab, sensor_api, account):
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False}, account=account)
+    result = results["dc01"]
+    assert result["failed"] is True and "become_user" in result["msg"], run
+    assert "cannot be a become_user" in result["msg"]
+    assert lab.ledger()["dc01"]["by_module"].get("ansible.windows.win_uri", 0) == 0
+
+
+def test_tls_handshake_failure_is_tls_error_with_the_strong_crypto_hint(lab, sensor_api, proxy):
+    from tests.lab.network import set_win_uri_fault
+
+    lab.host("dc01").seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
+    set_win_uri_fault(lab.lab, "dc01", "tls_max", "TLSv1")
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False,
+                                   "expected_proxy": "proxy.corp:8080"})
+    entry = _only(results)
+    assert (entry["outcome"], entry["cause"]) == ("tls_error", "handshake"), run
+    assert "Could not create SSL/TLS secure channel" in entry["error"]
+    assert "SchUseStrongCrypto" in entry["hint"]
+
+
+def test_localized_dotnet_messages_are_recognised_on_structure(lab, sensor_api, proxy, blackhole):
+    from tests.lab.network import set_win_uri_fault
+
+    for name in lab.host_names:
+        set_win_uri_fault(lab.lab, name, "language", "de-DE")
+    lab.host("dc01").seed({"LocalService": None})  # no proxy: the account resolves the name itself
+    lab.host("dc02").seed({"LocalService": {"proxy_server": "nosuch.corp:8080"}})
+    lab.host("dc03").seed({"LocalService": {"proxy_server": "127.0.0.1:%d" % blackhole}})
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False, "timeout": 2}, limit="all")
+    got = {h: (r["results"][0]["outcome"], r["results"][0]["proxy"]) for h, r in results.items()}
+    assert got == {"dc01": ("dns_failure", "direct"), "dc02": ("proxy_unreachable", "nosuch.corp"),
+                   "dc03": ("timeout", None)}, run
+    assert "Der Remotename konnte nicht aufgel" in results["dc01"]["results"][0]["error"]
+
+
+def test_plain_403_to_connect_is_blocked_by_proxy(lab, sensor_api, proxy):
+    from tests.lab.network import deny_through_proxy
+
+    deny_through_proxy(lab.lab, "winatp-gw-weu.microsoft.com")
+    lab.host("dc01").seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
+    run, results = run_probe(lab, {"products": ["mde"], "mde_urls": ["https://winatp-gw-weu.microsoft.com/test"],
+                                   "include_crl": False, "expected_proxy": "proxy.corp:8080"})
+    entry = _only(results)
+    assert (entry["status"], entry["outcome"]) == (403, "blocked_by_proxy"), run
+    [logged] = proxy.log()
+    assert (logged["method"], logged["denied"]) == ("CONNECT", True)
+
+
+def test_wpad_or_pac_is_not_pretended_direct(lab, sensor_api):
+    lab.host("dc01").seed({"LocalService": {"auto_detect": True}})
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False})
+    entry = _only(results)
+    assert entry["outcome"] == "unknown" and "does not emulate" in entry["error"], run
+    assert "automatic detection (WPAD)" in entry["error"]
+
+
+# --------------------------------------------------------------------------------------------
+# Probe modes as SYSTEM (issue 14): which way works, as the Client Analyzer asks
+# --------------------------------------------------------------------------------------------
+
+
+def test_modes_say_which_way_works(lab, sensor_api, proxy, auth_proxy):
+    # SYSTEM's own WinINet proxy wants authentication it cannot give; direct cannot resolve Internet names;
+    # only the named proxy gets through.
+    lab.host("dc01").seed({"SYSTEM": {"proxy_server": "authproxy.corp:8080"}})
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False,
+                                   "expected_proxy": "authproxy.corp:8080",
+                                   "modes": ["default", "direct", "named", "winhttp", "wpad"],
+                                   "proxy": "http://proxy.corp:8080"}, account="SYSTEM")
+    result = results["dc01"]
+    assert [(r["mode"], r["outcome"]) for r in result["results"]] == [
+        ("default", "proxy_auth_required"), ("direct", "dns_failure"), ("named", "reachable")], run
+    assert result["working_modes"] == {PING: ["named"]}
+    assert result["all_reachable"] is True
+    assert [n["mode"] for n in result["not_tested"]] == ["winhttp", "wpad"]
+    assert result["round_trips"] == 3
+    # proxy.py answers 407 before its plugins run, so only the named proxy logged a tunnel
+    assert auth_proxy.log() == [] and sensor_api.requests[-1]["path"] == "/tri/sensor/api/ping"
+    assert [(r["method"], r["host"]) for r in proxy.log()] == [("CONNECT", SENSOR_HOST)]
+
+
+def test_named_mode_sends_its_credentials_after_the_challenge(lab, sensor_api, auth_proxy):
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False, "modes": ["named"],
+                                   "proxy": "http://authproxy.corp:8080", "proxy_username": "lab",
+                                   "proxy_password": "secret"}, account="SYSTEM")
+    entry = _only(results)
+    assert (entry["mode"], entry["outcome"], entry["proxy"]) == ("named", "reachable", "http://authproxy.corp:8080"), run
+    # .NET answers the 407 challenge with the credentials (proxy.py logs only the CONNECT it let through)
+    assert [(r["method"], r["proxy_authorization"]) for r in auth_proxy.log()] == [("CONNECT", True)]
+    assert "secret" not in json.dumps(results)
