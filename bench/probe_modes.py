@@ -86,8 +86,8 @@ def main(argv=None) -> int:
             for modes in RUNS:
                 measured.append(measure(env, modes, args.forks, args.latency))
     base = measured[0]
-    print("%-28s %9s %7s %11s %13s %14s  %s" % ("modes", "wall (s)", "ratio", "trips/host", "win_uri/host",
-                                                 "win_uri/mode", "working modes"))
+    columns = ("modes", "wall (s)", "ratio", "trips/host", "win_uri/host", "win_uri/mode", "working modes")
+    print("%-28s %9s %7s %11s %13s %14s  %s" % columns)
     for m in measured:
         per_host = statistics.mean(m["win_uri"])
         print("%-28s %9.2f %7.2f %11.2f %13.2f %14.2f  %s" % (

@@ -92,9 +92,8 @@ def test_proxy_basic_auth(sensor_api, crl_origin, start_proxy, trust):
         endpoints, proxy=proxy.url, proxy_username=PROXY_USER, proxy_password=PROXY_PASSWORD, **trust
     )
     assert set(outcomes(authed).values()) == {"reachable"}
-    in_url = probe.probe_controller(
-        endpoints, proxy="http://%s:%s@127.0.0.1:%d" % (quote(PROXY_USER, safe=""), quote(PROXY_PASSWORD, safe=""),
-                                                       proxy.port), **trust)
+    credentials = "%s:%s" % (quote(PROXY_USER, safe=""), quote(PROXY_PASSWORD, safe=""))
+    in_url = probe.probe_controller(endpoints, proxy="http://%s@127.0.0.1:%d" % (credentials, proxy.port), **trust)
     assert set(outcomes(in_url).values()) == {"reachable"}
     text = repr(anonymous + wrong + authed + in_url)
     assert PROXY_PASSWORD not in text and quote(PROXY_PASSWORD, safe="") not in text

@@ -86,8 +86,13 @@ PLAYBOOK = """
 """
 
 
-def run_playbook(tmp_path: Path, extra: dict, *args: str) -> subprocess.CompletedProcess:
-    (tmp_path / "play.yml").write_text(PLAYBOOK)
+def url_with_credentials(port: int) -> str:
+    return "http://%s:%s@127.0.0.1:%d" % (PROXY_USER, quote(PROXY_PASSWORD, safe=""), port)
+
+
+def run_playbook(tmp_path: Path, extra: dict, *args: str, playbook: str = "play.yml") -> subprocess.CompletedProcess:
+    if playbook == "play.yml":
+        (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "inventory.ini").write_text(
         "dc01 ansible_connection=local ansible_python_interpreter=%s\n"
         "dc02 ansible_connection=local ansible_python_interpreter=%s\n" % (sys.executable, sys.executable)
@@ -103,7 +108,7 @@ def run_playbook(tmp_path: Path, extra: dict, *args: str) -> subprocess.Complete
         ANSIBLE_STDOUT_CALLBACK="default",
     )
     argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "inventory.ini")]
-    argv += ["-e", "@%s" % (tmp_path / "extra.json"), str(tmp_path / "play.yml"), *args]
+    argv += ["-e", "@%s" % (tmp_path / "extra.json"), str(tmp_path / playbook), *args]
     return subprocess.run(argv, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=240,
                           check=False)
 
@@ -121,8 +126,7 @@ def extra(tmp_path, sensor_api, test_ca, start_proxy, closed_port):
         "sensor_root_url": "https://127.0.0.1:%d/" % port,
         "closed_url": "https://127.0.0.1:%d/" % closed_port,
         "proxy_url": proxy.url,
-        "proxy_url_with_credentials": "http://%s:%s@127.0.0.1:%d" % (PROXY_USER, quote(PROXY_PASSWORD, safe=""),
-                                                                    proxy.port),
+        "proxy_url_with_credentials": url_with_credentials(proxy.port),
         "proxy_user": PROXY_USER,
         "proxy_password": PROXY_PASSWORD,
         "report_dir": str(report_dir),
@@ -177,3 +181,48 @@ def test_playbook_end_to_end(tmp_path, extra, check):
     assert [c.get("name") for c in cases] == ["url_1 %s" % extra["sensor_url"], "url_2 %s" % extra["sensor_root_url"]]
     for path in [*json_dir.glob("*"), Path(extra["report_dir"]) / "probe.xml", Path(extra["report_dir"]) / "registered.json"]:
         assert PROXY_PASSWORD not in path.read_text() and quote(PROXY_PASSWORD, safe="") not in path.read_text()
+
+
+INSPECTED = """
+- hosts: dc01
+  gather_facts: false
+  tasks:
+    - name: through an authenticating SSL-inspection proxy, credentials in the URL
+      atp.sensor_proxy.atp_endpoint_probe:
+        via: controller
+        products: []
+        include_crl: false
+        urls: ["{{ sensor_url }}"]
+        proxy: "{{ proxy_url_with_credentials }}"
+        ca_path: "{{ ca_pem }}"
+        expected_issuers: ["{{ ca_issuer }}"]
+        timeout: 5
+      register: inspected
+
+    - name: Save what the task returned
+      ansible.builtin.copy:
+        content: "{{ inspected | to_json }}"
+        dest: "{{ report_dir }}/inspected.json"
+        mode: "0600"
+"""
+
+
+def test_credentials_in_the_proxy_url_reach_the_issuer_check(tmp_path, sensor_api, test_ca, intercept_ca, both_cas,
+                                                             auth_mitm_proxy):
+    # Issue 12: with the credentials in the proxy URL the issuer check got a 407 and the inspection went unseen.
+    report_dir = tmp_path / "reports"
+    report_dir.mkdir()
+    extra = {
+        "sensor_url": "https://contososensorapi.atp.azure.com:%d/tri/sensor/api/ping" % sensor_api.server_port,
+        "proxy_url_with_credentials": url_with_credentials(auth_mitm_proxy.port),
+        "ca_pem": both_cas, "ca_issuer": test_ca.issuer, "report_dir": str(report_dir),
+    }
+    (tmp_path / "inspected.yml").write_text(INSPECTED)
+    proc = run_playbook(tmp_path, extra, "-vvvv", playbook="inspected.yml")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    [result] = json.loads((report_dir / "inspected.json").read_text())["results"]
+    assert (result["status"], result["outcome"], result["tls_issuer"]) == (200, "tls_intercepted", intercept_ca.issuer)
+    assert result["proxy"] == "http://127.0.0.1:%d" % auth_mitm_proxy.port
+    for text in (output, json.dumps(result)):
+        assert PROXY_PASSWORD not in text and quote(PROXY_PASSWORD, safe="") not in text

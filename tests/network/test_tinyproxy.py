@@ -80,7 +80,7 @@ def test_target_mode_classifies_a_proxy_generated_401():
     # What win_uri returns when .NET's CONNECT gets tinyproxy's 401 (IgnoreBadResponse path).
     endpoint = Endpoint("mdi_workspace", "https://contososensorapi.atp.azure.com/tri/sensor/api/ping",
                         "sensor_ping", "mdi")
-    assert outcomes.classify_http(endpoint, 401, {"server": "tinyproxy/1.11.1",
-                                               "www_authenticate": 'Basic realm="Tinyproxy"'}) == "proxy_auth_required"
+    headers = {"server": "tinyproxy/1.11.1", "www_authenticate": 'Basic realm="Tinyproxy"'}
+    assert outcomes.classify_http(endpoint, 401, headers) == "proxy_auth_required"
     # a 401 from the service itself (no proxy marks) is not the proxy's doing
     assert outcomes.classify_http(endpoint, 401, {"server": "Microsoft-HTTPAPI/2.0"}) == "blocked_by_proxy"

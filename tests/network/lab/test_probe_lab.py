@@ -110,9 +110,13 @@ GENERIC = """
 """
 
 
-def run_probe(lab, probe_args, account="LocalService", limit="dc01", forks=5):
-    run = lab.run_playbook(GENERIC, extra_vars={"probe_args": probe_args, "account": account}, limit=limit,
-                           forks=forks)
+def run_probe(lab, probe_args, account="LocalService", limit="dc01", forks=5, verbosity=0):
+    # The variables go in a file: on the command line -vvvv would echo them (that is ansible-playbook's own
+    # output of its arguments, not the probe's).
+    variables = lab.dir / ("probe_vars_%d.json" % len(list(lab.dir.glob("probe_vars_*.json"))))
+    variables.write_text(json.dumps({"probe_args": probe_args, "account": account}))
+    run = lab.run_playbook(GENERIC, limit=limit, forks=forks, verbosity=verbosity,
+                           extra_args=["--extra-vars", "@%s" % variables])
     return run, {h: run.result(h, "probe") for h in lab.host_names if run.task("probe", h)}
 
 
@@ -147,14 +151,14 @@ def test_trusted_ssl_inspection_is_seen_in_target_mode_once_per_run(lab, sensor_
     with MitmProxy(inspection, lab_dir=lab.lab.dir) as mitm:
         for name in lab.host_names:
             lab.host(name).seed({"LocalService": {"proxy_server": mitm.address}})
-        run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False,
-                                       "expected_proxy": mitm.address, "expected_issuers": [sensor_api.issuer]},
-                                 limit="all", forks=3)
+        args = {"workspace": WORKSPACE_NAME, "include_crl": False, "expected_proxy": mitm.address,
+                "expected_issuers": [sensor_api.issuer]}
+        run, results = run_probe(lab, args, limit="all", forks=3)
         assert sorted(results) == ["dc01", "dc02", "dc03"], run
         for name, result in results.items():
             [entry] = result["results"]
-            assert (entry["status"], entry["outcome"], entry["tls_inspection"]) == (200, "tls_intercepted",
-                                                                                     "intercepted"), (name, entry)
+            got = (entry["status"], entry["outcome"], entry["tls_inspection"])
+            assert got == (200, "tls_intercepted", "intercepted"), (name, entry)
             assert "Contoso SSL Inspection" in entry["tls_issuer"]
             assert sensor_api.issuer in entry["hint"]
         assert len(mitm.controller_checks()) == 1, mitm.seen
@@ -270,9 +274,9 @@ def test_modes_say_which_way_works(lab, sensor_api, proxy, auth_proxy):
 def test_named_mode_sends_its_credentials_after_the_challenge(lab, sensor_api, auth_proxy):
     run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False, "modes": ["named"],
                                    "proxy": "http://authproxy.corp:8080", "proxy_username": "lab",
-                                   "proxy_password": "secret"}, account="SYSTEM")
+                                   "proxy_password": "secret"}, account="SYSTEM", verbosity=4)
     entry = _only(results)
     assert (entry["mode"], entry["outcome"], entry["proxy"]) == ("named", "reachable", "http://authproxy.corp:8080"), run
     # .NET answers the 407 challenge with the credentials (proxy.py logs only the CONNECT it let through)
     assert [(r["method"], r["proxy_authorization"]) for r in auth_proxy.log()] == [("CONNECT", True)]
-    assert "secret" not in json.dumps(results)
+    assert "secret" not in json.dumps(results) and "secret" not in run.stdout + run.stderr

@@ -186,8 +186,8 @@ def test_modes_default_direct_named_and_the_untestable_ones():
 def test_named_mode_without_proxy_is_not_tested():
     host = FakeHost(ALL_OK)
     result = run({"workspace": "contoso", "include_crl": False, "modes": ["default", "named"]}, host)
-    assert result["not_tested"] == [{"mode": "named", "why": "not tested: mode 'named' needs the proxy option "
-                                                            "(the named proxy, win_uri proxy_url)"}]
+    why = "not tested: mode 'named' needs the proxy option (the named proxy, win_uri proxy_url)"
+    assert result["not_tested"] == [{"mode": "named", "why": why}]
     assert len(host.calls) == 1
 
 
