@@ -151,6 +151,7 @@ class Change:
     # Journal, for the result and for a connection drop.
     backup_file: str = ""
     applied_file: str = ""
+    backup_pending: str = ""  # the upload started but did not confirm
     written: list = field(default_factory=list)
     pruned: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -204,8 +205,11 @@ class Change:
             parts.append("Nothing was written to the registry.")
         if self.backup_file:
             parts.append("Backup of the previous values: %s (reg import it on the host to undo)." % self.backup_file)
+        elif self.backup_pending:
+            parts.append("The backup was being written to %s and may be there." % self.backup_pending)
         parts.append("A rerun compares first, so it finishes the change or reports the host in sync.")
         return ConnectionDropped(" ".join(parts), **self.details(maybe_written=maybe, dropped_at=stage,
+                                                                   backup_pending=self.backup_pending,
                                                                    changed=bool(self.written or maybe)))
 
     def run(self) -> dict:
@@ -224,6 +228,7 @@ class Change:
             self.secured = True
         folder = backup.folder_for(self.backup_dir, self.when)
         before, after, pruned = self._files(manifest, folder)
+        self.backup_pending = "%s\\%s" % (folder, backup.BEFORE)
         try:
             copied = self.upload({backup.BEFORE: before, backup.AFTER: after}, folder)
         except Disconnected as exc:
@@ -231,7 +236,7 @@ class Change:
         if copied.get("failed"):
             raise ChangeError("Writing the backup to %s failed: %s. Nothing was written to the registry."
                               % (folder, copied.get("msg")), **self.details())
-        self.backup_file = "%s\\%s" % (folder, backup.BEFORE)
+        self.backup_file, self.backup_pending = self.backup_pending, ""
         self.applied_file = "%s\\%s" % (folder, backup.AFTER)
 
         try:

@@ -24,7 +24,12 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _restore as restore
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import ChangeError, UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
+    ChangeError,
+    ConnectionDropped,
+    Disconnected,
+    UsageError,
+)
 
 
 def namer(prefix: str):
@@ -98,6 +103,17 @@ def _load_hives(execute, sids: list, name) -> list:
 
 
 def run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> dict:
+    """Everything ``win_wininet_proxy`` does (see :func:`_run`); a drop before the change says nothing was written."""
+    try:
+        return _run(execute, upload, args, check_mode, host)
+    except Disconnected as exc:
+        raise ConnectionDropped(
+            "The connection to the host dropped before anything was written (%s). Nothing was written to the "
+            "registry. A rerun compares first, so it finishes the change or reports the host in sync." % exc,
+            written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
+
+
+def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> dict:
     """Everything ``win_wininet_proxy`` does; returns the result fields (raises the errors of :mod:`._errors`).
 
     ``read_only`` (a drift report) plans like check mode but never checks rights or loads a hive, and

@@ -594,6 +594,7 @@ class Host:
         with locked_json(self.dir / "ledger.json", default=_new_ledger) as led:
             led["module_calls"] += 1
             led["by_module"][module] = led["by_module"].get(module, 0) + 1
+            led.setdefault("sequence", []).append(module)
             return led["module_calls"]
 
     def attribute_to_task(self, task: str) -> int:
@@ -624,7 +625,7 @@ def _norm_win(win_path: str) -> str:
 
 
 def _new_ledger() -> dict:
-    return {"module_calls": 0, "attributed": 0, "by_module": {}, "by_task": {}}
+    return {"module_calls": 0, "attributed": 0, "by_module": {}, "by_task": {}, "sequence": []}
 
 
 class Lab:
