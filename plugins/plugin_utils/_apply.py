@@ -51,28 +51,77 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
 REG_EXE = "reg.exe"
 
 
+def _id(item) -> str:
+    return item.sid if item.wininet else item.label or item.path
+
+
+def _label(ident: str) -> str:
+    return accounts.label(ident) if accounts.canonical_sid(ident) else ident
+
+
+def _shown(value, wanted: bool = False) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, (bytes, bytearray)):
+        return ("the %d bytes written" if wanted else "%d other bytes") % len(value)
+    return repr(value)
+
+
 @dataclass
 class Pending:
-    """One value to write: ``old`` None means it did not exist, ``wanted`` None means delete it."""
+    """One registry value to write: ``old`` None means it did not exist, ``wanted`` None means delete it.
 
-    sid: str
+    Values are bytes (REG_BINARY), str (REG_SZ) or int (REG_DWORD), as ``_regfile.value_lines`` writes
+    them. A WinINet value of an account has ``sid`` set (``key``/``path`` are then its Connections key);
+    any other value (a Defender for Endpoint policy, the WinHTTP setting) gives ``key`` (``.reg`` form,
+    ``HKEY_LOCAL_MACHINE\\...``), ``path`` (``win_reg_stat`` form, ``HKLM:\\...``) and a ``label``.
+    """
+
+    sid: str | None
     path: str
     name: str
-    old: bytes | None
+    old: object
     old_state: str
-    wanted: bytes | None
+    wanted: object
+    key: str = ""
+    label: str = ""
+    # A value a documented module writes instead of reg import (WinHTTP through win_http_proxy): (module, args).
+    # It is still backed up in before.reg and read back; ``matches(got)`` then decides, as the exact bytes of
+    # what the module writes are its own (a change counter).
+    write_with: tuple | None = None
+    matches: object = None
+
+    def __post_init__(self):
+        if not self.key:
+            self.key = accounts.connections_reg_key(self.sid)
 
     @property
     def account(self) -> str:
-        return accounts.account_name(self.sid)
+        return accounts.account_name(self.sid) if self.sid else ""
 
     @property
     def reg_key(self) -> str:
-        return accounts.connections_reg_key(self.sid)
+        return self.key
+
+    @property
+    def who(self) -> str:
+        """``LocalService (S-1-5-19)``, or the label of a machine-wide value."""
+        return accounts.label(self.sid) if self.sid else (self.label or self.path)
+
+    @property
+    def wininet(self) -> bool:
+        return self.sid is not None
+
+    def verified(self, got) -> bool:
+        return self.matches(got) if callable(self.matches) else got == self.wanted
 
     def to_result(self) -> dict:
-        return {"sid": self.sid, "account": self.account, "name": self.name,
-                "old_hex": self.old.hex() if self.old is not None else None, "state": self.old_state}
+        old = self.old.hex() if isinstance(self.old, (bytes, bytearray)) else self.old
+        out = {"sid": self.sid, "account": self.account, "name": self.name, "state": self.old_state,
+               "old_hex" if self.wininet else "old": old}
+        if not self.wininet:
+            out.update(path=self.path, label=self.label)
+        return out
 
 
 def plan(targets: list) -> list:
@@ -90,9 +139,11 @@ def plan(targets: list) -> list:
 # ---------------------------------------------------------------------------
 # What a change looks like to a person: --diff and one-line descriptions
 # ---------------------------------------------------------------------------
-def _describe_lines(data: bytes | None) -> list:
+def _describe_lines(data) -> list:
     if data is None:
         return ["(absent)"]
+    if not isinstance(data, (bytes, bytearray)):
+        return ["%s" % (data,)]
     try:
         value = wininet.decode(data)
     except wininet.WinInetCodecError as exc:
@@ -107,10 +158,12 @@ def _describe_lines(data: bytes | None) -> list:
     ]
 
 
-def describe(data: bytes | None) -> str:
-    """``proxy proxy.corp:8080, bypass <local>`` / ``direct (no proxy)`` / ``(absent)``."""
+def describe(data) -> str:
+    """``proxy proxy.corp:8080, bypass <local>`` / ``direct (no proxy)`` / ``(absent)``; other values as they are."""
     if data is None:
         return "(absent)"
+    if not isinstance(data, (bytes, bytearray)):
+        return "%s" % (data,)
     try:
         return wininet.describe(wininet.decode(data))
     except wininet.WinInetCodecError:
@@ -119,7 +172,7 @@ def describe(data: bytes | None) -> str:
 
 def diff_for(item: Pending) -> dict:
     """A decoded before/after diff for one value (what ``--diff`` shows), not raw hex."""
-    header = "%s (%s) %s" % (item.account, item.sid, item.name)
+    header = "%s %s" % (item.who, item.name)
     return {
         "before_header": "%s\\%s" % (item.path, item.name),
         "after_header": "%s\\%s" % (item.path, item.name),
@@ -132,8 +185,7 @@ def sentence(item: Pending, check_mode: bool) -> str:
     verb = "would write" if check_mode else "wrote"
     if item.wanted is None:
         verb = "would delete" if check_mode else "deleted"
-    return "%s %s of %s: %s -> %s" % (verb, item.name, accounts.label(item.sid), describe(item.old),
-                                     describe(item.wanted))
+    return "%s %s of %s: %s -> %s" % (verb, item.name, item.who, describe(item.old), describe(item.wanted))
 
 
 # ---------------------------------------------------------------------------
@@ -159,7 +211,8 @@ class Change:
 
     @property
     def sids(self) -> list:
-        return list(dict.fromkeys(i.sid for i in self.items))
+        """What changes, as the result reports it: the SIDs of WinINet values, the labels of the others."""
+        return list(dict.fromkeys(i.sid if i.wininet else i.label or i.path for i in self.items))
 
     def details(self, **extra) -> dict:
         out = {"backup_file": self.backup_file, "applied_file": self.applied_file,
@@ -176,19 +229,19 @@ class Change:
         entry = backup.Entry("%s\\%s" % (folder, backup.BEFORE), backup.sha256(before))
         pruned = backup.to_prune(manifest, self.backup_dir, self.keep)
         after_entries = backup.manifest_lines(entry, self.backup_dir if self.secured else None, pruned)
-        after_entries += [{"key": i.reg_key, "name": i.name, "data": i.wanted} for i in self.items]
+        after_entries += [{"key": i.reg_key, "name": i.name, "data": i.wanted} for i in self.items if not i.write_with]
         after = regfile.render(after_entries, "%s: the values written at %s UTC (applied with reg import; "
                                "the previous values are in %s)." % (self.comment, self.when, backup.BEFORE))
         return before, after, pruned
 
     def _read_back(self) -> list:
-        """[(item, bytes or None now on the host)], one read per key."""
+        """[(item, value now on the host or None)], one read per key."""
         out = []
         for path in dict.fromkeys(i.path for i in self.items):
             key = remote.read_key(self.execute, path)
             for item in (i for i in self.items if i.path == path):
                 found = key.get(item.name)
-                out.append((item, found.data if found is not None else None))
+                out.append((item, None if found is None else (found.data if found.data is not None else found.value)))
         return out
 
     def _import(self, path: str) -> dict:
@@ -198,9 +251,9 @@ class Change:
         maybe = [s for s in (maybe or []) if s not in self.written]
         parts = ["The connection to the host dropped %s (%s)." % (stage, exc)]
         if self.written:
-            parts.append("Written and verified before the drop: %s." % ", ".join(map(accounts.label, self.written)))
+            parts.append("Written and verified before the drop: %s." % ", ".join(map(_label, self.written)))
         if maybe:
-            parts.append("Possibly written (the import may have run): %s." % ", ".join(map(accounts.label, maybe)))
+            parts.append("Possibly written (the import may have run): %s." % ", ".join(map(_label, maybe)))
         if not self.written and not maybe:
             parts.append("Nothing was written to the registry.")
         if self.backup_file:
@@ -241,33 +294,44 @@ class Change:
 
         try:
             imported = self._import(self.applied_file)
+            if imported.get("rc") == 0:
+                imported = self._module_writes() or imported
         except Disconnected as exc:
             raise self._dropped("while reg import was writing the new values", exc, self.sids) from None
         try:
             found = self._read_back()
         except Disconnected as exc:
             raise self._dropped("after reg import, before the values were read back", exc, self.sids) from None
-        mismatched = [(item, got) for item, got in found if got != item.wanted]
-        self.written = [s for s in self.sids if not any(item.sid == s for item, dummy in mismatched)]
+        mismatched = [(item, got) for item, got in found if not item.verified(got)]
+        self.written = [s for s in self.sids if not any(_id(item) == s for item, dummy in mismatched)]
         if imported.get("rc") != 0 or mismatched:
             self._roll_back(imported, mismatched, found)
         self._prune(pruned)
         return self.details(verified=True, changed=True)
 
+    def _module_writes(self) -> dict | None:
+        """Run the items written by a module (after the import); a failure is returned like a failed import."""
+        for item in (i for i in self.items if i.write_with):
+            module, args = item.write_with
+            result = self.execute(module, args)
+            if result.get("failed"):
+                return {"rc": 1, "stderr": "%s failed: %s" % (module, result.get("msg"))}
+        return None
+
     def _roll_back(self, imported: dict, mismatched: list, found: list) -> None:
         """Put ``before.reg`` back, read again, and raise a ChangeError that says what the host holds now."""
         changed_on_host = [item for item, got in found if got != item.old]
         if imported.get("rc") != 0:
-            what = "reg import of the new values failed (rc %s: %s)" % (
+            what = "writing the new values failed (rc %s: %s)" % (
                 imported.get("rc"), (imported.get("stderr") or imported.get("msg") or "").strip())
+            if "failed:" not in what:
+                what = "reg import of the new values failed" + what[len("writing the new values failed"):]
         else:
             what = "verify after write failed: " + "; ".join(
-                "%s %s reads back %s instead of the %d bytes written" % (
-                    accounts.label(item.sid), item.name, "nothing" if got is None else "%d other bytes" % len(got),
-                    len(item.wanted or b""))
+                "%s %s reads back %s instead of %s" % (item.who, item.name, _shown(got), _shown(item.wanted, True))
                 for item, got in mismatched)
             what += ". Something on the host (a policy, an agent or a registry filter) may be reverting the value"
-        details = {"mismatched": [item.sid for item, dummy in mismatched], "rollback_problems": []}
+        details = {"mismatched": [_id(item) for item, dummy in mismatched], "rollback_problems": []}
         if not changed_on_host:
             self.written = []
             raise ChangeError("%s. Nothing was written to the accounts' keys: the host still holds its previous "
@@ -281,16 +345,16 @@ class Change:
         # What counts is what the host holds now: an import that could not touch a key whose value never
         # changed (the one that failed the first import) still put everything else back.
         still = [(item, got) for item, got in now if got != item.old]
-        self.written = list(dict.fromkeys(item.sid for item, dummy in still))
+        self.written = list(dict.fromkeys(_id(item) for item, dummy in still))
         if still:
-            problems = ["%s %s" % (accounts.label(item.sid), item.name) for item, dummy in still]
+            problems = ["%s %s" % (item.who, item.name) for item, dummy in still]
             details["rollback_problems"] = problems + ([str(undone.get("stderr") or "").strip()]
                                                        if undone.get("rc") != 0 else [])
             raise ChangeError("%s. Putting the previous values back failed for %s; restore them with reg import of %s."
                               % (what, ", ".join(problems) or "the import", self.backup_file), **self.details(**details))
         raise ChangeError("%s. The %d value(s) already written were restored to their previous bytes and read "
                           "back (backup: %s)." % (what, len(changed_on_host), self.backup_file),
-                          **self.details(rolled_back=list(dict.fromkeys(i.sid for i in changed_on_host)), **details))
+                          **self.details(rolled_back=list(dict.fromkeys(_id(i) for i in changed_on_host)), **details))
 
     def _prune(self, pruned: list) -> None:
         for entry in pruned:
