@@ -12,14 +12,15 @@ Pure logic with injected remote access:
 
 Order of operations (:meth:`Change.run`):
 
-1. read the backup manifest (``HKLM\\SOFTWARE\\atp.sensor_proxy\\Backups``, 1 round trip);
+1. the backup manifest (``HKLM\\SOFTWARE\\atp.sensor_proxy\\Backups``), read with everything else by the
+   caller's state query (or here, 1 round trip);
 2. the first time a backup directory is used: create and secure it (:mod:`._backup`, 5);
 3. upload ``before.reg`` (the previous value of everything about to change, absent values as
    ``"Name"=-``) and ``after.reg`` (the new values plus the manifest entry of ``before.reg``) into a
    new backup folder (5);
 4. **one** ``reg.exe import after.reg``: every account is written by the same process on the host,
    so a dropped connection cannot leave one account new and another old (1);
-5. read every written key back (1 per key); a mismatch, or an import that failed part way,
+5. read every written key back (one state query); a mismatch, or an import that failed part way,
    puts ``before.reg`` back with ``reg import`` and reads again to say what the host holds now;
 6. delete the backup folders beyond the newest ``keep`` (1 each; their manifest entries went with step 4).
 
@@ -200,6 +201,7 @@ class Change:
     keep: int = backup.DEFAULT_KEEP
     comment: str = "atp.sensor_proxy"
     when: str = field(default_factory=backup.stamp)
+    manifest: backup.Manifest | None = None  # read with everything else (else read here, one state query)
     # Journal, for the result and for a connection drop.
     backup_file: str = ""
     applied_file: str = ""
@@ -235,13 +237,12 @@ class Change:
         return before, after, pruned
 
     def _read_back(self) -> list:
-        """[(item, value now on the host or None)], one read per key."""
+        """[(item, value now on the host or None)]: every written key in one state query."""
+        snapshot = remote.read_state(self.execute, [i.path for i in self.items])
         out = []
-        for path in dict.fromkeys(i.path for i in self.items):
-            key = remote.read_key(self.execute, path)
-            for item in (i for i in self.items if i.path == path):
-                found = key.get(item.name)
-                out.append((item, None if found is None else (found.data if found.data is not None else found.value)))
+        for item in self.items:
+            found = snapshot.key(item.path).get(item.name)
+            out.append((item, None if found is None else (found.data if found.data is not None else found.value)))
         return out
 
     def _import(self, path: str) -> dict:
@@ -267,7 +268,7 @@ class Change:
 
     def run(self) -> dict:
         try:
-            manifest = backup.read_manifest(self.execute)
+            manifest = self.manifest or backup.read_manifest(self.execute)
         except Disconnected as exc:
             raise self._dropped("before anything was written", exc) from None
         if not manifest.is_secured(self.backup_dir):

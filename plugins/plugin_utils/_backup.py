@@ -117,8 +117,12 @@ class Manifest:
 
 
 def read_manifest(execute) -> Manifest:
-    """One ``win_reg_stat`` of the manifest key."""
-    key = remote.read_key(execute, MANIFEST_PATH)
+    """The manifest, read on its own (one state query)."""
+    return manifest_from(remote.read_state(execute, [MANIFEST_PATH]).key(MANIFEST_PATH))
+
+
+def manifest_from(key) -> Manifest:
+    """The manifest from its registry key (a ``_remote.KeyRead``)."""
     manifest = Manifest(exists=key.exists)
     for value in key.values.values():
         data = str(value.value or "") if value.data is None else ""

@@ -4,15 +4,10 @@
 
 Pure logic; remote reads go through :mod:`._remote` with an injected executor.
 
-Remote round trips (one ``ansible.windows`` module execution each):
-
-* the source: 1 (``win_reg_stat`` of its Connections key; 0 for a literal value, a settings
-  spec or a backup the caller already read);
-* the targets: 1 per target SID (one key read returns every value name);
-* 1 more per target whose key is absent, to tell ``missing`` from ``hive_not_loaded``
-  (``win_reg_stat`` of ``HKU:\\<SID>``).
-
-So a compare of HKCU against S-1-5-18 and S-1-5-19 costs 3 round trips.
+Remote round trips: ONE. Every key a compare needs (:func:`reads`: the source's Connections key,
+each target's, and whether an absent target's hive is loaded) comes from one run of the collection's
+read-only state query (:func:`._remote.read_state`); the caller can pass a snapshot it already read
+with other keys, and then the compare costs nothing more.
 """
 
 from __future__ import annotations
@@ -108,7 +103,29 @@ def clean_settings(settings):
     return {key: value for key, value in settings.items() if value is not None}
 
 
-def load_source(execute, kind: str, source_sid=None, source_value=None, settings=None, name=_same) -> Source:
+def source_path(kind: str, source_sid=None, name=_same) -> str | None:
+    """The key the source is read from (None for a literal value, a settings spec or a backup)."""
+    if kind == "current_user":
+        return accounts.connections_path(None)
+    if kind == "sid":
+        return accounts.connections_path(resolve(source_sid, name("source_sid")))
+    return None
+
+
+def reads(kind: str, source_sid, targets: list, name=_same) -> list:
+    """Every key a compare of ``targets`` reads, for one state query."""
+    paths = [source_path(kind, source_sid, name)] if source_path(kind, source_sid, name) else []
+    return paths + [accounts.connections_path(sid) for sid in targets]
+
+
+def _key(execute, snapshot, path: str) -> remote.KeyRead:
+    if snapshot is not None and snapshot.has(path):
+        return snapshot.key(path)
+    return remote.read_state(execute, [path]).key(path)
+
+
+def load_source(execute, kind: str, source_sid=None, source_value=None, settings=None, name=_same,
+                snapshot=None) -> Source:
     """Resolve the wanted settings (not for ``backup``, see :mod:`._restore`). Raises UsageError or RemoteError."""
     if kind == "value":
         try:
@@ -123,11 +140,11 @@ def load_source(execute, kind: str, source_sid=None, source_value=None, settings
 
     sid = resolve(source_sid, name("source_sid")) if kind == "sid" else None
     path = accounts.connections_path(sid)
-    key = remote.read_key(execute, path)
+    key = _key(execute, snapshot, path)
     value = key.get("DefaultConnectionSettings")
     if not key.exists or value is None:
         where = "HKU\\%s (%s)" % (sid, accounts.account_name(sid)) if sid else "the connection user's HKCU"
-        if sid and not key.exists and not remote.hive_loaded(execute, sid):
+        if sid and not key.exists and key.hive_loaded is False:
             raise UsageError("%s: the hive HKU\\%s is not loaded on the host, so %s cannot be the source. "
                              "Use %s=settings to give the proxy declaratively."
                              % (name("source_sid"), sid, accounts.account_name(sid), name("source")))
@@ -217,12 +234,12 @@ def compare_value(source: Source, sid: str, name: str, found: remote.RegValue | 
     return entry
 
 
-def compare_target(execute, source: Source, sid: str, value_names: list) -> dict:
-    """Read one target's Connections key (one round trip; two when the key is absent) and compare each value."""
+def compare_target(execute, source: Source, sid: str, value_names: list, snapshot=None) -> dict:
+    """Compare one target's Connections key (from ``snapshot``, or one state query) value by value."""
     path = accounts.connections_path(sid)
-    key = remote.read_key(execute, path)
+    key = _key(execute, snapshot, path)
     target = {"sid": sid, "account": accounts.account_name(sid), "path": path, "hive_loaded": True}
-    if not key.exists and not remote.hive_loaded(execute, sid):
+    if not key.exists and key.hive_loaded is False:
         target["hive_loaded"] = False
         values = {}
         for name in value_names:
@@ -259,12 +276,13 @@ def summarize(source: Source, targets: list) -> dict:
 
 
 def compare_all(execute, args: dict) -> tuple:
-    """Resolve the source and compare every target: ``(Source, result dict)``."""
+    """Resolve the source and compare every target, from one state query: ``(Source, result dict)``."""
     settings = clean_settings(args.get("settings"))
     kind = infer_source_kind(args.get("source"), dict(args, settings=settings))
     if kind == "backup":
         raise UsageError("source=backup restores a backup: use atp.sensor_proxy.win_wininet_proxy")
     targets, value_names = normalize_targets(args["targets"], args["value_names"])
-    source = load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings)
-    compared = [compare_target(execute, source, sid, value_names) for sid in targets]
+    snapshot = remote.read_state(execute, reads(kind, args.get("source_sid"), targets))
+    source = load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings, snapshot=snapshot)
+    compared = [compare_target(execute, source, sid, value_names, snapshot) for sid in targets]
     return source, summarize(source, compared)

@@ -6,7 +6,7 @@ Pure logic (the ``atp.sensor_proxy.win_wininet_proxy`` action binds the executor
 
 1. resolve the source (the connection user's HKCU, a SID, a blob, a settings spec, or a backup);
 2. compare every target (one read each); nothing to do -> done;
-3. check that the connection user is an enabled member of BUILTIN\\Administrators (``win_whoami``);
+3. check that the connection user is an enabled member of BUILTIN\\Administrators (the state query says);
 4. load an unloaded LocalService/NetworkService hive from its profile when allowed
    (``reg.exe load`` through ``win_command``) and compare that target again; in check mode the
    result says "would load the hive and write" instead;
@@ -37,16 +37,26 @@ def namer(prefix: str):
     return lambda option: (prefix or "") + option
 
 
-def _resolve(args: dict, execute, name) -> tuple:
+def reads(args: dict, name=compare._same) -> list:
+    """Every registry key this run reads before deciding anything: for ONE state query (with the manifest)."""
+    settings = compare.clean_settings(args.get("settings"))
+    kind = compare.infer_source_kind(args.get("source"), dict(args, settings=settings), name)
+    targets, dummy = compare.normalize_targets(args["targets"], args["value_names"], name)
+    return compare.reads(kind if kind != "backup" else "value", args.get("source_sid"), targets, name) + [
+        backup.MANIFEST_PATH]
+
+
+def _resolve(args: dict, execute, name, snapshot) -> tuple:
     """(Source, [(target SID, value names)], restore info) from the options."""
     settings = compare.clean_settings(args.get("settings"))
     kind = compare.infer_source_kind(args.get("source"), dict(args, settings=settings), name)
     targets, value_names = compare.normalize_targets(args["targets"], args["value_names"], name)
     if kind != "backup":
-        source = compare.load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings, name)
+        source = compare.load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings, name,
+                                     snapshot=snapshot)
         source.exact = bool(args.get("exact"))
         return source, [(sid, value_names) for sid in targets], None
-    manifest = backup.read_manifest(execute)
+    manifest = backup.manifest_from(snapshot.key(backup.MANIFEST_PATH))
     chosen = restore.choose(execute, manifest, args["backup_dir"], args.get("backup_file"), name)
     if chosen is None:
         return None, [], {"restored_from": "", "nothing_to_restore": True,
@@ -57,13 +67,10 @@ def _resolve(args: dict, execute, name) -> tuple:
     return source, plan, {"restored_from": path, "trusted_because": why, "nothing_to_restore": not plan}
 
 
-def _admin_check(execute, name) -> None:
-    """One ``win_whoami``: the connection user must be an enabled member of BUILTIN\\Administrators."""
-    who = remote.call(execute, "ansible.windows.win_whoami", {})
-    enabled = [g for g in who.get("groups") or []
-               if str(g.get("sid", "")).upper() == accounts.ADMINISTRATORS_SID and "Enabled" in (g.get("attributes") or [])]
-    if not enabled:
-        user = (who.get("account") or {}).get("account_name") or "The connection user"
+def _admin_check(snapshot) -> None:
+    """The connection user must be an enabled member of BUILTIN\\Administrators (the state query's answer)."""
+    if not snapshot.user.get("administrator"):
+        user = snapshot.user.get("name") or "The connection user"
         raise ChangeError(
             "%s is not an enabled member of BUILTIN\\Administrators (S-1-5-32-544), and writing the service "
             "accounts' HKU\\<SID> keys needs local administrator rights (on a DC: Administrators or Domain Admins). "
@@ -102,10 +109,14 @@ def _load_hives(execute, sids: list, name) -> list:
     return loaded
 
 
-def run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> dict:
-    """Everything ``win_wininet_proxy`` does (see :func:`_run`); a drop before the change says nothing was written."""
+def run(execute, upload, args: dict, check_mode: bool, host: str = "host", snapshot=None, extra_items=()) -> dict:
+    """Everything ``win_wininet_proxy`` does (see :func:`_run`); a drop before the change says nothing was written.
+
+    ``snapshot``: a state query that already read :func:`reads` (the role's job reads them with its other keys);
+    ``extra_items``: other registry values (Defender for Endpoint) that join this change: one backup, one import.
+    """
     try:
-        return _run(execute, upload, args, check_mode, host)
+        return _run(execute, upload, args, check_mode, host, snapshot, list(extra_items))
     except Disconnected as exc:
         raise ConnectionDropped(
             "The connection to the host dropped before anything was written (%s). Nothing was written to the "
@@ -113,7 +124,7 @@ def run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> di
             written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
 
 
-def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> dict:
+def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> dict:
     """Everything ``win_wininet_proxy`` does; returns the result fields (raises the errors of :mod:`._errors`).
 
     ``read_only`` (a drift report) plans like check mode but never checks rights or loads a hive, and
@@ -122,7 +133,12 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> d
     name = namer(args.get("name_prefix") or "")
     read_only = bool(args.get("read_only"))
     check_mode = check_mode or read_only
-    source, plan, restore_info = _resolve(args, execute, name)
+    keys = reads(args, name)
+    missing = [k for k in keys if snapshot is None or not snapshot.has(k)]
+    if missing:
+        more = remote.read_state(execute, missing)
+        snapshot = more if snapshot is None else snapshot.merge(more)
+    source, plan, restore_info = _resolve(args, execute, name, snapshot)
     result = {"changed": False, "changed_sids": [], "backup_file": "", "applied_file": "", "backups": [],
               "written": [], "hives_loaded": [], "actions": [], "pruned": []}
     if restore_info:
@@ -132,18 +148,18 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> d
             result.setdefault("msg", "%s holds nothing for %s: nothing to restore"
                               % (restore_info.get("restored_from"), ", ".join(args["targets"])))
             return result
-    compared = [compare.compare_target(execute, source, sid, names) for sid, names in plan]
+    compared = [compare.compare_target(execute, source, sid, names, snapshot) for sid, names in plan]
     result.update(compare.summarize(source, compared))
-    if not result["needs_write"] and not result["hive_not_loaded"]:
+    if not result["needs_write"] and not result["hive_not_loaded"] and not extra_items:
         return result
 
     if read_only:
-        items = apply.plan(compared)
-        result.update(changed_sids=list(dict.fromkeys(i.sid for i in items)),
+        items = apply.plan(compared) + extra_items
+        result.update(changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
                       backups=[i.to_result() for i in items], diff=[apply.diff_for(i) for i in items])
         result["actions"] += [apply.sentence(i, True) for i in items]
         return result
-    _admin_check(execute, name)
+    _admin_check(snapshot)
     unloaded = list(result["hive_not_loaded"])
     if unloaded:
         problem = _hive_problem(unloaded, bool(args.get("load_hive")), name, host)
@@ -157,7 +173,8 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> d
         else:
             result["hives_loaded"] = _load_hives(execute, unloaded, name)
             names = dict(plan)
-            compared = [compare.compare_target(execute, source, t["sid"], names[t["sid"]])
+            reread = remote.read_state(execute, [accounts.connections_path(sid) for sid in unloaded])
+            compared = [compare.compare_target(execute, source, t["sid"], names[t["sid"]], reread)
                         if t["sid"] in unloaded else t for t in compared]
             result.update(compare.summarize(source, compared))
             result["hive_loaded_before"] = False
@@ -167,9 +184,10 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> d
         items += [apply.Pending(sid, accounts.connections_path(sid), value, None, compare.HIVE_NOT_LOADED,
                                 source.wanted_for(sid, value, None))
                   for sid in unloaded for value in dict(plan)[sid]]
+    items += extra_items
     result.update(
         changed=bool(items or result["hives_loaded"]),
-        changed_sids=list(dict.fromkeys(i.sid for i in items)),
+        changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
         backups=[i.to_result() for i in items],
         diff=[apply.diff_for(i) for i in items],
     )
@@ -177,7 +195,8 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str = "host") -> d
     if check_mode or not items:
         return result
     change = apply.Change(execute, upload, items, backup_dir=args["backup_dir"], keep=args["backup_keep"],
-                          comment="atp.sensor_proxy backup of %s" % host)
+                          comment="atp.sensor_proxy backup of %s" % host,
+                          manifest=backup.manifest_from(snapshot.key(backup.MANIFEST_PATH)))
     try:
         done = change.run()
     except ChangeError as exc:

@@ -30,8 +30,8 @@ class RemoteError(Exception):
         self.args = args
         self.result = result
         where = args.get("path") or args.get("dest") or args.get("src") or ""
-        super().__init__("%s%s failed on the host: %s" % (
-            module, " of %s" % where if where else "", result.get("msg") or "no message"))
+        joined = (" " + where) if where.startswith("reading ") else (" of %s" % where if where else "")
+        super().__init__("%s%s failed on the host: %s" % (module, joined, result.get("msg") or "no message"))
 
     @property
     def remote_msg(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query as state_query
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import RemoteError
 
 READ_MODULE = "ansible.windows.win_reg_stat"
@@ -66,9 +67,34 @@ class KeyRead:
     exists: bool
     values: dict = field(default_factory=dict)  # lower-case name -> RegValue
     sub_keys: list = field(default_factory=list)
+    hive_loaded: bool | None = None  # for an absent HKU key: is the account's hive loaded at all?
 
     def get(self, name: str) -> RegValue | None:
         return self.values.get(name.lower())
+
+
+@dataclass
+class Snapshot:
+    """One read of the host (:func:`read_state`): registry keys, processes, services, root certificates, the caller."""
+
+    keys: dict = field(default_factory=dict)  # lower-case path -> KeyRead
+    processes: list = field(default_factory=list)  # [{name, id}]
+    services: dict = field(default_factory=dict)  # name -> {name, status, dependents, path, account, start, ...}
+    root_certificates: dict = field(default_factory=dict)  # thumbprint -> present
+    user: dict = field(default_factory=dict)  # {name, sid, administrator}
+
+    def key(self, path: str) -> KeyRead:
+        found = self.keys.get(path.lower())
+        if found is None:
+            raise KeyError("the state query did not read %s" % path)
+        return found
+
+    def has(self, path: str) -> bool:
+        return path.lower() in self.keys
+
+    def merge(self, other: Snapshot) -> Snapshot:
+        self.keys.update(other.keys)
+        return self
 
 
 def read_key(execute, path: str) -> KeyRead:
@@ -97,6 +123,34 @@ def reg_stat_bytes(raw) -> bytes:
     if isinstance(raw, str):
         raw = [raw] if raw else []
     return bytes(int(str(item), 16) if isinstance(item, str) else int(item) for item in raw or [])
+
+
+def read_state(execute, keys=(), processes=(), services=(), root_certificates=()) -> Snapshot:
+    """ONE ``win_powershell`` run of the collection's read-only query (:mod:`._state_query`): every key, process,
+    service and root certificate asked for, and whether the caller is an administrator."""
+    keys = list(dict.fromkeys(keys))
+    args = state_query.module_args(keys, processes, services, root_certificates)
+    result = execute(state_query.MODULE, args)
+    if result.get("failed"):
+        what = ", ".join(keys + list(processes) + list(services)) or "the host"
+        raise RemoteError(state_query.MODULE, {"path": "reading " + what}, result)
+    data = result.get("result") or {}
+    snapshot = Snapshot(processes=list(data.get("processes") or []), services=dict(data.get("services") or {}),
+                        root_certificates=dict(data.get("root_certificates") or {}), user=dict(data.get("user") or {}))
+    found = {str(k).lower(): v for k, v in (data.get("keys") or {}).items()}
+    for path in keys:
+        entry = found.get(path.lower())
+        if entry is None:
+            raise RemoteError(state_query.MODULE, {"path": path}, {"msg": "the state query returned no entry for %s"
+                                                                   % path})
+        values = {}
+        for name, prop in (entry.get("values") or {}).items():
+            kind, value = state_query.decode_value(prop.get("type"), prop.get("value"))
+            values[str(name).lower()] = RegValue(str(name), kind, value if isinstance(value, bytes) else None,
+                                                 None if isinstance(value, bytes) else value)
+        snapshot.keys[path.lower()] = KeyRead(path, bool(entry.get("exists")), values,
+                                              list(entry.get("sub_keys") or []), entry.get("hive_loaded"))
+    return snapshot
 
 
 def hive_loaded(execute, sid: str) -> bool:

@@ -78,12 +78,17 @@ def test_round_trips_converged_and_drifted(lab, record_property):
     converged = lab.round_trips()["dc02"]
     record_property("round_trips_drifted", drifted)
     record_property("round_trips_converged", converged)
-    # converged: one read of HKCU + one per target, nothing else
-    assert converged == 3
-    # drifted (both targets different): compare 3, admin check 1, apply 12 (2 target reads, backup folder,
-    # win_copy 5: query, temporary folder, transfer, copy, clean-up; 2 writes, 2 read-backs), backup listing 1,
-    # and the removal of the action's temporary folder 1
-    assert drifted == 18, lab.host("dc02").ledger()
+    # converged: ONE read-only state query (HKCU, both targets, the backup manifest, the rights), nothing else
+    assert converged == 1, lab.host("dc02").ledger()
+    # drifted (both targets different), the first change on the host: read 1, create and secure the backup folder 5
+    # (win_file, win_owner, win_acl x2, win_acl_inheritance), upload before.reg + after.reg 5 (win_copy: query,
+    # temporary folder, transfer, explode, clean-up), ONE reg import 1, read back 1
+    assert drifted == 13, lab.host("dc02").ledger()
+    # a later change needs no folder securing: 8
+    lab.host("dc02").seed({"LocalService": {"proxy_server": "old.corp:3128"}})
+    lab.reset_ledgers()
+    lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
+    assert lab.round_trips()["dc02"] == 8, lab.host("dc02").ledger()
 
 
 def test_check_mode_writes_nothing_and_names_the_sids(lab):

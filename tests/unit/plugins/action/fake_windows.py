@@ -13,11 +13,18 @@ The shapes follow the real modules bundled in the ``ansible`` package
 * ``win_regedit.ps1``: ``changed``, ``data_changed``, ``data_type_changed`` and
   ``diff`` ``{before, after}``; a failed write is
   ``failed to change registry property '<name>' at <path>: <exception message>``.
+* ``win_powershell.ps1`` running the collection's state query (plugins/plugin_utils/_state_query.py):
+  ``result`` is the script's ``$Ansible.Result``: ``keys`` (path -> ``{exists, values: {name: {type, value}},
+  sub_keys, hive_loaded}`` with .NET kind names and base64 binary values), ``processes``, ``services``,
+  ``root_certificates``, ``user`` ``{name, sid, administrator}``.
 """
 
 from __future__ import annotations
 
+import base64
+
 CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
+NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString"}
 
 
 def reg_stat_binary(data: bytes) -> dict:
@@ -38,6 +45,8 @@ class FakeWindows:
     def _norm(self, path: str) -> str:
         if path.upper().startswith("HKCU:\\"):
             path = "HKU:\\" + self.hkcu_sid + path[5:]
+        if path.upper().startswith("HKLM:\\"):
+            return "HKLM\\" + path[6:].upper()
         assert path.upper().startswith("HKU:\\"), path
         return path[5:].upper()
 
@@ -56,7 +65,7 @@ class FakeWindows:
     def win_reg_stat(self, args):
         key = self._norm(args["path"])
         hive = key.split("\\", 1)[0]
-        if hive not in self.loaded:
+        if hive not in self.loaded and hive != "HKLM":
             return {"changed": False, "exists": False}
         if "\\" not in key:
             return {"changed": False, "exists": True, "properties": {}, "sub_keys": ["Software"]}
@@ -70,6 +79,30 @@ class FakeWindows:
             else:
                 props[name] = {"type": kind, "value": data, "raw_value": data}
         return {"changed": False, "exists": True, "properties": props, "sub_keys": []}
+
+    def win_powershell(self, args):
+        """The state query (the fake checks it is sent the collection's script, with depth enough)."""
+        from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query
+
+        assert args["script"] == _state_query.SCRIPT and args["depth"] >= 6, "not the collection's state query"
+        keys = {}
+        for path in args["parameters"]["Key"]:
+            stat = self.win_reg_stat({"path": path})
+            if stat.get("failed"):
+                return dict(stat, msg="Exception calling OpenSubKey: %s" % stat.get("msg"))
+            entry = {"exists": bool(stat.get("exists")), "values": {}, "sub_keys": stat.get("sub_keys") or []}
+            for name, prop in (stat.get("properties") or {}).items():
+                value = prop["value"]
+                if prop["type"] == "REG_BINARY":
+                    value = base64.b64encode(bytes(value)).decode()
+                entry["values"][name] = {"type": NET_KIND.get(prop["type"], "String"), "value": value}
+            if not entry["exists"] and path.upper().startswith(("HKU:\\", "HKCU:\\")):
+                entry["hive_loaded"] = self._norm(path).split("\\", 1)[0] in self.loaded
+            keys[path] = entry
+        user = {"name": "CORP\\ansible-admin", "sid": self.hkcu_sid,
+                "administrator": getattr(self, "admin", True)}
+        return {"changed": False, "result": {"keys": keys, "processes": [], "services": {}, "root_certificates": {},
+                                             "user": user}}
 
     def win_regedit(self, args):
         path, name = args["path"], args["name"]

@@ -157,9 +157,11 @@ def test_copies_exact_bytes_backs_up_first_and_verifies():
     assert parsed[CONN % "S-1-5-19"]["DefaultConnectionSettings"] is None
     assert host.hklm[result["backup_file"]] == backup.sha256(before)
     assert {b["sid"]: b["old_hex"] for b in result["backups"]} == {"S-1-5-18": OLD.hex(), "S-1-5-19": None}
-    # order: admin check, backup folder secured, backup uploaded, then ONE import that writes both accounts
+    # order: one state query (values, manifest, admin rights), backup folder secured, backup uploaded, then ONE import
+    # that writes both accounts, then one state query reads them back
     order = modules(host)
-    assert order.index("win_whoami") < order.index("win_owner") < order.index("win_copy") < order.index("win_command")
+    assert order == ["win_powershell", "win_file", "win_owner", "win_acl", "win_acl", "win_acl_inheritance",
+                     "win_copy", "win_command", "win_powershell"], order
     assert len(imports(host)) == 1 and imports(host)[0][1]["argv"][2].endswith("\\after.reg")
     assert ("inheritance", backup.DEFAULT_BACKUP_DIR, "absent", False) in host.secured
     assert {s[2] for s in host.secured if s[0] == "acl"} == {"S-1-5-18", "S-1-5-32-544"}
@@ -169,9 +171,8 @@ def test_copies_exact_bytes_backs_up_first_and_verifies():
     assert "proxy_server: old:3128" in result["diff"][0]["before"] and "(absent)" in result["diff"][1]["before"]
     assert "wrote DefaultConnectionSettings of LocalService (S-1-5-19): (absent) -> proxy proxy.corp:8080" in \
         " ".join(result["actions"])
-    # compare 3 + hive check 1 (S-1-5-19 had no key) + whoami 1 + manifest 1 + secure 5 + upload 5 + import 1
-    # + read back 2
-    assert result["round_trips"] == 4 + 1 + 1 + 5 + 5 + 1 + 2
+    # read 1 (every value, the manifest, the hive and rights) + secure 5 + upload 5 + import 1 + read back 1
+    assert result["round_trips"] == 1 + 5 + 5 + 1 + 1
 
 
 def test_second_run_changes_nothing_and_a_secured_folder_is_not_secured_again():
@@ -179,12 +180,12 @@ def test_second_run_changes_nothing_and_a_secured_folder_is_not_secured_again():
     make({}, host)
     host.calls.clear()
     assert make({}, host)["changed"] is False and imports(host) == []
-    assert make({}, host)["round_trips"] == 3
+    assert make({}, host)["round_trips"] == 1
     host.set_value(None, "DefaultConnectionSettings", OLD)  # the admin changes the proxy
     host.calls.clear()
     result = make({}, host)
     assert result["changed"] and "win_owner" not in modules(host)  # the manifest says the folder is secured
-    assert result["round_trips"] == 3 + 1 + 1 + 5 + 1 + 2
+    assert result["round_trips"] == 1 + 5 + 1 + 1  # read, upload, import, read back: 8
 
 
 def test_equivalent_is_not_rewritten():
@@ -222,7 +223,7 @@ def test_read_only_reports_without_writing_or_checking_rights():
     host.admin = False
     result = make({"read_only": True}, host)
     assert result["changed"] is False and result["changed_sids"] == ["S-1-5-18", "S-1-5-19"]
-    assert "win_whoami" not in modules(host) and imports(host) == [] and not host.files
+    assert modules(host) == ["win_powershell"] and imports(host) == [] and not host.files
 
 
 def test_hive_not_loaded_fails_before_anything_is_written_and_names_the_fix():
@@ -252,7 +253,7 @@ def test_not_an_administrator_changes_nothing():
     host.admin = False
     result = make({}, host)
     assert result["failed"] and "is not an enabled member of BUILTIN\\Administrators" in result["msg"]
-    assert modules(host)[-1] == "win_whoami" and not host.files
+    assert modules(host) == ["win_powershell"] and not host.files  # read, then refused: nothing written
 
 
 def test_import_failing_part_way_rolls_back_what_was_written():

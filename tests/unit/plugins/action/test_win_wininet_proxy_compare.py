@@ -10,7 +10,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy_compare import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
 
-from .fake_windows import FakeWindows
+from .fake_windows import CONN, FakeWindows
 from .harness import build_action
 
 ADMIN = w.encode({"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]})
@@ -48,9 +48,11 @@ def test_three_states_and_round_trips(windows):
     assert states == {"S-1-5-18": "equivalent", "S-1-5-19": "missing"}
     assert result["in_sync"] is False and result["needs_write"] == ["S-1-5-19"]
     assert result["source"]["kind"] == "current_user" and result["source"]["decoded"]["proxy_server"] == "proxy.corp:8080"
-    # 1 source read + 2 target reads + 1 hive check for the absent key
-    assert result["round_trips"] == 4
-    assert [c[0] for c in windows.calls] == ["ansible.windows.win_reg_stat"] * 4
+    # the source, both targets and the hive of the absent key: all in ONE read-only state query
+    assert result["round_trips"] == 1
+    assert [c[0] for c in windows.calls] == ["ansible.windows.win_powershell"]
+    assert windows.calls[0][1]["parameters"]["Key"] == [
+        "HKCU:\\" + CONN, "HKU:\\S-1-5-18\\" + CONN, "HKU:\\S-1-5-19\\" + CONN]
     assert result["targets"][1]["values"]["DefaultConnectionSettings"]["wanted_hex"] == ADMIN.hex()
 
 
@@ -62,7 +64,7 @@ def test_identical_and_different(windows):
     assert (first["state"], first["account"]) == ("identical", "LocalSystem")
     assert second["state"] == "different" and second["differences"] == ["bypass", "proxy_server"]
     assert second["decoded"]["proxy_server"] == "old.corp:3128"
-    assert result["round_trips"] == 3
+    assert result["round_trips"] == 1
 
 
 def test_hive_not_loaded_is_a_state(windows):
@@ -94,7 +96,7 @@ def test_saved_legacy_settings_and_networkservice(windows):
     assert states["S-1-5-19"] == ("identical", {"DefaultConnectionSettings": "identical",
                                                 "SavedLegacySettings": "identical"})
     assert states["S-1-5-18"][0] == "missing" and states["S-1-5-20"][1]["SavedLegacySettings"] == "missing"
-    assert result["round_trips"] == 4  # one read per key, whatever the number of value names
+    assert result["round_trips"] == 1  # one query, whatever the number of keys and value names
 
 
 def test_settings_source_encodes_on_top_of_each_target(windows):
@@ -102,7 +104,7 @@ def test_settings_source_encodes_on_top_of_each_target(windows):
     windows.set_value("S-1-5-18", "DefaultConnectionSettings", old)
     result = run({"settings": {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}}, windows)
     assert result["source"]["kind"] == "settings"
-    assert result["round_trips"] == 3  # no source read
+    assert result["round_trips"] == 1 and "HKCU:\\" + CONN not in windows.calls[0][1]["parameters"]["Key"]
     t18 = result["targets"][0]
     assert t18["state"] == "equivalent"
     wanted = w.decode(t18["values"]["DefaultConnectionSettings"]["wanted_hex"])
@@ -113,7 +115,8 @@ def test_value_source(windows):
     windows.set_value("S-1-5-18", "DefaultConnectionSettings", ADMIN)
     windows.set_value("S-1-5-19", "DefaultConnectionSettings", ADMIN)
     result = run({"source_value": "hex:" + ",".join("%02x" % b for b in ADMIN)}, windows)
-    assert result["in_sync"] is True and result["round_trips"] == 2
+    assert result["in_sync"] is True and result["round_trips"] == 1
+    assert len(windows.calls[0][1]["parameters"]["Key"]) == 2  # the targets only: the source is the given value
 
 
 def test_sid_source(windows):
@@ -125,7 +128,8 @@ def test_sid_source(windows):
 def test_check_mode_runs_and_writes_nothing(windows):
     result = run({}, windows, check_mode=True)
     assert not result.get("failed") and result["changed"] is False
-    assert all(c[0] == "ansible.windows.win_reg_stat" for c in windows.calls)
+    assert [c[0] for c in windows.calls] == ["ansible.windows.win_powershell"]  # the read-only query only
+    assert windows.calls[0][1]["_ansible_check_mode"] is True
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -167,7 +171,7 @@ def test_remote_failure_is_reported_not_raised(windows):
 
     plugin = make_plugin({}, denied)
     result = plugin.run(task_vars={})
-    assert result["failed"] and "win_reg_stat of HKCU:" in result["msg"] and "not allowed" in result["msg"]
+    assert result["failed"] and "reading HKCU:\\" + CONN in result["msg"] and "not allowed" in result["msg"]
 
 
 def test_connection_failure_makes_the_host_unreachable(windows):

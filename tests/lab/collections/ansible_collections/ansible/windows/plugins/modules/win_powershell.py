@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402  (Ansible plugin layout: DOCUMENTATION comes before the imports)
 """Lab stand-in for ansible.windows.win_powershell (TEST ONLY). The lab runs no PowerShell: this answers exactly
-the scripts the collection sends (``plugins/plugin_utils/_sensor_scripts.py``, loaded from the checkout) and
-refuses any other script.
+the one script the collection sends (``SCRIPT`` of ``plugins/plugin_utils/_state_query.py``, loaded from the
+checkout, compared character for character) and refuses any other script.
 
 Mirrors plugins/modules/win_powershell.ps1 (ansible.windows 3.3.0):
 * the result keys set at lines 55-63 (``result``, ``host_out``, ``host_err``, ``output``, ``error``,
@@ -13,8 +13,16 @@ Mirrors plugins/modules/win_powershell.ps1 (ansible.windows 3.3.0):
   568-587, 835); any other returns ``changed: true`` and ``msg: skipped, running in check mode`` without
   running (lines 589-592);
 * ``output`` holds the script's objects; an ``[Ordered]@{}`` becomes a dict (Convert-OutputObject).
-The SenseIdentity query answers from the host's processes in ``system.json`` (tests/lab/system_state.py):
-``Get-Process -Name`` matches the name in any case.
+The state query answers as the script would: registry keys as ``win_reg_stat`` reads them (the lab's registry,
+as the connection or become account; an absent key under HKU says whether the hive is loaded), values as
+``{type: <RegistryValueKind name>, value}`` with binary values base64-encoded; ``Get-Process -Name`` from the
+host's processes in ``system.json`` (any case); services from ``system.json`` (status ``Running``/``Stopped``,
+``Start`` 2/3/4, dependents computed from the others' dependencies); root certificates by thumbprint from the
+``LocalMachine\\Root`` store; ``administrator`` false under the lab's ``not_admin`` fault and for the service
+accounts a become switches to (they are not members of BUILTIN\\Administrators), true for SYSTEM and the
+connection user. ``$Ansible.Result`` comes back as ``result``; the script sets ``$Ansible.Changed = $false``.
+A ``parameters`` key the script does not declare fails as PowerShell does ("A parameter cannot be found that
+matches parameter name").
 """
 
 DOCUMENTATION = r"""
@@ -25,6 +33,7 @@ description: See tests/lab/README.md of atp.sensor_proxy.
 author: atp.sensor_proxy contributors
 """
 
+import base64
 import os
 import re
 
@@ -33,8 +42,78 @@ from ansible_collections.ansible.windows.plugins.module_utils._lab import contex
 
 
 def scripts(st):
-    path = os.path.join(os.environ["ATP_LAB_REPO"], "plugins", "plugin_utils", "_sensor_scripts.py")
-    return st.load_by_path("atp_lab_sensor_scripts", path).SCRIPTS
+    path = os.path.join(os.environ["ATP_LAB_REPO"], "plugins", "plugin_utils", "_state_query.py")
+    return {"state_query": st.load_by_path("atp_lab_state_query", path).SCRIPT}
+
+
+KIND = {"REG_NONE": "None", "REG_SZ": "String", "REG_EXPAND_SZ": "ExpandString", "REG_BINARY": "Binary",
+        "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString", "REG_QWORD": "QWord"}
+START = {"auto": 2, "delayed": 2, "manual": 3, "disabled": 4}
+PARAMETERS = ("Key", "Process", "Service", "RootCertificate")
+
+
+def registry_entry(st, reg, path):
+    """What the script returns for one key (win_reg_stat.ps1 lines 80-123 semantics)."""
+    entry = {"exists": False, "values": {}, "sub_keys": []}
+    try:
+        values = reg.get_values(path)
+    except st.LabError:
+        values = None
+    if values is not None:
+        entry["exists"] = True
+        for value in values.values():
+            data = value["data"]
+            if value["type"] in ("REG_BINARY", "REG_NONE"):
+                data = base64.b64encode(bytes.fromhex(data)).decode()
+            entry["values"][value["name"]] = {"type": KIND[value["type"]], "value": data}
+        entry["sub_keys"] = reg.sub_keys(path)
+    elif path.upper().startswith("HKU:\\"):
+        sid = path[5:].split("\\", 1)[0]
+        entry["hive_loaded"] = reg.hive_loaded("HKU\\" + sid)
+    return entry
+
+
+def serialize(value, depth):
+    """Convert-OutputObject (win_powershell.ps1 lines 286-420): below ``depth`` a list or dictionary becomes its
+    type name, as the real module returns it; strings and value types keep their value at any depth."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if depth < 0:
+        return "System.Object[]" if isinstance(value, list) else "System.Collections.Specialized.OrderedDictionary"
+    if isinstance(value, list):
+        return [serialize(v, depth - 1) for v in value]
+    return {k: serialize(v, depth - 1) for k, v in value.items()}
+
+
+def state_query(module, st, host, account, params):
+    from tests.lab import system_state  # importable once context() has put the checkout on sys.path
+
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        module.fail_json(msg="A parameter cannot be found that matches parameter name '%s'." % unknown[0])
+    state = host.state()
+    reg = st.Registry(state, account["sid"])
+    system = system_state.read(host)
+    keys = {path: registry_entry(st, reg, path) for path in params.get("Key") or []}
+    wanted = {str(n).lower() for n in params.get("Process") or []}
+    processes = [{"name": p["name"], "id": p["pid"]} for p in system["processes"] if p["name"].lower() in wanted]
+    services = {}
+    for name in params.get("Service") or []:
+        svc = system["services"].get(str(name).lower())
+        if svc is None:
+            continue
+        dependents = sorted(o["name"] for o in system["services"].values()
+                            if svc["name"].lower() in [d.lower() for d in o.get("dependencies") or []])
+        services[name] = {"name": svc["name"], "status": "Running" if svc["state"] == "started" else "Stopped",
+                          "dependents": dependents, "path": svc["path"], "account": svc["username"],
+                          "start": START.get(svc.get("start_mode"), 3), "dependencies": list(svc.get("dependencies") or [])}
+    roots = {system_state.thumbprint(c["pem"]).upper() for c in system["stores"].get("LocalMachine\\Root", [])}
+    certificates = {t: str(t).upper() in roots for t in params.get("RootCertificate") or []}
+    admin = not state["faults"].get("not_admin") if account["sid"] == state["user"]["sid"] else \
+        account["sid"] == st.SID_SYSTEM
+    user = {"name": "%s\\%s" % (account["domain"], account["name"]), "sid": account["sid"], "administrator": admin}
+    return {"keys": keys, "processes": processes, "services": services, "root_certificates": certificates,
+            "user": user}
 
 
 def main():
@@ -57,15 +136,13 @@ def main():
     st, host, user = context(module)
     known = {text: name for name, text in scripts(st).items()}
     if script not in known:
-        module.fail_json(msg="the lab's win_powershell stand-in runs no PowerShell: it answers only the scripts in "
-                             "plugins/plugin_utils/_sensor_scripts.py, and this one is not among them", **result)
+        module.fail_json(msg="the lab's win_powershell stand-in runs no PowerShell: it answers only the script of "
+                             "plugins/plugin_utils/_state_query.py, and this one is not it", **result)
     if module.check_mode and not re.search(r"\[CmdletBinding\(\s*SupportsShouldProcess(\s*=\s*\$true)?\s*\)\]", script):
         module.exit_json(**dict(result, msg="skipped, running in check mode"))
-    from tests.lab import system_state  # importable once context() has put the checkout on sys.path
-
-    if known[script] == "sense_identity_process":
-        result["output"] = [{"name": p["name"], "pid": p["pid"], "path": p.get("path")}
-                            for p in system_state.read(host)["processes"] if p["name"].lower() == "senseidentity"]
+    if known[script] == "state_query":
+        result["result"] = serialize(state_query(module, st, host, user, module.params["parameters"] or {}),
+                                     module.params["depth"])
         result["changed"] = False
     module.exit_json(**result)
 

@@ -1,0 +1,167 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one PowerShell script: a read-only query of everything a run needs, in one round trip.
+
+Pure Python, no imports of Ansible, so that the lab's ``win_powershell`` stand-in can load this file
+by path and answer exactly this script (and refuse any other).
+
+**Why a script.** A converged host used to cost one ``ansible.windows.win_reg_stat`` per registry key
+(three for the WinINet compare, eight more for the sensor discovery), a ``win_whoami`` and a
+``win_service_info``; each is a WinRM round trip of about a second on a real fleet. No documented
+module reads several keys, lists processes or tells the caller's group membership in one call, so
+this script, sent with ``ansible.windows.win_powershell`` (a documented module), does all of it.
+It contains no rule: it returns data, and every decision stays in the Python that reads it.
+
+What each part mirrors, line by line where there is a module to mirror:
+
+* registry keys: ``win_reg_stat.ps1`` (ansible.windows 3.3.0) lines 80-123: the key is opened
+  read-only with ``OpenSubKey``; a missing key, or any key under an unloaded ``HKU`` hive, is null;
+  every value name from ``GetValueNames()`` with ``GetValueKind`` and ``GetValue`` (lines 18-73,
+  Get-PropertyValue, which also reads with ``DoNotExpandEnvironmentNames``). For an absent ``HKU``
+  key the script also says whether the account's hive itself is loaded (``OpenSubKey(<SID>)``), which
+  took a second ``win_reg_stat`` of ``HKU:\\<SID>`` before;
+* processes: ``Get-Process -Name``, the test the DefenderForIdentity module uses for the v3 sensor
+  (``(Get-Process -Name SenseIdentity -ErrorAction SilentlyContinue)``, see docs/dev/sensor_sources.md);
+* services: ``Get-Service`` status and dependents, and the service's registry key
+  (``ImagePath``, ``ObjectName``, ``Start``, ``DependOnService``), which is what
+  ``win_service_info.ps1`` reports as ``path``, ``username``, ``start_mode``, ``dependencies``;
+* root certificates: ``Test-Path Cert:\\LocalMachine\\Root\\<thumbprint>`` for each thumbprint;
+* the caller: ``WindowsPrincipal.IsInRole(BuiltInRole.Administrator)``, true only when the token
+  has BUILTIN\\Administrators enabled (what ``win_whoami``'s group list said before).
+
+``win_powershell`` serializes ``$Ansible.Result`` with ``Convert-OutputObject`` at ``depth``
+(win_powershell.ps1 lines 286-420): enums become dictionaries and anything deeper than ``depth``
+becomes a string, so the script turns enums into strings, binary values into base64, and the call
+passes ``depth: 8``. It declares ``[CmdletBinding(SupportsShouldProcess)]`` so that it runs in check
+mode (win_powershell.ps1 lines 568-592) and sets ``$Ansible.Changed = $false`` (it defaults to true).
+"""
+
+from __future__ import annotations
+
+import base64
+
+MODULE = "ansible.windows.win_powershell"
+DEPTH = 8
+
+SCRIPT = r"""[CmdletBinding(SupportsShouldProcess)]
+param(
+    [string[]]$Key = @(),
+    [string[]]$Process = @(),
+    [string[]]$Service = @(),
+    [string[]]$RootCertificate = @()
+)
+# atp.sensor_proxy: read-only state query (plugins/plugin_utils/_state_query.py). Returns data only.
+$Ansible.Changed = $false
+$hives = @{
+    'HKLM' = [Microsoft.Win32.Registry]::LocalMachine
+    'HKU' = [Microsoft.Win32.Registry]::Users
+    'HKCU' = [Microsoft.Win32.Registry]::CurrentUser
+}
+
+$keys = [Ordered]@{}
+foreach ($path in $Key) {
+    $drive, $subKey = $path -split ':\\', 2
+    # Bracket indexing throughout: on a dictionary, $entry.values would be its Values property.
+    $entry = [Ordered]@{ exists = $false; values = [Ordered]@{}; sub_keys = @() }
+    $registryKey = $hives[$drive].OpenSubKey($subKey, $false)
+    if ($null -ne $registryKey) {
+        try {
+            $entry['exists'] = $true
+            foreach ($name in $registryKey.GetValueNames()) {
+                $kind = $registryKey.GetValueKind($name)
+                $data = $registryKey.GetValue($name, $null, 'DoNotExpandEnvironmentNames')
+                if ($kind -eq 'Binary' -or $kind -eq 'None') {
+                    $data = [Convert]::ToBase64String([byte[]]$data)
+                }
+                $entry['values'][$name] = [Ordered]@{ type = $kind.ToString(); value = $data }
+            }
+            $entry['sub_keys'] = @($registryKey.GetSubKeyNames())
+        }
+        finally {
+            $registryKey.Dispose()
+        }
+    }
+    elseif ($drive -eq 'HKU') {
+        $hive = $hives[$drive].OpenSubKey(($subKey -split '\\', 2)[0], $false)
+        $entry['hive_loaded'] = $null -ne $hive
+        if ($null -ne $hive) { $hive.Dispose() }
+    }
+    $keys[$path] = $entry
+}
+
+$processes = @()
+if ($Process.Count -gt 0) {
+    $processes = @(Get-Process -Name $Process -ErrorAction SilentlyContinue | ForEach-Object {
+        [Ordered]@{ name = $_.ProcessName; id = $_.Id }
+    })
+}
+
+$services = [Ordered]@{}
+foreach ($name in $Service) {
+    $service = Get-Service -Name $name -ErrorAction SilentlyContinue
+    if ($null -eq $service) { continue }
+    $entry = [Ordered]@{
+        name = $service.Name
+        status = $service.Status.ToString()
+        dependents = @($service.DependentServices | ForEach-Object { $_.Name })
+    }
+    $registryKey = $hives['HKLM'].OpenSubKey("SYSTEM\CurrentControlSet\Services\$($service.Name)", $false)
+    if ($null -ne $registryKey) {
+        try {
+            $entry['path'] = $registryKey.GetValue('ImagePath', $null, 'DoNotExpandEnvironmentNames')
+            $entry['account'] = $registryKey.GetValue('ObjectName')
+            $entry['start'] = $registryKey.GetValue('Start')
+            $entry['dependencies'] = @($registryKey.GetValue('DependOnService', [string[]]@()))
+        }
+        finally {
+            $registryKey.Dispose()
+        }
+    }
+    $services[$name] = $entry
+}
+
+$roots = [Ordered]@{}
+foreach ($thumbprint in $RootCertificate) {
+    $roots[$thumbprint] = Test-Path -LiteralPath "Cert:\LocalMachine\Root\$thumbprint"
+}
+
+$identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+$Ansible.Result = [Ordered]@{
+    keys = $keys
+    processes = $processes
+    services = $services
+    root_certificates = $roots
+    user = [Ordered]@{
+        name = $identity.Name
+        sid = $identity.User.Value
+        administrator = ([Security.Principal.WindowsPrincipal]$identity).IsInRole(
+            [Security.Principal.WindowsBuiltInRole]::Administrator)
+    }
+}
+"""
+
+# .NET RegistryValueKind names -> the REG_* names the rest of the collection (and win_reg_stat) uses.
+KINDS = {
+    "None": "REG_NONE", "String": "REG_SZ", "ExpandString": "REG_EXPAND_SZ", "Binary": "REG_BINARY",
+    "DWord": "REG_DWORD", "MultiString": "REG_MULTI_SZ", "QWord": "REG_QWORD", "Unknown": "REG_NONE",
+}
+
+
+def module_args(keys=(), processes=(), services=(), root_certificates=()) -> dict:
+    """The ``win_powershell`` arguments of one query."""
+    return {
+        "script": SCRIPT,
+        "parameters": {"Key": list(keys), "Process": list(processes), "Service": list(services),
+                       "RootCertificate": list(root_certificates)},
+        "depth": DEPTH,
+    }
+
+
+def decode_value(kind: str, value):
+    """(REG_* type, bytes for binary values or the value as returned)."""
+    reg_type = KINDS.get(str(kind), "REG_NONE")
+    if reg_type in ("REG_BINARY", "REG_NONE"):
+        return reg_type, base64.b64decode(value or "")
+    if reg_type == "REG_MULTI_SZ" and not isinstance(value, list):
+        value = [] if value is None else [value]
+    return reg_type, value
