@@ -1,0 +1,37 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin for atp.sensor_proxy.win_mde_proxy: the Defender for Endpoint and Defender Antivirus proxy
+settings, backed up, written only where they differ, read back.
+
+Glue only: the settings, the validation and the plan are in plugin_utils/_mde.py; the backup, the one reg
+import, the win_http_proxy call, the read back and the rollback in _apply.py.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule as _WinInetAction
+from ansible_collections.atp.sensor_proxy.plugins.modules.win_mde_proxy import DOCUMENTATION
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+
+
+class ActionModule(AtpAction):
+    DOCUMENTATION = DOCUMENTATION
+    # The win_copy action makes (and removes) its own temporary folder only when a backup is written.
+    TRANSFERS_FILES = False
+    WHAT = "applying Defender for Endpoint proxy settings"
+    # The same upload as the WinINet write path: before.reg and after.reg in one win_copy (5 WinRM commands).
+    _upload = _WinInetAction._upload
+
+    def act(self, args, execute, task_vars):
+        host = task_vars.get("inventory_hostname", "host")
+        return mde.run(execute, lambda files, dest: self._upload(files, dest, task_vars, execute), args,
+                       self.check_mode, host=host, runs_as=self._runs_as())
+
+    def _runs_as(self) -> str:
+        """The account the modules run as: the task's become_user, else the connection user."""
+        context = self._play_context
+        if getattr(context, "become", False) and getattr(context, "become_user", None):
+            return str(context.become_user)
+        user = getattr(context, "remote_user", None)
+        return "the connection user %s" % user if user else "the connection user"
