@@ -21,7 +21,8 @@ class ActionModule(AtpAction):
             codecs.lookup(args["ansi_encoding"])
         except LookupError:
             raise UsageError("ansi_encoding: %r is not a Python codec name such as cp1252" % args["ansi_encoding"]) from None
-        result = sensor.discover(execute, args["readiness"], tuple(args["dotnet_versions"]), args["ansi_encoding"])
+        result = dict(sensor.discover(execute, readiness=args["readiness"], dotnet_versions=tuple(args["dotnet_versions"]),
+                                      ansi_codec=args["ansi_encoding"]))
         if result["sensor_warnings"]:
             result["warnings"] = list(result["sensor_warnings"])
         return result

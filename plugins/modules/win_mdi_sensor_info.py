@@ -14,8 +14,9 @@ description:
     install folder; otherwise no sensor. The markers found are listed in RV(sensor.markers)."
   - For a v2 sensor it reads C(SensorConfiguration.json) from the folder of C(Microsoft.Tri.Sensor.exe)
     (the service's binary path) and reports its C(SensorProxyConfiguration) URL, user name and whether
-    a password is stored, never the password nor its encrypted bytes; and the certificates in
-    C(LocalMachine\My) that encrypt it.
+    a password is stored, never the password nor its encrypted bytes; and the thumbprints of the
+    certificates that encrypt it. It does not read C(LocalMachine\My); only a write that encrypts a new
+    password needs the certificate (M(atp.sensor_proxy.win_mdi_sensor_proxy) reads it then).
   - It reads the C(ProxySettingsPerUser) policy, the machine-wide WinINet value and the WinHTTP proxy,
     and, where per-user settings apply, the WinINet values of the sensor's accounts.
   - RV(effective_proxy) gives each sensor component the proxy it will use and its source
@@ -24,14 +25,13 @@ description:
     or WinINet when both are set, so that case is V(ambiguous) and warned about.
   - With O(readiness), it checks the root CAs Microsoft documents in C(LocalMachine\Root) and the .NET
     C(SchUseStrongCrypto) and C(SystemDefaultTlsVersions) values, each with a one-line fix.
-  - "Remote cost, in module executions (round trips): 4 (services, the SenseIdentity query, the policy
-    key, the machine Connections key), plus for v2 2 (the JSON file, LocalMachine\\My) and 2 more when
-    per-user settings apply (one per account, +1 when its key is absent), plus for v3 3 (the MDE
-    policy keys); readiness adds 1 + 2 per .NET version. RV(round_trips) returns the count."
-  - This is an action plugin. It runs on the controller and calls M(ansible.windows.win_service_info),
-    M(ansible.windows.win_powershell) (one fixed read-only C(Get-Process) query, because no module lists
-    processes), M(ansible.windows.win_reg_stat), M(ansible.windows.slurp) and
-    M(ansible.windows.win_certificate_info).
+  - "Remote cost, in module executions (round trips): 1 for a host without a sensor or with a v3 sensor,
+    2 for a v2 sensor (the state query and the JSON file), with or without O(readiness). One more when a v2
+    service runs as an account other than LocalService or LocalSystem. RV(round_trips) returns the count."
+  - This is an action plugin. It runs on the controller and calls M(ansible.windows.win_powershell) once,
+    with the collection's one fixed, read-only state query (the services, the C(SenseIdentity) process,
+    every registry key above and the root CAs, in one round trip, because no module reads several keys or
+    lists processes), and M(ansible.windows.slurp) for the JSON file.
 options:
   readiness:
     description:
@@ -77,8 +77,7 @@ notes:
 seealso:
   - module: atp.sensor_proxy.win_wininet_proxy_compare
   - module: atp.sensor_proxy.atp_endpoint_probe
-  - module: ansible.windows.win_service_info
-  - module: ansible.windows.win_certificate_info
+  - module: atp.sensor_proxy.win_mdi_sensor_proxy
   - name: Connect to the Defender for Identity service (Microsoft Defender for Identity)
     description: The proxy methods, the sensor's own setting and the legacy WinINet and registry methods.
     link: https://learn.microsoft.com/defender-for-identity/deploy/configure-proxy
@@ -104,7 +103,7 @@ EXAMPLES = r"""
     that: atp_sensor.sensor_warnings | length == 0
     fail_msg: "{{ atp_sensor.sensor_warnings }}"
 
-- name: Discovery only, no readiness checks (4 to 8 round trips)
+- name: Discovery only, no readiness checks (still 1 or 2 round trips)
   atp.sensor_proxy.win_mdi_sensor_info:
     readiness: false
 
@@ -146,11 +145,14 @@ sensor:
       sample: C:\Program Files\Azure Advanced Threat Protection Sensor\2.250.18972.54612\SensorConfiguration.json
     services:
       description:
-        - C(AATPSensor) and C(AATPSensorUpdater) when installed, each with C(name), C(display_name), C(state),
-          C(running), C(start_mode), C(username), C(account), C(sid), C(path), C(dependencies), C(dependency_of).
+        - C(AATPSensor) and C(AATPSensorUpdater) when installed, each with C(name), C(state) (V(started),
+          V(stopped), V(start_pending), ... as M(ansible.windows.win_service_info) names them), C(status) (the
+          C(ServiceControllerStatus) name, V(Running), V(Stopped), ...), C(running), C(start_mode) (V(auto),
+          V(manual), V(disabled), ...), C(username) (the service key's C(ObjectName)), C(account), C(sid),
+          C(path) (its C(ImagePath)), C(dependencies) and C(dependency_of) (the services that depend on it).
       type: dict
     processes:
-      description: The running C(SenseIdentity) processes (C(name), C(pid), C(path)).
+      description: The running C(SenseIdentity) processes (C(name), C(pid)).
       type: list
       elements: dict
 sensor_config:
@@ -191,13 +193,6 @@ sensor_config:
     error:
       description: Why the file could not be read, when it could not.
       type: str
-certificates:
-  description:
-    - For a v2 sensor, the certificates in C(LocalMachine\My) its file names, C(secret_manager) and C(proxy_password),
-      each with C(thumbprint), C(present) and, when present, C(subject), C(has_private_key), C(valid_to) and C(public_key)
-      (what M(ansible.windows.win_certificate_info) returns; the write path encrypts with it).
-  returned: success
-  type: dict
 wininet:
   description: The WinINet settings that apply to the sensor's accounts.
   returned: success
@@ -274,5 +269,5 @@ round_trips:
   description: Number of remote module executions this task made on the host.
   returned: always
   type: int
-  sample: 11
+  sample: 2
 """

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Readiness checks of a Defender for Identity sensor host, each with a one-line fix.
 
-Pure Python, no Ansible imports: the checks take what ``win_certificate_info`` and ``win_reg_stat``
-returned (read by :mod:`._sensor`). Sources (docs/dev/sensor_sources.md):
+Pure Python, no Ansible imports: the checks take what the collection's state query returned
+(:mod:`._state_query`, read by :mod:`._sensor`). Sources (docs/dev/sensor_sources.md):
 
 * **Root CAs.** Microsoft's troubleshooting page ("Proxy authentication problem presents as a
   connection error", defender-for-identity/troubleshooting-known-issues.md) says the sensor fails
@@ -29,7 +29,6 @@ ROOT_CERTIFICATES = (
      "cloud": "gcc_high", "url": "https://cacerts.digicert.com/DigiCertGlobalRootCA.crt",
      "file": "DigiCertGlobalRootCA.crt"},
 )
-ROOT_STORE = {"store_name": "Root", "store_location": "LocalMachine"}
 
 DOTNET_VERSIONS = ("v4.0.30319",)  # the versions Microsoft's troubleshooting page names
 KNOWN_DOTNET_VERSIONS = ("v4.0.30319", "v2.0.50727")
@@ -37,7 +36,7 @@ TLS_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
 
 
 def tls_key_paths(versions=DOTNET_VERSIONS) -> list:
-    """``win_reg_stat`` paths of the .NET Framework keys to check: native and WOW6432Node, per version."""
+    """Registry paths of the .NET Framework keys to check: native and WOW6432Node, per version."""
     paths = []
     for version in versions:
         paths.append("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\%s" % version)
@@ -49,20 +48,18 @@ def _reg_path(path: str) -> str:
     return path.replace("HKLM:\\", "HKLM\\", 1)
 
 
-def check_root_certificates(certificates: list) -> dict:
-    """From ``win_certificate_info``'s ``certificates`` of LocalMachine\\Root.
+def check_root_certificates(present: dict) -> dict:
+    """From the state query's ``root_certificates``: thumbprint -> whether ``Cert:\\LocalMachine\\Root\\<thumbprint>``
+    exists (``Test-Path``, :mod:`._state_query`), for the thumbprints of :data:`ROOT_CERTIFICATES`.
 
     ``ok`` as Test-MdiReadiness decides it: at least one of the documented roots is present.
     """
-    present = {str(c.get("thumbprint") or "").upper(): c for c in certificates or []}
+    found = {str(t).upper() for t, there in (present or {}).items() if there}
     roots = []
     for root in ROOT_CERTIFICATES:
-        found = present.get(root["thumbprint"])
         entry = {"thumbprint": root["thumbprint"], "name": root["name"], "cloud": root["cloud"],
-                 "present": found is not None, "fix": ""}
-        if found is not None:
-            entry["valid_to"] = found.get("valid_to_iso8601")
-        else:
+                 "present": root["thumbprint"] in found, "fix": ""}
+        if not entry["present"]:
             entry["fix"] = ("Download %s and run: Import-Certificate -FilePath %s -CertStoreLocation "
                             "Cert:\\LocalMachine\\Root" % (root["url"], root["file"]))
         roots.append(entry)

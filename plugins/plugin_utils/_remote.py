@@ -82,6 +82,8 @@ class Snapshot:
     services: dict = field(default_factory=dict)  # name -> {name, status, dependents, path, account, start, ...}
     root_certificates: dict = field(default_factory=dict)  # thumbprint -> present
     user: dict = field(default_factory=dict)  # {name, sid, administrator}
+    # What the query asked for besides keys (lower case), so that "not found" can be told from "not asked".
+    asked: dict = field(default_factory=lambda: {"processes": [], "services": [], "root_certificates": []})
 
     def key(self, path: str) -> KeyRead:
         found = self.keys.get(path.lower())
@@ -92,8 +94,24 @@ class Snapshot:
     def has(self, path: str) -> bool:
         return path.lower() in self.keys
 
+    def missing(self, keys=(), processes=(), services=(), root_certificates=()) -> dict:
+        """What of these this snapshot did not ask for, in :func:`read_state`'s keyword arguments."""
+        out = {"keys": [k for k in keys if not self.has(k)]}
+        for kind, wanted in (("processes", processes), ("services", services),
+                             ("root_certificates", root_certificates)):
+            asked = set(self.asked.get(kind) or [])
+            out[kind] = [w for w in wanted if str(w).lower() not in asked]
+        return out
+
     def merge(self, other: Snapshot) -> Snapshot:
         self.keys.update(other.keys)
+        self.services.update(other.services)
+        self.root_certificates.update(other.root_certificates)
+        known = {(str(p.get("name")).lower(), p.get("id")) for p in self.processes}
+        self.processes += [p for p in other.processes if (str(p.get("name")).lower(), p.get("id")) not in known]
+        for kind, names in other.asked.items():
+            self.asked[kind] = list(dict.fromkeys(list(self.asked.get(kind) or []) + list(names)))
+        self.user = self.user or other.user
         return self
 
 
@@ -136,7 +154,10 @@ def read_state(execute, keys=(), processes=(), services=(), root_certificates=()
         raise RemoteError(state_query.MODULE, {"path": "reading " + what}, result)
     data = result.get("result") or {}
     snapshot = Snapshot(processes=list(data.get("processes") or []), services=dict(data.get("services") or {}),
-                        root_certificates=dict(data.get("root_certificates") or {}), user=dict(data.get("user") or {}))
+                        root_certificates=dict(data.get("root_certificates") or {}), user=dict(data.get("user") or {}),
+                        asked={"processes": [str(p).lower() for p in processes],
+                               "services": [str(s).lower() for s in services],
+                               "root_certificates": [str(t).lower() for t in root_certificates]})
     found = {str(k).lower(): v for k, v in (data.get("keys") or {}).items()}
     for path in keys:
         entry = found.get(path.lower())

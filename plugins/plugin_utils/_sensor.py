@@ -3,28 +3,28 @@
 """Discovery of the Defender for Identity sensor on a host, and where each of its parts takes its proxy.
 
 Pure Python, no Ansible imports: every remote read goes through the injected ``execute`` (see
-:mod:`._remote`), one documented ``ansible.windows`` module call each. Sources:
-docs/dev/sensor_sources.md.
+:mod:`._remote`). Sources: docs/dev/sensor_sources.md.
 
 Round trips of :func:`discover` (one module execution each):
 
-===  ================================  ============================================================
- 1   ``win_service_info`` AATPSensor*   the v2 services AATPSensor and AATPSensorUpdater (wildcard)
- 2   ``win_powershell``                 is SenseIdentity running (the v3 marker; _sensor_scripts.py)
- 3   ``win_reg_stat``                   the ProxySettingsPerUser policy key
- 4   ``win_reg_stat``                   the machine Connections key (machine WinINet and WinHTTP)
- v2  ``slurp``                          SensorConfiguration.json
- v2  ``win_certificate_info`` My        the SecretManager certificate and the password's certificate
- v2  ``win_reg_stat`` x2                the sensor's and the updater's Connections keys (only when
-                                        per-user proxy settings apply; +1 each when a key is absent,
-                                        to tell a missing value from an unloaded hive)
- v3  ``win_reg_stat`` x3                MDE onboarding, Windows Defender and DataCollection policies
- r   ``win_certificate_info`` Root      readiness: the documented root CAs
- r   ``win_reg_stat`` x2 per version    readiness: .NET TLS values, native and WOW6432Node
-===  ================================  ============================================================
+===  ==============================  ===============================================================
+ 1   ``win_powershell`` state query   the collection's one read-only query (:mod:`._state_query`):
+                                      the services AATPSensor and AATPSensorUpdater, the SenseIdentity
+                                      process (the v3 marker), the ProxySettingsPerUser policy key, the
+                                      machine Connections key (machine WinINet and WinHTTP), the
+                                      Connections keys of LocalService and LocalSystem (with whether
+                                      their hives are loaded), the three MDE policy keys, and for
+                                      readiness the .NET TLS keys and the documented root CAs
+ v2  ``slurp``                        SensorConfiguration.json
+===  ==============================  ===============================================================
 
-So a v2 host with per-user settings costs 8 (11 with readiness), under the machine policy 6 (9),
-a v3 host 7 (10), a host without a sensor 4 (7).
+So a host without a sensor or with a v3 sensor costs 1, a v2 sensor 2, with or without readiness;
+0 and 1 when the caller passes a ``snapshot`` that already holds :func:`discovery_reads` (the role's
+job reads them in the same query as its WinINet keys and the backup manifest). A v2 service that
+runs as an account other than LocalService or LocalSystem costs one more query (that account's key).
+
+The certificates in ``LocalMachine\\My`` are not read here: only the write path needs one, to
+encrypt a password, and reads it then (:func:`read_certificate`, one ``win_certificate_info``).
 
 Generation: **v3** when SenseIdentity runs (the DefenderForIdentity module tests this first, so
 a host where both run counts as v3, with a warning); **v2** when the AATPSensor service exists;
@@ -40,24 +40,23 @@ import ntpath
 import re
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _readiness as readiness
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _readiness as checks
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import RemoteError
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor_scripts import SENSE_IDENTITY_PROCESS
 
-SERVICE_INFO_MODULE = "ansible.windows.win_service_info"
 SERVICE_MODULE = "ansible.windows.win_service"
 SLURP_MODULE = "ansible.windows.slurp"
 CERTIFICATE_MODULE = "ansible.windows.win_certificate_info"
-POWERSHELL_MODULE = "ansible.windows.win_powershell"
 
 SENSOR_SERVICE = "AATPSensor"  # runs Microsoft.Tri.Sensor.exe as LocalService
 UPDATER_SERVICE = "AATPSensorUpdater"  # runs as LocalSystem
-SERVICE_PATTERN = "AATPSensor*"  # win_service_info.ps1 line 25: Get-Service -Name takes wildcards
+SERVICES = (SENSOR_SERVICE, UPDATER_SERVICE)
 SENSOR_EXE = "Microsoft.Tri.Sensor.exe"
 V3_PROCESS = "SenseIdentity"
+# The accounts whose WinINet values the query reads up front (the documented accounts of the v2 services).
+SENSOR_SIDS = (accounts.LOCAL_SERVICE.sid, accounts.SYSTEM.sid)
 
 POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
 POLICY_VALUE = "ProxySettingsPerUser"
@@ -75,26 +74,56 @@ SOURCES = ("sensor_config", "wininet_per_account", "wininet_machine", "mde")
 # (win_service.ps1 lines 850-852; PowerShell's RestartServiceCommand).
 RESTART_ARGS = {"name": UPDATER_SERVICE, "state": "restarted", "force_dependent_services": True}
 
+# The state query's service status (ServiceControllerStatus.ToString()) and Start value (the service key's
+# REG_DWORD), as win_service_info.ps1 names them (lines 111-128; "delayed" needs DelayedAutostart, not read).
+STATUS = {"Running": "started", "Stopped": "stopped", "StartPending": "start_pending", "StopPending": "stop_pending",
+          "ContinuePending": "continue_pending", "PausePending": "pause_pending", "Paused": "paused"}
+START_MODES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
 
-# ---------------------------------------------------------------------------
-# Remote reads, one round trip each
-# ---------------------------------------------------------------------------
-def read_services(execute, pattern: str = SERVICE_PATTERN) -> dict:
-    """One ``win_service_info``: lower-case service name -> the module's service entry.
 
-    ``win_service_info.ps1`` (3.3.0) lines 23-26 match the name exactly, else with
-    ``Get-Service -Name`` (wildcards); lines 188-220 build each entry (``state`` is ``started``,
-    ``stopped``, ...; ``path`` the binary path; ``username`` the account; ``dependencies`` and
-    ``dependency_of``).
+class Discovery(dict):
+    """The result of :func:`discover`: a plain dict (what a task returns), which also carries, as attributes and
+    never as keys, what the write path needs and no result may show:
+
+    * ``config_file``: the parsed ``SensorConfiguration.json`` (:class:`._sensor_config.SensorConfigFile`, its
+      exact bytes included, the encrypted password among them), or None;
+    * ``snapshot``: the state query it read (:class:`._remote.Snapshot`: the caller's rights, the manifest
+      when the caller asked for it).
+
+    ``dict(discovery)``, ``result.update(discovery)`` and JSON copy the keys only.
     """
-    result = remote.call(execute, SERVICE_INFO_MODULE, {"name": pattern})
-    return {str(s.get("name", "")).lower(): s for s in result.get("services") or []}
+
+    config_file = None
+    snapshot = None
 
 
-def sense_identity(execute) -> list:
-    """One ``win_powershell``: the running SenseIdentity processes, ``[{name, pid, path}]`` (empty when none)."""
-    result = remote.call(execute, POWERSHELL_MODULE, {"script": SENSE_IDENTITY_PROCESS})
-    return [p for p in result.get("output") or [] if isinstance(p, dict)]
+# ---------------------------------------------------------------------------
+# Remote reads
+# ---------------------------------------------------------------------------
+def discovery_reads(readiness: bool = True, dotnet_versions=checks.DOTNET_VERSIONS) -> dict:
+    """Everything :func:`discover` needs from the state query, as :func:`._remote.read_state` keyword arguments.
+
+    The caller may merge these into its own query (keys, processes, services and root certificates are
+    lists to concatenate) and pass the snapshot to :func:`discover`, which then reads nothing more
+    than SensorConfiguration.json.
+    """
+    keys = [POLICY_KEY, MACHINE_CONNECTIONS] + [accounts.connections_path(sid) for sid in SENSOR_SIDS] + [
+        ATP_POLICY_KEY, DEFENDER_POLICY_KEY, DATACOLLECTION_KEY]
+    if readiness:
+        keys += checks.tls_key_paths(dotnet_versions)
+    return {"keys": keys, "processes": [V3_PROCESS], "services": list(SERVICES),
+            "root_certificates": [r["thumbprint"] for r in checks.ROOT_CERTIFICATES] if readiness else []}
+
+
+def complete(execute, snapshot: remote.Snapshot | None, reads: dict) -> remote.Snapshot:
+    """``snapshot`` with everything in ``reads``: what it lacks is read in one more state query (all of it when
+    there is no snapshot)."""
+    if snapshot is None:
+        return remote.read_state(execute, **reads)
+    missing = snapshot.missing(**reads)
+    if any(missing.values()):
+        snapshot.merge(remote.read_state(execute, **missing))
+    return snapshot
 
 
 def read_file(execute, path: str) -> bytes | None:
@@ -107,30 +136,23 @@ def read_file(execute, path: str) -> bytes | None:
     return base64.b64decode(result.get("content") or "")
 
 
-def read_certificates(execute, store_name: str = "My", thumbprint: str | None = None) -> list:
-    """One ``win_certificate_info`` of a LocalMachine store: its ``certificates`` (win_certificate_info.ps1 lines 92-113)."""
-    args = {"store_name": store_name, "store_location": "LocalMachine"}
-    if thumbprint:
-        args["thumbprint"] = thumbprint
-    return list(remote.call(execute, CERTIFICATE_MODULE, args).get("certificates") or [])
-
-
 def read_certificate(execute, thumbprint: str) -> dict | None:
     """One ``win_certificate_info`` of LocalMachine\\My by thumbprint: the entry (with ``public_key``), or None.
 
-    The write path uses it for :func:`._sensor_config.encrypt_password` when discovery's
-    ``certificates.secret_manager`` is not at hand.
+    win_certificate_info.ps1 (3.3.0) lines 92-113: ``certificates``, each with ``public_key`` (line 39) and
+    ``raw`` (line 38). The write path reads it only when a password must be encrypted
+    (:func:`._sensor_config.encrypt_password`).
     """
-    found = read_certificates(execute, "My", thumbprint)
+    args = {"store_name": "My", "store_location": "LocalMachine", "thumbprint": thumbprint}
+    found = list(remote.call(execute, CERTIFICATE_MODULE, args).get("certificates") or [])
     return found[0] if found else None
 
 
-def service_states(execute) -> dict:
-    """One ``win_service_info``: ``{AATPSensor: 'started', AATPSensorUpdater: 'started'}`` (missing ones absent).
-
-    For the write path's check after :data:`RESTART_ARGS`: both must be ``started``.
-    """
-    return {s.get("name"): s.get("state") for s in read_services(execute).values()}
+def service_states(snapshot: remote.Snapshot) -> dict:
+    """``{AATPSensor: 'started', AATPSensorUpdater: 'stopped'}`` from a state query (missing services absent)."""
+    found = {str(k).lower(): v for k, v in snapshot.services.items()}
+    return {name: STATUS.get(str(found[name.lower()].get("status")), str(found[name.lower()].get("status")).lower())
+            for name in SERVICES if name.lower() in found}
 
 
 # ---------------------------------------------------------------------------
@@ -166,26 +188,31 @@ def version_from_folder(folder: str | None) -> str | None:
 
 
 def _service_entry(service: dict | None) -> dict | None:
+    """A service as the state query returns it (``Get-Service`` and the service's registry key)."""
     if service is None:
         return None
-    account = accounts.lookup(service.get("username"))
+    status = str(service.get("status") or "")
+    account = accounts.lookup(service.get("account"))
     return {
         "name": service.get("name"),
-        "display_name": service.get("display_name"),
-        "state": service.get("state"),
-        "running": service.get("state") == "started",
-        "start_mode": service.get("start_mode"),
-        "username": service.get("username"),
-        "account": account.name if account else service.get("username"),
+        "state": STATUS.get(status, status.lower()),
+        "status": status,
+        "running": status == "Running",
+        "start_mode": START_MODES.get(service.get("start")),
+        "username": service.get("account"),  # the key's ObjectName: LocalSystem, NT AUTHORITY\\LocalService, ...
+        "account": account.name if account else service.get("account"),
         "sid": account.sid if account else None,
-        "path": service.get("path"),
+        "path": service.get("path"),  # ImagePath, environment variables not expanded
         "dependencies": list(service.get("dependencies") or []),
-        "dependency_of": list(service.get("dependency_of") or []),
+        "dependency_of": list(service.get("dependents") or []),
     }
 
 
 def sensor_info(services: dict, processes: list) -> dict:
-    """What is installed, from the services and the SenseIdentity processes, and which markers said so."""
+    """What is installed, from the state query's services (any key case) and SenseIdentity processes, and which
+    markers said so."""
+    services = {str(k).lower(): v for k, v in (services or {}).items()}
+    processes = [p for p in processes or [] if str(p.get("name", "")).lower() == V3_PROCESS.lower()]
     sensor = _service_entry(services.get(SENSOR_SERVICE.lower()))
     updater = _service_entry(services.get(UPDATER_SERVICE.lower()))
     markers = []
@@ -205,7 +232,7 @@ def sensor_info(services: dict, processes: list) -> dict:
         "install_folder": folder,
         "config_path": folder + sensor_config.FILE_NAME if folder else None,
         "services": {name: entry for name, entry in ((SENSOR_SERVICE, sensor), (UPDATER_SERVICE, updater)) if entry},
-        "processes": [{"name": p.get("name"), "pid": p.get("pid"), "path": p.get("path")} for p in processes],
+        "processes": [{"name": p.get("name"), "pid": p.get("id")} for p in processes],
     }
 
 
@@ -452,31 +479,49 @@ def auto_method(info: dict) -> str:
 # ---------------------------------------------------------------------------
 # The whole discovery
 # ---------------------------------------------------------------------------
-def _certificate_entry(cert: dict | None, thumbprint: str | None) -> dict | None:
-    if not thumbprint:
-        return None
-    entry = {"thumbprint": thumbprint.upper(), "present": cert is not None}
-    if cert is not None:
-        entry.update(subject=cert.get("subject"), has_private_key=cert.get("has_private_key"),
-                     valid_to=cert.get("valid_to_iso8601"), public_key=cert.get("public_key"))
-    return entry
-
-
-def _account_value(execute, sid: str) -> dict:
+def _account_value(snapshot: remote.Snapshot, sid: str) -> dict:
+    """An account's DefaultConnectionSettings from the query; an absent key under an unloaded hive says so."""
     path = accounts.connections_path(sid)
-    key = remote.read_key(execute, path)
-    if not key.exists and not remote.hive_loaded(execute, sid):
+    key = snapshot.key(path)
+    if not key.exists and key.hive_loaded is False:
         return decode_value(None, path, "hive_not_loaded")
-    return decode_value(key.get("DefaultConnectionSettings"), path)
+    return decode_value(key.get("DefaultConnectionSettings") if key.exists else None, path)
 
 
-def discover(execute, check_readiness: bool = True, dotnet_versions=readiness.DOTNET_VERSIONS,
-             ansi_codec: str = "cp1252") -> dict:
-    """Read-only discovery (module docs list the round trips): the result of ``win_mdi_sensor_info``."""
+def _config(execute, sensor: dict, ansi_codec: str, warnings: list) -> tuple:
+    """(sensor_config result, parsed file or None): one ``slurp`` of SensorConfiguration.json."""
+    path = sensor["config_path"]
+    config = {"path": path, "exists": False}
+    data = read_file(execute, path) if path else None
+    if data is None:
+        warnings.append("%s does not exist, so the sensor has no proxy of its own" % path)
+        return config, None
+    try:
+        parsed = sensor_config.parse(data, path, ansi_codec)
+    except sensor_config.SensorConfigError as exc:
+        config.update(exists=True, error=str(exc))
+        warnings.append("%s cannot be read: %s" % (path, exc))
+        return config, None
+    config.update(parsed.summary(), exists=True)
+    if not parsed.secret_manager_thumbprint:
+        warnings.append("%s has no %s, so a proxy password cannot be encrypted for this sensor"
+                        % (path, sensor_config.SECRET_MANAGER_KEY))
+    return config, parsed
+
+
+def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool = True,
+             dotnet_versions=checks.DOTNET_VERSIONS, ansi_codec: str = "cp1252") -> Discovery:
+    """Read-only discovery: the result of ``win_mdi_sensor_info`` (see the module docstring for round trips).
+
+    ``snapshot``: a state query that holds :func:`discovery_reads` (anything it lacks is read in one more
+    query; None reads it all in one). The only other read is the ``slurp`` of a v2 sensor's file.
+    """
     warnings = []
-    sensor = sensor_info(read_services(execute), sense_identity(execute))
-    policy = per_machine(remote.read_key(execute, POLICY_KEY))
-    machine_key = remote.read_key(execute, MACHINE_CONNECTIONS)
+    reads = discovery_reads(readiness, dotnet_versions)
+    snapshot = complete(execute, snapshot, reads)
+    sensor = sensor_info(snapshot.services, snapshot.processes)
+    policy = per_machine(snapshot.key(POLICY_KEY))
+    machine_key = snapshot.key(MACHINE_CONNECTIONS)
     wininet_info = {
         "per_user_policy": policy,
         "effective_key": MACHINE_CONNECTIONS if policy["per_machine"] else "per account (HKU\\<SID>)",
@@ -485,7 +530,7 @@ def discover(execute, check_readiness: bool = True, dotnet_versions=readiness.DO
         "accounts": {},
     }
     winhttp_info = winhttp(machine_key)
-    config, certificates, mde = None, None, None
+    config, parsed, mde = None, None, None
     if sensor["generation"] == "v3" and "service %s" % SENSOR_SERVICE in sensor["markers"]:
         warnings.append("both the v3 sensor (SenseIdentity running) and the v2 service %s are present; treated as v3, "
                         "as the DefenderForIdentity module does (a migration in progress?)" % SENSOR_SERVICE)
@@ -493,70 +538,45 @@ def discover(execute, check_readiness: bool = True, dotnet_versions=readiness.DO
         if sensor["generation"] == "v2" and not entry["running"]:
             warnings.append("the service %s is %s" % (entry["name"], entry["state"]))
     if sensor["generation"] == "v2":
-        config = {"path": sensor["config_path"], "exists": False}
-        data = read_file(execute, sensor["config_path"]) if sensor["config_path"] else None
-        parsed = None
-        if data is None:
-            warnings.append("%s does not exist, so the sensor has no proxy of its own" % sensor["config_path"])
-        else:
-            try:
-                parsed = sensor_config.parse(data, sensor["config_path"], ansi_codec)
-                config.update(parsed.summary(), exists=True)
-            except sensor_config.SensorConfigError as exc:
-                config.update(exists=True, error=str(exc))
-                warnings.append("%s cannot be read: %s" % (sensor["config_path"], exc))
-        if parsed is not None:
-            wanted = {t.upper() for t in (parsed.secret_manager_thumbprint, parsed.proxy.certificate_thumbprint) if t}
-            found = {str(c.get("thumbprint", "")).upper(): c for c in read_certificates(execute, "My")} if wanted else {}
-            certificates = {
-                "secret_manager": _certificate_entry(found.get((parsed.secret_manager_thumbprint or "").upper()),
-                                                     parsed.secret_manager_thumbprint),
-                "proxy_password": _certificate_entry(found.get((parsed.proxy.certificate_thumbprint or "").upper()),
-                                                     parsed.proxy.certificate_thumbprint),
-            }
-            if certificates["secret_manager"] and not certificates["secret_manager"]["present"]:
-                warnings.append("the certificate %s (%s) is not in LocalMachine\\My, so a proxy password cannot be "
-                                "encrypted for this sensor" % (parsed.secret_manager_thumbprint,
-                                                               sensor_config.SECRET_MANAGER_KEY))
-            if parsed.proxy.password_set and certificates["proxy_password"] and \
-                    not certificates["proxy_password"]["present"]:
-                warnings.append("the stored proxy password was encrypted with the certificate %s, which is not in "
-                                "LocalMachine\\My; it cannot be decrypted on this host"
-                                % parsed.proxy.certificate_thumbprint)
+        config, parsed = _config(execute, sensor, ansi_codec, warnings)
         if not policy["per_machine"]:
-            for entry in sensor["services"].values():
-                if entry["sid"] and entry["sid"] not in wininet_info["accounts"]:
-                    wininet_info["accounts"][entry["sid"]] = _account_value(execute, entry["sid"])
+            sids = [e["sid"] for e in sensor["services"].values() if e["sid"]]
+            other = [accounts.connections_path(sid) for sid in sids if not snapshot.has(accounts.connections_path(sid))]
+            if other:  # a service moved to another well-known account: one more query for its key
+                snapshot.merge(remote.read_state(execute, other))
+            for sid in sids:
+                wininet_info["accounts"].setdefault(sid, _account_value(snapshot, sid))
     elif sensor["generation"] == "v3":
-        mde = mde_settings(remote.read_key(execute, ATP_POLICY_KEY), remote.read_key(execute, DEFENDER_POLICY_KEY),
-                           remote.read_key(execute, DATACOLLECTION_KEY))
+        mde = mde_settings(snapshot.key(ATP_POLICY_KEY), snapshot.key(DEFENDER_POLICY_KEY),
+                           snapshot.key(DATACOLLECTION_KEY))
         if not mde["onboarded"]:
             warnings.append("SenseIdentity runs but %s has no OnboardingInfo (Defender for Endpoint onboarding)"
                             % ATP_POLICY_KEY)
     effective, proxy_warnings = effective_proxy(sensor, config, wininet_info, winhttp_info, mde)
     warnings += proxy_warnings
-    result = {
-        "sensor": sensor,
-        "sensor_config": config,
-        "certificates": certificates,
-        "wininet": wininet_info,
-        "winhttp": winhttp_info,
-        "mde": mde,
-        "effective_proxy": effective,
-    }
+    result = Discovery(
+        sensor=sensor,
+        sensor_config=config,
+        wininet=wininet_info,
+        winhttp=winhttp_info,
+        mde=mde,
+        effective_proxy=effective,
+    )
     if sensor["generation"] == "v3":
         result["message"] = ("sensor v3: connects through Defender for Endpoint; its proxy is the MDE proxy "
                              "(TelemetryProxyServer, Windows Defender ProxyServer, WinHTTP)")
-    if check_readiness:
-        root = readiness.check_root_certificates(read_certificates(execute, "Root"))
+    if readiness:
+        root = checks.check_root_certificates(snapshot.root_certificates)
         keys = {}
-        for path in readiness.tls_key_paths(dotnet_versions):
-            key = remote.read_key(execute, path)
+        for path in checks.tls_key_paths(dotnet_versions):
+            key = snapshot.key(path)
             keys[path] = (key.exists, {n: (v.type, v.value) for n, v in key.values.items()})
-        result["readiness"] = readiness.summarize(root, readiness.check_tls(keys))
+        result["readiness"] = checks.summarize(root, checks.check_tls(keys))
     else:
         result["readiness"] = None
     result["method_in_use"] = method_in_use(result)
     result["auto_method"] = auto_method(result)
     result["sensor_warnings"] = warnings
+    result.config_file = parsed
+    result.snapshot = snapshot
     return result

@@ -23,7 +23,7 @@ INFO_PLAY = """
     - name: info
       atp.sensor_proxy.win_mdi_sensor_info: {}
 """
-KINDS = ("v2_json", "v2_wininet", "v2_neither", "v3", "policy", "no_root_ca", "v2_conflict")
+KINDS = ("v2_json", "v2_wininet", "v2_neither", "v3", "policy", "no_root_ca", "v2_conflict", "none")
 
 
 @pytest.fixture
@@ -77,10 +77,10 @@ def test_each_host_kind(fleet):
     assert eff("v2_json") == eff("v2_json", "updater") == ("sensor_config", "http://proxy.corp:8080")
     assert r["sensor_config"]["proxy"]["password_set"] is True and r["sensor_config"]["proxy"]["username"] == \
         "CORP\\svc-mdi"
-    assert r["certificates"]["secret_manager"] == {**r["certificates"]["secret_manager"], "present": True,
-                                                   "thumbprint": seeds["v2_json"].thumbprint}
+    assert r["sensor_config"]["secret_manager_thumbprint"] == seeds["v2_json"].thumbprint
     assert r["sensor_warnings"] == [] and r["method_in_use"] == "sensor_config" and r["readiness"]["ok"] is True
-    assert r["round_trips"] == 11
+    assert r["round_trips"] == 2  # the state query and the file
+    assert lab.ledger()[hosts["v2_json"]]["by_module"] == {"win_powershell": 1, "slurp": 1}
 
     assert eff("v2_wininet") == eff("v2_wininet", "updater") == ("wininet_per_account", "proxy.corp:8080")
     assert got["v2_wininet"]["method_in_use"] == "wininet" and got["v2_wininet"]["sensor_warnings"] == []
@@ -92,12 +92,15 @@ def test_each_host_kind(fleet):
     assert r["sensor"]["generation"] == "v3" and r["sensor"]["markers"] == ["process SenseIdentity running"]
     assert eff("v3") == ("mde", "proxy.corp:8080") and r["mde"]["onboarded"] is True
     assert r["message"].startswith("sensor v3: connects through Defender for Endpoint")
-    assert r["sensor_warnings"] == [] and r["sensor_config"] is None and r["round_trips"] == 10
+    assert r["sensor_warnings"] == [] and r["sensor_config"] is None and r["round_trips"] == 1
 
     r = got["policy"]
     assert r["wininet"]["per_user_policy"]["per_machine"] is True
     assert eff("policy") == eff("policy", "updater") == ("wininet_machine", "machine.corp:3128")
-    assert r["wininet"]["accounts"] == {} and r["round_trips"] == 9
+    assert r["wininet"]["accounts"] == {} and r["round_trips"] == 2
+
+    r = got["none"]
+    assert r["sensor"]["installed"] is False and r["auto_method"] == "wininet" and r["round_trips"] == 1
 
     r = got["no_root_ca"]
     assert r["readiness"]["ok"] is False and r["readiness"]["root_certificates"]["ok"] is False
@@ -141,44 +144,6 @@ def test_no_secret_in_any_output_even_at_vvvv(fleet):
     assert base64.b64encode(raw).decode()[:200] not in everything
 
 
-def test_the_write_path_pieces_end_to_end(fleet):
-    """What the role's sensor_config write path does with these pieces: discover, plan with a password
-    encrypted on the controller, write, restart the updater, and read back. The sensor decrypts it."""
-    lab, hosts, seeds = fleet
-    name, seed = hosts["v2_neither"], seeds["v2_neither"]
-    host = lab.host(name)
-    info = lab.run_playbook(INFO_PLAY, limit=name).result(name, "info")
-    certificate = info["certificates"]["secret_manager"]
-    cfg = sc.parse(host.read_file(info["sensor"]["config_path"]), info["sensor"]["config_path"])
-    wanted = sc.ProxyRequest(url="http://proxy.corp:8080", username="CORP\\svc-mdi", password=CANARY)
-    plan = sc.plan(cfg, wanted, encrypt=lambda thumbprint: sc.encrypt_password(CANARY, certificate))
-    assert plan.changed and plan.thumbprint == seed.thumbprint == cfg.secret_manager_thumbprint
-    write = lab.run_playbook("""
-- hosts: %s
-  gather_facts: false
-  tasks:
-    - name: write
-      ansible.windows.win_copy: {content: "{{ new_config }}", dest: "{{ config_path }}"}
-    - name: restart
-      ansible.windows.win_service: {name: AATPSensorUpdater, state: restarted, force_dependent_services: true}
-    - name: info
-      atp.sensor_proxy.win_mdi_sensor_info: {readiness: false}
-""" % name, extra_vars={"new_config": plan.data.decode("ascii"), "config_path": info["sensor"]["config_path"]})
-    assert write.rc == 0, write
-    after = write.result(name, "info")
-    assert after["effective_proxy"]["sensor"]["source"] == "sensor_config"
-    assert after["sensor_config"]["proxy"] == plan.after
-    written = host.read_file(info["sensor"]["config_path"])
-    assert sc.verify(written, plan)
-    stored = json.loads(written)["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
-    assert ss.decrypt(host, stored["CertificateThumbprint"], stored["EncryptedBytes"]) == CANARY
-    assert {s: ss.service_state(host, s) for s in (ss.SENSOR_SERVICE, ss.UPDATER_SERVICE)} == {
-        ss.SENSOR_SERVICE: "started", ss.UPDATER_SERVICE: "started"}
-    # The second run: nothing to change, so nothing is encrypted and nothing is written.
-    second = sc.plan(sc.parse(written), wanted, encrypt=lambda t: pytest.fail("encrypted again"))
-    assert not second.changed
-
-
 def test_a_password_encrypted_with_another_certificate_is_kept_and_reported(make_lab):
     lab = make_lab(1)
     host = lab.host("dc01")
@@ -187,8 +152,8 @@ def test_a_password_encrypted_with_another_certificate_is_kept_and_reported(make
     info = lab.run_playbook(INFO_PLAY).result("dc01", "info")
     config = info["sensor_config"]
     assert config["encoding"] == "utf-8-bom" and config["password_certificate_is_secret_manager"] is False
-    assert info["certificates"]["proxy_password"]["thumbprint"] == seed.password_thumbprint
-    assert info["certificates"]["proxy_password"]["present"] is True and info["sensor_warnings"] == []
+    assert config["proxy"]["certificate_thumbprint"] == seed.password_thumbprint
+    assert config["secret_manager_thumbprint"] == seed.thumbprint and info["sensor_warnings"] == []
     cfg = sc.parse(host.read_file(seed.config_path))
     kept = sc.plan(cfg, sc.ProxyRequest(url="http://new.corp:3128", username="CORP\\svc-mdi", password=CANARY))
     stored = json.loads(kept.data.decode("utf-8-sig"))["SensorProxyConfiguration"]["EncryptedUserPasswordData"]

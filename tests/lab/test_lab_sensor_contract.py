@@ -12,7 +12,7 @@ from tests.lab.test_lab_contract import check, real_return_doc
 
 pytestmark = [pytest.mark.lab]
 
-SCRIPT_PATH = "plugins/plugin_utils/_sensor_scripts.py"
+SCRIPT_PATH = "plugins/plugin_utils/_state_query.py"
 # Keys the real PowerShell returns that its RETURN documents otherwise, with where they come from.
 DEVIATIONS = {
     # win_certificate_info.ps1 line 38 sets "raw"; RETURN documents the same data as "cert_data".
@@ -24,14 +24,27 @@ DEVIATIONS = {
 }
 
 
+# win_powershell's RETURN documents ``result`` as "Defaults to an empty dict but can be set to anything by the
+# script" (``contains: {}``): its members are the script's own, checked by value below.
+SCRIPT_DEFINED = "win_powershell: undocumented key result."
+
+
 def problems(module: str, result: dict) -> list:
-    return [p for p in check(module, result, real_return_doc(module)) if p not in DEVIATIONS]
+    return [p for p in check(module, result, real_return_doc(module))
+            if p not in DEVIATIONS and not p.startswith(SCRIPT_DEFINED)]
 
 
-def sense_identity_script():
+def state_query(**reads):
+    """The win_powershell arguments of the collection's state query (the script, loaded from the checkout)."""
     from tests.lab import state
 
-    return state.load_by_path("atp_lab_sensor_scripts_test", state.REPO_ROOT / SCRIPT_PATH).SENSE_IDENTITY_PROCESS
+    module = state.load_by_path("atp_lab_state_query_test", state.REPO_ROOT / SCRIPT_PATH)
+    return module.module_args(**reads)
+
+
+SENSOR_READS = {"processes": ["SenseIdentity"], "services": ["AATPSensor", "aatpsensorupdater", "NoSuchService"],
+                "root_certificates": ["df3c24f9bfd666761b268073fe06d1cc8d4f82a4",
+                                      "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436"]}
 
 
 @pytest.fixture
@@ -56,18 +69,18 @@ def test_every_sensor_standin_matches_the_real_return_docs(lab, sensor_host):
     - {name: root_by_thumbprint, ansible.windows.win_certificate_info:
          {store_name: Root, thumbprint: df3c24f9bfd666761b268073fe06d1cc8d4f82a4}}
     - {name: no_cert, ansible.windows.win_certificate_info: {thumbprint: '0000000000000000000000000000000000000000'}}
-    - {name: sense_identity, ansible.windows.win_powershell: {script: "{{ sense_identity_script }}"}}
+    - {name: state_query, ansible.windows.win_powershell: "{{ query }}"}
     - {name: restart, ansible.windows.win_service: {name: AATPSensorUpdater, state: restarted,
                                                     force_dependent_services: true}}
     - {name: stop, ansible.windows.win_service: {name: AATPSensor, state: stopped}}
     - {name: start, ansible.windows.win_service: {name: Azure Advanced Threat Protection Sensor, state: started}}
-"""), extra_vars={"sense_identity_script": sense_identity_script()}, diff=True)
+"""), extra_vars={"query": state_query(**SENSOR_READS)}, diff=True)
     assert run.rc == 0, run
     found = []
     for task, module in (("services", "win_service_info"), ("by_display_name", "win_service_info"),
                          ("no_service", "win_service_info"), ("my_store", "win_certificate_info"),
                          ("root_by_thumbprint", "win_certificate_info"), ("no_cert", "win_certificate_info"),
-                         ("sense_identity", "win_powershell"), ("restart", "win_service"), ("stop", "win_service"),
+                         ("state_query", "win_powershell"), ("restart", "win_service"), ("stop", "win_service"),
                          ("start", "win_service")):
         found += problems(module, run.result("dc01", task))
     assert found == [], "\n".join(found)
@@ -88,8 +101,16 @@ def test_every_sensor_standin_matches_the_real_return_docs(lab, sensor_host):
     assert root["subject"] == "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US"
     assert root["is_ca"] is True and root["valid_to_iso8601"] == "2038-01-15T12:00:00Z"
     assert run.result("dc01", "no_cert")["exists"] is False
-    ps = run.result("dc01", "sense_identity")
-    assert ps["changed"] is False and [p["name"] for p in ps["output"]] == ["SenseIdentity"]
+    ps = run.result("dc01", "state_query")
+    assert ps["changed"] is False and [p["name"] for p in ps["result"]["processes"]] == ["SenseIdentity"]
+    services = ps["result"]["services"]
+    assert sorted(services) == ["AATPSensor", "aatpsensorupdater"]  # keyed as asked; a missing one is left out
+    assert services["aatpsensorupdater"] == {
+        "name": "AATPSensorUpdater", "status": "Running", "dependents": [], "account": "LocalSystem", "start": 2,
+        "path": '"%sMicrosoft.Tri.Sensor.Updater.exe"' % seed.install_folder, "dependencies": []}
+    assert services["AATPSensor"]["account"] == "NT AUTHORITY\\LocalService"
+    assert ps["result"]["root_certificates"] == {"df3c24f9bfd666761b268073fe06d1cc8d4f82a4": True,
+                                                 "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436": True}
     restart = run.result("dc01", "restart")
     assert restart["changed"] is True and restart["state"] == "running" and restart["username"] == "LocalSystem"
     assert restart["diff"]["before"]["state"] == "started" and restart["diff"]["after"]["state"] == "restarted"
@@ -104,10 +125,11 @@ def test_powershell_refuses_other_scripts_and_check_mode_skips_without_should_pr
     assert run.status("dc01", "other") == "ignored"
     assert "runs no PowerShell" in run.result("dc01", "other")["msg"]
     checked = lab.run_playbook(play("""
-    - {name: sense_identity, ansible.windows.win_powershell: {script: "{{ sense_identity_script }}"}}
-"""), extra_vars={"sense_identity_script": sense_identity_script()}, check=True)
+    - {name: state_query, ansible.windows.win_powershell: "{{ query }}"}
+"""), extra_vars={"query": state_query(**SENSOR_READS)}, check=True)
     assert checked.rc == 0, checked
-    assert checked.result("dc01", "sense_identity")["output"][0]["name"] == "SenseIdentity"  # SupportsShouldProcess
+    result = checked.result("dc01", "state_query")["result"]  # SupportsShouldProcess: it ran in check mode
+    assert result["processes"][0]["name"] == "SenseIdentity"
 
 
 def test_restart_stops_and_starts_dependents_and_needs_force(lab, sensor_host):

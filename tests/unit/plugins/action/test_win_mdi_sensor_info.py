@@ -4,18 +4,14 @@
 
 Every answer has the shape of the real module's return (ansible.windows 3.3.0):
 
-* ``win_service_info.ps1`` lines 20, 28 and 188-220: ``exists``, ``services`` with ``name``, ``display_name``,
-  ``path``, ``state`` (``started``/``stopped``, lines 120-128), ``start_mode`` (lines 111-118), ``username``
-  (``$service.Account.Value``: ``NT AUTHORITY\\SYSTEM`` for LocalSystem, SCManager.cs ``Account``),
-  ``dependencies``, ``dependency_of`` and the other keys.
-* ``win_powershell.ps1`` lines 55-63 and 891-942: ``result``, ``host_out``, ``host_err``, ``output`` (the
-  script's objects, ordered dictionaries become dicts), ``error``, ``warning``, ``verbose``, ``debug``,
-  ``information``; ``changed`` from ``$Ansible.Changed`` (line 894).
+* ``win_powershell.ps1`` lines 55-63 and 891-942 running the collection's state query
+  (plugins/plugin_utils/_state_query.py): ``result`` is the script's ``$Ansible.Result``: ``keys`` (path ->
+  ``{exists, values: {name: {type, value}}, sub_keys}``, .NET RegistryValueKind names, binary values base64,
+  ``hive_loaded`` for an absent HKU key), ``processes`` (``Get-Process``: ``{name, id}``), ``services`` (asked
+  name -> ``{name, status, dependents, path, account, start, dependencies}``: ``Get-Service`` and the service's
+  key, ``ImagePath``, ``ObjectName`` such as ``LocalSystem`` or ``NT AUTHORITY\\LocalService``, ``Start``,
+  ``DependOnService``), ``root_certificates`` (thumbprint -> ``Test-Path``) and ``user``.
 * ``slurp.ps1``: ``content`` (base64) and ``encoding``; ``Path <src> is not found`` when missing.
-* ``win_certificate_info.ps1`` lines 21-39 and 95-109: ``exists``, ``certificates`` sorted by thumbprint, each with
-  ``thumbprint`` (upper case), ``subject``, ``has_private_key``, ``public_key`` (Base64 of GetPublicKey()), ``raw``.
-* ``win_reg_stat.ps1``: a key gives ``exists``, ``properties`` (name -> ``{type, value, raw_value}``) and
-  ``sub_keys``; REG_BINARY ``raw_value`` is ``["0x46", ...]``; a key under an unloaded hive is ``exists: false``.
 """
 
 from __future__ import annotations
@@ -25,13 +21,11 @@ import json
 
 import pytest
 from ansible.errors import AnsibleActionFail
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mdi_sensor_info import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query as query
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor_scripts import SENSE_IDENTITY_PROCESS
 
 from .harness import build_action
 
@@ -41,30 +35,19 @@ CONFIG = FOLDER + "SensorConfiguration.json"
 SECRET_MANAGER = "E44826515D2778493F7F1B44A4F0A435832C657B"
 G2 = "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4"
 ENCRYPTED = "bvzMONrdkD+/3T3cGzi5+vQp0ksjLrk2MQPv5IFKKTVMgdK6QEbpNTXyf"
-READS = {"ansible.windows.win_service_info", "ansible.windows.win_powershell", "ansible.windows.win_reg_stat",
-         "ansible.windows.slurp", "ansible.windows.win_certificate_info"}
+READS = {"ansible.windows.win_powershell", "ansible.windows.slurp"}
+NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString"}
 
 
-def service(name, display, path, username, state="started", dependencies=(), dependency_of=()):
-    """One entry as win_service_info.ps1 lines 188-220 build it."""
-    return {
-        "checkpoint": 0, "controls_accepted": ["stop", "shutdown"] if state == "started" else [],
-        "dependencies": list(dependencies), "dependency_of": list(dependency_of), "description": display,
-        "desktop_interact": False, "display_name": display, "error_control": "normal", "failure_actions": [],
-        "failure_actions_on_non_crash_failure": False, "failure_command": None, "failure_reboot_msg": None,
-        "failure_reset_period_sec": 86400, "launch_protection": "none", "load_order_group": "", "name": name,
-        "path": path, "pre_shutdown_timeout_ms": 180000, "preferred_node": None,
-        "process_id": 4242 if state == "started" else 0, "required_privileges": [], "service_exit_code": 0,
-        "service_flags": [], "service_type": "win32_own_process", "sid_info": "unrestricted", "start_mode": "auto",
-        "state": state, "triggers": [], "username": username, "wait_hint_ms": 0, "win32_exit_code": 0,
-    }
+def service(name, path, account, status="Running", dependencies=(), start=2):
+    """One entry as the state query builds it (Get-Service, and ImagePath/ObjectName/Start/DependOnService)."""
+    return {"name": name, "status": status, "dependents": [], "path": path, "account": account, "start": start,
+            "dependencies": list(dependencies)}
 
 
 V2_SERVICES = [
-    service("AATPSensor", "Azure Advanced Threat Protection Sensor", '"%sMicrosoft.Tri.Sensor.exe"' % FOLDER,
-            "NT AUTHORITY\\LocalService"),
-    service("AATPSensorUpdater", "Azure Advanced Threat Protection Sensor Updater",
-            '"%sMicrosoft.Tri.Sensor.Updater.exe"' % FOLDER, "NT AUTHORITY\\SYSTEM"),
+    service("AATPSensor", '"%sMicrosoft.Tri.Sensor.exe"' % FOLDER, "NT AUTHORITY\\LocalService"),
+    service("AATPSensorUpdater", '"%sMicrosoft.Tri.Sensor.Updater.exe"' % FOLDER, "LocalSystem"),
 ]
 
 
@@ -82,25 +65,8 @@ JSON_PROXY = ('{"$type": "SensorProxyConfiguration", "Url": "http://proxy.corp:8
               '"SecretVersion": null, "CertificateThumbprint": "%s"}}' % (ENCRYPTED, SECRET_MANAGER))
 
 
-@pytest.fixture(scope="module")
-def sensor_cert():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pkcs1 = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    return {"archived": False, "dns_names": ["Azure ATP Sensor"], "extensions": [], "friendly_name": "",
-            "has_private_key": True, "issued_by": "Azure ATP Sensor", "issued_to": "Azure ATP Sensor",
-            "issuer": "CN=Azure ATP Sensor", "public_key": base64.b64encode(pkcs1).decode(), "raw": "",
-            "serial_number": "07", "signature_algorithm": "sha256RSA", "subject": "CN=Azure ATP Sensor",
-            "thumbprint": SECRET_MANAGER, "valid_from": 1.7e9, "valid_from_iso8601": "2026-01-01T00:00:00Z",
-            "valid_to": 1.8e9, "valid_to_iso8601": "2028-01-01T00:00:00Z", "version": 3}
-
-
-def root(thumbprint):
-    return {"thumbprint": thumbprint, "subject": "CN=DigiCert Global Root G2", "has_private_key": False,
-            "valid_to_iso8601": "2038-01-15T12:00:00Z", "public_key": "", "raw": ""}
-
-
 class FakeSensorHost:
-    """Answers the five read modules the way ansible.windows 3.3.0 does (see the module docstring)."""
+    """Answers the state query and slurp the way ansible.windows 3.3.0 does (see the module docstring)."""
 
     def __init__(self):
         self.services = []
@@ -108,7 +74,7 @@ class FakeSensorHost:
         self.files = {}
         self.registry = {}  # upper-case PS path -> {name: (type, value)}
         self.unloaded = set()
-        self.stores = {"My": [], "Root": [root(G2)]}
+        self.roots = {G2}
         self.calls = []
         for path in ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
                      "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319"):
@@ -128,47 +94,47 @@ class FakeSensorHost:
         self.calls.append((module, dict(args)))
         return getattr(self, module.rsplit(".", 1)[1])(args)
 
-    def win_service_info(self, args):
-        pattern = args["name"].lower()
-        found = [s for s in self.services if s["name"].lower() == pattern or
-                 (pattern.endswith("*") and s["name"].lower().startswith(pattern[:-1]))]
-        return {"changed": False, "exists": bool(found), "services": found}
+    def _key(self, path):
+        if path.upper().startswith("HKU:\\"):
+            sid = path.split("\\")[1].upper()
+            if sid in self.unloaded:
+                return {"exists": False, "values": {}, "sub_keys": [], "hive_loaded": False}
+        values = self.registry.get(path.upper())
+        if values is None:
+            entry = {"exists": False, "values": {}, "sub_keys": []}
+            if path.upper().startswith("HKU:\\"):
+                entry["hive_loaded"] = True
+            return entry
+        out = {}
+        for name, (kind, value) in values.items():
+            out[name] = {"type": NET_KIND[kind], "value": base64.b64encode(value).decode() if kind == "REG_BINARY"
+                         else value}
+        return {"exists": True, "values": out, "sub_keys": []}
 
     def win_powershell(self, args):
-        assert args["script"] == SENSE_IDENTITY_PROCESS
-        return {"changed": False, "result": {}, "host_out": "", "host_err": "", "output": list(self.processes),
-                "error": [], "warning": [], "verbose": [], "debug": [], "information": []}
+        assert args["script"] == query.SCRIPT and args["depth"] >= 6, "only the collection's state query"
+        params = args["parameters"]
+        names = {p.lower() for p in params["Process"]}
+        services = {}
+        for name in params["Service"]:
+            found = [dict(s) for s in self.services if s["name"].lower() == name.lower()]
+            if found:
+                found[0]["dependents"] = sorted(o["name"] for o in self.services
+                                                if name.lower() in [d.lower() for d in o["dependencies"]])
+                services[name] = found[0]
+        return {"changed": False, "host_out": "", "host_err": "", "output": [], "error": [], "warning": [],
+                "verbose": [], "debug": [], "information": [], "result": {
+                    "keys": {path: self._key(path) for path in params["Key"]},
+                    "processes": [p for p in self.processes if p["name"].lower() in names],
+                    "services": services,
+                    "root_certificates": {t: t.upper() in self.roots for t in params["RootCertificate"]},
+                    "user": {"name": "CORP\\ansible", "sid": "S-1-5-21-1-2-3-500", "administrator": True}}}
 
     def slurp(self, args):
         data = self.files.get(args["src"].lower())
         if data is None:
             return {"changed": False, "failed": True, "msg": "Path %s is not found" % args["src"]}
         return {"changed": False, "content": base64.b64encode(data).decode(), "encoding": "base64"}
-
-    def win_certificate_info(self, args):
-        certs = self.stores.get(args["store_name"], [])
-        if args.get("thumbprint"):
-            certs = [c for c in certs if c["thumbprint"] == args["thumbprint"].upper()]
-        return {"changed": False, "exists": bool(certs), "certificates": sorted(certs, key=lambda c: c["thumbprint"])}
-
-    def win_reg_stat(self, args):
-        path = args["path"]
-        if path.upper().startswith("HKU:\\"):
-            sid = path.split("\\")[1].upper()
-            if sid in self.unloaded:
-                return {"changed": False, "exists": False}
-            if path.upper() == "HKU:\\" + sid:
-                return {"changed": False, "exists": True, "properties": {}, "sub_keys": ["Software"]}
-        values = self.registry.get(path.upper())
-        if values is None:
-            return {"changed": False, "exists": False}
-        props = {}
-        for name, (kind, value) in values.items():
-            if kind == "REG_BINARY":
-                props[name] = {"type": kind, "value": list(value), "raw_value": ["0x%02x" % b for b in value]}
-            else:
-                props[name] = {"type": kind, "value": value, "raw_value": value}
-        return {"changed": False, "exists": True, "properties": props, "sub_keys": []}
 
 
 def run(host, args=None, check_mode=False):
@@ -180,11 +146,10 @@ def run(host, args=None, check_mode=False):
 
 
 @pytest.fixture
-def v2(sensor_cert):
+def v2():
     host = FakeSensorHost()
     host.services = [dict(s) for s in V2_SERVICES]
     host.files[CONFIG.lower()] = config_json()
-    host.stores["My"] = [sensor_cert]
     host.set_proxy("S-1-5-19", {})  # the direct-access value Windows keeps for an account that never had a proxy
     host.set_proxy("S-1-5-18", {})
     return host
@@ -207,18 +172,20 @@ def test_v2_with_a_json_proxy(v2):
     assert result["sensor_config"]["proxy"] == {"state": "set", "configured": True, "url": "http://proxy.corp:8080",
                                                 "username": "CORP\\svc", "password_set": True,
                                                 "certificate_thumbprint": SECRET_MANAGER}
-    assert result["certificates"]["secret_manager"]["present"] is True
-    assert result["certificates"]["secret_manager"]["public_key"]
+    assert "certificates" not in result  # LocalMachine\\My is read by the write path, only to encrypt a password
     for component in ("sensor", "updater"):
         eff = result["effective_proxy"][component]
         assert (eff["source"], eff["proxy"], eff["ambiguous"]) == ("sensor_config", "http://proxy.corp:8080", False)
     assert result["method_in_use"] == "sensor_config" and result["auto_method"] == "sensor_config"
     assert result["sensor_warnings"] == [] and "warnings" not in result
     assert ENCRYPTED not in json.dumps(result)  # never the encrypted bytes, let alone a password
-    assert modules(v2) == ["win_service_info", "win_powershell", "win_reg_stat", "win_reg_stat", "slurp",
-                           "win_certificate_info", "win_reg_stat", "win_reg_stat", "win_certificate_info",
-                           "win_reg_stat", "win_reg_stat"]
-    assert result["round_trips"] == 11
+    # one state query (services, SenseIdentity, every key, the root CAs) and the file
+    assert modules(v2) == ["win_powershell", "slurp"] and result["round_trips"] == 2
+    [(module, args)] = [c for c in v2.calls if c[0] == "ansible.windows.win_powershell"]
+    params = args["parameters"]
+    assert params["Service"] == ["AATPSensor", "AATPSensorUpdater"] and params["Process"] == ["SenseIdentity"]
+    assert params["RootCertificate"] == [G2, "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436"]
+    assert sensor.POLICY_KEY in params["Key"] and "HKU:\\S-1-5-19\\%s" % CONN in params["Key"]
 
 
 def test_v2_with_wininet_only(v2):
@@ -232,7 +199,7 @@ def test_v2_with_wininet_only(v2):
         assert eff["summary"] == "proxy proxy.corp:8080, bypass <local>"
     assert result["sensor_config"]["proxy"]["state"] == "null"
     assert result["method_in_use"] == "wininet" and result["auto_method"] == "wininet"
-    assert result["sensor_warnings"] == [] and result["round_trips"] == 8 and result["readiness"] is None
+    assert result["sensor_warnings"] == [] and result["round_trips"] == 2 and result["readiness"] is None
 
 
 def test_v2_with_neither_goes_direct_and_auto_picks_sensor_config(v2):
@@ -240,16 +207,16 @@ def test_v2_with_neither_goes_direct_and_auto_picks_sensor_config(v2):
     eff = result["effective_proxy"]["sensor"]
     assert (eff["source"], eff["proxy"], eff["summary"]) == ("wininet_per_account", None, "direct (no proxy)")
     assert result["method_in_use"] == "none" and result["auto_method"] == "sensor_config"
-    assert result["round_trips"] == 8
+    assert result["round_trips"] == 2
 
 
-def test_absent_account_keys_cost_one_read_more_each(v2):
+def test_absent_account_keys_cost_nothing_more(v2):
     for sid in ("S-1-5-18", "S-1-5-19"):
         v2.registry.pop(("HKU:\\%s\\%s" % (sid, CONN)).upper())
     result = run(v2, {"readiness": False})
     assert result["effective_proxy"]["sensor"]["summary"] == "(missing)"
     assert result["wininet"]["accounts"]["S-1-5-18"]["state"] == "missing"
-    assert result["round_trips"] == 10
+    assert result["round_trips"] == 2  # the query says whether the hive is loaded
 
 
 def test_json_and_wininet_disagreeing_is_ambiguous_and_warned(v2):
@@ -284,15 +251,13 @@ def test_v2_under_the_machine_policy_reads_the_machine_value_only(v2):
     for component in ("sensor", "updater"):
         eff = result["effective_proxy"][component]
         assert (eff["source"], eff["proxy"]) == ("wininet_machine", "machine.corp:8080")
-    assert result["wininet"]["accounts"] == {}
-    assert result["round_trips"] == 9
-    assert not any(call[1].get("path", "").startswith("HKU:") for call in v2.calls)
+    assert result["wininet"]["accounts"] == {}  # read with everything else, but not effective, so not reported
+    assert result["round_trips"] == 2
 
 
 def test_v3_uses_defender_for_endpoint_settings():
     host = FakeSensorHost()
-    host.processes = [{"name": "SenseIdentity", "pid": 3344,
-                       "path": "C:\\Program Files\\Windows Defender Advanced Threat Protection\\SenseIdentity.exe"}]
+    host.processes = [{"name": "SenseIdentity", "id": 3344}]
     host.set(sensor.ATP_POLICY_KEY, "OnboardingInfo", "REG_SZ",
              json.dumps({"body": json.dumps({"orgId": "0b7e-org", "geoLocationUrl": "https://x/", "datacenter": "EUS"})}))
     host.set(sensor.DATACOLLECTION_KEY, "TelemetryProxyServer", "REG_SZ", "proxy.corp:8080")
@@ -307,13 +272,13 @@ def test_v3_uses_defender_for_endpoint_settings():
     assert "TelemetryProxyServer" in warning and "Windows Defender ProxyServer" in warning
     assert result["message"].startswith("sensor v3: connects through Defender for Endpoint")
     assert result["sensor_config"] is None and result["method_in_use"] == "mde"
-    assert result["round_trips"] == 10
-    assert "slurp" not in modules(host)
+    assert result["sensor"]["processes"] == [{"name": "SenseIdentity", "pid": 3344}]
+    assert result["round_trips"] == 1 and modules(host) == ["win_powershell"]
 
 
 def test_v3_agreeing_settings_are_quiet_and_v2_services_beside_it_are_warned():
     host = FakeSensorHost()
-    host.processes = [{"name": "SenseIdentity", "pid": 1, "path": None}]
+    host.processes = [{"name": "SenseIdentity", "id": 1}]
     host.services = [dict(s) for s in V2_SERVICES]
     host.set(sensor.ATP_POLICY_KEY, "OnboardingInfo", "REG_SZ", json.dumps({"body": "{}"}))
     host.set(sensor.DATACOLLECTION_KEY, "TelemetryProxyServer", "REG_SZ", "proxy.corp:8080")
@@ -329,11 +294,11 @@ def test_no_sensor():
     assert result["sensor"] == {"installed": False, "generation": None, "markers": [], "version": None,
                                 "install_folder": None, "config_path": None, "services": {}, "processes": []}
     assert result["effective_proxy"] == {} and result["auto_method"] == "wininet"
-    assert result["round_trips"] == 7
+    assert result["round_trips"] == 1
 
 
 def test_missing_root_ca_and_tls_values_give_one_line_fixes(v2):
-    v2.stores["Root"] = []
+    v2.roots = set()
     v2.registry.pop("HKLM:\\SOFTWARE\\WOW6432NODE\\MICROSOFT\\.NETFRAMEWORK\\V4.0.30319")
     v2.set("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", "SchUseStrongCrypto", "REG_DWORD", 0)
     r = run(v2)["readiness"]
@@ -359,7 +324,7 @@ def test_dotnet2_values_are_checked_when_asked(v2):
     result = run(v2, {"dotnet_versions": ["v4.0.30319", "v2.0.50727"]})
     paths = {v["path"] for v in result["readiness"]["tls"]["values"]}
     assert "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v2.0.50727" in paths
-    assert result["round_trips"] == 11 + 2
+    assert result["round_trips"] == 2  # the same query, two keys more
 
 
 def test_check_mode_reads_the_same_and_only_reads(v2):
@@ -383,19 +348,19 @@ def test_missing_and_unreadable_configuration_files_are_warned(v2):
     assert result["sensor_config"]["exists"] is True and "not valid JSON" in result["sensor_config"]["error"]
 
 
-def test_certificates_the_file_names_but_the_host_lacks_are_warned(v2):
+def test_both_thumbprints_are_reported_and_no_certificate_is_read(v2):
     other = "B6DED748E000B5A62D3F4C45058E1DCF64BB55B9"
     v2.files[CONFIG.lower()] = config_json(JSON_PROXY.replace('"CertificateThumbprint": "%s"' % SECRET_MANAGER,
                                                               '"CertificateThumbprint": "%s"' % other))
-    v2.stores["My"] = []
     result = run(v2, {"readiness": False})
-    assert result["sensor_config"]["password_certificate_is_secret_manager"] is False
-    assert result["certificates"]["proxy_password"] == {"thumbprint": other, "present": False}
-    assert sum("not in LocalMachine\\My" in x for x in result["sensor_warnings"]) == 2
+    config = result["sensor_config"]
+    assert config["password_certificate_is_secret_manager"] is False
+    assert (config["secret_manager_thumbprint"], config["proxy"]["certificate_thumbprint"]) == (SECRET_MANAGER, other)
+    assert modules(v2) == ["win_powershell", "slurp"]
 
 
 def test_a_stopped_sensor_is_warned(v2):
-    v2.services[0]["state"] = "stopped"
+    v2.services[0]["status"] = "Stopped"
     result = run(v2, {"readiness": False})
     assert "the service AATPSensor is stopped" in result["sensor_warnings"]
     assert result["sensor"]["services"]["AATPSensor"]["running"] is False
@@ -412,7 +377,7 @@ def test_a_failing_module_fails_the_task_with_its_message(v2):
     def broken(args):
         return {"failed": True, "msg": "Access is denied"}
 
-    v2.win_service_info = broken
+    v2.win_powershell = broken
     result = run(v2)
     assert result["failed"] is True and "Access is denied" in result["msg"] and result["changed"] is False
 
@@ -422,3 +387,44 @@ def test_bad_options_are_refused():
         run(FakeSensorHost(), {"dotnet_versions": ["v9"]})
     result = run(FakeSensorHost(), {"ansi_encoding": "no-such-codec"})
     assert result["failed"] and "ansi_encoding" in result["msg"]
+
+
+def test_a_callers_snapshot_leaves_only_the_file_to_read(v2):
+    """The role's job merges discovery_reads() into its own state query and passes the snapshot."""
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+
+    reads = sensor.discovery_reads(True, ("v4.0.30319",))
+    own = ["HKCU:\\" + CONN, "HKLM:\\SOFTWARE\\atp.sensor_proxy\\Backups"]
+    snapshot = remote.read_state(v2, own + reads["keys"], reads["processes"], reads["services"],
+                                 reads["root_certificates"])
+    v2.calls.clear()
+    result = sensor.discover(v2, snapshot, readiness=True)
+    assert modules(v2) == ["slurp"] and result["readiness"]["ok"] is True
+    assert result.snapshot is snapshot and result.config_file.path == CONFIG  # attributes, never result keys
+    assert set(dict(result)) == set(run(v2)) - {"changed", "check_mode", "round_trips"}
+    v3 = FakeSensorHost()
+    v3.processes = [{"name": "SenseIdentity", "id": 1}]
+    v3.set(sensor.ATP_POLICY_KEY, "OnboardingInfo", "REG_SZ", json.dumps({"body": "{}"}))
+    snapshot = remote.read_state(v3, reads["keys"], reads["processes"], reads["services"], reads["root_certificates"])
+    v3.calls.clear()
+    assert sensor.discover(v3, snapshot)["sensor"]["generation"] == "v3" and v3.calls == []
+
+
+def test_a_snapshot_that_did_not_ask_for_something_is_completed_in_one_query(v2):
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+
+    snapshot = remote.read_state(v2, [sensor.POLICY_KEY])  # no services asked: "not installed" would be a lie
+    v2.calls.clear()
+    result = sensor.discover(v2, snapshot, readiness=False)
+    assert result["sensor"]["generation"] == "v2" and modules(v2) == ["win_powershell", "slurp"]
+    [params] = [c[1]["parameters"] for c in v2.calls if c[0] == "ansible.windows.win_powershell"]
+    assert sensor.POLICY_KEY not in params["Key"] and params["Service"] == ["AATPSensor", "AATPSensorUpdater"]
+
+
+def test_a_service_moved_to_another_account_costs_one_query_for_its_key(v2):
+    v2.services[0]["account"] = "NT AUTHORITY\\NetworkService"
+    v2.set_proxy("S-1-5-20", {"proxy_server": "ns.corp:3128"})
+    result = run(v2, {"readiness": False})
+    eff = result["effective_proxy"]["sensor"]
+    assert (eff["account"], eff["sid"], eff["proxy"]) == ("NetworkService", "S-1-5-20", "ns.corp:3128")
+    assert modules(v2) == ["win_powershell", "slurp", "win_powershell"] and result["round_trips"] == 3

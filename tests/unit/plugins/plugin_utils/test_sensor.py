@@ -83,12 +83,29 @@ def test_winhttp_decodes_netsh_values():
 
 
 def v2_sensor():
-    return s.sensor_info({"aatpsensor": {"name": "AATPSensor", "state": "started",
+    """From the state query's services (keyed by the name asked for, in any case)."""
+    return s.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "Running", "start": 2, "dependents": [],
                                          "path": FOLDER + "Microsoft.Tri.Sensor.exe",
-                                         "username": "NT AUTHORITY\\LocalService"},
-                          "aatpsensorupdater": {"name": "AATPSensorUpdater", "state": "started",
+                                         "account": "NT AUTHORITY\\LocalService", "dependencies": []},
+                          "aatpsensorupdater": {"name": "AATPSensorUpdater", "status": "Running", "start": 2,
+                                                "dependents": ["AATPSensor"],
                                                 "path": FOLDER + "Microsoft.Tri.Sensor.Updater.exe",
-                                                "username": "NT AUTHORITY\\SYSTEM"}}, [])
+                                                "account": "LocalSystem", "dependencies": []}}, [])
+
+
+def test_services_from_the_state_query():
+    sensor = v2_sensor()
+    updater = sensor["services"]["AATPSensorUpdater"]
+    assert (updater["state"], updater["running"], updater["start_mode"]) == ("started", True, "auto")
+    assert (updater["account"], updater["sid"], updater["dependency_of"]) == ("LocalSystem", "S-1-5-18", ["AATPSensor"])
+    assert sensor["services"]["AATPSensor"]["sid"] == "S-1-5-19" and sensor["install_folder"] == FOLDER
+    stopped = s.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "StopPending", "start": 4}}, [])
+    entry = stopped["services"]["AATPSensor"]
+    assert (entry["state"], entry["running"], entry["start_mode"], entry["sid"]) == ("stop_pending", False,
+                                                                                   "disabled", None)
+    # Get-Process -Name matches any case; other processes in the snapshot (the caller asked for more) are ignored.
+    v3 = s.sensor_info({}, [{"name": "senseidentity", "id": 7}, {"name": "lsass", "id": 600}])
+    assert v3["generation"] == "v3" and v3["processes"] == [{"name": "senseidentity", "pid": 7}]
 
 
 def wininet_info(per_machine=False, machine=None, accounts=None):
@@ -126,7 +143,7 @@ def test_machine_policy_applies_to_both_components():
 
 
 def test_v3_falls_back_to_winhttp_then_direct():
-    sensor = s.sensor_info({}, [{"name": "SenseIdentity", "pid": 1, "path": None}])
+    sensor = s.sensor_info({}, [{"name": "SenseIdentity", "id": 1}])
     winhttp = {"proxy_server": "w.corp:8080", "path": "HKLM"}
     effective, warnings = s.effective_proxy(sensor, None, wininet_info(), winhttp,
                                             {"telemetry_proxy_server": None, "proxy_server": None})
@@ -151,8 +168,11 @@ def test_auto_method_rule():
 def test_readiness_root_thumbprints_are_the_documented_ones():
     assert [r["thumbprint"] for r in readiness.ROOT_CERTIFICATES] == [
         "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4", "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436"]
-    only_gcc = readiness.check_root_certificates([{"thumbprint": "a8985d3a65e5e5c4b2d7d66d40c6dd2fb19c5436"}])
+    only_gcc = readiness.check_root_certificates({"DF3C24F9BFD666761B268073FE06D1CC8D4F82A4": False,
+                                                  "a8985d3a65e5e5c4b2d7d66d40c6dd2fb19c5436": True})
     assert only_gcc["ok"] is True and [r["present"] for r in only_gcc["roots"]] == [False, True]
+    assert only_gcc["roots"][0]["fix"].startswith("Download https://cacerts.digicert.com/DigiCertGlobalRootG2.crt")
+    assert readiness.check_root_certificates({})["ok"] is False
 
 
 def test_tls_fix_values_for_the_opt_in_writer():
@@ -168,7 +188,7 @@ def test_tls_fix_values_for_the_opt_in_writer():
 
 
 class Recorder:
-    """An executor answering with recorded results (win_service_info.ps1 / win_certificate_info.ps1 shapes)."""
+    """An executor answering with recorded results (win_certificate_info.ps1 shapes)."""
 
     def __init__(self, answers):
         self.answers = answers
@@ -179,19 +199,31 @@ class Recorder:
         return self.answers[module]
 
 
-def test_write_path_helpers_one_round_trip_each():
+def test_write_path_helpers():
     execute = Recorder({
-        "ansible.windows.win_service_info": {"changed": False, "exists": True, "services": [
-            {"name": "AATPSensor", "state": "started"}, {"name": "AATPSensorUpdater", "state": "stopped"}]},
         "ansible.windows.win_certificate_info": {"changed": False, "exists": True, "certificates": [
             {"thumbprint": "AB" * 20, "public_key": "MIIB"}]},
     })
-    assert s.service_states(execute) == {"AATPSensor": "started", "AATPSensorUpdater": "stopped"}
     assert s.read_certificate(execute, "ab" * 20)["public_key"] == "MIIB"
     assert execute.calls == [
-        ("ansible.windows.win_service_info", {"name": "AATPSensor*"}),
         ("ansible.windows.win_certificate_info", {"store_name": "My", "store_location": "LocalMachine",
                                                   "thumbprint": "ab" * 20})]
     assert s.RESTART_ARGS == {"name": "AATPSensorUpdater", "state": "restarted", "force_dependent_services": True}
     execute.answers["ansible.windows.win_certificate_info"] = {"changed": False, "exists": False, "certificates": []}
     assert s.read_certificate(execute, "cd" * 20) is None
+    snapshot = remote.Snapshot(services={"aatpsensor": {"name": "AATPSensor", "status": "Running"},
+                                         "AATPSensorUpdater": {"name": "AATPSensorUpdater", "status": "Stopped"}})
+    assert s.service_states(snapshot) == {"AATPSensor": "started", "AATPSensorUpdater": "stopped"}
+
+
+def test_discovery_reads_cover_every_key_discover_looks_at():
+    reads = s.discovery_reads(True, ("v4.0.30319", "v2.0.50727"))
+    assert reads["services"] == ["AATPSensor", "AATPSensorUpdater"] and reads["processes"] == ["SenseIdentity"]
+    assert len(reads["root_certificates"]) == 2
+    assert {s.POLICY_KEY, s.MACHINE_CONNECTIONS, s.ATP_POLICY_KEY, s.DEFENDER_POLICY_KEY, s.DATACOLLECTION_KEY,
+            "HKU:\\S-1-5-19\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections",
+            "HKU:\\S-1-5-18\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"} \
+        <= set(reads["keys"])
+    assert set(readiness.tls_key_paths(("v4.0.30319", "v2.0.50727"))) <= set(reads["keys"])
+    plain = s.discovery_reads(False, ())
+    assert plain["root_certificates"] == [] and not any("NETFramework" in k for k in plain["keys"])
