@@ -401,8 +401,8 @@ def winhttp_from_ie(key: remote.KeyRead, name, runs_as: str) -> tuple:
         raise _problem(name, "winhttp_source", "ie copies only the proxy server and bypass list of %s's WinINet "
                        "setting (win_http_proxy documents: \"Only IE's proxy URL and bypass list will be imported\"), "
                        "and that account uses %s without a proxy server, so WinHTTP would be set to direct. Use "
-                       "%s=proxy_server with the proxy the PAC file returns" % (who, " and ".join(lost),
-                                                                                 name("winhttp_source")))
+                       "%s=proxy_server with the proxy the PAC file returns"
+                       % (who, " and ".join(lost), name("winhttp_source")))
     return WinHttp(None, None), ["%s's WinINet setting is direct (no proxy): %s=ie sets WinHTTP to direct" % (
         who, name("winhttp_source"))]
 
@@ -511,9 +511,8 @@ def _restorable(setting: Setting, value: remote.RegValue | None):
         return None
     if value.type not in _RESTORABLE or (value.data is None and not isinstance(value.value, (str, int))):
         raise ChangeError("%s\\%s is %s, which a .reg backup cannot give back exactly, so nothing was changed. Delete "
-                          "the value (or set it as %s) and run again." % (setting.path, setting.value_name,
-                                                                           value.type, setting.reg_type),
-                          changed=False)
+                          "the value (or set it as %s) and run again."
+                          % (setting.path, setting.value_name, value.type, setting.reg_type), changed=False)
     return value.data if value.data is not None else value.value
 
 

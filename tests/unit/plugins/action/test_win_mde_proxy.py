@@ -28,7 +28,7 @@ DATA = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection"
 WINHTTP = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 ATP = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
 # netsh winhttp set proxy proxy.corp:8080 (no bypass): 0x28, counter 3, flags 3, 15 bytes, empty bypass.
-WINHTTP_PROXY = bytes.fromhex("28000000" "03000000" "03000000" "0f000000" + b"proxy.corp:8080".hex() + "00000000")
+WINHTTP_PROXY = bytes.fromhex("28000000 03000000 03000000 0f000000" + b"proxy.corp:8080".hex() + "00000000")
 WRITERS = {"ansible.windows.win_command", "ansible.windows.win_http_proxy", "ansible.windows.win_file",
            "ansible.windows.win_owner", "ansible.windows.win_acl", "ansible.windows.win_acl_inheritance"}
 
@@ -168,7 +168,7 @@ def test_options_come_from_the_documentation():
 
 
 def test_source_ie_reports_the_account_the_state_query_ran_as():
-    wininet = bytes.fromhex("46000000" "02000000" "03000000" "0d000000" + b"sys.corp:8080".hex() + "00000000"
+    wininet = bytes.fromhex("46000000 02000000 03000000 0d000000" + b"sys.corp:8080".hex() + "00000000"
                             + "00000000" + "00" * 32)
     host = Host({r"HKCU:\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections": {
         "DefaultConnectionSettings": ("Binary", base64.b64encode(wininet).decode())}})

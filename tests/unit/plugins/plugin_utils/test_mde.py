@@ -32,23 +32,23 @@ MANIFEST = r"HKLM:\SOFTWARE\atp.sensor_proxy\Backups"
 PREFIX = "atp_proxy_mde_"
 
 # WinHttpSettings as netsh winhttp set proxy proxy.corp:8080 "<local>" stores it: 0x28, counter 5, flags 3, strings.
-WINHTTP_PROXY = bytes.fromhex("28000000" "05000000" "03000000" "0f000000" + b"proxy.corp:8080".hex()
+WINHTTP_PROXY = bytes.fromhex("28000000 05000000 03000000 0f000000" + b"proxy.corp:8080".hex()
                               + "07000000" + b"<local>".hex())
 # The same, upper case (what another admin typed): the real module compares with -ne, case-insensitively.
-WINHTTP_UPPER = bytes.fromhex("28000000" "06000000" "03000000" "0f000000" + b"PROXY.CORP:8080".hex()
+WINHTTP_UPPER = bytes.fromhex("28000000 06000000 03000000 0f000000" + b"PROXY.CORP:8080".hex()
                               + "07000000" + b"<LOCAL>".hex())
 # netsh winhttp reset proxy: flags 1 (direct), empty strings.
-WINHTTP_DIRECT = bytes.fromhex("28000000" "07000000" "01000000" "00000000" "00000000")
+WINHTTP_DIRECT = bytes.fromhex("28000000 07000000 01000000 00000000 00000000")
 # An old proxy left in the strings of a direct value: still direct.
-WINHTTP_DIRECT_OLD = bytes.fromhex("28000000" "08000000" "01000000" "08000000" + b"old:3128".hex() + "00000000")
+WINHTTP_DIRECT_OLD = bytes.fromhex("28000000 08000000 01000000 08000000" + b"old:3128".hex() + "00000000")
 # DefaultConnectionSettings (0x46): counter 2, flags 3, proxy sys.corp:8080, bypass *.corp, no PAC, 32 zero bytes.
-WININET_SYSTEM = bytes.fromhex("46000000" "02000000" "03000000" "0d000000" + b"sys.corp:8080".hex()
+WININET_SYSTEM = bytes.fromhex("46000000 02000000 03000000 0d000000" + b"sys.corp:8080".hex()
                                + "06000000" + b"*.corp".hex() + "00000000" + "00" * 32)
 # PAC only: flags 5 (direct + auto-config URL), no proxy.
-WININET_PAC = bytes.fromhex("46000000" "02000000" "05000000" "00000000" "00000000" "19000000"
+WININET_PAC = bytes.fromhex("46000000 02000000 05000000 00000000 00000000 19000000"
                             + b"http://wpad.corp/wpad.dat".hex() + "00" * 32)
 # Direct: flags 1, nothing else.
-WININET_DIRECT = bytes.fromhex("46000000" "02000000" "01000000" "00000000" "00000000" "00000000" + "00" * 32)
+WININET_DIRECT = bytes.fromhex("46000000 02000000 01000000 00000000 00000000 00000000" + "00" * 32)
 
 KINDS = {"REG_SZ": "String", "REG_EXPAND_SZ": "ExpandString", "REG_DWORD": "DWord", "REG_BINARY": "Binary",
          "REG_MULTI_SZ": "MultiString", "REG_QWORD": "QWord", "REG_NONE": "None"}
@@ -138,7 +138,7 @@ class Host:
             bypass = raw[20 + length:20 + length + blen].decode() if flags & 2 else ""
         else:
             proxy, bypass = args.get("proxy") or "", ";".join(args.get("bypass") or [])
-        blob = (bytes.fromhex("28000000" "09000000") + (3 if proxy else 1).to_bytes(4, "little")
+        blob = (bytes.fromhex("28000000 09000000") + (3 if proxy else 1).to_bytes(4, "little")
                 + len(proxy).to_bytes(4, "little") + proxy.encode() + len(bypass).to_bytes(4, "little")
                 + bypass.encode())
         self.set(WINHTTP, "WinHttpSettings", "REG_BINARY", blob)
@@ -227,8 +227,8 @@ def test_credentials_are_refused_and_never_quoted(options):
 
 def test_a_per_protocol_list_is_fine_for_winhttp_alone():
     wanted = mde.desired({"proxy_server": "http=a.corp:1;https=b.corp:2", "telemetry": False})
-    assert [(w.setting.name, w.value) for w in wanted] == [("winhttp", mde.WinHttp("http=a.corp:1;https=b.corp:2",
-                                                                                    None))]
+    expected = mde.WinHttp("http=a.corp:1;https=b.corp:2", None)
+    assert [(w.setting.name, w.value) for w in wanted] == [("winhttp", expected)]
 
 
 def test_what_is_managed_by_default_and_what_is_opt_in():
@@ -369,7 +369,7 @@ def test_source_ie_predicts_what_win_http_proxy_copies():
     assert item.write_with == ("ansible.windows.win_http_proxy", {"source": "ie"})
     assert plan.actions(True) == ["would set WinHTTP proxy: proxy.corp:8080, bypass <local> -> sys.corp:8080, bypass "
                                   "*.corp (win_http_proxy source=ie: the WinINet setting of NT AUTHORITY\\SYSTEM)"]
-    copied = bytes.fromhex("28000000" "01000000" "03000000" "0d000000" + b"sys.corp:8080".hex() + "06000000"
+    copied = bytes.fromhex("28000000 01000000 03000000 0d000000" + b"sys.corp:8080".hex() + "06000000"
                            + b"*.corp".hex())
     assert item.verified(copied) and not item.verified(WINHTTP_PROXY)
     host.set(WINHTTP, "WinHttpSettings", "REG_BINARY", copied)
@@ -385,7 +385,7 @@ def test_source_ie_refuses_what_win_http_proxy_would_fail_or_lose():
     host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", WININET_PAC)
     with pytest.raises(UsageError, match=r"a PAC URL \(http://wpad.corp/wpad.dat\) without a proxy server"):
         mde.plan(host, IE, name=name)
-    host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", bytes.fromhex("46000000" "02000000"))
+    host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", bytes.fromhex("46000000 02000000"))
     with pytest.raises(UsageError, match="is not a valid WinINet value"):
         mde.plan(host, IE, name=name)
     host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", WININET_DIRECT)
