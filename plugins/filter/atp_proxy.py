@@ -8,22 +8,16 @@ Documented in the ``.yml`` files beside this one. The rules are in plugin_utils:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-import yaml
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.utils.display import Display
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _validate as validate
 
-ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
 _display = Display()
-_spec_cache: dict = {}
 
 
 def plain(value):
@@ -41,30 +35,14 @@ def plain(value):
     return str(value)
 
 
-def role_spec() -> dict:
-    """The main entry point's argument spec, from meta/argument_specs.yml (the one source of truth)."""
-    if "main" not in _spec_cache:
-        with open(ROLE_SPECS, encoding="utf-8") as handle:
-            doc = yaml.safe_load(handle)["argument_specs"]["main"]
-        _spec_cache["main"] = argspec.from_doc(doc, [name for name, option in doc["options"].items()
-                                                     if option.get("no_log")])
-    return _spec_cache["main"]
-
-
 def atp_proxy_problems(values):
     """Problems with the role's variables (a dict of every atp_proxy_* variable), each naming its variable."""
     if not isinstance(values, Mapping):
         raise AnsibleFilterError("atp_proxy_problems expects a dict of the role's variables")
-    values = plain(values)
-    spec = role_spec()
-    given = {k: v for k, v in values.items() if k in spec}
-    result = ArgumentSpecValidator(spec).validate(given)
-    found = [str(e) for e in result.error_messages]
-    checked = dict(values, **result.validated_parameters) if not found else values
-    more, warnings = validate.problems(checked, set(spec))
+    problems, warnings, dummy = validate.check_role_variables(plain(values))
     for warning in warnings:
         _display.warning(warning)
-    return found + more
+    return problems
 
 
 def account_info(name, kind="registry"):
@@ -97,8 +75,8 @@ def fleet_rows(hostvars, hosts):
             item = hostvars[host]
         except Exception:  # a host missing from the inventory
             item = {}
-        wanted = {k: item.get(k) for k in ("atp_proxy_summary", "atp_proxy_result", "atp_proxy_mode")
-                  if isinstance(item, Mapping) and k in item}
+        wanted = {k: item.get(k) for k in ("atp_proxy_summary", "atp_proxy_result", "atp_proxy_probe_results",
+                                           "atp_proxy_mode") if isinstance(item, Mapping) and k in item}
         rows.append(summary.row_for(host, plain(wanted)))
     return rows
 

@@ -121,6 +121,8 @@ def probe_entry(probe: dict, fixing: set) -> dict:
 def status_of(mode: str, check_mode: bool, proxy: dict, error: str) -> str:
     if proxy.get("unreachable"):
         return UNREACHABLE
+    if error == NO_RESULT and not proxy:
+        return UNREACHABLE
     if error or proxy.get("failed") or proxy.get("error"):
         return FAILED
     if not proxy:
@@ -178,6 +180,7 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
     if fail_on_drift and status in (DRIFTED, WOULD_CHANGE, HIVE_NOT_LOADED, UNREACHABLE):
         summary["fail"].append("the host is %s (atp_proxy_fail_on_drift)" % LABELS[status])
     summary["line"] = line(summary)
+    summary["outcome"] = outcome(summary)
     return summary
 
 
@@ -241,18 +244,33 @@ def line(summary: dict) -> str:
 # ---------------------------------------------------------------------------
 # Fleet
 # ---------------------------------------------------------------------------
+def probe_ran(proxy: dict) -> bool:
+    """Whether the role probed in the run that produced ``proxy`` (the condition the role's probe include uses).
+    A run that did not probe leaves an earlier run's probe results registered: they must not be reported."""
+    options = proxy.get("summary_options") or {}
+    return bool(options.get("probe")) and not proxy.get("error") and not proxy.get("unreachable")
+
+
+def from_results(host: str, proxy: dict, probe_results=None) -> dict:
+    """A host's summary from what the role registered: the job's result and the probe task's loop results."""
+    proxy = proxy if isinstance(proxy, dict) and not proxy.get("skipped") else {}
+    options = {k: v for k, v in (proxy.get("summary_options") or {}).items() if k != "probe"}
+    probes = probe_results.get("results") if isinstance(probe_results, dict) else probe_results
+    return host_summary(host, check_mode=bool(proxy.get("check_mode")), proxy=proxy,
+                        probes=(probes or []) if probe_ran(proxy) else [], error="" if proxy else NO_RESULT, **options)
+
+
 def row_for(host: str, hostvars: dict, mode: str = "configure") -> dict:
-    """A host's summary: the one the role recorded, or one rebuilt from what the host registered."""
+    """A host's summary, rebuilt from what it registered; one recorded by the role when it registered nothing."""
+    proxy = hostvars.get("atp_proxy_result")
+    if isinstance(proxy, dict) and not proxy.get("skipped"):
+        return from_results(host, proxy, hostvars.get("atp_proxy_probe_results"))
     recorded = hostvars.get("atp_proxy_summary")
     if isinstance(recorded, dict) and recorded.get("status"):
         return recorded
-    proxy = hostvars.get("atp_proxy_result")
-    proxy = proxy if isinstance(proxy, dict) and not proxy.get("skipped") else {}
-    error = "" if proxy else NO_RESULT
-    summary = host_summary(host, mode=hostvars.get("atp_proxy_mode") or mode, proxy=proxy, error=error)
-    if not proxy:
-        summary["status"] = UNREACHABLE
-        summary["line"] = line(summary)
+    summary = host_summary(host, mode=hostvars.get("atp_proxy_mode") or mode, error=NO_RESULT)
+    summary["status"] = UNREACHABLE
+    summary["line"] = line(summary)
     return summary
 
 

@@ -1,21 +1,39 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The atp_proxy role's variables: the checks types and choices cannot express.
+"""The atp_proxy role's variables: types and choices, then what types and choices cannot express.
 
-Pure Python, no Ansible imports. :func:`problems` takes the role's variables (a dict of every
-``atp_proxy_*`` variable the host sees) and returns ``(problems, warnings)``: each problem names
-the variable and says what to write instead, and never quotes a secret. Types and choices come
-from ``meta/argument_specs.yml`` (the ``atp.sensor_proxy.atp_proxy_problems`` filter checks them
-first with Ansible's own ArgumentSpecValidator); this module checks what those cannot: codecs,
-accounts, cross-variable rules.
+No Ansible runtime imports (only ``ansible.module_utils``' ArgumentSpecValidator, the library modules
+themselves use). :func:`check_role_variables` takes the role's variables (every ``atp_proxy_*`` variable the
+host sees) and returns ``(problems, warnings, validated values)``: types and choices against the role's
+``meta/argument_specs.yml``, then :func:`problems`: codecs, accounts, cross-variable rules. Each problem
+names the variable and says what to write instead, and never quotes a secret. The role's job action and the
+``atp.sensor_proxy.atp_proxy_problems`` filter both call it.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
+
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
+
+ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster, and this runs in every fork
+_cache: dict = {}
+
+
+def role_spec(path: str = ROLE_SPECS) -> dict:
+    """The role's main entry point as an argument spec, from meta/argument_specs.yml (the one source of truth)."""
+    if path not in _cache:
+        with open(path, encoding="utf-8") as handle:
+            doc = yaml.load(handle, Loader=_LOADER)["argument_specs"]["main"]
+        _cache[path] = argspec.from_doc(doc, [n for n, option in doc["options"].items() if option.get("no_log")])
+    return _cache[path]
 
 PREFIX = "atp_proxy_"
 # Variables the role and its playbooks set or register themselves: never a user's typo.
@@ -116,3 +134,14 @@ def problems(values: dict, known: set) -> tuple:
             out += _proxy_problems(v["atp_proxy_mde_proxy_server"], "atp_proxy_mde_proxy_server")
         out += _bypass_problems(v.get("atp_proxy_mde_bypass") or [], "atp_proxy_mde_bypass")
     return out, warnings
+
+
+def check_role_variables(values: dict) -> tuple:
+    """``(problems, warnings, validated values)`` of the role's variables (see the module docstring)."""
+    spec = role_spec()
+    given = {k: v for k, v in values.items() if k in spec}
+    result = ArgumentSpecValidator(spec).validate(given)
+    found = [str(e) for e in result.error_messages]
+    checked = dict(values, **result.validated_parameters) if not found else dict(values)
+    more, warnings = problems(checked, set(spec))
+    return found + more, warnings, checked

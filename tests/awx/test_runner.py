@@ -153,11 +153,15 @@ def test_check_job_reports_drift_and_writes_nothing(tmp_path, fleet):
     pdd = private_data_dir(tmp_path, fleet, extravars)
     # The drift template's job type is "check": AWX adds --check.
     job = run_job(pdd, "check_atp_proxy.yml", "drift", check=True)
-    assert job["status"] == "successful" and job["rc"] == 0, job["stdout"][-4000:]
+    # The template sets atp_proxy_fail_on_drift: the drifted and unreadable hosts end failed, after the summary,
+    # so that AWX marks the job failed and sends the drift alert (notification_templates_error).
+    assert job["status"] == "failed" and job["rc"] == 2, job["stdout"][-4000:]
+    recap = [e for e in job["events"] if e["event"] == "playbook_on_stats"][0]["event_data"]
+    assert sorted(recap["failures"]) == ["dc01", "dc03"], recap
     assert "--check" in " ".join(json.loads((pdd / "artifacts" / "drift" / "command").read_text())["command"])
 
     # The drift check is the write module with read_only (the role's atp_proxy_mode=check): it compares only.
-    compare = ok_results(job, action="atp.sensor_proxy.win_wininet_proxy")
+    compare = ok_results(job, action="atp.sensor_proxy.atp_proxy_job")
     assert set(compare) == {"dc01", "dc02", "dc03"}, sorted(compare)
     assert not any(res["changed"] for res in compare.values())
     states = {h: {t["sid"]: t["state"] for t in res["targets"]} for h, res in compare.items()}
@@ -193,11 +197,11 @@ def test_configure_job_from_the_survey(tmp_path, fleet):
             assert settings["flags"]["proxy"] is True
 
     # Per-host results in the runner artifacts.
-    applied = ok_results(job, action="atp.sensor_proxy.win_wininet_proxy")
+    applied = ok_results(job, action="atp.sensor_proxy.atp_proxy_job")
     assert applied["dc01"]["changed"] is True and sorted(applied["dc01"]["changed_sids"]) == ["S-1-5-18", "S-1-5-19"]
     assert applied["dc01"]["backup_file"].endswith(".reg")
-    summaries = ok_results(job, task_name="Summarize this host")
-    assert set(summaries) == {"dc01", "dc02", "dc03"}
+    assert {host: res["summary"]["status"] for host, res in applied.items()} == {
+        "dc01": "changed", "dc02": "in_sync", "dc03": "changed"}
 
     # The set_stats summary AWX shows on the job and passes to workflow nodes.
     fleet_summary = fleet_stats(job)

@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 
 import pytest
+import yaml
 
 from ansible_collections.atp.sensor_proxy.plugins import action as actions
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule as Write
@@ -21,9 +22,16 @@ ACTIONS = sorted(m.name for m in pkgutil.iter_modules(actions.__path__))
 def test_every_action_builds_its_spec_from_its_documentation(name):
     module = importlib.import_module("ansible_collections.atp.sensor_proxy.plugins.action." + name)
     spec = module.ActionModule.argument_spec()
-    assert spec, name
     doc = importlib.import_module("ansible_collections.atp.sensor_proxy.plugins.modules." + name)
     assert module.ActionModule.DOCUMENTATION == doc.DOCUMENTATION  # the stub is the source
+    documented = yaml.safe_load(doc.DOCUMENTATION)
+    options = dict(documented.get("options") or {})
+    for fragment in documented.get("extends_documentation_fragment") or []:
+        if fragment.startswith("atp.sensor_proxy."):
+            frag = importlib.import_module("ansible_collections.atp.sensor_proxy.plugins.doc_fragments."
+                                           + fragment.split(".")[2])
+            options.update(yaml.safe_load(frag.ModuleDocFragment.DOCUMENTATION).get("options") or {})
+    assert sorted(spec) == sorted(options), name  # every documented option, nothing else
 
 
 def test_fragment_options_and_suboptions_reach_the_spec():
