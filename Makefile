@@ -83,6 +83,7 @@ sanity: venv
 	  $(BIN)/ansible-test sanity --venv --python $(ANSIBLE_TEST_PY) --color no
 
 lint: collection
+	$(BIN)/python hack/check_docs_yaml.py
 	$(BIN)/ruff check plugins tests bench hack
 	$(BIN)/ansible-lint --offline --profile production roles playbooks
 
