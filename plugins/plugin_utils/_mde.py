@@ -189,6 +189,15 @@ def _problem(name, option: str, message: str) -> UsageError:
 
 
 def _validate_mde_proxy(text, name, telemetry: bool) -> str:
+    if isinstance(text, str) and "@" in text:
+        raise _problem(name, "proxy_server", "%r contains credentials (user:password@); TelemetryProxyServer and the "
+                       "WinHTTP proxy take host:port only, and proxy authentication breaks Defender for Endpoint "
+                       "connectivity (configure-device-connectivity.md): let the proxy allow the device anonymously"
+                       % _masked(text.strip()))
+    if isinstance(text, str) and "://" in text:
+        raise _problem(name, "proxy_server", "%r has a URL scheme; TelemetryProxyServer and netsh winhttp set proxy take "
+                       "servername:port or ip:port without http://, for example proxy.corp.example:8080"
+                       % text.strip())
     try:
         proxy = wininet.validate_proxy_server(text, name("proxy_server"))
     except wininet.WinInetSettingsError as exc:
