@@ -146,35 +146,47 @@ def test_only_an_administrator_can_set_winhttp(lab):
     assert http_proxy(lab, {"proxy": "proxy.corp:8080"}, check=True)["changed"] is True  # check mode sets nothing
 
 
-POLICY_READS = r"""
+QUERY = """
 - hosts: dc01
   gather_facts: false
   tasks:
-    - {name: telemetry, ansible.windows.win_reg_stat: {path: 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection'}}
-    - name: atp
-      ansible.windows.win_reg_stat:
-        path: 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection'
-        name: PreferStaticProxyForHttpRequest
-    - {name: winhttp, ansible.windows.win_reg_stat: {path: '%s', name: WinHttpSettings}}
-""" % WINHTTP
+    - name: state_query
+      ansible.windows.win_powershell: "{{ query }}"
+      become: "{{ account is defined }}"
+      become_method: ansible.builtin.runas
+      become_user: "{{ account | default(omit) }}"
+"""
+DATA = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection"
+ATP = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
+HKCU = r"HKCU:\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
+# win_powershell's RETURN documents ``result`` as set by the script (contains: {}): its members are checked by value.
+SCRIPT_DEFINED = "win_powershell: undocumented key result."
 
 
-def test_the_registry_reads_of_the_mde_values_match_the_real_return_docs(lab):
+def test_the_state_query_reads_the_mde_values_in_the_real_return_shape(lab):
+    """win_mde_proxy reads every key in one ansible.windows.win_powershell run of _state_query.SCRIPT."""
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query
+
     host = lab.host("dc01")
-    host.set_value(r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection", "TelemetryProxyServer", "REG_SZ",
-                   "proxy.corp:8080")
-    host.set_value(r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection", "DisableEnterpriseAuthProxy",
-                   "REG_DWORD", 1)
-    host.set_value(r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection",
-                   "PreferStaticProxyForHttpRequest", "REG_DWORD", 1)
+    host.set_value(DATA, "TelemetryProxyServer", "REG_SZ", "proxy.corp:8080")
+    host.set_value(DATA, "DisableEnterpriseAuthProxy", "REG_DWORD", 1)
+    host.seed({"SYSTEM": {"proxy_server": "sys.corp:8080"}})
     assert http_proxy(lab, {"proxy": "proxy.corp:8080"})["changed"] is True
-    run = lab.run_playbook(POLICY_READS)
+    keys = mde.reads({"proxy_server": "proxy.corp:8080", "winhttp_source": "ie"})
+    assert keys == [WINHTTP, DATA, ATP, HKCU]
+    run = lab.run_playbook(QUERY, extra_vars={"query": _state_query.module_args(keys), "account": "SYSTEM"})
     assert run.rc == 0, run
-    doc = real_return_doc("win_reg_stat")
-    for task in ("telemetry", "atp", "winhttp"):
-        assert check("win_reg_stat", run.result("dc01", task), doc) == [], task
-    props = run.result("dc01", "telemetry")["properties"]
-    assert props["TelemetryProxyServer"] == {"type": "REG_SZ", "value": "proxy.corp:8080", "raw_value": "proxy.corp:8080"}
-    assert props["DisableEnterpriseAuthProxy"]["type"] == "REG_DWORD" and props["DisableEnterpriseAuthProxy"]["value"] == 1
-    assert run.result("dc01", "atp")["value"] == 1
-    assert run.result("dc01", "winhttp")["raw_value"][:4] == ["0x28", "0x00", "0x00", "0x00"]
+    result = run.result("dc01", "state_query")
+    found = [p for p in check("win_powershell", result, real_return_doc("win_powershell"))
+             if not p.startswith(SCRIPT_DEFINED)]
+    assert found == [] and result["changed"] is False
+    read = result["result"]["keys"]
+    assert read[DATA] == {"exists": True, "sub_keys": [], "values": {
+        "TelemetryProxyServer": {"type": "String", "value": "proxy.corp:8080"},
+        "DisableEnterpriseAuthProxy": {"type": "DWord", "value": 1}}}
+    assert read[ATP] == {"exists": False, "values": {}, "sub_keys": []}  # a policy key nobody created
+    assert read[WINHTTP]["values"]["WinHttpSettings"]["type"] == "Binary"  # base64 of the 0x28 value
+    # as SYSTEM, HKCU is HKU\S-1-5-18, which has the seeded WinINet value (the connection user's has none)
+    assert read[HKCU]["values"]["DefaultConnectionSettings"]["type"] == "Binary"
+    assert result["result"]["user"] == {"name": "NT AUTHORITY\\SYSTEM", "sid": "S-1-5-18", "administrator": True}
