@@ -472,3 +472,26 @@ def test_a_failed_win_http_proxy_rolls_the_registry_values_back():
     assert host.get(ATP, "PreferStaticProxyForHttpRequest") is None
     assert err.value.details["written"] == [] and err.value.details["changed_settings"][0] == "winhttp"
     assert [m for m in host.modules() if m == "win_command"] == ["win_command", "win_command"]  # the change, the undo
+
+
+# ---------------------------------------------------------------------------
+# The host summary and the one-line text
+# ---------------------------------------------------------------------------
+def test_summary_and_line_say_what_the_mde_step_did():
+    assert mde.summary(None)["configured"] is False and mde.line(None) == ""
+    host = Host()
+    host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
+    checked = mde.run(host, host.upload, dict(BASE, prefer_static_proxy=False), check_mode=True)
+    found = mde.summary(checked)
+    assert found["configured"] and found["changed"] and not found["failed"]
+    assert found["settings"][1] == {"name": "telemetry_proxy_server", "current": "old.corp:3128",
+                                    "wanted": "proxy.corp:8080", "changed": True}
+    assert mde.line(checked) == ("MDE: would set WinHTTP proxy: (absent) -> proxy.corp:8080, bypass <local>; "
+                                 "would set TelemetryProxyServer: old.corp:3128 -> proxy.corp:8080; "
+                                 "would set DisableEnterpriseAuthProxy: (absent) -> 1")
+    converged(host)
+    assert mde.line(mde.run(host, host.upload, dict(BASE), check_mode=False)) == "MDE in sync (4 settings)"
+    failed = {"failed": True, "changed": False, "msg": "atp_proxy_mde_bypass: entry 2 is empty",
+              "error": "atp_proxy_mde_bypass: entry 2 is empty"}
+    assert mde.line(failed) == "MDE failed: atp_proxy_mde_bypass: entry 2 is empty"
+    assert mde.summary(failed)["settings"] == [] and mde.summary(failed)["failed"] is True
