@@ -1,6 +1,9 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter ``atp.sensor_proxy.fleet_report``; documented in ``fleet_report.yml`` next to it."""
+"""Filter ``atp.sensor_proxy.fleet_report``; documented in ``fleet_report.yml`` next to it.
+
+The same renderer as the ``atp.sensor_proxy.atp_proxy_fleet_report`` action (``_report_render.py``); hosts
+without a summary are rebuilt as ``_summary.row_for`` does (unreachable, or what they registered)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 
 SUMMARY_VAR = "atp_proxy_summary"
+HOST_VARS = (SUMMARY_VAR, "atp_proxy_result", "atp_proxy_mode")
 
 
 def _plain(value):
@@ -29,18 +34,13 @@ def _plain(value):
     return str(value)
 
 
-def _summary_of(host: str, item) -> dict:
-    summary = None
-    if isinstance(item, Mapping):
-        if SUMMARY_VAR in item:
-            summary = item[SUMMARY_VAR]
-        elif "status" in item or "targets" in item:
-            summary = item
-    summary = _plain(summary) if isinstance(summary, Mapping) else {}
-    summary.setdefault("host", host)
-    if not summary.get("host"):
-        summary["host"] = host
-    return summary
+def _row(host: str, item) -> dict:
+    """A host's summary from its hostvars, from a mapping host -> summary, or rebuilt (``_summary.row_for``)."""
+    if isinstance(item, Mapping) and any(k in item for k in HOST_VARS):
+        return summary.row_for(host, _plain({k: item[k] for k in HOST_VARS if k in item}))
+    if isinstance(item, Mapping) and item.get("status"):
+        return dict(_plain(item), host=str(item.get("host") or host))
+    return summary.row_for(host, {})
 
 
 def collect(data, hosts=None) -> list:
@@ -53,14 +53,13 @@ def collect(data, hosts=None) -> list:
                 item = data[name] if name in data else None
             except Exception:  # hostvars of a host missing from the inventory
                 item = None
-            rows.append(_summary_of(name, item))
+            rows.append(_row(name, item))
         return rows
     if isinstance(data, (list, tuple)):
-        rows = [_summary_of(str(s.get("host", "")) if isinstance(s, Mapping) else "", s) for s in data]
+        rows = [_row(str(s.get("host", "")), s) for s in data if isinstance(s, Mapping)]
         if hosts is not None:
-            wanted = [str(h) for h in hosts]
             by_name = {r["host"]: r for r in rows}
-            rows = [by_name.get(name, {"host": name}) for name in wanted]
+            rows = [by_name.get(str(name)) or summary.row_for(str(name), {}) for name in hosts]
         return rows
     raise AnsibleFilterError(
         "fleet_report expects hostvars, a mapping of host -> atp_proxy_summary or a list of summaries, got %s"
@@ -72,7 +71,7 @@ def fleet_report(data, hosts=None, format="html", title="atp.sensor_proxy fleet 
     if generated is None:
         generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")  # noqa: UP017 (py3.10)
     try:
-        return _report.render(collect(data, hosts), fmt=format, title=str(title), generated=str(generated))
+        return render.render(collect(data, hosts), fmt=format, title=str(title), generated=str(generated))
     except ValueError as exc:
         raise AnsibleFilterError("fleet_report: %s" % exc) from exc
 

@@ -1,389 +1,499 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fleet report: one self-contained HTML page (and a Markdown twin) for a whole run.
+"""The fleet report's content: what one run did on every host, as data the templates show.
 
-Pure Python, no Ansible imports. Input is a list of per-host ``atp_proxy_summary``
-dictionaries (schema in ``docs/dev/contracts.md``); a host whose role never got as far
-as setting the summary is passed as ``{"host": name}`` and is reported as failed.
+Pure Python, no Ansible imports. Input is a list of host summaries (``atp_proxy_summary``, schema in
+``docs/dev/contracts.md``); statuses, totals and texts come from :mod:`._summary`, the one status
+model, and are never re-derived here. :func:`build` turns the rows into the report's view:
 
-The HTML page carries its own CSS, no scripts, no fonts, no images and a
-Content-Security-Policy that forbids loading anything, so it opens the same way on
-an air-gapped jump host. Every piece of data is HTML-escaped.
+* tiles: the totals of :func:`._summary.totals` (partial writes and backups included); a zero is neutral;
+* one row per host: the status, each account's current value against the wanted one, the backup, a
+  partial write, the sensor's method and effective proxy, Defender for Endpoint, and a cell per endpoint;
+* causes: each distinct probe outcome with its hint, error, failing rule, unloaded hive or readiness fix,
+  explained once with the hosts it affects; cells refer to a cause by its number.
+
+:func:`scrub` masks anything secret (URL credentials, password-like keys) before a value is shown or saved.
+Rendering is in :mod:`._report_render` (Jinja2 templates next to this file), files in :mod:`._report_files`.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections import OrderedDict
+from urllib.parse import urlsplit
 
-# The columns every report has; S-1-5-20 joins them only when some host targets it.
-ACCOUNT_COLUMNS = (
-    ("S-1-5-18", "LocalSystem"),
-    ("S-1-5-19", "LocalService"),
-    ("S-1-5-20", "NetworkService"),
-)
-ALWAYS_SHOWN = ("S-1-5-18", "S-1-5-19")
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 
-# Target states (per SID cell).
-IN_SYNC = "in sync"
-CHANGED = "changed"
-WOULD_CHANGE = "would change"
-DRIFTED = "drifted"
-HIVE_NOT_LOADED = "hive not loaded"
-NOT_TARGETED = "not targeted"
+TITLE = "atp.sensor_proxy fleet report"
+MASK = "********"
 
-# Host statuses, in the order the totals show them.
-HOST_STATUSES = ("in_sync", "changed", "would_change", "drifted", "hive_not_loaded", "failed")
-# Shown as such, counted as failed.
-FAILED_STATUSES = ("failed", "unreachable")
-STATUS_LABELS = {
-    "in_sync": "in sync",
-    "changed": "changed",
-    "would_change": "would change",
-    "drifted": "drifted",
-    "hive_not_loaded": "hive not loaded",
-    "failed": "failed",
-    "unreachable": "unreachable",
+# Colour class of each host status (one entry per status of the status model).
+STATUS_CLASS = {
+    summary.IN_SYNC: "ok",
+    summary.CHANGED: "change",
+    summary.WOULD_CHANGE: "warn",
+    summary.DRIFTED: "warn",
+    summary.HIVE_NOT_LOADED: "bad",
+    summary.FAILED: "bad",
+    summary.UNREACHABLE: "bad",
 }
-NO_SUMMARY_HINT = "no atp_proxy_summary: the host failed or was unreachable before the role finished"
-
-# CSS class per kind of state: ok (green), change (blue), warn (amber), bad (red), off (grey).
-STATE_CLASS = {
-    IN_SYNC: "ok",
-    CHANGED: "change",
-    WOULD_CHANGE: "warn",
-    DRIFTED: "warn",
-    HIVE_NOT_LOADED: "bad",
-    NOT_TARGETED: "off",
-    "in_sync": "ok",
-    "changed": "change",
-    "would_change": "warn",
-    "drifted": "warn",
-    "hive_not_loaded": "bad",
-    "failed": "bad",
-    "unreachable": "bad",
+# Per-account cell states beyond the host statuses (an unreachable host's partial write).
+WRITTEN = "written"
+MAYBE_WRITTEN = "maybe_written"
+UNKNOWN = "unknown"
+NOT_TARGETED = "not_targeted"
+CELL_LABELS = dict(summary.LABELS, **{WRITTEN: "written", MAYBE_WRITTEN: "maybe written", UNKNOWN: "unknown",
+                                      NOT_TARGETED: "not targeted"})
+CELL_CLASS = dict(STATUS_CLASS, **{WRITTEN: "change", MAYBE_WRITTEN: "bad", UNKNOWN: "off", NOT_TARGETED: "off"})
+IN_SYNC_STATES = ("identical", "equivalent")
+# Short names of the probe's outcomes (``_probe_outcomes.OUTCOMES``) for the page's narrow endpoint cells;
+# the causes and the Markdown twin spell them out.
+OUTCOME_SHORT = {
+    "proxy_auth_required": "auth",
+    "blocked_by_proxy": "blocked",
+    "tls_intercepted": "TLS inspected",
+    "tls_error": "TLS error",
+    "dns_failure": "DNS",
+    "connection_refused": "refused",
+    "timeout": "timeout",
+    "proxy_unreachable": "no proxy",
+    "become_failed": "become",
+    "unknown": "unknown",
 }
-# Probe outcomes that are neither success nor failure of the path to Microsoft.
-OFF_OUTCOMES = frozenset({"skipped", "not_probed", "disabled"})
-OK_OUTCOMES = frozenset({"reachable", "ok"})
-MARKDOWN_MARK = {"ok": "✅", "change": "🔄", "warn": "⚠️", "bad": "❌", "off": "➖"}
+# The sensor's proxy method (contracts.md, field ``method``), as the page names it.
+METHOD_LABELS = {"wininet": "WinINet", "sensor_config": "SensorConfiguration.json", "mde": "Defender for Endpoint",
+                 "none": "none"}
+
+_SECRET_KEY = re.compile(r"passw(or)?d|secret|token|credential|api_?key", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
+_BARE_USERINFO = re.compile(r"(?P<head>(?<![\w/:@])[\w.%-]+):[^\s/@:]+@(?=[\w-]+(?:\.[\w-]+)*(?::\d+)?\b)")
 
 
 def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _as_list(value) -> list:
+def _list(value) -> list:
     if value is None:
         return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+# ---------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------
+def mask_text(text: str) -> str:
+    """``http://user:pass@proxy:8080`` -> ``http://user:********@proxy:8080`` (also without a scheme)."""
+    if "@" not in text:
+        return text
+    text = _URL_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
+    return _BARE_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
+
+
+def scrub(value):
+    """A deep copy with every secret masked: credentials in URLs, and the value of any password-like key."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            key = _text(key)
+            if _SECRET_KEY.search(key) and isinstance(item, str) and item:
+                out[key] = MASK
+            else:
+                out[key] = scrub(item)
+        return out
     if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
+        return [scrub(item) for item in value]
+    if isinstance(value, str):
+        return mask_text(value)
+    return value
 
 
-def outcome_class(outcome: str) -> str:
-    outcome = _text(outcome).lower()
-    if outcome in OK_OUTCOMES:
-        return "ok"
-    if outcome in OFF_OUTCOMES or not outcome:
-        return "off"
-    return "bad"
+# ---------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------
+def rows_of(items) -> list:
+    """Host summaries as the report takes them: a dict each, with a host name, secrets masked.
+
+    A mapping without a status (``{"host": "dc05"}``: no summary was recorded) becomes the summary
+    :func:`._summary.row_for` builds for a host that registered nothing: unreachable.
+    """
+    rows = []
+    for item in _list(items):
+        item = dict(item) if isinstance(item, dict) else {}
+        host = _text(item.get("host")) or "(unknown host)"
+        if not item.get("status"):
+            item = summary.row_for(host, {"atp_proxy_result": item.get("atp_proxy_result")})
+        item["host"] = host
+        rows.append(scrub(item))
+    return rows
 
 
-def target_state(target: dict, check_mode: bool = False) -> str:
-    """State of one SID on one host: in sync / changed / would change / drifted / hive not loaded."""
-    before = _text(target.get("before")).lower()
-    if before == "hive_not_loaded":
-        return HIVE_NOT_LOADED
-    if target.get("changed"):
-        return WOULD_CHANGE if check_mode else CHANGED
-    if before in ("identical", "equivalent"):
-        return IN_SYNC
-    return DRIFTED
+def merge(sources) -> tuple:
+    """One list of rows from several (job slices, or runs over parts of a fleet): ``(rows, duplicates)``.
+
+    A host that appears in more than one source keeps its last row (a later run is newer); its name is
+    listed in ``duplicates``.
+    """
+    by_host: OrderedDict = OrderedDict()
+    duplicates = []
+    for source in sources:
+        for row in rows_of(source):
+            if row["host"] in by_host:
+                duplicates.append(row["host"])
+                del by_host[row["host"]]
+            by_host[row["host"]] = row
+    return list(by_host.values()), sorted(set(duplicates))
 
 
-def host_status(summary: dict) -> str:
-    status = _text(summary.get("status")).lower()
-    return status if status in STATUS_LABELS else "failed"
+# ---------------------------------------------------------------------------
+# Causes: each explained once, cells refer to them by number
+# ---------------------------------------------------------------------------
+class Cause:
+    """One distinct reason (a probe outcome with its hint, an error, ...) and the hosts it affects."""
+
+    def __init__(self, kind: str, title: str, text: str, css: str):
+        self.kind, self.title, self.text, self.css = kind, title, text, css
+        self.hosts: list = []
+        self.endpoints: list = []
+        self.accounts: list = []
+        self.number = 0
+
+    def touch(self, host: str, endpoint: str = "", account: str = "") -> Cause:
+        for bucket, value in ((self.hosts, host), (self.endpoints, endpoint), (self.accounts, account)):
+            if value and value not in bucket:
+                bucket.append(value)
+        return self
 
 
-def normalize(summaries) -> list:
-    """Turn the input rows into uniform host records (pure data, no markup)."""
-    hosts = []
-    for raw in _as_list(summaries):
-        summary = dict(raw or {})
-        name = _text(summary.get("host")) or "(unknown host)"
-        has_summary = "status" in summary
-        check_mode = bool(summary.get("check_mode"))
-        targets = {}
-        for target in _as_list(summary.get("targets")):
-            if isinstance(target, dict) and target.get("sid"):
-                targets[_text(target["sid"]).upper()] = {
-                    "sid": _text(target["sid"]).upper(),
-                    "account": _text(target.get("account")),
-                    "before": _text(target.get("before")),
-                    "state": target_state(target, check_mode),
-                }
-        probes = []
-        for probe in _as_list(summary.get("probe")):
-            if not isinstance(probe, dict):
-                continue
-            account = _text(probe.get("account")) or "controller"
-            for result in _as_list(probe.get("results")):
-                if isinstance(result, dict):
-                    probes.append({
-                        "account": account,
-                        "url": _text(result.get("url")),
-                        "outcome": _text(result.get("outcome")) or "unknown",
-                        "status": _text(result.get("status")),
-                        "hint": _text(result.get("hint")),
-                        "proxy": _text(result.get("proxy")),
-                    })
-        mde = summary.get("mde") if isinstance(summary.get("mde"), dict) else {}
-        hosts.append({
-            "host": name,
-            "has_summary": has_summary,
-            "status": host_status(summary) if has_summary else "failed",
-            "error": _text(summary.get("error")) if has_summary else NO_SUMMARY_HINT,
-            "check_mode": check_mode,
-            "targets": targets,
-            "backup_file": _text(summary.get("backup_file")),
-            "changed_sids": [_text(s) for s in _as_list(summary.get("changed_sids"))],
-            "probes": probes,
-            "probe_failed": any(outcome_class(p["outcome"]) == "bad" for p in probes),
-            "mde": {"configured": bool(mde.get("configured")), "changed": bool(mde.get("changed"))},
-        })
-    return hosts
+class CauseGroup:
+    """Causes shown as one entry: the same outcome on the same hosts (a proxy that blocks four CRL hosts for one
+    site is one problem), each with its own hint. Every member refers to the group's number."""
+
+    def __init__(self, members: list, number: int):
+        head = members[0]
+        self.kind, self.title, self.css, self.number = head.kind, head.title, head.css, number
+        self.hosts = list(head.hosts)
+        self.endpoints = list(OrderedDict.fromkeys(e for m in members for e in m.endpoints))
+        self.accounts = list(OrderedDict.fromkeys(a for m in members for a in m.accounts))
+        # (endpoints, text): one line per distinct hint; the endpoints only when there are several lines.
+        texts: OrderedDict = OrderedDict()
+        for member in members:
+            texts.setdefault(member.text, []).extend(member.endpoints)
+        self.lines = [(eps if len(texts) > 1 else [], text) for text, eps in texts.items() if text]
+        for member in members:
+            member.number = number
 
 
-def totals(hosts: list) -> OrderedDict:
-    """Counts shown at the top of the report (``hosts`` comes from :func:`normalize`)."""
-    out = OrderedDict(hosts=len(hosts))
-    for status in HOST_STATUSES:
-        wanted = FAILED_STATUSES if status == "failed" else (status,)
-        out[status] = sum(1 for h in hosts if h["status"] in wanted)
-    out["probe_failed"] = sum(1 for h in hosts if h["probe_failed"])
-    probes = [p for h in hosts for p in h["probes"] if outcome_class(p["outcome"]) != "off"]
-    out["endpoints_probed"] = len(probes)
-    out["endpoints_reachable"] = sum(1 for p in probes if outcome_class(p["outcome"]) == "ok")
-    out["backups_written"] = sum(1 for h in hosts if h["backup_file"])
+class Causes:
+    def __init__(self):
+        self._by_key: OrderedDict = OrderedDict()
+
+    def add(self, key: tuple, title: str, text: str, css: str, host: str, endpoint: str = "",
+            account: str = "") -> Cause:
+        cause = self._by_key.get(key)
+        if cause is None:
+            cause = self._by_key[key] = Cause(key[0], title, text, css)
+        return cause.touch(host, endpoint, account)
+
+    def numbered(self) -> list:
+        """The causes as groups (one per probe outcome and set of hosts), most hosts first, numbered 1..n."""
+        groups: OrderedDict = OrderedDict()
+        for index, cause in enumerate(self._by_key.values()):
+            key = (cause.title, cause.css, frozenset(cause.hosts)) if cause.kind == "probe" else index
+            groups.setdefault(key, []).append(cause)
+        ordered = sorted(groups.values(), key=lambda members: -len(members[0].hosts))
+        return [CauseGroup(members, number) for number, members in enumerate(ordered, 1)]
+
+
+def _generic(text: str, host: str) -> str:
+    """The host's own name in an error becomes ``<host>``, so one cause covers every host it hit."""
+    if not host or host not in text:
+        return text
+    return re.sub(r"(?<![\w-])%s(?![\w-])" % re.escape(host), "<host>", text)
+
+
+# ---------------------------------------------------------------------------
+# Endpoint columns
+# ---------------------------------------------------------------------------
+def endpoint_columns(rows: list) -> list:
+    """``[{url, label, endpoint}]`` in order of first appearance: short labels (the endpoint id, or the host
+    when an id names several URLs), the full URL for the hover text."""
+    seen: OrderedDict = OrderedDict()
+    for row in rows:
+        for probe in _list(row.get("probe")):
+            for result in _list(_dict(probe).get("results")):
+                url = _text(_dict(result).get("url"))
+                if url and url not in seen:
+                    seen[url] = _text(result.get("endpoint"))
+    ids: dict = {}
+    for url, ident in seen.items():
+        ids.setdefault(ident, []).append(url)
+    columns, labels = [], set()
+    for url, ident in seen.items():
+        label = ident if ident and len(ids[ident]) == 1 else (urlsplit(url).hostname or url)
+        if label in labels:
+            label = "%s (%d)" % (label, len(columns) + 1)
+        labels.add(label)
+        columns.append({"url": url, "label": label, "endpoint": ident})
+    return columns
+
+
+def account_columns(rows: list) -> list:
+    """``[{sid, name}]``: the sensor's two accounts always, any other account some host targets."""
+    sids = list(accounts.SENSOR_TARGETS)
+    for row in rows:
+        for target in _list(row.get("targets")):
+            sid = _text(_dict(target).get("sid")).upper()
+            if sid and sid not in sids:
+                sids.append(sid)
+    known = [a.sid for a in accounts.ACCOUNTS]
+    sids.sort(key=lambda s: known.index(s) if s in known else len(known))
+    return [{"sid": sid, "name": accounts.account_name(sid)} for sid in sids]
+
+
+# ---------------------------------------------------------------------------
+# Cells
+# ---------------------------------------------------------------------------
+def _account_cell(row: dict, sid: str, causes: Causes) -> dict:
+    targets = {_text(t.get("sid")).upper(): t for t in _list(row.get("targets")) if isinstance(t, dict)}
+    target = targets.get(sid)
+    cell = {"sid": sid, "current": "", "wanted": "", "cause": None}
+    name = accounts.account_name(sid)
+    if target is None:
+        if sid in _list(row.get("written")):
+            state = WRITTEN
+        elif sid in _list(row.get("maybe_written")):
+            state = MAYBE_WRITTEN
+        elif row.get("status") in (summary.FAILED, summary.UNREACHABLE):
+            state = UNKNOWN
+        else:
+            state = NOT_TARGETED
+    else:
+        before = _text(target.get("before"))
+        cell["current"] = _text(target.get("current"))
+        cell["wanted"] = _text(target.get("wanted"))
+        if before == summary.HIVE_NOT_LOADED:
+            state = summary.HIVE_NOT_LOADED
+            cell["current"] = ""
+            cell["cause"] = causes.add(
+                ("hive", sid), "hive not loaded",
+                "The registry hive of %s (%s) is not loaded, so its proxy could not be read or written. Start a "
+                "service that runs as %s (the sensor does), or set atp_proxy_load_hive to load it from the "
+                "account's profile." % (name, sid, name), "bad", row["host"], account=name)
+        elif target.get("changed") and row.get("mode") != "check":
+            pending = row.get("check_mode") or row.get("status") == summary.WOULD_CHANGE
+            state = summary.WOULD_CHANGE if pending else summary.CHANGED
+        elif before in IN_SYNC_STATES:
+            state = summary.IN_SYNC
+        else:
+            state = summary.DRIFTED
+    cell.update(state=state, label=CELL_LABELS[state], css=CELL_CLASS[state],
+                differs=state in (summary.WOULD_CHANGE, summary.CHANGED, summary.DRIFTED),
+                # A written account's old value is gone: it was the current one, the wanted one is now.
+                tense=("was", "now") if state == summary.CHANGED else ("now", "want"))
+    return cell
+
+
+def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
+    by_url: dict = {}
+    for probe in _list(row.get("probe")):
+        probe = _dict(probe)
+        account = _text(probe.get("account")) or "controller"
+        for result in _list(probe.get("results")):
+            result = _dict(result)
+            by_url.setdefault(_text(result.get("url")), []).append((account, result, bool(probe.get("fixing"))))
+    cells = []
+    for column in columns:
+        found = by_url.get(column["url"], [])
+        if not found:
+            cells.append({"css": "off", "parts": []})
+            continue
+        groups: OrderedDict = OrderedDict()
+        for account, result, fixing in found:
+            outcome = _text(result.get("outcome")) or "unknown"
+            ok = outcome == summary.REACHABLE
+            cause = None
+            if not ok:
+                hint = _text(result.get("hint"))
+                title = outcome.replace("_", " ")
+                if fixing:
+                    # Check mode: the account is about to be written; a drift check: it has drifted.
+                    title += ", while the account is drifted" if row.get("mode") == "check" else \
+                        ", before the pending change"
+                cause = causes.add(("probe", outcome, hint, fixing), title, hint, "warn" if fixing else "bad",
+                                   row["host"], endpoint=column["label"], account=account)
+            key = (outcome, fixing)
+            group = groups.setdefault(key, {"outcome": outcome, "label": "reachable" if ok else
+                                            outcome.replace("_", " "), "short": OUTCOME_SHORT.get(outcome, outcome),
+                                            "ok": ok, "fixing": fixing, "accounts": [], "statuses": [],
+                                            "causes": []})
+            group["accounts"].append(account)
+            if result.get("status") not in (None, ""):
+                group["statuses"].append(_text(result.get("status")))
+            if cause is not None and cause not in group["causes"]:
+                group["causes"].append(cause)
+        parts = list(groups.values())
+        bad = [p for p in parts if not p["ok"]]
+        css = "ok" if not bad else ("warn" if all(p["fixing"] for p in bad) else "bad")
+        for part in parts:
+            part["who"] = ", ".join(part["accounts"]) if len(parts) > 1 else ""
+            part["status"] = "/".join(OrderedDict.fromkeys(part["statuses"]))
+        cells.append({"css": css, "parts": parts})
+    return cells
+
+
+def _backup(row: dict) -> dict:
+    path = _text(row.get("backup_file"))
+    if not path:
+        return {}
+    folder = path.replace("/", "\\").rstrip("\\").split("\\")
+    name = folder[-2] if len(folder) > 1 and folder[-1].lower().endswith(".reg") else folder[-1]
+    stamp = re.search(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})", name)
+    short = "%s-%s-%s %s:%s" % stamp.groups()[:5] if stamp else name
+    return {"path": path, "short": short}
+
+
+def _partial(row: dict, causes: Causes) -> dict:
+    written = [accounts.account_name(s) for s in _list(row.get("written"))]
+    maybe = [accounts.account_name(s) for s in _list(row.get("maybe_written"))]
+    if row.get("status") != summary.UNREACHABLE or not (written or maybe):
+        return {}
+    where = _text(row.get("dropped_at")) or "during the change"
+    cause = causes.add(
+        ("partial", where), "partial write",
+        "The connection dropped %s, part way through the change: the accounts shown as written or maybe "
+        "written may hold the new value. Run the job again when the host is back (it writes only what "
+        "differs), or restore the backup named on the host's row." % where,
+        "bad", row["host"])
+    return {"written": written, "maybe": maybe, "dropped_at": where, "cause": cause}
+
+
+def _sensor(row: dict, causes: Causes) -> dict:
+    keys = ("method", "sensor", "effective_proxy", "readiness")
+    if not any(k in row for k in keys):
+        return {}
+    sensor = _dict(row.get("sensor"))
+    readiness = _dict(row.get("readiness"))
+    method = _text(row.get("method"))
+    out = {"method": METHOD_LABELS.get(method, method), "installed": sensor.get("installed"),
+           "version": " ".join(_text(sensor.get(k)) for k in ("generation", "version") if sensor.get(k)),
+           "ready": readiness.get("ok") if readiness else None, "causes": [], "proxies": []}
+    for fix in _list(readiness.get("fixes")):
+        out["causes"].append(causes.add(("readiness", _text(fix)), "sensor readiness", _text(fix), "warn",
+                                        row["host"]))
+    for warning in _list(sensor.get("warnings")):
+        out["causes"].append(causes.add(("sensor", _text(warning)), "sensor", _text(warning), "warn", row["host"]))
+    for component, value in _dict(row.get("effective_proxy")).items():
+        value = _dict(value)
+        out["proxies"].append({"component": _text(component), "proxy": _text(value.get("proxy")) or "direct",
+                               "source": _text(value.get("source")).replace("_", " "),
+                               "ambiguous": bool(value.get("ambiguous"))})
     return out
 
 
-def _columns(hosts: list) -> tuple:
-    sids = [sid for sid, dummy in ACCOUNT_COLUMNS
-            if sid in ALWAYS_SHOWN or any(sid in h["targets"] for h in hosts)]
-    urls = list(OrderedDict.fromkeys(p["url"] for h in hosts for p in h["probes"]))
-    return [(sid, dict(ACCOUNT_COLUMNS)[sid]) for sid in sids], urls
-
-
-def _cell_state(host: dict, sid: str) -> str:
-    if sid in host["targets"]:
-        return host["targets"][sid]["state"]
-    return NOT_TARGETED if host["has_summary"] else "unknown"
-
-
-def _url_cell(host: dict, url: str) -> tuple:
-    """(css class, [(account, outcome, status, hint, proxy)]) of one host x endpoint."""
-    rows = [p for p in host["probes"] if p["url"] == url]
-    if not rows:
-        return "off", []
-    classes = [outcome_class(p["outcome"]) for p in rows]
-    css = "bad" if "bad" in classes else ("ok" if "ok" in classes else "off")
-    return css, rows
-
-
-def _total_labels(tot: OrderedDict) -> list:
-    return [
-        ("hosts", "Hosts", tot["hosts"], "off"),
-        ("in_sync", "In sync", tot["in_sync"], "ok"),
-        ("changed", "Changed", tot["changed"], "change"),
-        ("would_change", "Would change", tot["would_change"], "warn"),
-        ("drifted", "Drifted", tot["drifted"], "warn"),
-        ("hive_not_loaded", "Hive not loaded", tot["hive_not_loaded"], "bad"),
-        ("failed", "Failed", tot["failed"], "bad"),
-        ("probe_failed", "Probe failed", tot["probe_failed"], "bad"),
-        ("endpoints", "Endpoints reachable",
-         "%d/%d" % (tot["endpoints_reachable"], tot["endpoints_probed"]), "ok"),
-        ("backups_written", "Backups written", tot["backups_written"], "off"),
-    ]
+def _mde(row: dict) -> dict:
+    mde = _dict(row.get("mde"))
+    settings = []
+    for item in _list(mde.get("settings")):
+        item = _dict(item)
+        settings.append({"name": _text(item.get("name")), "current": _text(item.get("current")),
+                         "wanted": _text(item.get("wanted")), "changed": bool(item.get("changed"))})
+    configured = bool(mde.get("configured")) or bool(settings)
+    css = "change" if mde.get("changed") else ("ok" if configured else "off")
+    label = "changed" if mde.get("changed") else ("configured" if configured else "not configured")
+    if configured and row.get("check_mode") and mde.get("changed"):
+        label = "would change"
+    return {"configured": configured, "css": css, "label": label, "settings": settings}
 
 
 # ---------------------------------------------------------------------------
-# HTML
+# The report
 # ---------------------------------------------------------------------------
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:24px;color:#1b1f24;background:#fff}
-h1{font-size:22px;margin:0 0 4px}
-p.meta{color:#57606a;margin:0 0 16px;font-size:13px}
-.totals{display:flex;flex-wrap:wrap;gap:10px;margin:0 0 20px;padding:0;list-style:none}
-.totals li{border-radius:6px;padding:8px 14px;min-width:90px;border:1px solid #d0d7de}
-.totals .n{display:block;font-size:22px;font-weight:700}
-.totals .l{font-size:12px;text-transform:uppercase;letter-spacing:.03em}
-table{border-collapse:collapse;font-size:13px;width:100%}
-th,td{border:1px solid #d0d7de;padding:6px 8px;vertical-align:top;text-align:left}
-th{background:#f6f8fa;position:sticky;top:0}
-th.url{max-width:260px;word-break:break-all;font-weight:600}
-td.host{font-weight:600;white-space:nowrap}
-td.backup{font-family:ui-monospace,Consolas,monospace;font-size:12px;word-break:break-all;max-width:260px}
-.ok{background:#dafbe1;color:#0b4a1e}
-.change{background:#ddf4ff;color:#0a3069}
-.warn{background:#fff8c5;color:#4d2d00}
-.bad{background:#ffebe9;color:#82071e}
-.off{background:#f6f8fa;color:#57606a}
-.probe{display:block;margin:0 0 4px}
-.probe:last-child{margin:0}
-.hint{display:block;font-size:12px;opacity:.85}
-.acct{font-size:11px;text-transform:uppercase;opacity:.8}
-footer{margin-top:16px;font-size:12px;color:#57606a}
-""".strip()
+def _tiles(tot: dict) -> list:
+    def tile(key, label, value, css, flt=""):
+        return {"key": key, "label": label, "value": value, "css": css if value else "zero", "filter": flt}
+
+    tiles = [tile("hosts", "Hosts", tot["hosts"], "neutral")]
+    tiles += [tile(s, summary.LABELS[s], tot[s], STATUS_CLASS[s], "status:" + s) for s in summary.STATUSES]
+    tiles.append(tile("partial", "Partial writes", tot["partial"], "bad", "flag:partial"))
+    tiles.append(tile("backups_written", "Backups written", tot["backups_written"], "neutral", "flag:backup"))
+    tiles.append(tile("probe_failed", "Probe failed", tot["probe_failed"], "bad", "flag:probe_failed"))
+    probed, reachable = tot["endpoints_probed"], tot["endpoints_reachable"]
+    if not probed:
+        tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "probe off", "css": "zero",
+                      "filter": ""})
+    else:
+        tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "%d/%d" % (reachable, probed),
+                      "css": "ok" if reachable == probed else "bad", "filter": "flag:probe_failed"})
+    return tiles
 
 
-def _e(value) -> str:
-    return html.escape(_text(value), quote=True)
-
-
-def render_html(summaries, title: str = "atp.sensor_proxy fleet report", generated: str = "") -> str:
-    hosts = normalize(summaries)
-    tot = totals(hosts)
-    sid_columns, urls = _columns(hosts)
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        # Nothing may be fetched: the page is self-contained by construction.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>%s</title>" % _e(title),
-        "<style>%s</style>" % _CSS,
-        "</head>",
-        "<body>",
-        "<h1>%s</h1>" % _e(title),
-        '<p class="meta">%s%d host(s)%s</p>' % (
-            ("Generated %s &middot; " % _e(generated)) if generated else "",
-            tot["hosts"],
-            " &middot; check mode (nothing was written)" if any(h["check_mode"] for h in hosts) else "",
-        ),
-        '<ul class="totals" id="totals">',
-    ]
-    for key, label, number, css in _total_labels(tot):
-        out.append('<li class="%s" data-total="%s"><span class="n">%s</span><span class="l">%s</span></li>'
-                   % (css, _e(key), _e(number), _e(label)))
-    out.append("</ul>")
-    out.append('<table id="hosts">')
-    header = ["<th>Host</th>", "<th>Status</th>"]
-    header += ['<th title="%s">%s</th>' % (_e(sid), _e(name)) for sid, name in sid_columns]
-    header += ["<th>Backup written</th>", "<th>MDE (WinHTTP)</th>"]
-    header += ['<th class="url">%s</th>' % _e(url) for url in urls]
-    out.append("<thead><tr>%s</tr></thead>" % "".join(header))
-    out.append("<tbody>")
-    for host in hosts:
-        cells = ['<td class="host">%s</td>' % _e(host["host"])]
-        label = STATUS_LABELS[host["status"]]
-        cells.append('<td class="%s" data-status="%s">%s%s</td>' % (
-            STATE_CLASS[host["status"]], _e(host["status"]), _e(label),
-            '<span class="hint">%s</span>' % _e(host["error"]) if host["error"] else ""))
-        for sid, _name in sid_columns:
-            state = _cell_state(host, sid)
-            before = host["targets"].get(sid, {}).get("before", "")
-            cells.append('<td class="%s" data-sid="%s">%s%s</td>' % (
-                STATE_CLASS.get(state, "off"), _e(sid), _e(state),
-                '<span class="hint">before: %s</span>' % _e(before) if before else ""))
-        cells.append('<td class="backup">%s</td>' % (_e(host["backup_file"]) or "&mdash;"))
-        mde = host["mde"]
-        mde_text = ("changed" if mde["changed"] else "configured") if mde["configured"] else "not configured"
-        cells.append('<td class="%s">%s</td>' % (
-            "change" if mde["changed"] else ("ok" if mde["configured"] else "off"), _e(mde_text)))
-        for url in urls:
-            css, rows = _url_cell(host, url)
-            if not rows:
-                cells.append('<td class="off" data-url="%s">not probed</td>' % _e(url))
-                continue
-            parts = []
-            for p in rows:
-                status = " %s" % _e(p["status"]) if p["status"] else ""
-                via = '<span class="hint">via %s</span>' % _e(p["proxy"]) if p["proxy"] else ""
-                hint = '<span class="hint">%s</span>' % _e(p["hint"]) if p["hint"] else ""
-                parts.append('<span class="probe %s"><span class="acct">%s</span> <b>%s</b>%s%s%s</span>' % (
-                    outcome_class(p["outcome"]), _e(p["account"]), _e(p["outcome"]), status, hint, via))
-            cells.append('<td class="%s" data-url="%s">%s</td>' % (css, _e(url), "".join(parts)))
-        out.append('<tr data-host="%s">%s</tr>' % (_e(host["host"]), "".join(cells)))
-    out.append("</tbody></table>")
-    out.append("<footer>atp.sensor_proxy &middot; LocalSystem = S-1-5-18, LocalService = S-1-5-19 "
-               "(WinINet DefaultConnectionSettings); green = in sync / reachable, blue = changed, "
-               "amber = drifted / would change, red = failed / unreachable.</footer>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
-# ---------------------------------------------------------------------------
-# Markdown
-# ---------------------------------------------------------------------------
-def _md(value) -> str:
-    """Escape a value for a Markdown table cell (no markup, no pipes, no line breaks)."""
-    text = _text(value).replace("\r", " ").replace("\n", " ")
-    text = html.escape(text, quote=False)
-    for char in "\\`*[]|":
-        text = text.replace(char, "\\" + char)
-    # An underscore inside a word never emphasises (GFM); escape only the others.
-    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
-
-
-def render_markdown(summaries, title: str = "atp.sensor_proxy fleet report", generated: str = "") -> str:
-    hosts = normalize(summaries)
-    tot = totals(hosts)
-    sid_columns, urls = _columns(hosts)
-    out = ["# %s" % _md(title), ""]
-    meta = "%d host(s)" % tot["hosts"]
-    if generated:
-        meta = "Generated %s, %s" % (_md(generated), meta)
-    if any(h["check_mode"] for h in hosts):
-        meta += ", check mode (nothing was written)"
-    out += [meta, "", "## Totals", ""]
-    for _key, label, number, _css in _total_labels(tot):
-        out.append("- **%s**: %s" % (label, _md(number)))
-    out += ["", "## Hosts", ""]
-    header = ["Host", "Status"] + [name for dummy, name in sid_columns] + ["Backup written", "MDE (WinHTTP)"]
-    header += [_md(url) for url in urls]
-    out.append("| %s |" % " | ".join(header))
-    out.append("|%s|" % "|".join(["---"] * len(header)))
-    for host in hosts:
-        label = STATUS_LABELS[host["status"]]
-        status = "%s %s" % (MARKDOWN_MARK[STATE_CLASS[host["status"]]], label)
-        if host["error"]:
-            status += " (%s)" % _md(host["error"])
-        row = [_md(host["host"]), status]
-        for sid, _name in sid_columns:
-            state = _cell_state(host, sid)
-            row.append("%s %s" % (MARKDOWN_MARK[STATE_CLASS.get(state, "off")], _md(state)))
-        row.append("`%s`" % host["backup_file"].replace("`", "'") if host["backup_file"] else "-")
-        mde = host["mde"]
-        row.append(("changed" if mde["changed"] else "configured") if mde["configured"] else "not configured")
-        for url in urls:
-            _css, rows = _url_cell(host, url)
-            if not rows:
-                row.append("%s not probed" % MARKDOWN_MARK["off"])
-                continue
-            parts = []
-            for p in rows:
-                text = "%s %s: %s" % (MARKDOWN_MARK[outcome_class(p["outcome"])], _md(p["account"]), _md(p["outcome"]))
-                if p["status"]:
-                    text += " %s" % _md(p["status"])
-                if p["hint"]:
-                    text += " (%s)" % _md(p["hint"])
-                parts.append(text)
-            row.append("<br>".join(parts))
-        out.append("| %s |" % " | ".join(row))
-    out.append("")
-    return "\n".join(out)
-
-
-def render(summaries, fmt: str = "html", title: str = "atp.sensor_proxy fleet report", generated: str = "") -> str:
-    fmt = _text(fmt).lower()
-    if fmt in ("html", "htm"):
-        return render_html(summaries, title=title, generated=generated)
-    if fmt in ("markdown", "md"):
-        return render_markdown(summaries, title=title, generated=generated)
-    raise ValueError("format must be 'html' or 'markdown', got %r" % fmt)
+def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> dict:
+    """The report's view of the rows (host summaries): tiles, columns, causes and a record per host."""
+    rows = rows_of(items)
+    causes = Causes()
+    columns = endpoint_columns(rows)
+    account_cols = account_columns(rows)
+    hosts = []
+    for row in rows:
+        host = row["host"]
+        status = row.get("status") if row.get("status") in STATUS_CLASS else summary.FAILED
+        record = {"host": host, "status": status, "label": summary.LABELS[status], "css": STATUS_CLASS[status],
+                  "rank": len(summary.STATUSES) - 1 - summary.STATUSES.index(status), "line": _text(row.get("line")) or summary.line(row),
+                  "causes": []}
+        if row.get("error"):
+            record["causes"].append(causes.add(("error", status, _generic(_text(row["error"]), host)),
+                                               summary.LABELS[status], _generic(_text(row["error"]), host),
+                                               "bad", host))
+        for reason in _list(row.get("fail")):
+            record["causes"].append(causes.add(("fail", _generic(_text(reason), host)), "fails the job",
+                                               _generic(_text(reason), host), "bad", host))
+        record["accounts"] = [_account_cell(row, c["sid"], causes) for c in account_cols]
+        record["partial"] = _partial(row, causes)
+        record["backup"] = _backup(row)
+        record["sensor"] = _sensor(row, causes)
+        record["mde"] = _mde(row)
+        record["probes"] = _probe_cells(row, columns, causes)
+        probe_failed = any(not _dict(p).get("all_reachable") for p in _list(row.get("probe")))
+        flags = []
+        if status in summary.PROBLEMS or probe_failed or summary.outcome(row) or record["partial"]:
+            flags.append("problem")
+        if record["partial"]:
+            flags.append("partial")
+        if record["backup"]:
+            flags.append("backup")
+        if probe_failed:
+            flags.append("probe_failed")
+        if summary.outcome(row):
+            flags.append("failing")
+        record["flags"] = flags
+        cell_causes = [a["cause"] for a in record["accounts"] if a["cause"]]
+        cell_causes += [c for cell in record["probes"] for part in cell["parts"] for c in part["causes"]]
+        cell_causes += record["sensor"].get("causes", []) + ([record["partial"]["cause"]] if record["partial"] else [])
+        record["all_causes"] = list(OrderedDict.fromkeys(record["causes"] + cell_causes))
+        hosts.append(record)
+    tot = summary.totals(rows)
+    modes = sorted({_text(r.get("mode")) for r in rows if r.get("mode")})
+    return {
+        "title": title,
+        "generated": generated,
+        "sources": sources,
+        "rows": rows,
+        "totals": tot,
+        "tiles": _tiles(tot),
+        "accounts": account_cols,
+        "endpoints": columns,
+        "hosts": hosts,
+        "causes": causes.numbered(),
+        "check_mode": any(r.get("check_mode") for r in rows),
+        "drift_check": "check" in modes,
+        "has_sensor": any(h["sensor"] for h in hosts),
+        "has_proxies": any(h["sensor"].get("proxies") for h in hosts),
+        "has_mde": any(h["mde"]["configured"] for h in hosts),
+        "failing": [r["host"] for r in rows if summary.outcome(r)],
+    }

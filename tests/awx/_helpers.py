@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared helpers for the AWX / distribution tests (paths, environment, sample data, PNG reading)."""
+"""Shared helpers for the AWX / distribution tests (paths, environment, PNG reading)."""
 
 from __future__ import annotations
 
@@ -48,60 +48,6 @@ def run(cmd, cwd=None, env=None, timeout=300, check=True) -> subprocess.Complete
         raise AssertionError("%s failed with rc=%d\nstdout:\n%s\nstderr:\n%s"
                              % (" ".join(map(str, cmd)), proc.returncode, proc.stdout[-6000:], proc.stderr[-6000:]))
     return proc
-
-
-def sample_summaries() -> list:
-    """Synthetic atp_proxy_summary values (docs/dev/contracts.md) covering every state."""
-    ping = "https://contososensorapi.atp.azure.com/tri/sensor/api/ping"
-    mde = "https://winatp-gw-weu.microsoft.com/test"
-    ok = {"url": ping, "outcome": "reachable", "status": 200, "hint": "", "proxy": "proxy.corp:8080"}
-    return [
-        {
-            "host": "dc01", "status": "in_sync", "check_mode": False, "changed_sids": [], "backup_file": "",
-            "targets": [
-                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "identical", "changed": False},
-                {"sid": "S-1-5-19", "account": "LocalService", "before": "equivalent", "changed": False},
-            ],
-            "probe": [{"account": "LocalService", "all_reachable": True, "results": [ok]},
-                      {"account": "SYSTEM", "all_reachable": True, "results": [ok]}],
-            "mde": {"configured": False, "changed": False},
-        },
-        {
-            "host": "dc02", "status": "changed", "check_mode": False, "changed_sids": ["S-1-5-19"],
-            "backup_file": "C:\\ProgramData\\atp.sensor_proxy\\backups\\atp_proxy_20261122T101500Z.reg",
-            "targets": [
-                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "identical", "changed": False},
-                {"sid": "S-1-5-19", "account": "LocalService", "before": "different", "changed": True},
-            ],
-            "probe": [{"account": "LocalService", "all_reachable": False, "results": [
-                {"url": ping, "outcome": "proxy_auth_required", "status": 407,
-                 "hint": "the proxy wants credentials; allow the DC's computer account or bypass auth <for> *.atp.azure.com",
-                 "proxy": "proxy.corp:8080"},
-                {"url": mde, "outcome": "reachable", "status": 200, "hint": "", "proxy": "proxy.corp:8080"},
-            ]}],
-            "mde": {"configured": True, "changed": True},
-        },
-        {
-            "host": "dc03", "status": "hive_not_loaded", "check_mode": False, "changed_sids": ["S-1-5-18"],
-            "backup_file": "C:\\ProgramData\\atp.sensor_proxy\\backups\\atp_proxy_20261122T101502Z.reg",
-            "targets": [
-                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "missing", "changed": True},
-                {"sid": "S-1-5-19", "account": "LocalService", "before": "hive_not_loaded", "changed": False},
-            ],
-            "probe": [], "mde": {"configured": False, "changed": False},
-        },
-        {
-            "host": "<dc04 & co>", "status": "drifted", "check_mode": False, "changed_sids": [], "backup_file": "",
-            "targets": [
-                {"sid": "S-1-5-18", "account": "LocalSystem", "before": "different", "changed": False},
-                {"sid": "S-1-5-19", "account": "LocalService", "before": "identical", "changed": False},
-            ],
-            "probe": [{"account": "SYSTEM", "all_reachable": False, "results": [
-                {"url": ping, "outcome": "tls_intercepted", "status": None,
-                 "hint": "<script>alert('x')</script> issuer is not Microsoft", "proxy": ""}]}],
-            "mde": {"configured": False, "changed": False},
-        },
-    ]
 
 
 # ---------------------------------------------------------------------------

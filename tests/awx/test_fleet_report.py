@@ -1,211 +1,318 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet report: content (filter and real playbook runs) and a headless Chromium screenshot."""
+"""The fleet report's content: what an admin reads in it, from rows the role really builds.
+
+Tests named ``test_why_*`` are the bullets under "Why" of issue 15 about the report; each fails on the old
+report (Python string concatenation, one hint per cell, red zeros, full URLs as headers).
+Chromium (screenshots, sorting, filtering, the Content-Security-Policy) is in test_fleet_report_browser.py;
+the action, the task file and merging in test_fleet_report_action.py.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
-import shutil
-from html.parser import HTMLParser
 
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.filter.fleet_report import fleet_report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report as report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 
-from ._helpers import REPO, ansible_env, read_png, run, sample_summaries, tool
+from . import _report_fixtures as fx
+from ._report_page import Page
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-class _Cells(HTMLParser):
-    """Collect rows of the hosts table as {host: [(class, data-*, text)]} and the totals."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows, self.totals, self.tags = {}, {}, []
-        self._row = self._cell = self._total = None
-        self._text = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        self.tags.append((tag, attrs))
-        if tag == "tr" and "data-host" in attrs:
-            self._row = attrs["data-host"]
-            self.rows[self._row] = []
-        elif tag == "td" and self._row is not None:
-            self._cell, self._text = attrs, []
-        elif tag == "li" and "data-total" in attrs:
-            self._total, self._text = attrs["data-total"], []
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self._cell is not None:
-            self.rows[self._row].append((self._cell.get("class"), self._cell, " ".join(self._text)))
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-        elif tag == "li" and self._total is not None:
-            self.totals[self._total] = self._text[0]
-            self._total = None
-
-    def handle_data(self, data):
-        if data.strip():
-            self._text.append(data.strip())
+GENERATED = "2026-11-22 10:15:00 UTC"
 
 
-def _parse(page: str) -> _Cells:
-    parser = _Cells()
-    parser.feed(page)
-    return parser
+def html(rows, **kwargs) -> str:
+    return render.render(rows, "html", generated=GENERATED, **kwargs)
 
 
-def _cell(parser, host, **match):
-    for css, attrs, text in parser.rows[host]:
-        if all(attrs.get(k) == v for k, v in match.items()):
-            return css, text
-    raise AssertionError("no cell %r for %s in %r" % (match, host, parser.rows[host]))
+def markdown(rows, **kwargs) -> str:
+    return render.render(rows, "markdown", generated=GENERATED, **kwargs)
 
 
-def assert_self_contained(page: str) -> None:
-    lowered = page.lower()
-    for needle in ("<script", "<link", "<img", "<iframe", "@import", "url(", "@font-face", " src="):
-        assert needle not in lowered, "the report must not load anything (%s found)" % needle
-    assert "default-src 'none'" in page
+@pytest.fixture(scope="module")
+def kinds():
+    return fx.kinds()
 
 
-def test_html_rows_totals_and_escaping():
-    page = fleet_report(sample_summaries() + [{"host": "dc05"}], generated="2026-11-22 10:15:00 UTC")
-    assert page.startswith("<!DOCTYPE html>")
-    assert_self_contained(page)
-    parsed = _parse(page)
-    assert parsed.totals == {
-        "hosts": "5", "in_sync": "1", "changed": "1", "would_change": "0", "drifted": "1",
-        "hive_not_loaded": "1", "failed": "1", "probe_failed": "2", "endpoints": "3/5", "backups_written": "2",
+@pytest.fixture(scope="module")
+def page(kinds):
+    return Page(html(kinds))
+
+
+# ---------------------------------------------------------------------------
+# "Why" of issue 15, the report
+# ---------------------------------------------------------------------------
+def test_why_account_cells_show_current_against_wanted(page):
+    """Was: "drifted, before: different". Now the decoded current value, then the wanted one."""
+    css, text = page.cell("dc03", data_sid="S-1-5-18")
+    assert css.split()[-1] == "warn" and text.startswith("would change")
+    assert text.index("proxy old.corp:3128") < text.index("proxy proxy.corp:8080, bypass <local>;*.corp.example")
+    css, text = page.cell("<dc04 & co>", data_sid="S-1-5-18")
+    assert text.startswith("drifted") and "old.corp:3128" in text and "proxy.corp:8080" in text
+    # Written: the old value is what it was, the wanted one is what it is now.
+    assert page.cell("dc02", data_sid="S-1-5-19") == (
+        "acct change", "changed proxy old.corp:3128 proxy proxy.corp:8080, bypass <local>;*.corp.example")
+    assert "(absent)" in page.cell("dc03", data_sid="S-1-5-19")[1]
+    # In sync: no arrow, the value on hover.
+    assert page.cell("dc01", data_sid="S-1-5-18") == ("acct ok", "in sync")
+
+
+def test_why_endpoint_columns_have_short_names_and_the_url_on_hover(page):
+    """Was: full URLs as column headers."""
+    ends = [(text, attrs) for text, attrs in page.headers if "data-url" in attrs]
+    assert [t for t, _a in ends] == ["mdi_workspace", "crl_microsoft", "crl_ctldl", "crl_pkiops", "crl_pki"]
+    assert all(a["title"] == a["data-url"] and a["data-url"].startswith("http") for _t, a in ends)
+    assert not any("://" in text for text, _a in page.headers)
+    assert dict((t, a["title"]) for t, a in ends)["mdi_workspace"] == fx.PING.url
+
+
+def test_why_each_cause_is_explained_once_with_the_hosts_it_affects():
+    """Was: the same hint in every cell. Now once, with its hosts; the cells refer to it by number."""
+    rows = fx.fleet(60)
+    blocked = [r["host"] for r in rows if any(res["outcome"] == "blocked_by_proxy" for p in r["probe"]
+                                              for res in p["results"])]
+    assert len(blocked) >= 5
+    text = html(rows)
+    hint = outcomes.hint_for("blocked_by_proxy", fx.CRL[0], status=403)
+    assert text.count(hint.replace("'", "&#x27;")) == 1, "a hint is explained once"
+    parsed = Page(text)
+    cause = parsed.cause_of(hint)
+    assert "%d hosts" % len(blocked) in cause["text"]
+    for host in blocked:
+        css, cell = parsed.cell(host, data_ep="crl_microsoft")
+        assert css == "ep bad" and cell.endswith(cause["number"]) and hint not in cell
+        assert cause["number"] in parsed.rows[host]["attrs"]["data-causes"].split()
+    # The four CRL hosts the proxy blocks for the same hosts are one problem, each with its own hint.
+    for endpoint in fx.CRL:
+        assert outcomes.hint_for("blocked_by_proxy", endpoint, status=403) in cause["text"]
+
+
+def test_why_zero_tiles_are_neutral(page):
+    """Was: "0 FAILED" and "0 HIVE NOT LOADED" red at zero."""
+    rows = [fx.host("dc01", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True),
+                    probes=[fx.healthy("LocalService")])]
+    tiles = Page(html(rows)).tiles
+    for key in ("failed", "hive_not_loaded", "unreachable", "drifted", "partial", "probe_failed"):
+        assert tiles[key] == ("tile zero", "0"), key
+    assert tiles["in_sync"] == ("tile ok", "1")
+    # Not zero: coloured.
+    assert page.tiles["failed"] == ("tile bad", "1") and page.tiles["hive_not_loaded"] == ("tile bad", "1")
+
+
+def test_why_endpoints_tile_when_the_probe_was_off():
+    """Was: "0/0 endpoints reachable", green."""
+    rows = [fx.host("dc01", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))]
+    assert Page(html(rows)).tiles["endpoints"] == ("tile zero", "probe off")
+    some_fail = Page(html(fx.kinds())).tiles["endpoints"]
+    assert some_fail == ("tile bad", "20/23")
+
+
+def test_why_partial_writes_and_backups_are_counted():
+    """Was: "0 BACKUPS WRITTEN" in a run where hosts whose connection dropped wrote one. Hosts without a recorded
+    summary come from hostvars as _summary.row_for builds them: unreachable, with what they registered."""
+    hostvars = {
+        "dc%02d" % i: {"atp_proxy_result": {"unreachable": True, "msg": "connection dropped during reg import",
+                                            "written": [fx.SYSTEM], "maybe_written": [fx.LOCAL_SERVICE],
+                                            "dropped_at": "during reg import",
+                                            "backup_file": fx.BACKUP % ("20261122", i)}}
+        for i in range(1, 7)
     }
-    assert list(parsed.rows) == ["dc01", "dc02", "dc03", "<dc04 & co>", "dc05"]
-    ping = "https://contososensorapi.atp.azure.com/tri/sensor/api/ping"
-    assert _cell(parsed, "dc01", **{"data-sid": "S-1-5-18"})[0] == "ok"
-    assert _cell(parsed, "dc02", **{"data-sid": "S-1-5-19"}) == ("change", "changed before: different")
-    assert _cell(parsed, "dc03", **{"data-sid": "S-1-5-19"})[1].startswith("hive not loaded")
-    assert _cell(parsed, "dc03", **{"data-sid": "S-1-5-18"})[0] == "change"
-    assert _cell(parsed, "<dc04 & co>", **{"data-sid": "S-1-5-18"})[1].startswith("drifted")
-    css, text = _cell(parsed, "dc02", **{"data-url": ping})
-    assert css == "bad" and "proxy_auth_required" in text and "407" in text and "bypass auth <for>" in text
-    assert _cell(parsed, "dc01", **{"data-url": ping})[0] == "ok"
-    assert _cell(parsed, "dc03", **{"data-url": ping}) == ("off", "not probed")
-    assert _cell(parsed, "dc05", **{"data-status": "failed"})[1].startswith("failed")
-    assert "atp_proxy_20261122T101500Z.reg" in " ".join(t for _c, _a, t in parsed.rows["dc02"])
-    # Data is escaped: the hint's markup is text, never a tag.
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    assert "<dc04" not in page and "&lt;dc04 &amp; co&gt;" in page
-    assert not any(tag == "script" for tag, dummy in parsed.tags)
+    hostvars["dc07"] = {}
+    text = fleet_report(hostvars, ["dc%02d" % i for i in range(1, 8)], generated=GENERATED)
+    parsed = Page(text)
+    assert parsed.tiles["backups_written"] == ("tile neutral", "6")
+    assert parsed.tiles["partial"] == ("tile bad", "6")
+    assert parsed.tiles["unreachable"] == ("tile bad", "7")
+    assert parsed.rows["dc07"]["attrs"]["data-status"] == "unreachable"
+    css, text = parsed.cell("dc03", data_sid="S-1-5-18")
+    assert (css, text) == ("acct change", "written")
+    assert parsed.cell("dc03", data_sid="S-1-5-19") == ("acct bad", "maybe written")
+    assert "partial write: written LocalSystem; maybe written LocalService" in parsed.cell(
+        "dc03", data_status="unreachable")[1]
+    assert parsed.cause_of("The connection dropped during reg import, part way")["text"].count("6 hosts") == 1
+    totals = summary.totals(report.rows_of([summary.row_for(h, v) for h, v in hostvars.items()]))
+    assert (totals["partial"], totals["backups_written"]) == (6, 6)
 
 
-def test_markdown_twin():
-    text = fleet_report(sample_summaries(), format="markdown", generated="2026-11-22 10:15:00 UTC")
-    assert text.startswith("# atp.sensor_proxy fleet report\n")
-    assert "- **Hosts**: 4" in text and "- **Probe failed**: 2" in text and "- **Endpoints reachable**: 3/5" in text
+def test_why_hints_are_the_probes_own_words(kinds, page):
+    """Was: an invented hint ("bypass auth <for> *.atp.azure.com"). Every hint on the page is the one the probe
+    gave, word for word, escaped."""
+    given = {r["hint"] for row in kinds for p in row["probe"] for r in p["results"] if r["hint"]}
+    assert given, "the fixtures carry real hints"
+    auth = outcomes.hint_for("proxy_auth_required", fx.PING, status=407, account="LocalService")
+    assert auth in given and "<for>" not in " ".join(given)
+    for hint in given:
+        assert any(hint in c["text"] for c in page.causes), hint
+
+
+def test_why_the_page_comes_from_autoescaped_jinja2_templates():
+    """Was: Python string concatenation. Now Jinja2 templates next to _report.py, HTML autoescaped: markup or
+    template syntax in the data stays text."""
+    env = render.environment("html")
+    assert env.autoescape is True and render.environment("markdown").autoescape is False
+    assert {"_report.html.j2", "_report.md.j2"} <= set(env.list_templates())
+    evil = "{{ 7 * 7 }}</td></tr></table><script>alert(1)</script><img src=x onerror=alert(2)>"
+    rows = [fx.host(evil, proxy={"failed": True, "error": evil})]
+    text = html(rows)
+    parsed = Page(text)
+    assert [t for t, _a in parsed.tags].count("script") == 1 and "img" not in [t for t, _a in parsed.tags]
+    assert list(parsed.rows) == [evil] and "{{ 7 * 7 }}" in text and ">49<" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    md = markdown(rows)
+    assert "<script>" not in md and "&lt;script&gt;" in md
+
+
+# ---------------------------------------------------------------------------
+# The rest of the page
+# ---------------------------------------------------------------------------
+def test_tiles_are_the_status_models_totals(kinds, page):
+    totals = summary.totals(kinds)
+    for status in summary.STATUSES:
+        assert page.tiles[status][1] == str(totals[status]), status
+    assert page.tiles["hosts"] == ("tile neutral", "8")
+    assert (page.tiles["partial"][1], page.tiles["backups_written"][1]) == ("1", "2")
+    assert page.tiles["probe_failed"] == ("tile bad", str(totals["probe_failed"]))
+    assert page.tiles["unreachable"] == ("tile bad", "2")
+
+
+def test_every_kind_of_host_reads_as_what_happened(page):
+    status = {host: row["attrs"]["data-status"] for host, row in page.rows.items()}
+    assert status == {"dc01": "in_sync", "dc02": "changed", "dc03": "would_change", "<dc04 & co>": "drifted",
+                      "dc05": "hive_not_loaded", "dc06": "failed", "dc07": "unreachable", "dc08": "unreachable"}
+    assert page.cell("dc05", data_sid="S-1-5-19")[1].startswith("hive not loaded")
+    assert "atp_proxy_load_hive" in page.cause_of("registry hive of LocalService")["text"]
+    assert page.cause_of("Access is denied")["text"].endswith("dc06")
+    assert "before the role ran" in page.cause_of("no result")["text"]
+    assert page.cell("dc02", data_ep="mdi_workspace")[0] == "ep bad"
+    assert page.cell("dc01", data_ep="mdi_workspace") == ("ep ok", "✓ 200")
+    assert page.cell("dc05", data_ep="mdi_workspace") == ("ep off", "-")
+    # The backup: the time it was taken, the full path on hover.
+    backup = [a for c, a, t in page.rows["dc02"]["cells"] if "backup" in c][0]
+    assert backup["title"] == fx.BACKUP % ("20261122", 2) and "2026-11-22 08:15" in page.cell("dc02", class_="backup")[1]
+
+
+def test_a_probe_before_a_pending_change_says_so(page):
+    """Check mode: LocalService of dc03 is about to be written; its failing probe is amber and says why."""
+    css, text = page.cell("dc03", data_ep="mdi_workspace")
+    assert css == "ep warn" and "DNS" in text
+    assert page.cause_of("dns failure, before the pending change")["class"] == "cause warn"
+    assert page.cause_of("tls intercepted, while the account is drifted")
+
+
+def test_no_secret_reaches_the_page_or_its_files():
+    row = fx.host("dc01", proxy={"failed": True, "error": "proxy http://svc-probe:S3cr3t!@proxy.corp:8080 said 407"},
+                  probes=[fx.healthy("LocalService")])
+    row["probe"][0]["results"][0]["proxy"] = "http://svc-probe:S3cr3t!@proxy.corp:8080"
+    row["sensor"] = {"installed": True, "proxy_password": "S3cr3t!", "warnings": ["user:S3cr3t!@proxy.corp:8080"]}
+    for text in (html([row]), markdown([row]).replace("\\*", "*"), json.dumps(report.rows_of([row]))):
+        assert "S3cr3t" not in text
+        assert "svc-probe:********@proxy.corp:8080" in text
+
+
+def test_sensor_method_effective_proxy_and_mde_settings_when_present():
+    row = fx.host("dc01", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))
+    row.update(method="sensor_config", sensor={"installed": True, "generation": "v2", "version": "2.240",
+                                               "warnings": ["the sensor's own proxy and WinINet differ"]},
+               effective_proxy={"sensor": {"proxy": "proxy.corp:8080", "source": "sensor_config", "ambiguous": True},
+                                "updater": {"proxy": "proxy.corp:8080", "source": "wininet_per_account"}},
+               readiness={"ok": False, "fixes": ["import the DigiCert Global Root G2 certificate"]},
+               mde={"configured": True, "changed": True,
+                    "settings": [{"name": "winhttp", "current": "direct", "wanted": "proxy.corp:8080", "changed": True}]})
+    bare = fx.host("dc02", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))
+    parsed = Page(html([row, bare]))
+    headers = [t for t, _a in parsed.headers]
+    assert {"Sensor", "Effective proxy", "Defender for Endpoint"} <= set(headers)
+    cells = dict(zip(headers, (t for _c, _a, t in parsed.rows["dc01"]["cells"]), strict=True))
+    assert cells["Sensor"].startswith("SensorConfiguration.json v2 2.240 not ready")
+    assert "sensor proxy.corp:8080 sensor config, ambiguous" in cells["Effective proxy"]
+    assert "updater proxy.corp:8080 wininet per account" in cells["Effective proxy"]
+    assert cells["Defender for Endpoint"] == "changed winhttp direct → proxy.corp:8080"
+    assert parsed.cause_of("DigiCert Global Root G2")["text"].endswith("dc01")
+    assert parsed.cause_of("own proxy and WinINet differ")
+    bare_cells = dict(zip(headers, (t for _c, _a, t in parsed.rows["dc02"]["cells"]), strict=True))
+    assert (bare_cells["Sensor"], bare_cells["Effective proxy"], bare_cells["Defender for Endpoint"]) == (
+        "-", "-", "not configured")
+    # Absent from every row: no such columns at all.
+    assert not {"Sensor", "Effective proxy", "Defender for Endpoint"} & {t for t, _a in Page(html([bare])).headers}
+
+
+def test_the_markdown_twin(kinds):
+    text = markdown(kinds)
+    assert text.startswith("# atp.sensor\\_proxy fleet report\n") or text.startswith("# atp.sensor_proxy fleet report\n")
+    assert "- **Hosts**: 8" in text and "- **Partial writes**: 1" in text and "- **Backups written**: 2" in text
+    assert "- **Endpoints reachable**: 20/23" in text
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     header = [c.strip() for c in lines[0].strip("|").split(" | ")]
-    assert header[:6] == ["Host", "Status", "LocalSystem", "LocalService", "Backup written", "MDE (WinHTTP)"]
+    assert header[:5] == ["Host", "Status", "LocalSystem", "LocalService", "Backup"]
+    assert "mdi\\_workspace" in header or "mdi_workspace" in header
     rows = {r.split(" | ")[0][2:]: r for r in lines[1:]}
-    assert set(rows) == {"dc01", "dc02", "dc03", "&lt;dc04 &amp; co&gt;"}
-    assert "✅ in sync" in rows["dc01"] and "🔄 changed" in rows["dc02"]
-    assert "❌ hive not loaded" in rows["dc03"] and "⚠️ drifted" in rows["&lt;dc04 &amp; co&gt;"]
-    assert "❌ LocalService: proxy_auth_required 407" in rows["dc02"]
+    assert set(rows) == {"dc01", "dc02", "dc03", "&lt;dc04 &amp; co&gt;", "dc05", "dc06", "dc07", "dc08"}
+    assert "✅ in sync" in rows["dc01"]
+    assert "🔄 changed: proxy old.corp:3128 → proxy proxy.corp:8080" in rows["dc02"]
+    assert "⚠️ would change: (absent) → proxy proxy.corp:8080" in rows["dc03"]
+    assert "❌ unreachable" in rows["dc07"] and "maybe written LocalService" in rows["dc07"]
     # Every row has as many cells as the header (pipes in data are escaped).
-    assert all(len(re.split(r"(?<!\\)\|", r)) == len(re.split(r"(?<!\\)\|", lines[0])) for r in lines)
+    widths = {len(re.split(r"(?<!\\)\|", r)) for r in lines}
+    assert len(widths) == 1
+    # The causes, each once, and the endpoints with their URLs.
+    assert text.count("Allow anonymous (unauthenticated) access") == 1
+    assert "- **crl\\_microsoft**: http://crl.microsoft.com" in text or "- **crl_microsoft**: http://crl.microsoft.com" in text
 
 
-def test_unknown_format_is_an_error():
-    from ansible.errors import AnsibleFilterError
-
-    with pytest.raises(AnsibleFilterError, match="html' or 'markdown"):
-        fleet_report(sample_summaries(), format="pdf")
-
-
-PLAY = """
-- name: Summaries as the role leaves them, then the report task file
-  hosts: fleet
-  gather_facts: false
-  tasks:
-    - name: Set atp_proxy_summary as the role does
-      ansible.builtin.set_fact:
-        atp_proxy_summary: "{{ summaries[inventory_hostname] }}"
-      when: inventory_hostname in summaries
-
-    - name: Fleet report
-      ansible.builtin.include_tasks: "%s/playbooks/tasks/fleet_report.yml"
-"""
+def test_filter_takes_hostvars_summaries_and_lists(kinds):
+    by_host = {r["host"]: r for r in kinds}
+    hostvars = {h: {"atp_proxy_summary": r} for h, r in by_host.items()}
+    names = list(by_host) + ["dc99"]
+    from_hostvars = Page(fleet_report(hostvars, names, generated=GENERATED))
+    from_list = Page(fleet_report(kinds, names, generated=GENERATED))
+    assert list(from_hostvars.rows) == list(from_list.rows) == names
+    assert from_hostvars.rows["dc99"]["attrs"]["data-status"] == "unreachable"
+    assert from_hostvars.tiles == from_list.tiles
+    with pytest.raises(Exception, match="html' or 'markdown"):
+        fleet_report(kinds, format="pdf")
 
 
-@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check"])
-def test_task_file_writes_report_in_a_real_playbook_run(tmp_path, check_mode):
-    """playbooks/tasks/fleet_report.yml through ansible-playbook: hostvars in, two files out."""
-    summaries = {s["host"]: s for s in sample_summaries()[:3]}
-    (tmp_path / "summaries.json").write_text(json.dumps({"summaries": summaries}))
-    (tmp_path / "play.yml").write_text(PLAY % REPO)
-    (tmp_path / "hosts.ini").write_text(
-        "[fleet]\ndc01\ndc02\ndc03\ndc09\n\n[fleet:vars]\nansible_connection=local\n"
-        "ansible_python_interpreter='{{ ansible_playbook_python }}'\n")
-    report_dir = tmp_path / "report out"
-    cmd = [tool("ansible-playbook"), "-i", tmp_path / "hosts.ini", tmp_path / "play.yml",
-           "-e", "@%s" % (tmp_path / "summaries.json"), "-e", json.dumps({"atp_proxy_report_dir": str(report_dir)})]
-    if check_mode:
-        cmd.append("--check")
-    proc = run(cmd, env=ansible_env(tmp=tmp_path))
-    assert "dc09" in proc.stdout
-    html_page = (report_dir / "atp_proxy_report.html").read_text()
-    markdown = (report_dir / "atp_proxy_report.md").read_text()
-    assert_self_contained(html_page)
-    parsed = _parse(html_page)
-    # ansible_play_hosts_all order, and dc09 (no summary) is reported as failed.
-    assert list(parsed.rows) == ["dc01", "dc02", "dc03", "dc09"]
-    assert parsed.totals["hosts"] == "4" and parsed.totals["failed"] == "1" and parsed.totals["changed"] == "1"
-    assert _cell(parsed, "dc09", **{"data-status": "failed"})[0] == "bad"
-    assert "| dc02 | 🔄 changed |" in markdown and "| dc09 | ❌ failed" in markdown
+def test_csp_allows_exactly_the_inline_style_and_script(page):
+    csp = [a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert len(csp) == 1
+    policy = dict(d.strip().split(" ", 1) for d in csp[0].split(";"))
+
+    def digest(text):
+        return "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == digest(page.scripts[0]) and len(page.scripts) == 1
+    assert policy["style-src"] == digest(page.styles[0]) and len(page.styles) == 1
+    assert policy["img-src"] == "'none'" and policy["base-uri"] == "'none'"
+    # Nothing is loaded from anywhere, and no inline handler or style attribute exists.
+    for tag, attrs in page.tags:
+        assert not {"src", "srcset"} & set(attrs), tag
+        assert not any(name.startswith("on") or name == "style" for name in attrs), (tag, attrs)
+        assert tag not in ("link", "img", "iframe", "object", "embed", "base")
+        if tag == "a":
+            assert attrs["href"].startswith("#cause-")
+    assert "url(" not in page.styles[0] and "@import" not in page.styles[0]
 
 
-def test_task_file_does_nothing_without_report_dir(tmp_path):
-    (tmp_path / "play.yml").write_text(PLAY % REPO)
-    (tmp_path / "hosts.ini").write_text("[fleet]\ndc01\n\n[fleet:vars]\nansible_connection=local\n"
-                                        "ansible_python_interpreter='{{ ansible_playbook_python }}'\n")
-    proc = run([tool("ansible-playbook"), "-i", tmp_path / "hosts.ini", tmp_path / "play.yml",
-                "-e", json.dumps({"summaries": {}})], env=ansible_env(tmp=tmp_path), cwd=tmp_path)
-    assert "Write the fleet report" not in proc.stdout or "skipping" in proc.stdout
-    assert not list(tmp_path.rglob("atp_proxy_report.*"))
+def test_short_endpoint_labels_stay_unique_when_an_id_names_several_urls():
+    other = endpoints.build_catalogue(workspace="fabrikam", products=["mdi"], include_crl=False)[0]
+    rows = [fx.host("dc01", probes=[fx.probe("LocalService", [(fx.PING, "reachable", 200)])],
+                    proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True)),
+            fx.host("dc02", probes=[fx.probe("LocalService", [(other, "reachable", 200)])],
+                    proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))]
+    labels = [c["label"] for c in report.endpoint_columns(rows)]
+    assert labels == ["contososensorapi.atp.azure.com", "fabrikamsensorapi.atp.azure.com"]
 
 
-def _pixel_share(rows, colour, tolerance=6):
-    hits = total = 0
-    for row in rows[::3]:
-        for pixel in row[::3]:
-            total += 1
-            if all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True)):
-                hits += 1
-    return hits / total
-
-
-def screenshot(page_path, png_path, user_data_dir):
-    proc = run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                "--user-data-dir=%s" % user_data_dir, "--screenshot=%s" % png_path, "--window-size=1400,900",
-                page_path.as_uri()], timeout=120, check=False)
-    assert png_path.exists(), "chromium wrote no screenshot: rc=%s\n%s" % (proc.returncode, proc.stderr[-3000:])
-
-
-def test_report_renders_in_headless_chromium(tmp_path):
-    """A person can look at it: Chromium, offline, paints the coloured cells."""
-    assert shutil.which(CHROMIUM), "Debian's chromium package is needed (apt-get install -y chromium)"
-    page = tmp_path / "atp_proxy_report.html"
-    page.write_text(fleet_report(sample_summaries(), generated="2026-11-22 10:15:00 UTC"))
-    png = tmp_path / "fleet_report.png"
-    screenshot(page, png, tmp_path / "chromium-profile")
-    width, height, rows = read_png(png)
-    assert (width, height) == (1400, 900)
-    assert png.stat().st_size > 20_000, "a blank page compresses to a few KB"
-    # The state colours of the stylesheet are really painted.
-    assert _pixel_share(rows, (0xDA, 0xFB, 0xE1)) > 0.002, "no green (in sync / reachable) cells"
-    assert _pixel_share(rows, (0xFF, 0xEB, 0xE9)) > 0.002, "no red (failed / unreachable) cells"
-    assert _pixel_share(rows, (0xDD, 0xF4, 0xFF)) > 0.001, "no blue (changed) cells"
-    assert _pixel_share(rows, (0xFF, 0xFF, 0xFF)) < 0.98
+def test_outcome_short_names_cover_exactly_the_probes_outcomes():
+    assert set(report.OUTCOME_SHORT) == set(outcomes.OUTCOMES) - {outcomes.REACHABLE}
+    assert set(report.STATUS_CLASS) == set(summary.STATUSES)
