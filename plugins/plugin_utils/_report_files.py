@@ -136,13 +136,15 @@ def publish(rows: list, dest: str = "", title: str = report.TITLE, generated: st
     if not dest:
         return result
     view = report.build(rows, title=title, generated=generated, sources=sources)
+    files = {"json": os.path.join(dest, JSON_FILE), "markdown": os.path.join(dest, MARKDOWN_FILE),
+             "html": os.path.join(dest, HTML_FILE)}
     try:
+        # Everything is rendered before the first file is replaced.
+        texts = {"json": fleet_json(rows, title, generated), "markdown": render.render_view(view, "markdown"),
+                 "html": render.render_view(view, "html")}
         os.makedirs(dest, mode=0o755, exist_ok=True)
-        files = {"json": os.path.join(dest, JSON_FILE), "markdown": os.path.join(dest, MARKDOWN_FILE),
-                 "html": os.path.join(dest, HTML_FILE)}
-        atomic_write(files["json"], fleet_json(rows, title, generated))
-        atomic_write(files["markdown"], render.render_view(view, "markdown"))
-        atomic_write(files["html"], render.render_view(view, "html"))
+        for kind in ("json", "markdown", "html"):
+            atomic_write(files[kind], texts[kind])
     except OSError as exc:
         raise UsageError("dest: cannot write the fleet report into %s: %s" % (dest, exc)) from exc
     result["files"] = files
