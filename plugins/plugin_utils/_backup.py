@@ -97,6 +97,9 @@ class Manifest:
     exists: bool = False
     entries: list = field(default_factory=list)  # [Entry], oldest first
     secured: set = field(default_factory=set)  # normalized folder paths
+    # Other files the collection backed up (a sensor's SensorConfiguration.json, :mod:`._sensor_apply`), oldest first:
+    # the same trust (name = the backup's path, data = its SHA-256), but not a .reg a WinINet restore can apply.
+    files: list = field(default_factory=list)
 
     def in_dir(self, backup_dir: str) -> list:
         base = _norm(backup_dir) + "\\"
@@ -107,7 +110,7 @@ class Manifest:
         return entries[-1] if entries else None
 
     def lookup(self, path: str) -> Entry | None:
-        return next((e for e in self.entries if e.path.lower() == path.lower()), None)
+        return next((e for e in self.entries + self.files if e.path.lower() == path.lower()), None)
 
     def is_secured(self, backup_dir: str) -> bool:
         return _norm(backup_dir) in self.secured
@@ -130,7 +133,10 @@ def manifest_from(key) -> Manifest:
             manifest.secured.add(_norm(value.name))
         elif data.startswith(HASH_PREFIX) and value.name.lower().endswith("\\" + BEFORE):
             manifest.entries.append(Entry(value.name, data))
+        elif data.startswith(HASH_PREFIX):
+            manifest.files.append(Entry(value.name, data))
     manifest.entries.sort(key=lambda e: (e.when, e.path.lower()))
+    manifest.files.sort(key=lambda e: (e.when, e.path.lower()))
     return manifest
 
 

@@ -1,0 +1,84 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pure parts of the sensor_config write path: sentences, diff, the manifest's file entries, retention.
+(The change itself is driven through the win_mdi_sensor_proxy action, tests/unit/plugins/action.)"""
+
+from __future__ import annotations
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sa
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sc
+
+DIR = backup.DEFAULT_BACKUP_DIR
+SET = {"state": "set", "configured": True, "url": "http://proxy.corp:8080", "username": "CORP\\svc",
+       "password_set": True, "certificate_thumbprint": "AB" * 20}
+NONE = {"state": "null", "configured": False, "url": None, "username": None, "password_set": False,
+        "certificate_thumbprint": None}
+
+
+def manifest_key(values: dict) -> remote.KeyRead:
+    return remote.KeyRead(backup.MANIFEST_PATH, True, {k.lower(): remote.RegValue(k, "REG_SZ", None, v)
+                                                       for k, v in values.items()})
+
+
+def folder(stamp: str) -> str:
+    return "%s\\atp_proxy_%s" % (DIR, stamp)
+
+
+def test_describe_never_shows_more_than_url_user_and_whether_a_password_is_set():
+    assert sa.describe(NONE) == "(none)" and sa.describe({}) == "(none)"
+    assert sa.describe(SET) == "http://proxy.corp:8080 as CORP\\svc (password set)"
+    assert sa.describe(dict(SET, username=None, password_set=False)) == "http://proxy.corp:8080"
+    diff = sa.diff_for("C:\\x\\SensorConfiguration.json", NONE, SET)
+    assert "password: set (encrypted, certificate %s)" % ("AB" * 20) in diff["after"]
+    assert diff["before"].splitlines()[1:] == ["state: null", "url: ", "username: ", "password: none"]
+
+
+def test_write_sentence_in_both_moods():
+    plan = sc.Plan(True, "the Url change", NONE, dict(SET, username=None, password_set=False))
+    assert sa.write_sentence(plan, True) == "would write SensorConfiguration.json: proxy (none) -> http://proxy.corp:8080"
+    assert sa.write_sentence(plan, False).startswith("wrote SensorConfiguration.json: ")
+    encrypted = sc.Plan(True, "", NONE, SET, encrypted=True, thumbprint="AB" * 20)
+    assert sa.write_sentence(encrypted, False).endswith(", encrypted with the certificate %s" % ("AB" * 20))
+    assert sa.restart_sentence("AATPSensorUpdater", [], True) == "would restart AATPSensorUpdater"
+
+
+def test_the_manifest_keeps_sensor_backups_apart_from_the_wininet_ones_with_the_same_trust():
+    json_backup = folder("20261201T081500000000Z") + "\\SensorConfiguration.json"
+    reg_backup = folder("20261201T081500000000Z") + "\\before.reg"
+    manifest = backup.manifest_from(manifest_key({json_backup: backup.sha256(b"{}"), reg_backup: backup.sha256(b"x"),
+                                                  DIR: backup.SECURED}))
+    assert [e.path for e in manifest.entries] == [reg_backup]  # a WinINet restore sees only its own
+    assert [e.path for e in manifest.files] == [json_backup] and manifest.is_secured(DIR)
+    assert backup.trust(manifest, json_backup, b"{}", None) == (True, "listed in the manifest with this SHA-256")
+    assert backup.trust(manifest, json_backup, b"{ }", None)[0] is False
+    assert sa.sensor_backups(manifest, DIR) == manifest.files and sa.sensor_backups(manifest, "D:\\Other") == []
+
+
+def test_retention_keeps_the_newest_and_spares_a_folder_another_backup_shares():
+    stamps = ["20261201T0815%02d000000Z" % i for i in range(4)]
+    values = {folder(s) + "\\SensorConfiguration.json": backup.sha256(s.encode()) for s in stamps}
+    values[folder(stamps[1]) + "\\before.reg"] = backup.sha256(b"wininet")  # the run shared its folder
+    manifest = backup.manifest_from(manifest_key(values))
+    pruned = sa.to_prune(manifest, DIR, 3)
+    assert [e.folder for e in pruned] == [folder(stamps[0]), folder(stamps[1])]
+    calls = []
+
+    def execute(module, args):
+        calls.append((module, args["path"]))
+        return {"changed": True}
+
+    change = sa.SensorChange(execute, None, None, "C:\\S\\SensorConfiguration.json", b"", b"", manifest=manifest)
+    change._prune(pruned)
+    assert calls == [("ansible.windows.win_file", folder(stamps[0]))] + [
+        ("ansible.windows.win_file", folder(stamps[1]) + "\\" + name)
+        for name in ("SensorConfiguration.json", "SensorConfiguration.new.json", "manifest.reg")]
+    assert change.pruned == [e.path for e in pruned]
+    # The manifest.reg of the new backup forgets them and lists the new one with its hash.
+    change.folder, change.old = folder("20261201T090000000000Z"), b"old bytes"
+    text = regfile.decode(change._manifest_reg(pruned))
+    assert '"%s"=-' % pruned[0].path.replace("\\", "\\\\") in text
+    assert '"%s"="%s"' % (change.backup_file_path.replace("\\", "\\\\"), backup.sha256(b"old bytes")) in text
+
