@@ -71,20 +71,16 @@ def read_fleet_json(path: str) -> list:
 
 
 def expand(patterns) -> list:
-    """Paths and glob patterns -> the files, in order (a pattern's matches sorted); a pattern matching
-    nothing is an error, so a missing slice is never silently left out."""
+    """Paths, folders and glob patterns -> the files, in order (a pattern's matches sorted; a folder means its
+    atp_proxy_fleet.json); a pattern matching nothing is an error, so a missing slice is never left out."""
     out = []
     for pattern in patterns or []:
         pattern = os.path.expanduser(str(pattern))
-        if glob.has_magic(pattern):
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise UsageError("files: no file matches %s" % pattern)
-            out += matches
-        elif os.path.isdir(pattern):
-            out.append(os.path.join(pattern, JSON_FILE))
-        else:
-            out.append(pattern)
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise UsageError("files: no file matches %s" % pattern)
+        # A folder stands for the atp_proxy_fleet.json in it.
+        out += [os.path.join(m, JSON_FILE) if os.path.isdir(m) else m for m in matches]
     return list(dict.fromkeys(out))
 
 

@@ -9,6 +9,7 @@ import re
 
 import yaml
 
+from . import _awx
 from ._helpers import REPO, ansible_env, run, tool
 
 QUESTION_KEYS = {"question_name", "question_description", "required", "type", "variable", "min", "max",
@@ -70,21 +71,62 @@ def test_survey_covers_the_issue_fields_and_maps_onto_role_variables():
         assert field in asked
 
 
-def test_templates_cover_configure_check_and_restore():
+def test_templates_cover_configure_check_restore_and_the_merge():
     templates = {t["playbook"]: t for t in _templates()}
-    assert set(templates) == {"configure_atp_proxy.yml", "check_atp_proxy.yml", "restore_atp_proxy.yml"}
+    assert set(templates) == {"configure_atp_proxy.yml", "check_atp_proxy.yml", "restore_atp_proxy.yml",
+                              "merge_fleet_report.yml"}
     assert templates["check_atp_proxy.yml"]["job_type"] == "check" and "rrule" in templates["check_atp_proxy.yml"]["schedule"]
     assert templates["configure_atp_proxy.yml"]["job_type"] == "run"
     for playbook in templates:
         assert (REPO / "playbooks" / playbook).is_file()
 
 
+def test_the_sliced_workflow_merges_after_every_slice():
+    """The drift check sliced, then the merge node on an "always" link (a drifted slice fails); the drift check lets
+    the workflow set its slice count; the names are the job templates'."""
+    data = yaml.safe_load((REPO / "awx" / "job_templates.yml").read_text())
+    names = {t["name"]: t for t in data["atp_awx_job_templates"]}
+    (workflow,) = data["atp_awx_workflows"]
+    nodes = {n["identifier"]: n for n in workflow["workflow_nodes"]}
+    drift, merge = nodes["drift-check"], nodes["merge"]
+    assert names[drift["unified_job_template"]["name"]]["playbook"] == "check_atp_proxy.yml"
+    assert names[merge["unified_job_template"]["name"]]["playbook"] == "merge_fleet_report.yml"
+    assert drift["job_slice_count"] > 1 and names[drift["unified_job_template"]["name"]]["ask_job_slice_count_on_launch"]
+    assert drift["related"] == {"always_nodes": [{"identifier": "merge"}]}
+    assert workflow["survey"] == "survey_configure.json"
+    alerts = {n["name"] for n in _awx.load_awx_yaml(REPO / "awx" / "notification_templates.yml")[
+        "atp_awx_notification_templates"]}
+    for template in data["atp_awx_job_templates"]:
+        assert set(template.get("notification_templates_error", [])) <= alerts
+
+
+def _module_options(module: str, tmp_path) -> dict:
+    docs = json.loads(run([tool("ansible-doc"), "--json", module], env=ansible_env(tmp=tmp_path)).stdout)
+    return docs[module]["doc"]["options"]
+
+
 def test_awx_setup_playbook_syntax(tmp_path):
-    """awx/configure_awx.yml is valid against the awx.awx collection shipped with the ansible package."""
+    """awx/configure_awx.yml is valid against the awx.awx collection shipped with the ansible package, and every
+    option it (and the data it loops over) gives a module is one the module has."""
     proc = run([tool("ansible-playbook"), "--syntax-check", REPO / "awx" / "configure_awx.yml"],
                env=ansible_env(tmp=tmp_path), cwd=tmp_path)
     assert "configure_awx.yml" in proc.stdout
-    docs = json.loads(run([tool("ansible-doc"), "--json", "awx.awx.job_template"], env=ansible_env(tmp=tmp_path)).stdout)
-    options = docs["awx.awx.job_template"]["doc"]["options"]
-    task = yaml.safe_load((REPO / "awx" / "configure_awx.yml").read_text())[0]["tasks"][2]["awx.awx.job_template"]
-    assert set(task) <= set(options)
+    tasks = yaml.safe_load((REPO / "awx" / "configure_awx.yml").read_text())[0]["tasks"]
+    used = {}
+    for task in tasks:
+        module = next(k for k in task if k.startswith("awx.awx."))
+        used[module] = task[module]
+        assert set(task[module]) <= set(_module_options(module, tmp_path)), module
+    assert {"awx.awx.notification_template", "awx.awx.job_template", "awx.awx.workflow_job_template"} <= set(used)
+    assert used["awx.awx.job_template"]["notification_templates_error"].startswith("{{ item.notification_templates")
+    nodes = _module_options("awx.awx.workflow_job_template", tmp_path)["workflow_nodes"]["suboptions"]
+    for node in yaml.safe_load((REPO / "awx" / "job_templates.yml").read_text())["atp_awx_workflows"][0][
+            "workflow_nodes"]:
+        assert set(node) <= set(nodes)
+        assert set(node["unified_job_template"]) <= set(nodes["unified_job_template"]["suboptions"])
+    alert = _awx.load_awx_yaml(REPO / "awx" / "notification_templates.yml")["atp_awx_notification_templates"][0]
+    choices = _module_options("awx.awx.notification_template", tmp_path)["notification_type"]["choices"]
+    assert alert["notification_type"] in choices
+    # The webhook backend's parameters (awx/main/notifications/webhook_backend.py, init_parameters).
+    assert set(alert["notification_configuration"]) == {"url", "http_method", "disable_ssl_verification", "username",
+                                                        "password", "headers"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from html.parser import HTMLParser
 
 import pytest
 import yaml
@@ -21,6 +20,7 @@ from tests.lab.fixtures import LabEnv
 from tests.lab.network import ProxyPy, SensorApi
 
 from ._helpers import REPO, run, tool
+from ._report_page import Page
 
 WORKSPACE = "contoso-corp"
 SENSOR_HOST = WORKSPACE + "sensorapi.atp.azure.com"
@@ -215,12 +215,17 @@ def test_configure_job_from_the_survey(tmp_path, fleet):
         assert all(url != PING for url, dummy in urls), urls
         assert urls and all(outcome == "blocked_by_proxy" for dummy, outcome in urls), urls
 
-    # The fleet report of this run.
-    page = (report_dir / "atp_proxy_report.html").read_text()
-    rows = _rows(page)
-    assert set(rows) == {"dc01", "dc02", "dc03"}
-    assert rows["dc01"]["status"] == "changed" and rows["dc02"]["status"] == "in_sync"
-    assert "reachable" in rows["dc01"][PING] and "blocked_by_proxy" in " ".join(rows["dc01"].values())
+    # The fleet report of this run: each account's value now, the sensor API reachable, the CRL hosts blocked by
+    # the proxy explained once for the three hosts.
+    page = Page((report_dir / "atp_proxy_report.html").read_text())
+    assert set(page.rows) == {"dc01", "dc02", "dc03"}
+    assert page.rows["dc01"]["attrs"]["data-status"] == "changed" and page.rows["dc02"]["attrs"]["data-status"] == "in_sync"
+    assert "proxy proxy.corp:8080, bypass <local>;*.corp.example" in page.cell("dc01", data_sid="S-1-5-19")[1]
+    assert page.cell("dc01", data_ep="mdi_workspace")[0] == "ep ok"
+    assert page.cell("dc01", data_ep="crl_microsoft")[0] == "ep bad"
+    blocked = page.cause_of("check that the proxy itself can resolve and reach crl.microsoft.com")
+    assert blocked["text"].startswith(blocked["number"] + " blocked by proxy") and "3 hosts" in blocked["text"]
+    assert page.tiles["changed"] == ("tile change", "2") and page.tiles["backups_written"][1] == "2"
     markdown = (report_dir / "atp_proxy_report.md").read_text()
     assert "| dc02 | ✅ in sync |" in markdown
 
@@ -228,33 +233,3 @@ def test_configure_job_from_the_survey(tmp_path, fleet):
     job2 = run_job(pdd, "configure_atp_proxy.yml", "configure-again")
     assert job2["status"] == "successful"
     assert sorted(fleet_stats(job2)["in_sync"]) == ["dc01", "dc02", "dc03"]
-
-
-class _Rows(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.rows, self._host, self._key, self._text = {}, None, None, []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "tr" and "data-host" in attrs:
-            self._host = attrs["data-host"]
-            self.rows[self._host] = {}
-        elif tag == "td" and self._host:
-            self._key = attrs.get("data-url") or attrs.get("data-sid") or ("status" if "data-status" in attrs else None)
-            self._status = attrs.get("data-status")
-            self._text = []
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self._host and self._key:
-            self.rows[self._host][self._key] = self._status if self._key == "status" else " ".join(self._text)
-            self._key = None
-
-    def handle_data(self, data):
-        self._text.append(data)
-
-
-def _rows(page):
-    parser = _Rows()
-    parser.feed(page)
-    return parser.rows
