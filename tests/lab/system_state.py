@@ -34,7 +34,8 @@ from pathlib import Path
 from tests.lab import state
 
 SYSTEM_FILE = "system.json"
-FAULTS = {"service_fails_to_start": "list of service names: Start-Service fails for them ('cannot be started')"}
+FAULTS = {"service_fails_to_start": "list of service names: Start-Service fails for them ('cannot be started')",
+          "service_fails_to_start_times": "service name -> N: its next N starts fail, later ones succeed"}
 
 SENSOR_VERSION = "2.250.18972.54612"
 INSTALL_ROOT = "C:\\Program Files\\Azure Advanced Threat Protection Sensor"
@@ -174,9 +175,14 @@ def set_service(host: state.Host, name: str, **changes) -> None:
         system["services"][name.lower()].update(changes)
 
 
-def fail_to_start(host: state.Host, name: str, on: bool = True) -> None:
-    """Fault: ``Start-Service`` of ``name`` fails ("cannot be started due to the following error")."""
+def fail_to_start(host: state.Host, name: str, on: bool = True, times: int | None = None) -> None:
+    """Fault: ``Start-Service`` of ``name`` fails ("cannot be started due to the following error"); with ``times``,
+    only its next ``times`` starts fail (a service that a rollback brings back)."""
     with transaction(host) as system:
+        if times is not None:
+            counts = system["faults"].setdefault("service_fails_to_start_times", {})
+            counts[name.lower()] = int(times) if on else 0
+            return
         names = set(system["faults"].get("service_fails_to_start", []))
         names = names | {name.lower()} if on else names - {name.lower()}
         system["faults"]["service_fails_to_start"] = sorted(names)

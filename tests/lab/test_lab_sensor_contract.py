@@ -210,3 +210,99 @@ def test_missing_service_and_unemulated_options(lab):
     assert run.result("dc01", "missing")["msg"] == ("Service 'AATPSensor' is not installed, need to set 'path' to "
                                                     "create a new service")
     assert "stand-in emulates only" in run.result("dc01", "create")["msg"]
+
+
+# ---------------------------------------------------------------------------
+# win_copy remote mode (remote_src: true), driven by the REAL win_copy action plugin
+# ---------------------------------------------------------------------------
+REMOTE_PLAY = r"""
+    - {name: file, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json', dest: 'C:\ProgramData\lab\dst\a.json',
+                                              remote_src: true}}
+    - {name: again, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json', dest: 'C:\ProgramData\lab\dst\a.json',
+                                               remote_src: true}}
+    - {name: into_folder, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json', dest: 'C:\ProgramData\lab\dst\',
+                                                     remote_src: true}}
+    - {name: other_name, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\b.json', dest: 'C:\ProgramData\lab\dst\a.json',
+                                                    remote_src: true}}
+    - {name: folder_contents, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\', dest: 'C:\ProgramData\lab\tree',
+                                                         remote_src: true}}
+    - {name: folder, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src', dest: 'C:\ProgramData\lab\tree2',
+                                                remote_src: true}}
+    - {name: missing_src, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\nosuch.json', dest: 'C:\ProgramData\lab\x.json',
+                                                     remote_src: true}, ignore_errors: true}
+    - {name: missing_parent, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json',
+                                                        dest: 'C:\ProgramData\lab\nosuch\a.json', remote_src: true},
+       ignore_errors: true}
+    - {name: dest_is_folder_file, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json',
+                                                             dest: 'C:\ProgramData\lab\tree2\src', remote_src: true},
+       ignore_errors: true}
+"""
+
+
+def test_win_copy_remote_mode_as_win_copy_ps1_does(lab):
+    host = lab.host("dc01")
+    a, b = b'{"a": 1}\r\n', b'{"b": 22}\r\n'
+    host.write_file("C:\\ProgramData\\lab\\src\\a.json", a)
+    host.write_file("C:\\ProgramData\\lab\\src\\b.json", b)
+    host.write_file("C:\\ProgramData\\lab\\dst\\keep.txt", b"x")
+    lab.reset_ledgers()
+    run = lab.run_playbook(play(REMOTE_PLAY), diff=True)
+    assert run.rc == 0, run
+    found = []
+    for task in ("file", "again", "into_folder", "other_name", "folder_contents", "folder", "missing_src",
+                 "missing_parent", "dest_is_folder_file"):
+        found += problems("win_copy", run.result("dc01", task))
+    assert found == [], "\n".join(found)
+    sha1 = {k: __import__("hashlib").sha1(v).hexdigest() for k, v in (("a", a), ("b", b))}
+    first = run.result("dc01", "file")
+    assert {k: first[k] for k in ("changed", "operation", "original_basename", "checksum", "size", "src", "dest")} == {
+        "changed": True, "operation": "file_copy", "original_basename": "a.json", "checksum": sha1["a"],
+        "size": len(a), "src": "C:\\ProgramData\\lab\\src\\a.json", "dest": "C:\\ProgramData\\lab\\dst\\a.json"}
+    assert first["diff"] == {"prepared": "+C:\\ProgramData\\lab\\dst\\a.json\n"}
+    assert run.result("dc01", "again")["changed"] is False  # same SHA-1: no copy (force)
+    assert run.result("dc01", "into_folder")["dest"] == "C:\\ProgramData\\lab\\dst\\a.json"
+    other = run.result("dc01", "other_name")
+    assert other["changed"] is True and other["diff"]["prepared"] == ("-C:\\ProgramData\\lab\\dst\\a.json\n"
+                                                                      "+C:\\ProgramData\\lab\\dst\\a.json\n")
+    assert host.read_file("C:\\ProgramData\\lab\\dst\\a.json") == b  # the exact bytes
+    assert run.result("dc01", "folder_contents")["operation"] == "folder_copy"
+    assert host.read_file("C:\\ProgramData\\lab\\tree\\b.json") == b
+    assert run.result("dc01", "folder")["dest"] == "C:\\ProgramData\\lab\\tree2\\src"
+    assert host.read_file("C:\\ProgramData\\lab\\tree2\\src\\a.json") == a
+    assert run.result("dc01", "missing_src")["msg"] == ("Cannot copy src file: 'C:\\ProgramData\\lab\\nosuch.json' as "
+                                                        "it does not exist")
+    assert run.result("dc01", "missing_parent")["msg"] == ("Destination directory 'C:\\ProgramData\\lab\\nosuch' does "
+                                                           "not exist")
+    assert run.result("dc01", "dest_is_folder_file")["dest"] == "C:\\ProgramData\\lab\\tree2\\src\\a.json"
+    # The action runs the module once per task in remote mode: nothing is transferred.
+    assert lab.ledger()["dc01"]["by_module"] == {"win_copy": 9}
+
+
+def test_win_copy_remote_mode_in_check_mode_copies_nothing(lab):
+    host = lab.host("dc01")
+    host.write_file("C:\\ProgramData\\lab\\src\\a.json", b"{}")
+    host.write_file("C:\\ProgramData\\lab\\dst\\b.json", b"[]")
+    run = lab.run_playbook(play(r"""
+    - {name: new, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json', dest: 'C:\ProgramData\lab\dst\a.json',
+                                             remote_src: true}}
+    - {name: over, ansible.windows.win_copy: {src: 'C:\ProgramData\lab\src\a.json', dest: 'C:\ProgramData\lab\dst\b.json',
+                                              remote_src: true}}
+"""), check=True)
+    new, over = run.result("dc01", "new"), run.result("dc01", "over")
+    assert new["changed"] is True and new["size"] is None and problems("win_copy", new) == []  # -WhatIf: no file
+    assert over["changed"] is True and over["size"] == 2  # the old file is still there, and still its size
+    assert host.read_file("C:\\ProgramData\\lab\\dst\\a.json") is None
+    assert host.read_file("C:\\ProgramData\\lab\\dst\\b.json") == b"[]"
+
+
+def test_a_service_that_fails_its_next_starts_only(lab, sensor_host):
+    host, seed = sensor_host
+    ss.fail_to_start(host, "AATPSensorUpdater", times=1)
+    run = lab.run_playbook(play("""
+    - {name: first, ansible.windows.win_service: {name: AATPSensorUpdater, state: restarted,
+                                                  force_dependent_services: true}, ignore_errors: true}
+    - {name: second, ansible.windows.win_service: {name: AATPSensorUpdater, state: started}}
+"""))
+    assert run.status("dc01", "first") == "ignored" and "cannot be started" in run.result("dc01", "first")["msg"]
+    assert run.result("dc01", "second")["changed"] is True and ss.service_state(host, "AATPSensorUpdater") == "started"
+    assert ss.read(host)["faults"]["service_fails_to_start_times"] == {"aatpsensorupdater": 0}

@@ -18,7 +18,8 @@ Mirrors plugins/modules/win_service.ps1 (ansible.windows 3.3.0) for ``name``, ``
   set."); with it, the running dependents stop first; ``Restart-Service`` then starts every service it
   stopped, dependents first, and the Service Control Manager starts a service's own dependencies
   before it (a dependency that fails gives the dependent "cannot be started" too);
-* a start that fails (the lab fault ``service_fails_to_start``, or ``start_mode: disabled``) is the
+* a start that fails (the lab faults ``service_fails_to_start`` and ``service_fails_to_start_times``, the
+  latter counting down once per failed start, or ``start_mode: disabled``) is the
   cmdlet's error "Service '<display> (<name>)' cannot be started due to the following error: Cannot
   start service <name> on computer '.'.", which the module wrapper reports as "Unhandled exception
   while executing module: ..." (ansible-core module_wrapper.ps1 line 86); what was stopped stays stopped;
@@ -62,6 +63,7 @@ class Scm:
     def __init__(self, system, check_mode):
         self.services = system["services"]
         self.failing = set(system["faults"].get("service_fails_to_start", []))
+        self.fail_times = system["faults"].get("service_fails_to_start_times") or {}
         self.check_mode = check_mode
         self.system = system
 
@@ -85,6 +87,9 @@ class Scm:
             except ServiceError:
                 raise cannot_start(svc) from None  # ERROR_SERVICE_DEPENDENCY_FAIL
         if svc["name"].lower() in self.failing or svc["start_mode"] == "disabled":
+            raise cannot_start(svc)
+        if self.fail_times.get(svc["name"].lower(), 0) > 0:
+            self.fail_times[svc["name"].lower()] -= 1
             raise cannot_start(svc)
         used = {s.get("process_id") for s in self.services.values()} | {p["pid"] for p in self.system["processes"]}
         pid = 5000
