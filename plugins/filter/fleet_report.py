@@ -16,7 +16,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_re
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 
 SUMMARY_VAR = "atp_proxy_summary"
-HOST_VARS = (SUMMARY_VAR, "atp_proxy_result", "atp_proxy_mode")
+HOST_VARS = (SUMMARY_VAR, "atp_proxy_result", "atp_proxy_probe_results", "atp_proxy_mode")
 
 
 def _plain(value):

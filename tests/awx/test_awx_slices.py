@@ -113,4 +113,3 @@ def test_the_merge_from_the_slices_fleet_files(sliced):
     assert _sorted_stats(files_only["artifacts"]["atp_proxy_fleet"]) == _sorted_stats(
         sliced["whole"]["artifacts"]["atp_proxy_fleet"])
     assert files_only["status"] == "failed" and "dc01: drifted" in files_only["stdout"]
-
