@@ -450,10 +450,11 @@ class SensorChange:
         imported = remote.run_command(self.execute, [REG_EXE, "import", "%s\\%s" % (self.folder, MANIFEST_NAME),
                                                      "/reg:64"])
         if imported.get("rc") != 0:
+            output = (imported.get("stderr") or imported.get("msg") or "").strip()
             raise ChangeError("Listing the backup in %s failed (reg import rc %s: %s). %s was not changed; the "
-                              "unlisted copy is in %s." % (backup.MANIFEST_PATH, imported.get("rc"),
-                                                          (imported.get("stderr") or imported.get("msg") or "").strip(),
-                                                          self.config_path, self.folder), **self.details(changed=False))
+                              "unlisted copy is in %s."
+                              % (backup.MANIFEST_PATH, imported.get("rc"), output, self.config_path, self.folder),
+                              **self.details(changed=False))
         self.backup_file, self.backup_pending, self.listed = self.backup_file_path, "", True
 
         self.stage, self.maybe_written = "while %s was being written" % self.config_path, [self.config_path]
@@ -539,12 +540,11 @@ class SensorChange:
                               % (what, "; ".join(problems), "; ".join(now), fix),
                               **self.details(changed=True, rolled_back=back, verified=False, services=states,
                                              rollback_problems=problems))
+        again = ""
+        if restart_again and self.updater:
+            again = " and %s was restarted again%s" % (self.updater, " (%s started)" % ", ".join(also) if also else "")
         raise ChangeError("%s. The previous %s was put back from %s and reads back identical%s. Now %s."
-                          % (what, sensor_config.FILE_NAME, self.backup_file,
-                             (" and %s was restarted again%s" % (self.updater, " (%s started)" % ", ".join(also)
-                                                                   if also else ""))
-                             if restart_again and self.updater else "",
-                             "; ".join(now)),
+                          % (what, sensor_config.FILE_NAME, self.backup_file, again, "; ".join(now)),
                           **self.details(changed=bool(self.restarted), rolled_back=True, verified=False,
                                          services=states))
 

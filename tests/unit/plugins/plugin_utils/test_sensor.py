@@ -101,8 +101,8 @@ def test_services_from_the_state_query():
     assert sensor["services"]["AATPSensor"]["sid"] == "S-1-5-19" and sensor["install_folder"] == FOLDER
     stopped = s.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "StopPending", "start": 4}}, [])
     entry = stopped["services"]["AATPSensor"]
-    assert (entry["state"], entry["running"], entry["start_mode"], entry["sid"]) == ("stop_pending", False,
-                                                                                   "disabled", None)
+    assert (entry["state"], entry["running"], entry["start_mode"], entry["sid"]) == (
+        "stop_pending", False, "disabled", None)
     # Get-Process -Name matches any case; other processes in the snapshot (the caller asked for more) are ignored.
     v3 = s.sensor_info({}, [{"name": "senseidentity", "id": 7}, {"name": "lsass", "id": 600}])
     assert v3["generation"] == "v3" and v3["processes"] == [{"name": "senseidentity", "pid": 7}]

@@ -81,4 +81,3 @@ def test_retention_keeps_the_newest_and_spares_a_folder_another_backup_shares():
     text = regfile.decode(change._manifest_reg(pruned))
     assert '"%s"=-' % pruned[0].path.replace("\\", "\\\\") in text
     assert '"%s"="%s"' % (change.backup_file_path.replace("\\", "\\\\"), backup.sha256(b"old bytes")) in text
-
