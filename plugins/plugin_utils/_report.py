@@ -396,7 +396,8 @@ def _sensor(row: dict, causes: Causes) -> dict:
     return out
 
 
-def _mde(row: dict) -> dict:
+def _mde(row: dict, causes: Causes) -> dict:
+    """Defender for Endpoint (``_mde.summary``): each setting's current value against the wanted one."""
     mde = _dict(row.get("mde"))
     settings = []
     for item in _list(mde.get("settings")):
@@ -404,11 +405,17 @@ def _mde(row: dict) -> dict:
         settings.append({"name": _text(item.get("name")), "current": _text(item.get("current")),
                          "wanted": _text(item.get("wanted")), "changed": bool(item.get("changed"))})
     configured = bool(mde.get("configured")) or bool(settings)
-    css = "change" if mde.get("changed") else ("ok" if configured else "off")
-    label = "changed" if mde.get("changed") else ("configured" if configured else "not configured")
-    if configured and row.get("check_mode") and mde.get("changed"):
-        label = "would change"
-    return {"configured": configured, "css": css, "label": label, "settings": settings}
+    out = {"configured": configured, "settings": settings, "backup": _text(mde.get("backup_file")), "causes": []}
+    if mde.get("failed"):
+        out.update(css="bad", label="failed")
+        error = _generic(_text(mde.get("error")) or "the Defender for Endpoint step failed", row["host"])
+        out["causes"].append(causes.add(("mde", error), "Defender for Endpoint failed", error, "bad", row["host"]))
+    elif mde.get("changed"):
+        pending = row.get("check_mode") or row.get("mode") == "check"
+        out.update(css="warn" if pending else "change", label="would change" if pending else "changed")
+    else:
+        out.update(css="ok" if configured else "off", label="in sync" if configured else "not configured")
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -457,7 +464,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         record["partial"] = _partial(row, causes)
         record["backup"] = _backup(row)
         record["sensor"] = _sensor(row, causes)
-        record["mde"] = _mde(row)
+        record["mde"] = _mde(row, causes)
         record["probes"] = _probe_cells(row, columns, causes)
         probe_failed = any(not _dict(p).get("all_reachable") for p in _list(row.get("probe")))
         flags = []
@@ -474,7 +481,8 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         record["flags"] = flags
         cell_causes = [a["cause"] for a in record["accounts"] if a["cause"]]
         cell_causes += [c for cell in record["probes"] for part in cell["parts"] for c in part["causes"]]
-        cell_causes += record["sensor"].get("causes", []) + ([record["partial"]["cause"]] if record["partial"] else [])
+        cell_causes += record["sensor"].get("causes", []) + record["mde"]["causes"]
+        cell_causes += [record["partial"]["cause"]] if record["partial"] else []
         record["all_causes"] = list(OrderedDict.fromkeys(record["causes"] + cell_causes))
         hosts.append(record)
     tot = summary.totals(rows)

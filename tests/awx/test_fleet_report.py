@@ -228,7 +228,12 @@ def test_sensor_method_effective_proxy_and_mde_settings_when_present():
                mde={"configured": True, "changed": True,
                     "settings": [{"name": "winhttp", "current": "direct", "wanted": "proxy.corp:8080", "changed": True}]})
     bare = fx.host("dc02", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))
-    parsed = Page(html([row, bare]))
+    broken = fx.host("dc03", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))
+    broken["mde"] = {"configured": True, "changed": False, "failed": True, "settings": [], "actions": [],
+                     "error": "win_regedit failed on the host: Access is denied", "backup_file": ""}
+    parsed = Page(html([row, bare, broken]))
+    assert parsed.cell("dc03", class_="mde bad")[1].startswith("failed")
+    assert parsed.cause_of("win_regedit failed on the host")["text"].endswith("dc03")
     headers = [t for t, _a in parsed.headers]
     assert {"Sensor", "Effective proxy", "Defender for Endpoint"} <= set(headers)
     cells = dict(zip(headers, (t for _c, _a, t in parsed.rows["dc01"]["cells"]), strict=True))
