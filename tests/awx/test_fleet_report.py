@@ -321,3 +321,15 @@ def test_short_endpoint_labels_stay_unique_when_an_id_names_several_urls():
 def test_outcome_short_names_cover_exactly_the_probes_outcomes():
     assert set(report.OUTCOME_SHORT) == set(outcomes.OUTCOMES) - {outcomes.REACHABLE}
     assert set(report.STATUS_CLASS) == set(summary.STATUSES)
+
+
+def test_a_cell_names_each_cause_once_when_two_accounts_fail_alike():
+    """Both accounts fail DNS with their own hint (copy the proxy to *that* account): one cause entry with both
+    hints, referred to once per cell."""
+    row = fx.host("dc01", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True),
+                  probes=[fx.probe("LocalService", [(fx.PING, "dns_failure", None)]),
+                          fx.probe("SYSTEM", [(fx.PING, "dns_failure", None)])])
+    parsed = Page(html([row]))
+    (cause,) = parsed.causes
+    assert "S-1-5-19 (LocalService)" in cause["text"] and "S-1-5-18 (SYSTEM)" in cause["text"]
+    assert parsed.cell("dc01", data_ep="mdi_workspace") == ("ep bad", "✗ DNS 1")
