@@ -54,7 +54,7 @@ def atomic_write(path: str, text: str, mode: int = FILE_MODE) -> str:
 
 def fleet_json(rows: list, title: str, generated: str) -> str:
     return json.dumps({"kind": JSON_KIND, "version": JSON_VERSION, "title": title, "generated": generated,
-                       "rows": rows, "stats": summary.stats(rows)}, indent=1, sort_keys=True) + "\n"
+                       "rows": rows, "stats": summary.stats(rows)}, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def read_fleet_json(path: str) -> list:
