@@ -34,8 +34,11 @@ class ActionModule(WinInetProxy):
         problems, warnings, checked = validate.check_role_variables(values)
         for warning in warnings:
             _display.warning(warning)
+        probe = validate.probe_plan(checked) if not problems else {"run": False}
+        for warning in probe.pop("warnings", []):
+            _display.warning(warning)
         options = {"mode": checked.get("atp_proxy_mode") or "configure",
-                   "probe": bool(checked.get("atp_proxy_probe")),
+                   "probe": probe["run"],
                    "fail_on_unreachable": bool(checked.get("atp_proxy_fail_on_unreachable")),
                    "fail_on_drift": bool(checked.get("atp_proxy_fail_on_drift"))}
         if problems:
@@ -50,5 +53,6 @@ class ActionModule(WinInetProxy):
         result = configure.run(execute, lambda files, dest: self._upload(files, dest, task_vars, execute), wininet,
                                self.check_mode, host=host)
         result["summary_options"] = options
+        result["probe"] = probe
         result["summary"] = summary.from_results(host, dict(result, check_mode=self.check_mode))
         return result

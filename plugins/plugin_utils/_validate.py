@@ -20,6 +20,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 
 ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
@@ -74,6 +75,52 @@ def _bypass_problems(items, variable: str) -> list:
     return []
 
 
+def _probe_products(values: dict, workspace: str = "") -> list:
+    """The products the probe covers: each only when something selects its endpoints. The role configures
+    products without probe variables (Defender for Identity's accounts need no workspace name, Defender for
+    Endpoint is set from atp_proxy_mde_proxy_server alone); probing one needs them (probe_plan warns)."""
+    products = [p for p in (values.get("atp_proxy_products") or ["mdi"]) if isinstance(p, str)]
+    if "mdi" in products and not (values.get("atp_proxy_workspace") or workspace or values.get("atp_proxy_regions")):
+        products = [p for p in products if p != "mdi"]
+    if "mde" in products and not (values.get("atp_proxy_mde_urls") or values.get("atp_proxy_mde_sets")):
+        products = [p for p in products if p != "mde"]
+    return products
+
+
+def probe_selection(values: dict, workspace: str = "") -> dict:
+    """The catalogue's arguments (``_endpoints.probe_problems``/``has_endpoints``) from the role's variables;
+    ``workspace`` stands in for an empty ``atp_proxy_workspace`` (the one the host's sensor is configured for)."""
+    out = {option: values.get(variable) for option, variable in endpoints.ROLE_VARIABLES.items() if variable in values}
+    out["products"] = _probe_products(values, workspace)
+    if workspace and not values.get("atp_proxy_workspace"):
+        out["workspace"] = workspace
+    return out
+
+
+def probe_plan(values: dict, workspace: str = "") -> dict:
+    """What the role's probe does this run: ``{"run", "workspace", "products", "warnings"}``.
+
+    It does not run when probing is off, or when nothing selects a service endpoint (the CRL hosts alone do
+    not tell whether the sensor reaches its service); each such choice is a warning naming the variables."""
+    plan = {"run": False, "workspace": "", "products": [], "warnings": []}
+    if not values.get("atp_proxy_probe"):
+        return plan
+    selection = probe_selection(values, workspace)
+    plan.update(workspace=selection.get("workspace") or "", products=selection["products"])
+    if "mde" in (values.get("atp_proxy_products") or []) and "mde" not in plan["products"]:
+        plan["warnings"].append(
+            "atp_proxy_products includes mde, but no Defender for Endpoint URL is probed: set atp_proxy_mde_sets "
+            "(with atp_proxy_mde_geo) or atp_proxy_mde_urls to probe them")
+    if endpoints.has_endpoints(**selection):
+        plan["run"] = True
+    else:
+        plan["warnings"].append(
+            "atp_proxy_probe: nothing to probe, so the probe is skipped: set atp_proxy_workspace (your Defender for "
+            "Identity workspace name), atp_proxy_regions, atp_proxy_mde_urls, atp_proxy_mde_sets or "
+            "atp_proxy_probe_urls, or set atp_proxy_probe: false")
+    return plan
+
+
 def problems(values: dict, known: set) -> tuple:
     """``(problems, warnings)`` for the role variables in ``values``; ``known``: the documented names."""
     v = dict(values)
@@ -90,6 +137,7 @@ def problems(values: dict, known: set) -> tuple:
         out.append("atp_proxy_targets: give at least one account, for example [S-1-5-18, S-1-5-19]")
     if v.get("atp_proxy_probe"):
         out += accounts.problems(v.get("atp_proxy_probe_accounts") or [], "atp_proxy_probe_accounts", "become")
+        out += endpoints.probe_problems(**probe_selection(v))
 
     source = v.get("atp_proxy_source")
     if source == "sid":

@@ -60,3 +60,40 @@ def test_fail_on_unreachable_names_the_url_outcome_and_fix(lab, sensor_api, prox
                                                   atp_proxy_probe_accounts=["LocalService"]))
     assert run.rc != 0 and run.stats["dc01"]["failures"] == 1
     assert "Not reachable from dc01" in run.stdout and "dns_failure" in run.stdout
+
+
+def test_nothing_to_probe_is_skipped_with_a_warning_naming_the_variables(lab):
+    """Probing on (the default) without a workspace: the CRL hosts alone would not say whether the sensor reaches
+    its service, so the probe is skipped, the run says why, and the summary shows no probe."""
+    lab.host("dc01").set_proxy("user", PROXY)
+    run = lab.run_playbook(CHECK, extra_vars={"atp_proxy_hosts": "dc01"})
+    assert run.rc == 0, run.stdout[-3000:]
+    assert not [r for r in run.results if r["task"].endswith("Probe the Defender endpoints as each service account")
+                and r["status"] != "skipped"]
+    warning = "atp_proxy_probe: nothing to probe, so the probe is skipped: set atp_proxy_workspace"
+    assert warning in " ".join((run.stdout + run.stderr).split())
+    assert "probe" not in summary_lines(run)[0]
+
+
+def test_probe_variables_are_checked_before_the_host_is_read(lab):
+    lab.host("dc01").set_proxy("user", PROXY)
+    run = lab.run_playbook(CHECK, extra_vars=dict(PROBE, atp_proxy_regions=["mars"], atp_proxy_cloud="gcc_high"))
+    assert run.rc != 0
+    text = " ".join(run.stdout.split())
+    assert "atp_proxy_regions: unknown region 'mars' for the gcc_high cloud" in text
+    assert run.agent_calls == 0  # nothing was read from the host
+
+
+def test_the_cloud_and_crl_choice_reach_the_probe(lab, sensor_api, proxy, crl_server):
+    lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc01").set_proxy("S-1-5-19", PROXY)
+    run = lab.run_playbook(CHECK, extra_vars=dict(PROBE, atp_proxy_probe_include_crl=False,
+                                                  atp_proxy_probe_accounts=["LocalService"]))
+    assert run.rc == 0, run.stdout[-3000:]
+    urls = [r["url"] for r in probes(run)["LocalService"]["results"]]
+    assert urls == ["https://%s/tri/sensor/api/ping" % SENSOR_HOST]  # no CRL host
+
+    gov = lab.run_playbook(CHECK, extra_vars=dict(PROBE, atp_proxy_cloud="gcc_high", atp_proxy_probe_include_crl=False,
+                                                  atp_proxy_probe_accounts=["LocalService"]))
+    urls = [r["url"] for r in probes(gov)["LocalService"]["results"]]
+    assert urls == ["https://%ssensorapi.atp.azure.us/tri/sensor/api/ping" % WORKSPACE_NAME]
