@@ -9,7 +9,6 @@ import, the win_http_proxy call, the read back and the rollback in _apply.py.
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule as _WinInetAction
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mde_proxy import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
@@ -20,12 +19,10 @@ class ActionModule(AtpAction):
     # The win_copy action makes (and removes) its own temporary folder only when a backup is written.
     TRANSFERS_FILES = False
     WHAT = "applying Defender for Endpoint proxy settings"
-    # The same upload as the WinINet write path: before.reg and after.reg in one win_copy (5 WinRM commands).
-    _upload = _WinInetAction._upload
 
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")
-        return mde.run(execute, lambda files, dest: self._upload(files, dest, task_vars, execute), args,
+        return mde.run(execute, self.uploader(task_vars, execute), args,
                        self.check_mode, host=host, runs_as=self._runs_as())
 
     def _runs_as(self) -> str:

@@ -9,9 +9,6 @@ and the file), the plan _sensor_config.py, the change, restart and rollback _sen
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleConnectionFailure
-
-from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule as _WinInetAction
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mdi_sensor_proxy import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
@@ -19,7 +16,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Disconnected
 
 
 class ActionModule(AtpAction):
@@ -28,8 +24,6 @@ class ActionModule(AtpAction):
     # The win_copy action makes (and removes) its own temporary folder only when a backup is written.
     TRANSFERS_FILES = False
     WHAT = "setting the Defender for Identity sensor's proxy"
-    # The same upload as the WinINet write path: the backup folder's files in one win_copy (5 WinRM commands).
-    _upload = _WinInetAction._upload
 
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")
@@ -42,24 +36,6 @@ class ActionModule(AtpAction):
                                      reads["services"], reads["root_certificates"])
         discovery = sensor.discover(execute, snapshot, readiness=False)
         return sensor_apply.run(
-            execute, lambda files, dest: self._upload(files, dest, task_vars, execute),
-            lambda src, dest: self._remote_copy(src, dest, task_vars, execute), discovery, args, self.check_mode,
+            execute, self.uploader(task_vars, execute), self.remote_copier(task_vars, execute), discovery, args,
+            self.check_mode,
             host=host, name=names)
-
-    def _remote_copy(self, src: str, dest: str, task_vars: dict, execute) -> dict:
-        """Copy a file on the host with the real ansible.windows.win_copy action and ``remote_src: true``.
-
-        The action runs the module once in its ``remote`` mode (win_copy.py lines 387-401, win_copy.ps1
-        lines 363-425); nothing crosses the wire but the two paths (1 WinRM command, counted in ``round_trips``).
-        """
-        task = self._task.copy()
-        task.args = {"src": src, "dest": dest, "remote_src": True}
-        action = self._shared_loader_obj.action_loader.get(
-            "ansible.windows.win_copy", task=task, connection=self._connection, play_context=self._play_context,
-            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        try:
-            return action.run(task_vars=task_vars)
-        except AnsibleConnectionFailure as exc:
-            raise Disconnected(str(exc)) from exc
-        finally:
-            execute.count("ansible.windows.win_copy", 1)

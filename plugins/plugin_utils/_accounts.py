@@ -113,6 +113,16 @@ SENSOR_TARGETS = (SYSTEM.sid, LOCAL_SERVICE.sid)
 ADMINISTRATORS_SID = "S-1-5-32-544"
 
 
+# The machine-wide WinINet setting, as a registry target of its own: under the ProxySettingsPerUser=0 policy
+# (HKLM\SOFTWARE\Policies\Microsoft\Windows\CurrentVersion\Internet Settings) WinINet reads every account's
+# proxy from HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections instead of
+# HKU\<SID>\... (ATADocs ATPDocs/deploy/configure-proxy.md, docs/dev/sensor_sources.md). Not a SID: the
+# compare, the backup, the reg import, the read back and the restore take it like one.
+MACHINE = "HKLM"
+MACHINE_NAME = "machine-wide"
+_MACHINE_NAMES = ("hklm", "machine", "machine-wide", "hkey_local_machine")
+
+
 class AccountError(ValueError):
     """A name that is not an account of the kind asked for. The message names the variable."""
 
@@ -147,10 +157,17 @@ def resolve_sid(name, variable: str = "targets") -> str:
     account = _BY_REGISTRY_NAME.get(text.lower())
     if account:
         return account.sid
+    if text.lower() in _MACHINE_NAMES:
+        return MACHINE
     raise AccountError(
-        "%s: %r is neither a SID (such as S-1-5-19) nor one of %s"
+        "%s: %r is neither a SID (such as S-1-5-19) nor one of %s (or HKLM, the machine-wide setting)"
         % (variable, text, ", ".join(a.name for a in ACCOUNTS))
     )
+
+
+def is_target(ident) -> bool:
+    """A canonical registry target: a SID string, or :data:`MACHINE`."""
+    return ident == MACHINE or bool(canonical_sid(ident or ""))
 
 
 def resolve_become(name, variable: str = "atp_proxy_probe_accounts") -> Account:
@@ -171,6 +188,8 @@ def resolve_become(name, variable: str = "atp_proxy_probe_accounts") -> Account:
 
 def account_name(sid: str) -> str:
     """Display name of a SID (LocalSystem, LocalService, NetworkService), or the SID itself."""
+    if sid == MACHINE:
+        return MACHINE_NAME
     account = BY_SID.get(canonical_sid(sid) or "")
     return account.name if account else sid
 
@@ -185,16 +204,24 @@ def connections_path(sid: str | None) -> str:
     """``win_reg_stat`` / ``win_regedit`` path of the WinINet Connections key (HKCU when ``sid`` is None)."""
     if sid is None:
         return "HKCU:\\" + CONNECTIONS_SUBKEY
+    if sid == MACHINE:
+        return "HKLM:\\" + CONNECTIONS_SUBKEY
     return "HKU:\\%s\\%s" % (sid, CONNECTIONS_SUBKEY)
 
 
 def connections_reg_key(sid: str) -> str:
     """The same key as ``.reg`` files and ``reg.exe`` spell it."""
+    if sid == MACHINE:
+        return "HKEY_LOCAL_MACHINE\\" + CONNECTIONS_SUBKEY
     return "HKEY_USERS\\%s\\%s" % (sid, CONNECTIONS_SUBKEY)
 
 
 def sid_of_reg_key(key: str) -> str | None:
-    """``HKEY_USERS\\S-1-5-19\\...\\Connections`` (any case, ``HKU`` too) -> ``S-1-5-19``; None for other keys."""
+    """``HKEY_USERS\\S-1-5-19\\...\\Connections`` (any case, ``HKU`` too) -> ``S-1-5-19``; the machine-wide
+    ``HKEY_LOCAL_MACHINE\\...\\Connections`` -> :data:`MACHINE`; None for other keys."""
+    machine = re.match(r"^(?:HKEY_LOCAL_MACHINE|HKLM:?)\\(.*)$", _text(key), re.IGNORECASE)
+    if machine:
+        return MACHINE if machine.group(1).lower() == CONNECTIONS_SUBKEY.lower() else None
     match = re.match(r"^(?:HKEY_USERS|HKU:?)\\([^\\]+)\\(.*)$", _text(key), re.IGNORECASE)
     if not match or match.group(2).lower() != CONNECTIONS_SUBKEY.lower():
         return None

@@ -22,6 +22,9 @@ beside it. A subclass sets ``DOCUMENTATION`` (imported from its doc stub) and im
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
+import tempfile
 import traceback
 
 import yaml
@@ -138,6 +141,51 @@ class AtpAction(ActionBase):
             return self._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
         except AnsibleConnectionFailure as exc:
             raise Disconnected(str(exc)) from exc
+
+    def _win_copy(self, args: dict, task_vars: dict, execute, round_trips: int) -> dict:
+        """Run the real ``ansible.windows.win_copy`` action with ``args`` on this task's connection."""
+        task = self._task.copy()
+        task.args = args
+        action = self._shared_loader_obj.action_loader.get(
+            "ansible.windows.win_copy", task=task, connection=self._connection, play_context=self._play_context,
+            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
+        try:
+            return action.run(task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            raise Disconnected(str(exc)) from exc
+        finally:
+            execute.count("ansible.windows.win_copy", round_trips)
+
+    def _upload(self, files: dict, dest: str, task_vars: dict, execute) -> dict:
+        """Write ``files`` (name -> bytes) into the folder ``dest`` on the host with the win_copy action.
+
+        Several files go as one zip (win_copy's query, temporary folder, transfer, explode, clean-up:
+        5 WinRM commands, counted in ``round_trips``). Raises :class:`Disconnected`.
+        """
+        local = tempfile.mkdtemp(prefix="atp-proxy-backup-")
+        try:
+            for name, data in files.items():
+                with open(os.path.join(local, name), "wb") as handle:
+                    handle.write(data)
+            return self._win_copy({"src": local + os.sep, "dest": dest.rstrip("\\") + "\\"}, task_vars, execute, 5)
+        finally:
+            shutil.rmtree(local, ignore_errors=True)
+
+    def _remote_copy(self, src: str, dest: str, task_vars: dict, execute) -> dict:
+        """Copy a file on the host with the win_copy action and ``remote_src: true``.
+
+        The action runs the module once in its ``remote`` mode (win_copy.py lines 387-401, win_copy.ps1
+        lines 363-425); nothing crosses the wire but the two paths (1 WinRM command). Raises :class:`Disconnected`.
+        """
+        return self._win_copy({"src": src, "dest": dest, "remote_src": True}, task_vars, execute, 1)
+
+    def uploader(self, task_vars: dict, execute):
+        """``upload(files, dest)`` for the pure write paths."""
+        return lambda files, dest: self._upload(files, dest, task_vars, execute)
+
+    def remote_copier(self, task_vars: dict, execute):
+        """``remote_copy(src, dest)`` for the pure write paths."""
+        return lambda src, dest: self._remote_copy(src, dest, task_vars, execute)
 
     def run(self, tmp=None, task_vars=None):
         self._supports_check_mode = True

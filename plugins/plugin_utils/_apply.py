@@ -57,7 +57,7 @@ def _id(item) -> str:
 
 
 def _label(ident: str) -> str:
-    return accounts.label(ident) if accounts.canonical_sid(ident) else ident
+    return accounts.label(ident) if accounts.is_target(ident) else ident
 
 
 def _shown(value, wanted: bool = False) -> str:

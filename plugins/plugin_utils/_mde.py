@@ -615,8 +615,28 @@ def _admin_check(user: dict) -> None:
                           "ansible.builtin.runas." % (user.get("name") or "The connection user"), changed=False)
 
 
+def copy_of(key: remote.KeyRead, account: str) -> tuple:
+    """``(key, runs_as)`` for :func:`run`'s ``ie_from``: WinHTTP from ``account``'s WinINet value as ``key`` holds
+    it (a caller that knows what its own run leaves there, like the role's job, builds that key)."""
+    return remote.KeyRead(CURRENT_USER_CONNECTIONS, key.exists, dict(key.values), [], key.hive_loaded), account
+
+
+def _explicit(the_plan: Plan) -> None:
+    """``winhttp_source=ie`` computed from another account (``ie_from``): win_http_proxy sets the proxy and
+    bypass it found, as ``source: ie`` would for that account; ``source: ie`` itself reads the connection
+    user's own settings (win_http_proxy.ps1 lines 194-209)."""
+    for entry in the_plan.settings:
+        if entry.setting is WINHTTP and entry.pending is not None:
+            wanted = entry.wanted
+            args = {"proxy": wanted.proxy}
+            if wanted.proxy and wanted.bypass:
+                args["bypass"] = wanted.bypass.split(";")
+            entry.pending.write_with = (WINHTTP_MODULE, args)
+
+
 def run(execute, upload, options: dict, check_mode: bool, values: dict | None = None, host: str = "host",
-        runs_as: str = "") -> dict:
+        runs_as: str = "", snapshot: remote.Snapshot | None = None, extra_items=(), ie_from: tuple | None = None,
+        stamp: str | None = None) -> dict:
     """Everything ``atp.sensor_proxy.win_mde_proxy`` does; returns the result fields (raises the errors of
     :mod:`._errors`).
 
@@ -630,16 +650,26 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
     predicted = check_mode or read_only
     try:
         paths = reads(options, name) + [backup.MANIFEST_PATH]
-        snapshot = remote.read_state(execute, [p for p in paths if _lookup(values, p) is None])
+        if snapshot is None or any(not snapshot.has(p) for p in paths if p != CURRENT_USER_CONNECTIONS or not ie_from):
+            snapshot = remote.read_state(execute, [p for p in paths if _lookup(values, p) is None])
         known = dict(values or {})
         known.update(snapshot.keys)
         runs_as = str(snapshot.user.get("name") or runs_as)
+        if ie_from:
+            known[CURRENT_USER_CONNECTIONS.lower()], runs_as = ie_from
         the_plan = plan(execute, options, known, name, runs_as)
+        if ie_from:
+            _explicit(the_plan)
         result = {"changed": False, "backup_file": "", "applied_file": "", "written": [], "pruned": [],
                   "winhttp_copied_from": runs_as if options.get("winhttp_source") == "ie" else ""}
         result.update(the_plan.to_result(predicted))
         result["warnings"] = list(the_plan.warnings)
-        items = the_plan.items
+        items = the_plan.items + list(extra_items)
+        if extra_items:
+            result["actions"] += [apply.sentence(i, predicted) for i in extra_items]
+            result["diff"] += [apply.diff_for(i) for i in extra_items]
+            result["backups"] += [i.to_result() for i in extra_items]
+            result["changed_settings"] += [i.label or i.name for i in extra_items]
         if not items or predicted:
             result["changed"] = bool(items) and not read_only
             return result
@@ -653,7 +683,8 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
     manifest = _lookup(known, backup.MANIFEST_PATH)
     change = apply.Change(execute, upload, items, backup_dir=options.get("backup_dir") or DEFAULT_BACKUP_DIR,
                           keep=DEFAULT_KEEP if keep is None else keep, manifest=backup.manifest_from(manifest),
-                          comment="atp.sensor_proxy backup of %s (Defender for Endpoint proxy settings)" % host)
+                          comment="atp.sensor_proxy backup of %s (Defender for Endpoint proxy settings)" % host,
+                          **({"when": stamp} if stamp else {}))
     try:
         done = change.run()
     except (ChangeError, ConnectionDropped) as exc:

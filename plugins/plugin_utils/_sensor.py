@@ -509,6 +509,38 @@ def _config(execute, sensor: dict, ansi_codec: str, warnings: list) -> tuple:
     return config, parsed
 
 
+def _wininet_info(snapshot: remote.Snapshot, sids=()) -> dict:
+    """The WinINet part of a discovery: the ProxySettingsPerUser policy, which key is effective, the machine
+    value, and each of ``sids``' own value (the caller adds the sensor's accounts)."""
+    policy = per_machine(snapshot.key(POLICY_KEY))
+    machine_key = snapshot.key(MACHINE_CONNECTIONS)
+    return {
+        "per_user_policy": policy,
+        "effective_key": MACHINE_CONNECTIONS if policy["per_machine"] else "per account (HKU\\<SID>)",
+        "machine": decode_value(machine_key.get("DefaultConnectionSettings") if machine_key.exists else None,
+                                MACHINE_CONNECTIONS),
+        "accounts": {sid: _account_value(snapshot, sid) for sid in sids},
+    }
+
+
+def effective_from(discovery: dict, snapshot: remote.Snapshot, sensor_proxy: dict | None = None) -> tuple:
+    """``(effective_proxy, warnings)`` of a discovered host as ``snapshot`` holds it: the caller's snapshot after
+    its own writes (every key of :func:`discovery_reads` it read, with the values it wrote and verified), and
+    ``sensor_proxy`` (a ``ProxySetting.to_dict()``) when it rewrote SensorConfiguration.json. Nothing is read."""
+    sensor = discovery["sensor"]
+    wininet_info = _wininet_info(snapshot, [sid for sid in (discovery.get("wininet") or {}).get("accounts") or {}
+                                            if snapshot.has(accounts.connections_path(sid))])
+    config = discovery.get("sensor_config")
+    if sensor_proxy is not None and config is not None:
+        config = dict(config, proxy=dict(sensor_proxy))
+    mde = None
+    if sensor.get("generation") == "v3":
+        mde = dict(discovery.get("mde") or {}, **{k: v for k, v in mde_settings(
+            snapshot.key(ATP_POLICY_KEY), snapshot.key(DEFENDER_POLICY_KEY), snapshot.key(DATACOLLECTION_KEY)).items()
+            if k != "onboarded"})
+    return effective_proxy(sensor, config, wininet_info, winhttp(snapshot.key(MACHINE_CONNECTIONS)), mde)
+
+
 def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool = True,
              dotnet_versions=checks.DOTNET_VERSIONS, ansi_codec: str = "cp1252") -> Discovery:
     """Read-only discovery: the result of ``win_mdi_sensor_info`` (see the module docstring for round trips).
@@ -520,16 +552,9 @@ def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool =
     reads = discovery_reads(readiness, dotnet_versions)
     snapshot = complete(execute, snapshot, reads)
     sensor = sensor_info(snapshot.services, snapshot.processes)
-    policy = per_machine(snapshot.key(POLICY_KEY))
-    machine_key = snapshot.key(MACHINE_CONNECTIONS)
-    wininet_info = {
-        "per_user_policy": policy,
-        "effective_key": MACHINE_CONNECTIONS if policy["per_machine"] else "per account (HKU\\<SID>)",
-        "machine": decode_value(machine_key.get("DefaultConnectionSettings") if machine_key.exists else None,
-                                MACHINE_CONNECTIONS),
-        "accounts": {},
-    }
-    winhttp_info = winhttp(machine_key)
+    wininet_info = _wininet_info(snapshot)
+    policy = wininet_info["per_user_policy"]
+    winhttp_info = winhttp(snapshot.key(MACHINE_CONNECTIONS))
     config, parsed, mde = None, None, None
     if sensor["generation"] == "v3" and "service %s" % SENSOR_SERVICE in sensor["markers"]:
         warnings.append("both the v3 sensor (SenseIdentity running) and the v2 service %s are present; treated as v3, "

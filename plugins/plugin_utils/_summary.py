@@ -15,6 +15,7 @@ play) is summarized from whatever results it registered (:func:`row_for`).
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde_part
 
 SCHEMA = 2
 
@@ -127,14 +128,14 @@ def status_of(mode: str, check_mode: bool, proxy: dict, error: str) -> str:
         return FAILED
     if not proxy:
         return FAILED
-    pending = bool(_list(proxy.get("changed_sids")))
+    pending = bool(_list(proxy.get("changed_sids"))) or bool(_list(proxy.get("pending_changes")))
     if proxy.get("hive_not_loaded") and (mode == "check" or not pending):
         return HIVE_NOT_LOADED
     if mode == "check":
         return IN_SYNC if proxy.get("in_sync") else DRIFTED
     if pending and (check_mode or proxy.get("check_mode")):
         return WOULD_CHANGE
-    if pending and proxy.get("written"):
+    if pending and (proxy.get("written") or proxy.get("changed")):
         return CHANGED
     if proxy.get("in_sync") or proxy.get("nothing_to_restore"):
         return IN_SYNC
@@ -171,10 +172,11 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "actions": [str(a) for a in _list(proxy.get("actions"))],
         "restored_from": _text(proxy.get("restored_from")),
         "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict) and not p.get("skipped")],
-        "mde": {"configured": bool(mde), "changed": bool((mde or {}).get("changed"))},
+        "mde": mde_part.summary(mde if mde is not None else proxy.get("mde")),
         "error": error,
         "fail": [],
     }
+    summary.update(sensor_part(proxy))
     if fail_on_unreachable and any(not p["all_reachable"] for p in summary["probe"]):
         summary["fail"].append(unreachable_text(summary) + " (atp_proxy_fail_on_unreachable)")
     if fail_on_drift and status in (DRIFTED, WOULD_CHANGE, HIVE_NOT_LOADED, UNREACHABLE):
@@ -182,6 +184,42 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
     summary["line"] = line(summary)
     summary["outcome"] = outcome(summary)
     return summary
+
+
+def sensor_part(proxy: dict) -> dict:
+    """The sensor-aware fields of a summary, from the role's job result: ``method`` (and why), ``sensor``
+    (installed, generation, version, message, warnings), ``effective_proxy`` (per component: proxy, source,
+    summary, ambiguous), ``readiness`` (ok, fixes), ``sensor_config`` (its write) and ``restarted``."""
+    info = proxy.get("sensor_info") if isinstance(proxy.get("sensor_info"), dict) else None
+    if not info and not proxy.get("method"):
+        return {}
+    info = info or {}
+    found = info.get("sensor") or {}
+    effective = {}
+    for component, entry in (proxy.get("effective_proxy") or info.get("effective_proxy") or {}).items():
+        if isinstance(entry, dict):
+            effective[str(component)] = {k: entry.get(k) for k in ("proxy", "source", "summary", "ambiguous",
+                                                                     "account")}
+    ready = proxy.get("readiness") or info.get("readiness")
+    config = proxy.get("sensor_config") if isinstance(proxy.get("sensor_config"), dict) else {}
+    restart = proxy.get("restart") if isinstance(proxy.get("restart"), dict) else {}
+    return {
+        "method": _text(proxy.get("method")),
+        "method_reason": _text(proxy.get("method_reason")),
+        "sensor": {"installed": bool(found.get("installed")), "generation": found.get("generation"),
+                   "version": found.get("version"), "message": _text(info.get("message")),
+                   "warnings": [str(w) for w in _list(info.get("sensor_warnings"))]},
+        "effective_proxy": effective,
+        "readiness": {"ok": bool(ready.get("ok")), "fixes": [str(f) for f in _list(ready.get("fixes"))]}
+        if isinstance(ready, dict) else None,
+        "sensor_config": {"changed": bool(config.get("changed") or config.get("pending")),
+                          "actions": [str(a) for a in _list(config.get("actions"))],
+                          "backup_file": _text(config.get("backup_file")), "failed": bool(config.get("failed")),
+                          "error": _text(config.get("error"))} if config else {},
+        "restarted": [str(r) for r in _list(restart.get("restarted"))],
+        "restart_actions": [str(a) for a in _list(restart.get("actions"))],
+        "restart_needed": [str(r) for r in _list(restart.get("restart_needed"))],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -222,6 +260,30 @@ def unreachable_text(summary: dict) -> str:
     return "Not reachable from %s: %s" % (summary["host"], "; ".join(items))
 
 
+def _mde_text(mde: dict, status: str) -> str:
+    if not mde.get("configured"):
+        return ""
+    if mde.get("failed"):
+        return "MDE failed: %s" % mde.get("error")
+    if not mde.get("actions"):
+        return "MDE in sync"
+    return "MDE: %s" % "; ".join(mde["actions"])
+
+
+def _uses_text(summary: dict) -> str:
+    """``sensor uses http://proxy.corp:8080 (sensor_config), updater proxy.corp:8080 (wininet_per_account)``."""
+    found = summary.get("sensor") or {}
+    if found.get("generation") == "v3":
+        entry = (summary.get("effective_proxy") or {}).get("sensor") or {}
+        return "sensor v3 connects through Defender for Endpoint (%s)" % (entry.get("summary") or "direct")
+    items = []
+    for component, entry in (summary.get("effective_proxy") or {}).items():
+        proxy = entry.get("proxy") or ("direct" if entry.get("source") else "?")
+        items.append("%s %s (%s%s)" % (component, proxy, entry.get("source"), ", ambiguous" if entry.get("ambiguous")
+                                       else ""))
+    return "uses: " + ", ".join(items) if items else ""
+
+
 def line(summary: dict) -> str:
     """One line an admin can act on: status, what differs (current -> wanted), backup, probe, error."""
     status = summary["status"]
@@ -232,8 +294,23 @@ def line(summary: dict) -> str:
             parts.append(_target_text(target, tense))
         elif target["before"] == "hive_not_loaded":
             parts.append("%s: hive not loaded" % accounts.label(target["sid"]))
+    if summary.get("method") and ((summary.get("sensor") or {}).get("installed") or summary["method"] != "wininet"):
+        parts.append("method " + summary["method"])
+    parts += (summary.get("sensor_config") or {}).get("actions") or []
+    mde_text = _mde_text(summary.get("mde") or {}, status)
+    if mde_text:
+        parts.append(mde_text)
+    parts += summary.get("restart_actions") or []
+    if summary.get("restart_needed"):
+        parts.append("not restarted (atp_proxy_restart_services: false): %s" % ", ".join(summary["restart_needed"]))
     if summary.get("backup_file"):
         parts.append("backup " + summary["backup_file"])
+    uses = _uses_text(summary)
+    if uses:
+        parts.append(uses)
+    fixes = (summary.get("readiness") or {}).get("fixes") or []
+    if fixes:
+        parts.append("readiness: %s%s" % (fixes[0], " (+%d more)" % (len(fixes) - 1) if len(fixes) > 1 else ""))
     if summary.get("probe"):
         parts.append("probe " + ", ".join(_probe_text(p) for p in summary["probe"]))
     if summary.get("error"):

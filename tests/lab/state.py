@@ -193,6 +193,11 @@ def split_reg_path(path: str, account_sid: str) -> tuple:
     raise LabError("the lab does not emulate %s" % root)
 
 
+# The .NET Framework 4 keys Defender for Identity's readiness check reads (HKLM-relative, as the hive stores them).
+DOTNET_TLS_KEYS = ("SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+                   "SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319")
+
+
 def _empty_hive(loaded=True) -> dict:
     return {"loaded": loaded, "keys": {}}
 
@@ -206,6 +211,13 @@ def new_host_state(name: str, user: dict | None = None) -> dict:
     for hive_id, hive in hives.items():
         if hive_id != "HKLM":
             hive["keys"][CONNECTIONS_SUBKEY.lower()] = {"path": CONNECTIONS_SUBKEY, "values": {}}
+    # A DC prepared as Defender for Identity's prerequisites ask: .NET uses the system's TLS versions and strong
+    # crypto, native and WOW6432Node (system_state.seed_tls(host, 0) or delete_value for a host that is not).
+    for path in DOTNET_TLS_KEYS:
+        key = {"path": path, "values": {}}
+        for value in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"):
+            key["values"][value.lower()] = {"name": value, "type": "REG_DWORD", "data": 1}
+        hives["HKLM"]["keys"][path.lower()] = key
     return {"name": name, "user": user, "hives": hives, "faults": {}}
 
 
