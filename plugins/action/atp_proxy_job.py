@@ -37,11 +37,15 @@ class ActionModule(AtpAction):
             _display.warning(warning)
         if problems:
             raise UsageError("Invalid role variables, nothing was changed: %s" % "; ".join(problems))
-        probe = validate.probe_plan(checked)
-        for warning in probe.pop("warnings"):
-            _display.warning(warning)
         result = job.run(execute, self.uploader(task_vars, execute), self.remote_copier(task_vars, execute),
                          checked, self.check_mode, host=host)
+        # An empty atp_proxy_workspace probes the workspace the host's sensor is configured for.
+        probe = validate.probe_plan(checked, job.sensor_workspace(result, checked))
+        for warning in probe.pop("warnings"):
+            _display.warning(warning)
+        route = job.probe_route(result, checked)
+        secret = route.pop("proxy_password")
+        probe.update(route, proxy_password_given=bool(secret))
         result["summary_options"] = {"mode": checked.get("atp_proxy_mode") or "configure", "probe": probe["run"],
                                      "fail_on_unreachable": bool(checked.get("atp_proxy_fail_on_unreachable")),
                                      "fail_on_drift": bool(checked.get("atp_proxy_fail_on_drift"))}

@@ -415,6 +415,15 @@ def build_catalogue(
     return endpoints
 
 
+def workspace_of(sensor_api: str | None, cloud: str = "commercial") -> str:
+    """The workspace name in a sensor API host name of ``cloud`` (``contososensorapi.atp.azure.com`` -> ``contoso``),
+    '' for anything else (a regional host, another cloud's domain)."""
+    suffix = "sensorapi." + SENSOR_DOMAINS.get(str(cloud or "commercial").lower(), SENSOR_DOMAINS["commercial"])
+    host = str(sensor_api or "").strip().lower()
+    name = host[:-len(suffix)] if host.endswith(suffix) else ""
+    return name if _WORKSPACE_RE.match(name) else ""
+
+
 def probe_problems(
     workspace=None,
     regions=None,

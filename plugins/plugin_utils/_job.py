@@ -34,6 +34,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _apply as 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _configure as configure
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _readiness as readiness
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
@@ -434,6 +435,33 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     result["pending_changes"] = _pending_labels(sensor_result, mde_result, predicted)
     result["warnings"] = list(dict.fromkeys(list(result.get("warnings") or []) + warnings))
     return result
+
+
+def sensor_workspace(result: dict, v: dict) -> str:
+    """The workspace of the v2 sensor's SensorConfiguration.json (its sensor API address), '' when unknown."""
+    config = (result.get("sensor_info") or {}).get("sensor_config") or {}
+    return endpoints.workspace_of(config.get("sensor_api"), v.get(var("cloud")) or "commercial")
+
+
+def probe_route(result: dict, v: dict) -> dict:
+    """How the probe sends its requests so that it tests the proxy the sensor uses (the job's method):
+    ``{"modes", "proxy", "proxy_username", "proxy_password"}``. WinINet: the account's own proxy (mode
+    ``default``). The sensor's own setting, or Defender for Endpoint's static proxy for a v3 sensor: that proxy,
+    named (mode ``named``), with the sensor's proxy user and the password when the run was given it."""
+    modes = list(v.get(var("probe_modes")) or ["default"])
+    route = {"modes": modes, "proxy": "", "proxy_username": "", "proxy_password": ""}
+    entry = (result.get("effective_proxy") or {}).get("sensor") or {}
+    method = result.get("method")
+    if method not in (SENSOR_CONFIG, MDE) or not entry.get("proxy"):
+        return route
+    proxy = str(entry["proxy"])
+    route["proxy"] = proxy if "://" in proxy else "http://" + proxy
+    route["modes"] = ["named"] + [m for m in modes if m != "default"]
+    if method == SENSOR_CONFIG:
+        names = sensor_apply.ROLE_NAMES
+        route["proxy_username"] = v.get(names["username"]) or ""
+        route["proxy_password"] = v.get(names["password"]) or ""
+    return route
 
 
 def _pending(part: dict | None, machine: bool = False) -> bool:

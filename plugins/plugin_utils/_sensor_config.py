@@ -67,6 +67,7 @@ PROXY_TYPE = "SensorProxyConfiguration"
 ENCRYPTED_TYPE = "EncryptedData"
 
 # The names the messages use: the role's variables by default (a module passes its own options).
+SENSOR_API_KEY = "WorkspaceApplicationSensorApiWebClientConfigurationServiceEndpoint"
 ROLE_VARIABLES = {
     "url": "atp_proxy_sensor_proxy_url",
     "username": "atp_proxy_sensor_proxy_username",
@@ -163,6 +164,14 @@ class SensorConfigFile:
         """A single-byte file (ANSI, or plain ASCII): new non-ASCII characters are written as \\u escapes."""
         return self.encoding in ("ascii", "ansi")
 
+    @property
+    def sensor_api(self) -> str | None:
+        """The sensor API host the sensor talks to (``<workspace>sensorapi.atp.azure.com``), from
+        ``WorkspaceApplicationSensorApiWebClientConfigurationServiceEndpoint.Address`` (sensor_sources.md, TH)."""
+        endpoint = self.data.get(SENSOR_API_KEY) if isinstance(self.data, dict) else None
+        address = endpoint.get("Address") if isinstance(endpoint, dict) else None
+        return address.strip().lower() if isinstance(address, str) and address.strip() else None
+
     def summary(self) -> dict:
         out = {
             "path": self.path,
@@ -170,6 +179,7 @@ class SensorConfigFile:
             "line_ending": {"\r\n": "crlf", "\n": "lf", "\r": "cr"}.get(self.newline, "none"),
             "secret_manager_thumbprint": self.secret_manager_thumbprint,
             "proxy": self.proxy.to_dict(),
+            "sensor_api": self.sensor_api,
         }
         thumb = self.proxy.certificate_thumbprint
         out["password_certificate_is_secret_manager"] = (

@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
 from tests.lab import system_state as ss
+from tests.lab.network import SENSOR_HOST, WORKSPACE_NAME
 
 from .conftest import CHECK, CONFIGURE, NO_PROBE, WRITE_TASK, snapshot, summary_lines, task_result
 
@@ -289,3 +290,20 @@ def test_the_sensor_password_is_encrypted_and_nowhere_else(make_lab, tmp_path):
     for channel, text in channels.items():
         for form in (CANARY, quote(CANARY, safe=""), CANARY.encode().hex()):
             assert form not in text, (channel, form)
+
+
+def test_the_probe_takes_the_workspace_and_the_proxy_the_sensor_is_configured_for(lab, sensor_api, proxy):
+    """atp_proxy_workspace empty: the workspace of the sensor's own SensorConfiguration.json is probed, through the
+    sensor's own proxy (its accounts have no WinINet proxy, which would fail)."""
+    host = lab.host("dc01")
+    ss.seed_v2_sensor(host, workspace=WORKSPACE_NAME)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(RUN, atp_proxy_probe=True, atp_proxy_probe_include_crl=False,
+                                                      atp_proxy_probe_accounts=["LocalService"]))
+    assert run.rc == 0, run.stdout[-3000:]
+    probe = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith("Probe the Defender endpoints as "
+                                                                                  "each service account")]
+    urls = [u["url"] for u in probe[-1]["result"]["results"][0]["results"]]
+    assert urls == ["https://%s/tri/sensor/api/ping" % SENSOR_HOST]
+    result = probe[-1]["result"]["results"][0]["results"][0]
+    assert result["outcome"] == "reachable" and result["mode"] == "named", result
+    assert sensor_api.requests, "the sensor API was not reached"
