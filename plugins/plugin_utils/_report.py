@@ -306,7 +306,10 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
         account = _text(probe.get("account")) or "controller"
         for result in _list(probe.get("results")):
             result = _dict(result)
-            by_url.setdefault(_text(result.get("url")), []).append((account, result, bool(probe.get("fixing"))))
+            mode = _text(result.get("mode"))
+            # Several probe modes (the Client Analyzer's ways): each result says which way it went.
+            who = "%s via %s" % (account, mode) if mode and mode != "default" else account
+            by_url.setdefault(_text(result.get("url")), []).append((who, result, bool(probe.get("fixing"))))
     cells = []
     for column in columns:
         found = by_url.get(column["url"], [])

@@ -115,8 +115,12 @@ def probe_entry(probe: dict, fixing: set) -> dict:
         if isinstance(r, dict):
             results.append({k: r.get(k) for k in ("url", "endpoint", "outcome", "status", "hint", "proxy", "mode",
                                                   "tls_inspection") if k in r})
+    working = probe.get("working_modes") if isinstance(probe.get("working_modes"), dict) else {}
     return {"account": account, "sid": sid, "all_reachable": bool(probe.get("all_reachable")),
-            "fixing": sid in fixing, "results": results}
+            "fixing": sid in fixing, "results": results,
+            "working_modes": {str(url): [str(m) for m in _list(modes)] for url, modes in working.items()},
+            "not_tested": [{"mode": str(n.get("mode")), "why": str(n.get("why"))} for n in _list(probe.get("not_tested"))
+                           if isinstance(n, dict)]}
 
 
 def status_of(mode: str, check_mode: bool, proxy: dict, error: str) -> str:
@@ -236,10 +240,30 @@ def _target_text(target: dict, tense: str) -> str:
     return "%s %s: %s -> %s" % (verb, who, target["current"] or "(absent)", target["wanted"] or "?")
 
 
+def _modes_text(probe: dict) -> str:
+    """The Client Analyzer's view when several modes were tested: ``default 1/5, direct 5/5`` (URLs reached)."""
+    modes = list(dict.fromkeys(r.get("mode") or "default" for r in probe["results"]))
+    if modes in ([], ["default"]) and not probe.get("not_tested"):
+        return ""
+    counts = []
+    for mode in modes:
+        mine = [r for r in probe["results"] if (r.get("mode") or "default") == mode]
+        counts.append("%s %d/%d" % (mode, sum(1 for r in mine if r.get("outcome") == REACHABLE), len(mine)))
+    counts += ["%s not tested" % n["mode"] for n in probe.get("not_tested") or []]
+    return " [modes: %s]" % ", ".join(counts)
+
+
 def _probe_text(probe: dict) -> str:
-    bad = [r for r in probe["results"] if r.get("outcome") != REACHABLE]
+    working = probe.get("working_modes") or {}
+    bad, seen = [], set()
+    for r in probe["results"]:  # a URL is reachable when any tested mode reached it
+        if r.get("outcome") == REACHABLE or working.get(r.get("url")) or r.get("url") in seen:
+            continue
+        seen.add(r.get("url"))
+        bad.append(r)
+    modes = _modes_text(probe)
     if not bad:
-        return "%s reachable" % probe["account"]
+        return "%s reachable%s" % (probe["account"], modes)
     first = bad[0]
     detail = "%s %s" % (first.get("outcome"), first.get("url"))
     if first.get("hint"):
@@ -247,7 +271,7 @@ def _probe_text(probe: dict) -> str:
     if len(bad) > 1:
         detail += " (+%d more)" % (len(bad) - 1)
     when = ", before the pending change" if probe.get("fixing") else ""
-    return "%s UNREACHABLE (%s%s)" % (probe["account"], detail, when)
+    return "%s UNREACHABLE (%s%s)%s" % (probe["account"], detail, when, modes)
 
 
 def unreachable_text(summary: dict) -> str:

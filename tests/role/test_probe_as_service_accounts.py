@@ -97,3 +97,17 @@ def test_the_cloud_and_crl_choice_reach_the_probe(lab, sensor_api, proxy, crl_se
                                                   atp_proxy_probe_accounts=["LocalService"]))
     urls = [r["url"] for r in probes(gov)["LocalService"]["results"]]
     assert urls == ["https://%ssensorapi.atp.azure.us/tri/sensor/api/ping" % WORKSPACE_NAME]
+
+
+def test_probe_modes_say_which_way_works_in_the_line(lab, sensor_api, proxy):
+    """atp_proxy_probe_modes: the line says, per account, how many URLs each way reached (the Client Analyzer's
+    question), and a URL that any way reached is not reported UNREACHABLE."""
+    lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc01").set_proxy("S-1-5-18", PROXY)
+    run = lab.run_playbook(CHECK, extra_vars=dict(PROBE, atp_proxy_probe_include_crl=False,
+                                                  atp_proxy_probe_accounts=["SYSTEM"],
+                                                  atp_proxy_probe_modes=["default", "direct", "winhttp"]))
+    assert run.rc == 0, run.stdout[-3000:]
+    line = summary_lines(run)[0]
+    # the sensor API resolves only through the proxy: the account's proxy works, direct does not
+    assert "probe SYSTEM reachable [modes: default 1/1, direct 0/1, winhttp not tested]" in line, line
