@@ -494,40 +494,52 @@ def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def masked_url(text: str) -> str:
+    """``http://user:password@proxy:8080`` -> ``http://***@proxy:8080``: what a message may quote (everything
+    before the last ``@`` of the authority is masked, whatever characters the password has)."""
+    if "@" not in text:
+        return text
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    return (scheme + sep if sep else "") + "***@" + rest.rsplit("@", 1)[1]
+
+
 def validate_url(url, variable: str = ROLE_VARIABLES["url"]) -> str:
     """A proxy URL with its scheme, as the sensor's own setting takes it. Raises UsageError naming ``variable``."""
     if not isinstance(url, str) or not url.strip():
         raise UsageError("%s is required for the sensor_config method: give the proxy as a URL with its scheme, "
                          "for example http://proxy.corp.example:8080" % variable)
     text = url.strip()
+    shown = masked_url(text)  # every message quotes this: never a user or password the URL carried
     if re.search(r"\s", text):
-        raise UsageError("%s: %r contains white space" % (variable, text))
+        raise UsageError("%s: %r contains white space" % (variable, shown))
     if "://" not in text:
         raise UsageError("%s: %r has no scheme; the sensor's own proxy setting is a URL such as http://%s "
                          "(Set-MDISensorProxyConfiguration -ProxyUrl 'http://proxy.contoso.com:8080'); "
-                         "host:port is the form of the wininet method" % (variable, text, text))
+                         "host:port is the form of the wininet method" % (variable, shown, shown))
     try:
         text.encode("ascii")
     except UnicodeEncodeError:
         raise UsageError("%s: %r is not ASCII; give an international host name in punycode (xn--...)"
-                         % (variable, text)) from None
+                         % (variable, shown)) from None
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https"):
         raise UsageError("%s: %r has the scheme %r; a proxy URL starts with http:// or https://"
-                         % (variable, text, parts.scheme))
+                         % (variable, shown, parts.scheme))
     if "@" in parts.netloc:
         raise UsageError("%s: %r contains credentials; give them as %s and %s instead"
-                         % (variable, text, ROLE_VARIABLES["username"], ROLE_VARIABLES["password"]))
+                         % (variable, shown, ROLE_VARIABLES["username"], ROLE_VARIABLES["password"]))
     if not parts.hostname:
-        raise UsageError("%s: %r has no host name" % (variable, text))
+        raise UsageError("%s: %r has no host name" % (variable, shown))
     try:
         port = parts.port
     except ValueError:
-        raise UsageError("%s: %r has a port that is not a number between 1 and 65535" % (variable, text)) from None
+        raise UsageError("%s: %r has a port that is not a number between 1 and 65535" % (variable, shown)) from None
     if port == 0:
-        raise UsageError("%s: %r has port 0; a port is between 1 and 65535" % (variable, text))
+        raise UsageError("%s: %r has port 0; a port is between 1 and 65535" % (variable, shown))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise UsageError("%s: %r has a path, query or fragment; a proxy URL is scheme://host:port" % (variable, text))
+        raise UsageError("%s: %r has a path, query or fragment; a proxy URL is scheme://host:port" % (variable, shown))
     return text
 
 

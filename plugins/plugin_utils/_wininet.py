@@ -358,8 +358,9 @@ def _check_host(field_name: str, host: str, whole: str) -> None:
 
 
 def shown(text: str) -> str:
-    """``text`` as it may appear in a message: anything before an ``@`` (a user and password) is masked."""
-    return re.sub(r"[^;=\s]*@", "***@", text) if "@" in text else text
+    """``text`` as it may appear in a message: everything before the last ``@`` (a user and a password, whatever
+    characters it has: spaces, ``;``, ``=``, ``@``) is masked, and only what follows is quoted."""
+    return "***@" + text.rsplit("@", 1)[1] if "@" in text else text
 
 
 def validate_proxy_server(text: str, field_name: str = "proxy_server") -> str:
