@@ -46,7 +46,7 @@ def test_a_drop_after_each_remote_command_is_reported_and_a_rerun_converges(make
     drops = list(range(1, len(sequence)))
     lab = make_lab(len(drops), prefix="dc")
     names = lab.host_names
-    for n, name in zip(drops, names):
+    for n, name in zip(drops, names, strict=True):
         seed(lab.host(name))
         lab.host(name).set_fault("drop_after", n)
     old = lab.host(names[0]).proxy_value(SYS)
@@ -56,7 +56,7 @@ def test_a_drop_after_each_remote_command_is_reported_and_a_rerun_converges(make
     lines = {line.split(":", 1)[0]: line for line in summary_lines(first)}
     stats = fleet_stats(first)
     kept = {}
-    for n, name in zip(drops, names):
+    for n, name in zip(drops, names, strict=True):
         host = lab.host(name)
         assert first.stats[name]["unreachable"] == 1, (n, first.stats[name])
         line = lines[name]

@@ -17,7 +17,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet a
 from tests.lab import system_state as ss
 from tests.lab.network import SENSOR_HOST, WORKSPACE_NAME
 
-from .conftest import CHECK, CONFIGURE, NO_PROBE, WRITE_TASK, snapshot, summary_lines, task_result
+from .conftest import CONFIGURE, NO_PROBE, WRITE_TASK, snapshot, summary_lines, task_result
 
 pytestmark = [pytest.mark.lab]
 
