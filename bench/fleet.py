@@ -164,8 +164,8 @@ def main(argv=None) -> int:
     for m in measured:
         base = next((b for b in measured if b["label"].startswith("baseline") and b["latency"] == m["latency"]), None)
         ratio = "%.2f" % (m["elapsed"] / base["elapsed"]) if base else "-"
-        print("%-8.2f %-40s %9.1f %8s %12.2f %11.1f" % (m["latency"], m["label"], m["elapsed"], ratio,
-                                                       statistics.mean(m["trips"]), statistics.mean(m["tasks"])))
+        values = (m["latency"], m["label"], m["elapsed"], ratio, statistics.mean(m["trips"]), statistics.mean(m["tasks"]))
+        print("%-8.2f %-40s %9.1f %8s %12.2f %11.1f" % values)
     failed = [m for m in measured if m["rc"] or m["bad"] or m["probes"][0] != m["probes"][1]]
     for m in failed:
         bad = ", ".join(m["bad"][:5])

@@ -262,9 +262,9 @@ class Change:
         elif self.backup_pending:
             parts.append("The backup was being written to %s and may be there." % self.backup_pending)
         parts.append("A rerun compares first, so it finishes the change or reports the host in sync.")
-        return ConnectionDropped(" ".join(parts), **self.details(maybe_written=maybe, dropped_at=stage,
-                                                                   backup_pending=self.backup_pending,
-                                                                   changed=bool(self.written or maybe)))
+        details = self.details(maybe_written=maybe, dropped_at=stage, backup_pending=self.backup_pending,
+                               changed=bool(self.written or maybe))
+        return ConnectionDropped(" ".join(parts), **details)
 
     def run(self) -> dict:
         try:

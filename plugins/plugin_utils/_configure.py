@@ -87,8 +87,8 @@ def _hive_problem(unloaded: list, load_hive: bool, name, host: str) -> str | Non
     if not load_hive:
         return ("the registry hive of %s is not loaded on %s, so its proxy cannot be set. Nothing was changed. It is "
                 "loaded while a service runs as that account (the sensor service runs as LocalService); or set "
-                "%s=true to load it from the account's profile." % (", ".join(map(accounts.label, unloaded)), host,
-                                                                  name("load_hive")))
+                "%s=true to load it from the account's profile."
+                % (", ".join(map(accounts.label, unloaded)), host, name("load_hive")))
     return None
 
 
@@ -207,4 +207,3 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
     result.update(done)
     result["warnings"] = change.warnings
     return result
-

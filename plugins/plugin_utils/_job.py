@@ -68,8 +68,8 @@ def read_only(v: dict) -> bool:
 
 def wininet_args(v: dict, targets=None) -> dict:
     """The options of the WinINet write path (win_wininet_proxy's), from the role's variables."""
-    args = {option: v.get(var(option)) for option in ("source", "targets", "value_names", "load_hive", "backup_dir",
-                                                     "backup_keep")}
+    options = ("source", "targets", "value_names", "load_hive", "backup_dir", "backup_keep")
+    args = {option: v.get(var(option)) for option in options}
     args.update(read_only=read_only(v), name_prefix=PREFIX, exact=False)
     if targets is not None:
         args["targets"] = list(targets)
@@ -196,9 +196,9 @@ def _sensor_url(v: dict, execute, snapshot) -> str | None:
     if not server or "=" in server or ";" in server:
         raise UsageError(
             "%s is empty, and the WinINet source (%s=%s: %s) has no single proxy server to give the sensor; set %s to "
-            "a URL such as http://proxy.corp.example:8080" % (sensor_apply.ROLE_NAMES["url"], var("source"),
-                                                            kind, wininet.describe(settings),
-                                                            sensor_apply.ROLE_NAMES["url"]))
+            "a URL such as http://proxy.corp.example:8080"
+            % (sensor_apply.ROLE_NAMES["url"], var("source"), kind, wininet.describe(settings),
+               sensor_apply.ROLE_NAMES["url"]))
     return "http://" + server
 
 

@@ -278,7 +278,9 @@ def classify_win_uri(
         if name == endpoint.host.lower():
             # With a proxy the client never resolves the remote name itself: this request went direct.
             return outcomes.make_result(endpoint, "dns_failure", proxy=outcomes.DIRECT, error=error, **common)
-        return outcomes.make_result(endpoint, "proxy_unreachable", proxy=name, error=error, **common)
+        # .NET names only the host it could not resolve; the proxy the account uses gives its port.
+        known = proxy if proxy and proxy.rsplit(":", 1)[0].split("://")[-1].lower() == name else name
+        return outcomes.make_result(endpoint, "proxy_unreachable", proxy=known, error=error, **common)
     elapsed = result.get("elapsed")
     if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool) and timeout and elapsed >= timeout - 0.05:
         return outcomes.make_result(endpoint, "timeout", proxy=proxy, error=error, **common)

@@ -71,8 +71,8 @@ def choose(execute, manifest: backup.Manifest, backup_dir: str, backup_file: str
         content = read_file(execute, entry.path)
     except RemoteError as exc:
         raise UsageError("the newest backup %s (from %s) cannot be read on the host: %s. Nothing was changed; "
-                         "set %s to another backup." % (entry.path, backup.MANIFEST_PATH, exc.remote_msg,
-                                                       name("backup_file"))) from None
+                         "set %s to another backup."
+                         % (entry.path, backup.MANIFEST_PATH, exc.remote_msg, name("backup_file"))) from None
     trusted, why = backup.trust(manifest, entry.path, content, None)
     if not trusted:
         raise UsageError("refusing to restore: %s Nothing was changed." % why)

@@ -167,12 +167,12 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "mode": mode,
         "check_mode": check_mode,
         "targets": targets_of(proxy, check_mode or mode == "check"),
-        "changed_sids": [s for s in _list(proxy.get("changed_sids"))],
-        "written": [s for s in _list(proxy.get("written"))],
-        "maybe_written": [s for s in _list(proxy.get("maybe_written"))],
+        "changed_sids": list(_list(proxy.get("changed_sids"))),
+        "written": list(_list(proxy.get("written"))),
+        "maybe_written": list(_list(proxy.get("maybe_written"))),
         "dropped_at": _text(proxy.get("dropped_at")),
         "backup_file": _text(proxy.get("backup_file")),
-        "hives_loaded": [s for s in _list(proxy.get("hives_loaded"))],
+        "hives_loaded": list(_list(proxy.get("hives_loaded"))),
         "actions": [str(a) for a in _list(proxy.get("actions"))],
         "restored_from": _text(proxy.get("restored_from")),
         "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict) and not p.get("skipped")],
@@ -202,8 +202,8 @@ def sensor_part(proxy: dict) -> dict:
     effective = {}
     for component, entry in (proxy.get("effective_proxy") or info.get("effective_proxy") or {}).items():
         if isinstance(entry, dict):
-            effective[str(component)] = {k: entry.get(k) for k in ("proxy", "source", "summary", "ambiguous",
-                                                                     "account")}
+            fields = ("proxy", "source", "summary", "ambiguous", "account")
+            effective[str(component)] = {k: entry.get(k) for k in fields}
     ready = proxy.get("readiness") or info.get("readiness")
     config = proxy.get("sensor_config") if isinstance(proxy.get("sensor_config"), dict) else {}
     restart = proxy.get("restart") if isinstance(proxy.get("restart"), dict) else {}

@@ -36,6 +36,7 @@ def role_spec(path: str = ROLE_SPECS) -> dict:
         _cache[path] = argspec.from_doc(doc, [n for n, option in doc["options"].items() if option.get("no_log")])
     return _cache[path]
 
+
 PREFIX = "atp_proxy_"
 # Variables the role and its playbooks set or register themselves: never a user's typo.
 RESULTS = frozenset({

@@ -73,6 +73,25 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------
 # Printing (also used by tests/lab/demo.py)
 # ---------------------------------------------------------------------------
+def _sensor_text(host) -> str:
+    """``v2 2.250...: SensorConfiguration.json proxy http://proxy.corp:8080`` / ``v3 (SenseIdentity)`` / ''."""
+    from tests.lab import system_state as ss
+
+    sensor = ss.service(host, ss.SENSOR_SERVICE)
+    if sensor is None:
+        system = ss.read(host)
+        return "v3 (SenseIdentity running)" if any(p.get("name") == "SenseIdentity" for p in system["processes"]) \
+            else ""
+    binary = sensor["path"].strip('"')
+    path = binary.rsplit("\\", 1)[0] + "\\SensorConfiguration.json"
+    data = host.read_file(path)
+    proxy = "?"
+    if data is not None:
+        value = json.loads(data.decode("utf-8-sig")).get("SensorProxyConfiguration")
+        proxy = "proxy %s" % value["Url"] if isinstance(value, dict) and value.get("Url") else "no proxy of its own"
+    return "v2 (%s): SensorConfiguration.json %s" % (ss.service_state(host, ss.SENSOR_SERVICE), proxy)
+
+
 def show(lab: Lab, name: str, out=None) -> None:
     out = out or sys.stdout
     host = lab.host(name)
@@ -86,6 +105,9 @@ def show(lab: Lab, name: str, out=None) -> None:
     winhttp = host.winhttp()
     print("  %-35s %s" % ("WinHTTP", ("proxy %s" % winhttp["proxy_server"]) if winhttp and winhttp["proxy_server"]
                           else "direct"), file=out)
+    sensor = _sensor_text(host)
+    if sensor:
+        print("  %-35s %s" % ("Defender for Identity sensor", sensor), file=out)
     if st["faults"]:
         print("  faults: %s" % json.dumps(st["faults"], sort_keys=True), file=out)
 

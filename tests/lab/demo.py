@@ -1,13 +1,16 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``make demo``: three emulated DCs, a real proxy, the HTTPS sensor API and the CRL hosts, the main playbook.
+"""``make demo``: four emulated DCs, a real proxy, the HTTPS sensor API and the CRL hosts, the main playbook.
 
     python -m tests.lab.demo [--playbook PATH] [-e key=value ...] [--check] [--no-check-first] [--quiet]
 
-It prints each host's state before, probes the endpoints as the service accounts with the read-only
-check playbook (LocalService has no proxy yet, so the sensor API and CRL names do not resolve), runs the
-main playbook, then prints the state after, the probe outcome per host/account/URL, the round trips and
-what the proxy saw. The exit code is non-zero when the playbook fails or, after a real configure run
+dc01 to dc03 have no sensor yet (the accounts' WinINet values: empty, partly old, in sync); dc04 runs a
+Defender for Identity sensor v2 without a proxy, so the job gives it its own setting (SensorConfiguration.json,
+the method Microsoft recommends) and restarts its updater. It prints each host's state before, probes the
+endpoints as the service accounts with the read-only check playbook (LocalService has no proxy yet, so the
+sensor API and CRL names do not resolve; each failure with its one-sentence fix), runs the main playbook,
+then prints the state after, the probe outcome per host/account/URL, the one line per host, the round trips
+and what the proxy saw. The exit code is non-zero when the playbook fails or, after a real configure run
 that probed, an account still cannot reach an URL.
 """
 
@@ -19,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.lab import system_state
 from tests.lab.cli import print_ledger, show
 from tests.lab.fixtures import LabEnv
 from tests.lab.network import PROXY_NAME, WORKSPACE_NAME, Cloud
@@ -74,8 +78,16 @@ def probe_outcomes(result) -> list:
             for r in probe["results"]:
                 if isinstance(r, dict) and "outcome" in r:
                     rows.append((entry["host"], account, r.get("endpoint", ""), r.get("url", ""), r["outcome"],
-                                 r.get("status"), r.get("proxy", "")))
+                                 r.get("status"), r.get("proxy", ""), r.get("hint") or ""))
     return rows
+
+
+def summary_lines(result) -> list:
+    """The playbook's one line per host (the "One line per host" task's message)."""
+    for entry in result.results:
+        if entry["task"].split(" : ")[-1] == "One line per host" and isinstance(entry["result"].get("msg"), list):
+            return list(entry["result"]["msg"])
+    return []
 
 
 def print_probe(rows: list, out=None) -> None:
@@ -83,10 +95,15 @@ def print_probe(rows: list, out=None) -> None:
     if not rows:
         print("  (no probe ran)", file=out)
         return
-    for host, account, endpoint, url, outcome, status, proxy in sorted(rows, key=lambda row: row[0]):
-        print("  %-5s %-13s %-14s %-18s %-4s via %-16s %s" % (host, account, endpoint, outcome,
+    hints_shown = set()
+    for host, account, endpoint, url, outcome, status, proxy, hint in sorted(rows, key=lambda row: row[0]):
+        print("  %-5s %-13s %-14s %-18s %-4s via %-20s %s" % (host, account, endpoint, outcome,
                                                               status if status is not None else "-", proxy or "-", url),
               file=out)
+        # Each outcome's one-sentence fix, once per host and account (the same for every URL that failed alike).
+        if outcome != "reachable" and hint and (host, account, outcome) not in hints_shown:
+            hints_shown.add((host, account, outcome))
+            print("        -> %s" % hint, file=out)
 
 
 def main(argv=None) -> int:
@@ -99,12 +116,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     extra = role_vars(args.extra_var)
     with tempfile.TemporaryDirectory(prefix="atp-demo-") as tmp:
-        env = LabEnv(Path(tmp) / "lab", hosts=3)
+        env = LabEnv(Path(tmp) / "lab", hosts=4)
         with Cloud(env.lab, Path(tmp) / "cloud") as cloud:
             env.host("dc01").seed({"user": ADMIN})  # fresh DC: service accounts have nothing
             env.host("dc02").seed({"user": ADMIN, "SYSTEM": ADMIN, "LocalService": {"proxy_server": "old.corp:3128"}})
             env.host("dc03").seed({"user": ADMIN, "SYSTEM": ADMIN, "LocalService": ADMIN})  # already in sync
-            print("== lab: 3 emulated DCs; proxy.py on 127.0.0.1:%d (as %s); sensor API of workspace %s on "
+            env.host("dc04").seed({"user": ADMIN})
+            system_state.seed_v2_sensor(env.host("dc04"), workspace=WORKSPACE)  # a sensor v2 without a proxy
+            print("== lab: 4 emulated DCs; proxy.py on 127.0.0.1:%d (as %s); sensor API of workspace %s on "
                   "127.0.0.1:%d; CRL hosts on 127.0.0.1:%d (both only through the proxy)\n"
                   % (cloud.proxy.port, PROXY_NAME, WORKSPACE, cloud.api.port, cloud.crl.port))
             print("== before")
@@ -137,6 +156,9 @@ def main(argv=None) -> int:
             print("\n== requests the proxy saw during the run: %d (%s)" % (
                 len(log), ", ".join(sorted({"%s %s:%d" % (r["method"], r["host"], r["port"]) for r in log}))
                 or "none"))
+            print("\n== one line per host")
+            for text in summary_lines(result):
+                print("  " + text)
             if result.rc == 0 and rows and not args.check and any(r[4] != "reachable" for r in rows):
                 print("\nnot every account reaches every URL after the run")
                 return 1

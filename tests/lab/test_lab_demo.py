@@ -32,9 +32,18 @@ def test_demo_probes_every_url_as_every_account(capsys):
     before = _rows(out.split("== probe before", 1)[1].split("== running", 1)[0])
     after = _rows(out.split("== probe after", 1)[1].split("== round trips", 1)[0])
     urls = ["https://%s/tri/sensor/api/ping" % SENSOR_HOST] + [u for dummy, u in endpoints().CRL_URLS]
-    keys = {(h, a, u) for h in ("dc01", "dc02", "dc03") for a in ("LocalService", "SYSTEM") for u in urls}
+    keys = {(h, a, u) for h in ("dc01", "dc02", "dc03", "dc04") for a in ("LocalService", "SYSTEM") for u in urls}
     assert set(after) == keys and set(after.values()) == {"reachable"}, out
     # Before: dc01's and dc02's LocalService have no (usable) proxy; dc03 is already configured.
     assert {before[("dc01", "LocalService", u)] for u in urls} == {"dns_failure"}, out
     assert {before[("dc03", "LocalService", u)] for u in urls} == {"reachable"}, out
     assert "GET crl.microsoft.com:80" in out and "CONNECT %s:443" % SENSOR_HOST in out
+    # Issue 15: each failure with its one-sentence fix, and the proxy in full (host:port)
+    probe_before = out.split("== probe before", 1)[1].split("== running", 1)[0]
+    assert "via old.corp:3128" in probe_before, probe_before
+    assert "        -> This account tried to resolve" in probe_before, probe_before
+    # dc04's sensor v2 got its own proxy, and the one line per host says so
+    lines = out.split("== one line per host", 1)[1]
+    assert "dc04: changed; method sensor_config; wrote SensorConfiguration.json: proxy (none) -> " \
+        "http://proxy.corp:8080; restarted AATPSensorUpdater" in lines, lines
+    assert "dc03: in_sync; probe LocalService reachable, SYSTEM reachable" in lines

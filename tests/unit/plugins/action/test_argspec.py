@@ -37,8 +37,8 @@ def test_every_action_builds_its_spec_from_its_documentation(name):
 def test_fragment_options_and_suboptions_reach_the_spec():
     spec = Write.argument_spec()
     # from the wininet_source fragment, with its suboptions and defaults
-    assert spec["settings"]["type"] == "dict" and spec["settings"]["options"]["bypass"] == {"type": "list",
-                                                                                          "elements": "str"}
+    assert spec["settings"]["type"] == "dict"
+    assert spec["settings"]["options"]["bypass"] == {"type": "list", "elements": "str"}
     assert spec["targets"]["default"] == ["S-1-5-18", "S-1-5-19"]
     # the module's own source option wins over the fragment's (it adds backup)
     assert "backup" in spec["source"]["choices"] and "backup" not in Compare.argument_spec()["source"]["choices"]
