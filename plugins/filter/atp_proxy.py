@@ -64,7 +64,9 @@ def expected_proxy(proxy_result, account):
     known = accounts.lookup(plain(account))
     if known is None or not isinstance(proxy_result, Mapping):
         return ""
-    return summary.expected_proxies(plain(proxy_result)).get(known.sid, "")
+    found = summary.expected_proxies(plain(proxy_result))
+    # Under ProxySettingsPerUser=0 the machine-wide value (the target HKLM) is every account's.
+    return found.get(known.sid) or found.get(accounts.MACHINE, "")
 
 
 def fleet_rows(hostvars, hosts):

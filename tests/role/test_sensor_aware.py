@@ -307,3 +307,21 @@ def test_the_probe_takes_the_workspace_and_the_proxy_the_sensor_is_configured_fo
     result = probe[-1]["result"]["results"][0]["results"][0]
     assert result["outcome"] == "reachable" and result["mode"] == "named", result
     assert sensor_api.requests, "the sensor API was not reached"
+
+
+def test_under_the_policy_the_probe_uses_the_machine_wide_proxy(lab, sensor_api, proxy):
+    """ProxySettingsPerUser=0: LocalService's own value (a dead proxy) has no effect; the machine-wide value the
+    run wrote is what the probe (and the sensor) goes through."""
+    host = lab.host("dc01")
+    for sid in (SYS, LS):
+        host.set_proxy(sid, {"proxy_server": "old.corp:3128"})
+    ss.seed_per_machine_policy(host, None)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(RUN, atp_proxy_workspace=WORKSPACE_NAME, atp_proxy_probe=True,
+                                                      atp_proxy_probe_include_crl=False,
+                                                      atp_proxy_probe_accounts=["LocalService"]))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert machine_value(host)["proxy_server"] == "proxy.corp:8080"
+    assert "probe LocalService reachable" in line(run), line(run)
+    probe = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith("Probe the Defender endpoints as "
+                                                                                  "each service account")]
+    assert probe[-1]["result"]["results"][0]["results"][0]["proxy"] == "proxy.corp:8080"  # the expected proxy

@@ -9,7 +9,8 @@ Which proxy, as WebRequest.psm1 (ansible.windows 3.3.0) lines 283-312 choose it:
 * else ``proxy_url`` -> ``New-Object System.Net.WebProxy $ProxyUrl, $true``: that proxy, bypassed only for
   local names (no dot, loopback) because BypassOnLocal is true (lines 286-288);
 * else ``$web_request.Proxy``: .NET's default proxy, built from the Internet Explorer (WinINet) settings
-  of the account the module runs as: the ``DefaultConnectionSettings`` of that account's HKU hive,
+  of the account the module runs as: the ``DefaultConnectionSettings`` of that account's HKU hive (of the
+  machine-wide Connections key under the ``ProxySettingsPerUser=0`` policy),
   decoded with atp.sensor_proxy's own codec: proxy flag, ``proxy_server`` (``host:port`` or
   ``http=..;https=..``), bypass list (``<local>`` = names without a dot, ``*`` patterns). An unloaded
   hive, a missing or a malformed value means "direct". Automatic detection (WPAD) and PAC scripts are not
@@ -137,6 +138,10 @@ class WebError(Exception):
 
 class LabRefusal(Exception):
     """Something the lab does not emulate: fail with a lab message rather than pretend."""
+
+
+POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
+MACHINE_CONNECTIONS = "HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"
 
 
 def snake(name):
@@ -458,7 +463,12 @@ def main():
     language = faults.get("language")
     ca_file = os.environ.get(st.ENV_CA_FILE) or lab_config.get("ca_file") or ""
     settings = None
-    value = host.get_value(host.connections_path(account["sid"]), "DefaultConnectionSettings")
+    # Under the ProxySettingsPerUser=0 policy WinINet reads every account's settings from the machine-wide key
+    # (ATADocs ATPDocs/deploy/configure-proxy.md; the per-account values have no effect).
+    policy = host.get_value(POLICY_KEY, "ProxySettingsPerUser")
+    per_machine = policy is not None and policy["type"] == "REG_DWORD" and int(policy["data"]) == 0
+    path = MACHINE_CONNECTIONS if per_machine else host.connections_path(account["sid"])
+    value = host.get_value(path, "DefaultConnectionSettings")
     if value is not None:
         try:
             settings = st.codec().decode(bytes.fromhex(value["data"]))
