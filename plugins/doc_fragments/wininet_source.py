@@ -29,8 +29,9 @@ options:
     type: raw
   settings:
     description:
-      - A declarative proxy specification, encoded on the controller. When it replaces a value,
-        the new value continues that value's change counter and keeps its detection cache.
+      - A declarative proxy specification, encoded on the controller for each target on top of the value the
+        target holds (its change counter goes on, its detection cache is kept), so that the bytes compared are the
+        bytes a write would leave.
     type: dict
     suboptions:
       proxy_server:
@@ -56,7 +57,9 @@ options:
   targets:
     description:
       - SIDs of the accounts to compare or set. The names V(LocalSystem) (or V(SYSTEM)), V(LocalService) and
-        V(NetworkService) are accepted too.
+        V(NetworkService) are accepted too, with or without C(NT AUTHORITY\).
+      - V(HKLM) is the machine-wide value (C(HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet
+        Settings\Connections)), the one every account uses under the C(ProxySettingsPerUser=0) policy.
     type: list
     elements: str
     default: [S-1-5-18, S-1-5-19]

@@ -9,14 +9,21 @@ version_added: 0.2.0
 description:
   - "The engine of the C(atp.sensor_proxy.atp_proxy) role; the role's variables are its input (it reads every
     C(atp_proxy_*) variable the host sees, as documented by C(ansible-doc -t role atp.sensor_proxy.atp_proxy))."
-  - "One task, so that a converged host costs one worker on the controller and one round trip on the host:
-    it checks the role's variables (types and choices from the role's C(meta/argument_specs.yml), then codecs,
-    accounts and cross-variable rules; each problem names its variable, nothing is read from the host), reads
-    everything it needs in one read-only state query, and runs the WinINet write path of
-    M(atp.sensor_proxy.win_wininet_proxy) (the same code: compare, administrator check, hive load, backup, one
-    C(reg import), read back, rollback, retention), or its read-only report with C(atp_proxy_mode=check)."
-  - Returns the same fields as M(atp.sensor_proxy.win_wininet_proxy), plus C(summary), the host's summary before
-    the probe (the role's last step adds the probe with M(atp.sensor_proxy.atp_proxy_host_summary)).
+  - "One task, so that a converged host costs one worker on the controller and one round trip on the host (two
+    with a Defender for Identity sensor v2: its C(SensorConfiguration.json)). It checks the role's variables (types
+    and choices from the role's C(meta/argument_specs.yml), then codecs, accounts and cross-variable rules; each
+    problem names its variable, nothing is read from the host), reads everything in one read-only state query
+    (the WinINet values, the sensor's services and process, the ProxySettingsPerUser policy, WinHTTP, the Defender
+    for Endpoint and readiness keys, the backup manifest, the administrator check), and runs, as the host needs:"
+  - "the method (C(atp_proxy_method); C(auto) keeps the method the host uses, see docs/sensor.md); the WinINet write
+    path of M(atp.sensor_proxy.win_wininet_proxy) (per account, or the machine-wide value under the policy), or the
+    sensor's own setting of M(atp.sensor_proxy.win_mdi_sensor_proxy), or nothing for a sensor v3; the Defender for
+    Endpoint settings of M(atp.sensor_proxy.win_mde_proxy) and the opt-in .NET TLS values; one restart of the
+    sensor's services when a change needs it; then the proxy each sensor component uses after the run."
+  - "With C(atp_proxy_mode=check) it is the read-only drift report: it compares every part and writes nothing."
+  - Returns the fields of M(atp.sensor_proxy.win_wininet_proxy) for the WinINet part, the other parts under their
+    names, C(summary) (the host's summary before the probe; the role's last step adds the probe with
+    M(atp.sensor_proxy.atp_proxy_host_summary)) and C(probe), how the role's probe runs.
   - "A failure (bad variables, a failed change) is returned with C(failed) and C(error); the role registers it
     with C(failed_when: false) so that the failure is reported once, by the summary. A dropped connection is an
     C(unreachable) result that keeps what was written and where the backup is."
@@ -60,6 +67,51 @@ RETURN = r"""
 summary:
   description: The host's summary before the probe (schema in C(docs/dev/contracts.md)).
   returned: always
+  type: dict
+method:
+  description: The method the run used for the Defender for Identity sensor, V(wininet), V(sensor_config) or V(mde).
+  returned: success
+  type: str
+method_reason:
+  description: Why (C(atp_proxy_method), or the rule of C(auto) that applied).
+  returned: success
+  type: str
+sensor_info:
+  description: The discovery, as M(atp.sensor_proxy.win_mdi_sensor_info) returns it (sensor, sensor_config, wininet,
+    winhttp, mde, readiness), with C(effective_proxy) after the run.
+  returned: success
+  type: dict
+effective_proxy:
+  description: Per sensor component (C(sensor), C(updater)), the proxy it uses after the run and its source
+    (C(sensor_config), C(wininet_per_account), C(wininet_machine) or C(mde)).
+  returned: success
+  type: dict
+readiness:
+  description: The readiness checks (root CAs, .NET TLS values) with their fixes; null when C(atp_proxy_readiness) is off.
+  returned: success
+  type: dict
+sensor_config:
+  description: The result of the sensor's own setting (as M(atp.sensor_proxy.win_mdi_sensor_proxy) returns it), with
+    the method sensor_config.
+  returned: when the method is sensor_config
+  type: dict
+mde:
+  description: The Defender for Endpoint (and .NET TLS) result, as M(atp.sensor_proxy.win_mde_proxy) returns it.
+  returned: when C(atp_proxy_products) contains V(mde), or C(atp_proxy_fix_tls) is on
+  type: dict
+restart:
+  description: The refresh, C(services) it planned, C(restarted), C(actions), C(reasons), C(restart_needed) (opt-out).
+  returned: success
+  type: dict
+pending_changes:
+  description: What differs besides the WinINet accounts (C(SensorConfiguration.json), Defender for Endpoint settings).
+  returned: success
+  type: list
+  elements: str
+probe:
+  description: How the role probes this host, C(run), C(workspace), C(products), C(modes), C(proxy), C(proxy_username),
+    C(proxy_password_given) (never the password).
+  returned: success
   type: dict
 summary_options:
   description: What the summary depends on besides the results (C(mode), C(fail_on_unreachable), C(fail_on_drift)).
