@@ -119,13 +119,21 @@ def read_module_docs(path: Path) -> dict:
 
 
 def merge_own_fragments(doc: dict, repo: Path) -> dict:
-    """Merge the options of this collection's doc fragments (as ansible-doc does); the plugin's own win."""
+    """Merge the options and attributes of this collection's doc fragments (``atp.sensor_proxy.<file>`` or
+    ``atp.sensor_proxy.<file>.<constant>``, as ansible-doc does); the plugin's own entries win, key by key."""
     for name in doc.get("extends_documentation_fragment") or []:
         if not name.startswith(NAMESPACE + "."):
             continue
-        path = repo / "plugins" / "doc_fragments" / (name.split(".")[2] + ".py")
-        fragment = yaml.safe_load(_class_constant(path, "DOCUMENTATION")) or {}
+        parts = name.split(".")
+        path = repo / "plugins" / "doc_fragments" / (parts[2] + ".py")
+        constant = parts[3].upper() if len(parts) > 3 else "DOCUMENTATION"
+        fragment = yaml.safe_load(_class_constant(path, constant)) or {}
         doc["options"] = dict(fragment.get("options") or {}, **(doc.get("options") or {}))
+        if fragment.get("attributes"):
+            own = doc.get("attributes") or {}
+            doc["attributes"] = {key: dict(value, **(own.get(key) or {}))
+                                 for key, value in fragment["attributes"].items()}
+            doc["attributes"].update({key: value for key, value in own.items() if key not in doc["attributes"]})
     return doc
 
 

@@ -16,23 +16,9 @@ from ansible.utils.display import Display
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _validate as validate
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
 
 _display = Display()
-
-
-def plain(value):
-    """Deep copy into plain dict/list/str/int/bool (hostvars and templated values are lazy containers)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
 
 
 def atp_proxy_problems(values):

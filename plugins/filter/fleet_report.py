@@ -14,32 +14,18 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
 
 SUMMARY_VAR = "atp_proxy_summary"
 HOST_VARS = (SUMMARY_VAR, "atp_proxy_result", "atp_proxy_probe_results", "atp_proxy_mode")
 
 
-def _plain(value):
-    """Deep copy into plain dict/list/str/int/bool (hostvars hand out lazy, templated containers)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
-
-
 def _row(host: str, item) -> dict:
     """A host's summary from its hostvars, from a mapping host -> summary, or rebuilt (``_summary.row_for``)."""
     if isinstance(item, Mapping) and any(k in item for k in HOST_VARS):
-        return summary.row_for(host, _plain({k: item[k] for k in HOST_VARS if k in item}))
+        return summary.row_for(host, plain({k: item[k] for k in HOST_VARS if k in item}))
     if isinstance(item, Mapping) and item.get("status"):
-        return dict(_plain(item), host=str(item.get("host") or host))
+        return dict(plain(item), host=str(item.get("host") or host))
     return summary.row_for(host, {})
 
 

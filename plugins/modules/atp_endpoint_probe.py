@@ -37,20 +37,12 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.read
 attributes:
   check_mode:
     support: full
     details: Read-only; probes run in check mode too.
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 options:
   via:
     description:

@@ -65,6 +65,7 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - atp.sensor_proxy.attributes
 attributes:
   check_mode:
     support: full
@@ -76,12 +77,6 @@ attributes:
     support: none
   platform:
     platforms: posix
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 notes:
   - Call it once per run, with C(run_once=true) and C(delegate_to=localhost), after the fleet summary.
   - AWX passes a workflow node the C(set_stats) artifacts of the jobs before it, merged key by key (a later

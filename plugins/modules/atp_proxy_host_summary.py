@@ -64,20 +64,12 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.read
 attributes:
   check_mode:
     support: full
     details: Records the summary in check mode too (it writes nothing anywhere).
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
 author:
   - atp.sensor_proxy contributors (@atp-sensor-proxy)
 """

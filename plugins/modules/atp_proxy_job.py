@@ -31,19 +31,8 @@ options: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.change
 notes:
   - Meant to be run by the C(atp.sensor_proxy.atp_proxy) role (C(tasks/run.yml)); use M(atp.sensor_proxy.win_wininet_proxy)
     and M(atp.sensor_proxy.win_wininet_proxy_compare) in your own tasks.

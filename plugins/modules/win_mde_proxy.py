@@ -149,19 +149,8 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.change
 notes:
   - Writing C(HKLM\SOFTWARE\Policies) and the WinHTTP proxy needs local administrator rights on the host.
   - Group Policy may own the same policy values; a GPO that sets them differently puts its own values back at

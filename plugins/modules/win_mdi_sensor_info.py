@@ -56,19 +56,8 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.read
 notes:
   - A running service keeps the proxy it read at start; this module reports the configuration, not
     what a running process has loaded.

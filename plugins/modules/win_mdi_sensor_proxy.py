@@ -105,19 +105,8 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.change
 notes:
   - Only a sensor v2 has this setting. A host with a sensor v3 (which connects through Defender for Endpoint) or
     without a sensor fails with a message saying so, and nothing is changed.

@@ -107,19 +107,8 @@ extends_documentation_fragment:
   - atp.sensor_proxy.wininet_source
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.change
 notes:
   - Writing C(HKU\<SID>) and C(HKLM\SOFTWARE) needs local administrator rights on the host.
 seealso:

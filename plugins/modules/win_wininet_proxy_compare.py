@@ -27,19 +27,8 @@ extends_documentation_fragment:
   - atp.sensor_proxy.wininet_source
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: windows
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
+  - atp.sensor_proxy.attributes
+  - atp.sensor_proxy.attributes.read
 notes:
   - An unloaded hive or an absent value is a state in the result (V(hive_not_loaded), V(missing)),
     not a failure. A source that cannot be read or decoded fails the task with a message saying why.

@@ -40,23 +40,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
     RemoteError,
     UsageError,
 )
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._remote import CountingExecutor
-
-
-def _plain(value):
-    """Deep copy into plain Python types (fragments come back from Ansible's YAML loader tagged)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
-
 
 # libyaml's loader when PyYAML has it: every worker process builds its spec once, so this runs once per task
 # and host (ten times faster than the pure-Python loader).
@@ -96,7 +81,7 @@ def merged_doc(documentation: str) -> dict:
         options.update(_fragment_options(slug.strip()))
     options.update(doc.get("options") or {})
     doc["options"] = options
-    return _plain(doc)
+    return plain(doc)
 
 
 class AtpAction(ActionBase):
