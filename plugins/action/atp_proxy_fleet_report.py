@@ -9,7 +9,8 @@ import datetime
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_fleet_report import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_files as report_files
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction, _plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
 
 
 class ActionModule(AtpAction):
@@ -20,7 +21,7 @@ class ActionModule(AtpAction):
     def act(self, args, execute, task_vars):
         generated = args.get("generated") or datetime.datetime.now(datetime.timezone.utc).strftime(  # noqa: UP017
             "%Y-%m-%d %H:%M:%S UTC")
-        gathered = report_files.gather(_plain(args["rows"]), _plain(args["slices"]), args["files"])
+        gathered = report_files.gather(plain(args["rows"]), plain(args["slices"]), args["files"])
         result = report_files.publish(gathered["rows"], args.get("dest") or "", title=args["title"],
                                       generated=generated, sources=gathered["sources"])
         result.update(sources=gathered["sources"], duplicates=gathered["duplicates"], changed=False,

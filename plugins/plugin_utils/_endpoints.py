@@ -424,44 +424,35 @@ def workspace_of(sensor_api: str | None, cloud: str = "commercial") -> str:
     return name if _WORKSPACE_RE.match(name) else ""
 
 
-def probe_problems(
-    workspace=None,
-    regions=None,
-    cloud="commercial",
-    products=None,
-    mde_urls=None,
-    mde_sets=None,
-    mde_geo=None,
-    urls=None,
-    include_crl=True,
-    include_azure_pki=False,
-    names: dict | None = None,
-) -> list[str]:
-    """The problems of the role's probe variables, each naming its role variable; ``[]`` when fine.
+_SELECTION = ("workspace", "regions", "cloud", "products", "mde_urls", "mde_sets", "mde_geo", "urls", "include_crl",
+              "include_azure_pki")
+_SELECTION_DEFAULTS = {"cloud": "commercial", "include_crl": True, "include_azure_pki": False}
+
+
+def _selected(options: dict, variables: dict, service_only: bool = False) -> tuple:
+    """``_select`` on the options named in :data:`_SELECTION` (the role's probe variables, by option name)."""
+    unknown = set(options) - set(_SELECTION)
+    if unknown:
+        raise TypeError("unknown probe selection options: %s" % ", ".join(sorted(unknown)))
+    values = dict(_SELECTION_DEFAULTS, **options)
+    if service_only:
+        values.update(include_crl=False, include_azure_pki=False)
+    return _select(*[values.get(option) for option in _SELECTION], variables)
+
+
+def probe_problems(names: dict | None = None, **options) -> list[str]:
+    """The problems of the role's probe variables (``workspace``, ``regions``, ``cloud``, ``products``,
+    ``mde_urls``, ``mde_sets``, ``mde_geo``, ``urls``, ``include_crl``, ``include_azure_pki``), each naming its
+    role variable; ``[]`` when fine.
 
     ``names`` overrides :data:`ROLE_VARIABLES` (option -> variable name). "Nothing to probe" is not a
     problem here: ask :func:`has_endpoints`.
     """
-    variables = dict(ROLE_VARIABLES, **(names or {}))
-    return _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls, include_crl,
-                   include_azure_pki, variables)[1]
+    return _selected(options, dict(ROLE_VARIABLES, **(names or {})))[1]
 
 
-def has_endpoints(
-    workspace=None,
-    regions=None,
-    cloud="commercial",
-    products=None,
-    mde_urls=None,
-    mde_sets=None,
-    mde_geo=None,
-    urls=None,
-    include_crl=True,
-    include_azure_pki=False,
-) -> bool:
-    """True when the variables select a service endpoint to probe: the workspace, a region, a Defender for
-    Endpoint URL or set, or an extra URL. The CRL/PKI hosts do not count: they are probed alongside a
-    service, never as the only reason to probe. Problems (see :func:`probe_problems`) do not raise here."""
-    endpoints = _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls, False, False,
-                        ROLE_VARIABLES)[0]
-    return bool(endpoints)
+def has_endpoints(**options) -> bool:
+    """True when the variables (as for :func:`probe_problems`) select a service endpoint to probe: the workspace, a
+    region, a Defender for Endpoint URL or set, or an extra URL. The CRL/PKI hosts do not count: they are probed
+    alongside a service, never as the only reason to probe. Problems (see :func:`probe_problems`) do not raise."""
+    return bool(_selected(options, ROLE_VARIABLES, service_only=True)[0])
