@@ -427,7 +427,11 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     info["effective_proxy"] = effective
     result["sensor_info"] = info
     result["effective_proxy"] = effective
+    # The readiness as the host is now (the TLS values this run set, read back by their change).
     result["readiness"] = discovery.get("readiness")
+    if tls_changed and not predicted and result["readiness"] is not None:
+        result["readiness"] = sensor.readiness_from(now)
+        info["readiness"] = result["readiness"]
     result["changed"] = bool(result.get("changed")) or bool((sensor_result or {}).get("changed")) or bool(
         (mde_result or {}).get("changed")) or bool(restart.get("restarted"))
     result["in_sync"] = bool(result.get("in_sync", True)) and not _pending(sensor_result) and not _pending(

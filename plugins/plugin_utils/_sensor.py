@@ -541,6 +541,16 @@ def effective_from(discovery: dict, snapshot: remote.Snapshot, sensor_proxy: dic
     return effective_proxy(sensor, config, wininet_info, winhttp(snapshot.key(MACHINE_CONNECTIONS)), mde)
 
 
+def readiness_from(snapshot: remote.Snapshot, dotnet_versions=checks.DOTNET_VERSIONS) -> dict:
+    """The readiness checks (root CAs, .NET TLS values) of a state query that read them (:func:`discovery_reads`)."""
+    root = checks.check_root_certificates(snapshot.root_certificates)
+    keys = {}
+    for path in checks.tls_key_paths(dotnet_versions):
+        key = snapshot.key(path)
+        keys[path] = (key.exists, {n: (v.type, v.value) for n, v in key.values.items()})
+    return checks.summarize(root, checks.check_tls(keys))
+
+
 def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool = True,
              dotnet_versions=checks.DOTNET_VERSIONS, ansi_codec: str = "cp1252") -> Discovery:
     """Read-only discovery: the result of ``win_mdi_sensor_info`` (see the module docstring for round trips).
@@ -590,15 +600,7 @@ def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool =
     if sensor["generation"] == "v3":
         result["message"] = ("sensor v3: connects through Defender for Endpoint; its proxy is the MDE proxy "
                              "(TelemetryProxyServer, Windows Defender ProxyServer, WinHTTP)")
-    if readiness:
-        root = checks.check_root_certificates(snapshot.root_certificates)
-        keys = {}
-        for path in checks.tls_key_paths(dotnet_versions):
-            key = snapshot.key(path)
-            keys[path] = (key.exists, {n: (v.type, v.value) for n, v in key.values.items()})
-        result["readiness"] = checks.summarize(root, checks.check_tls(keys))
-    else:
-        result["readiness"] = None
+    result["readiness"] = readiness_from(snapshot, dotnet_versions) if readiness else None
     result["method_in_use"] = method_in_use(result)
     result["auto_method"] = auto_method(result)
     result["sensor_warnings"] = warnings

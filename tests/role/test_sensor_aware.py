@@ -325,3 +325,30 @@ def test_under_the_policy_the_probe_uses_the_machine_wide_proxy(lab, sensor_api,
     probe = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith("Probe the Defender endpoints as "
                                                                                   "each service account")]
     assert probe[-1]["result"]["results"][0]["results"][0]["proxy"] == "proxy.corp:8080"  # the expected proxy
+
+
+def test_readiness_reports_missing_tls_values_and_fix_tls_sets_them(make_lab):
+    lab = make_lab(1)
+    host = lab.host("dc01")
+    ss.seed_v2_sensor(host)
+    ss.seed_tls(host, 0)
+    run = lab.run_playbook(CONFIGURE, extra_vars=RUN)
+    assert run.rc == 0, run.stdout[-3000:]
+    text = line(run)
+    assert "readiness: " in text and "SchUseStrongCrypto" in text, text  # reported, with its one-line fix
+    assert host.get_value(ss.DOTNET_KEYS[0], "SchUseStrongCrypto")["data"] == 0  # read-only without the opt-in
+
+    lab.reset_ledgers()
+    fixed = lab.run_playbook(CONFIGURE, extra_vars=dict(RUN, atp_proxy_fix_tls=True))
+    assert fixed.rc == 0, fixed.stdout[-3000:]
+    for key in ss.DOTNET_KEYS:
+        for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"):
+            assert host.get_value(key, name) == dict(host.get_value(key, name), type="REG_DWORD", data=1)
+    assert host.find_files("C:\\ProgramData\\atp.sensor_proxy\\mde_backups", "before.reg")  # backed up first
+    assert "readiness" not in line(fixed)
+    # the running sensor reloads them: restarted (win_service) and running again
+    assert "AATPSensorUpdater" in job(fixed)["restart"]["restarted"]
+    assert lab.ledger()["dc01"]["by_module"].get("win_service", 0) >= 1
+    assert ss.service_state(host, ss.SENSOR_SERVICE) == ss.service_state(host, ss.UPDATER_SERVICE) == "started"
+    again = lab.run_playbook(CONFIGURE, extra_vars=dict(RUN, atp_proxy_fix_tls=True))
+    assert again.rc == 0 and again.stats["dc01"]["changed"] == 0
