@@ -185,8 +185,16 @@ def problems(values: dict, known: set) -> tuple:
     return out, warnings
 
 
+# The 0.1.0 names of the restore playbook's variables: given, they stand for the current ones.
+ALIASES = {"atp_proxy_restore_file": "atp_proxy_backup_file", "atp_proxy_restore_targets": "atp_proxy_targets"}
+
+
 def check_role_variables(values: dict) -> tuple:
     """``(problems, warnings, validated values)`` of the role's variables (see the module docstring)."""
+    values = dict(values)
+    for old, new in ALIASES.items():
+        if _given(values.get(old)):
+            values[new] = values[old]
     spec = role_spec()
     given = {k: v for k, v in values.items() if k in spec}
     result = ArgumentSpecValidator(spec).validate(given)
