@@ -45,7 +45,7 @@ author:
 
 EXAMPLES = r"""
 # What the role's tasks/run.yml does
-- name: Check the variables, compare, back up, write and verify this host
+- name: Find the sensor, then check, back up, set and verify its proxy
   atp.sensor_proxy.atp_proxy_job:
   register: atp_proxy_result
   failed_when: false

@@ -31,7 +31,7 @@ def snapshot(host) -> str:
 
 
 BACKUP_DIR = "C:\\ProgramData\\atp.sensor_proxy\\backups"
-WRITE_TASK = "Check the variables, compare, back up, write and verify the sensor accounts' proxy"
+WRITE_TASK = "Find the sensor, then check, back up, set and verify its proxy"
 
 
 def backups(host, directory=BACKUP_DIR) -> list:
