@@ -358,12 +358,4 @@ class Change:
                           **self.details(rolled_back=list(dict.fromkeys(_id(i) for i in changed_on_host)), **details))
 
     def _prune(self, pruned: list) -> None:
-        for entry in pruned:
-            try:
-                remote.call(self.execute, "ansible.windows.win_file", {"path": entry.folder, "state": "absent"})
-                self.pruned.append(entry.folder)
-            except RemoteError as exc:
-                self.warnings.append("could not delete the old backup %s: %s" % (entry.folder, exc.remote_msg))
-            except Disconnected:
-                self.warnings.append("the connection dropped while deleting old backups; the change itself is done")
-                return
+        self.pruned += backup.delete_old(self.execute, [(e.folder, [e.folder]) for e in pruned], self.warnings)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Disconnected, RemoteError
 
 DEFAULT_BACKUP_DIR = "C:\\ProgramData\\atp.sensor_proxy\\backups"
 DEFAULT_KEEP = 10
@@ -193,3 +194,21 @@ def trust(manifest: Manifest, path: str, content: bytes, owner: str | None) -> t
                    "BUILTIN\\Administrators or SYSTEM: a local user may have planted it. Check it, then have an "
                    "administrator take ownership (icacls \"%s\" /setowner Administrators) to restore it."
                    % (path, MANIFEST_PATH, owner or "unknown", path))
+
+
+def delete_old(execute, backups: list, warnings: list) -> list:
+    """Delete old backups: ``backups`` is ``[(label, [paths])]``, each path deleted with one ``win_file``
+    ``state: absent``. Returns the labels deleted; a failure is a warning (the change itself is done), and a
+    dropped connection stops here with one."""
+    deleted = []
+    for label, paths in backups:
+        try:
+            for path in paths:
+                remote.call(execute, "ansible.windows.win_file", {"path": path, "state": "absent"})
+            deleted.append(label)
+        except RemoteError as exc:
+            warnings.append("could not delete the old backup %s: %s" % (label, exc.remote_msg))
+        except Disconnected:
+            warnings.append("the connection dropped while deleting old backups; the change itself is done")
+            break
+    return deleted

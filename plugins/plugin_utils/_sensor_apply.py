@@ -551,20 +551,10 @@ class SensorChange:
     def _prune(self, pruned: list) -> None:
         others = {e.folder.lower() for e in self.manifest.entries + self.manifest.files
                   if e not in pruned}
-        for entry in pruned:
-            try:
-                if entry.folder.lower() in others:  # shared with another backup: only this backup's files go
-                    for name in (BACKUP_NAME, NEW_NAME, MANIFEST_NAME):
-                        remote.call(self.execute, FILE_MODULE, {"path": "%s\\%s" % (entry.folder, name),
-                                                                "state": "absent"})
-                else:
-                    remote.call(self.execute, FILE_MODULE, {"path": entry.folder, "state": "absent"})
-                self.pruned.append(entry.path)
-            except RemoteError as exc:
-                self.warnings.append("could not delete the old backup %s: %s" % (entry.path, exc.remote_msg))
-            except Disconnected:
-                self.warnings.append("the connection dropped while deleting old backups; the change itself is done")
-                return
+        # A folder shared with another backup keeps it: only this backup's files go.
+        doomed = [(e.path, ["%s\\%s" % (e.folder, name) for name in (BACKUP_NAME, NEW_NAME, MANIFEST_NAME)]
+                   if e.folder.lower() in others else [e.folder]) for e in pruned]
+        self.pruned += backup.delete_old(self.execute, doomed, self.warnings)
 
 
 # ---------------------------------------------------------------------------
