@@ -19,7 +19,8 @@ _display = Display()
 
 class ActionModule(AtpAction):
     DOCUMENTATION = DOCUMENTATION
-    # The win_copy action makes (and removes) its own temporary folder only when a backup is written.
+    # No file is transferred: the backups travel in the arguments of one win_powershell run (_file_write.py), and
+    # the win_copy remote_src copy of the sensor's file runs the module once; no temporary folder is made.
     TRANSFERS_FILES = False
     WHAT = "running the atp_proxy job"
 

@@ -15,8 +15,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import At
 
 class ActionModule(AtpAction):
     DOCUMENTATION = DOCUMENTATION
-    # The win_copy action makes (and removes) its own temporary folder only when a backup is written, so a
-    # converged host costs no temporary-folder round trips.
+    # No file is transferred: the backups travel in the arguments of one win_powershell run (_file_write.py),
+    # so no task costs a temporary-folder round trip.
     TRANSFERS_FILES = False
     WHAT = "applying WinINet settings"
 

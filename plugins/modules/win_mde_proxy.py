@@ -32,13 +32,14 @@ description:
   - Bad input fails before anything is read from the host, naming the option (or, with O(name_prefix), the
     role variable) and the fix. A user and password in a proxy string are refused and never quoted back.
   - "Remote cost per host: one read-only state query (M(ansible.windows.win_powershell) running the
-    collection's one script) reads every registry key of the settings asked for, the backup manifest and
-    whether the caller is an administrator, so a converged host costs 1. A change adds the upload of the two
-    backup files 5 (one M(ansible.windows.win_copy)), the import 1, M(ansible.windows.win_http_proxy) 1 when
-    WinHTTP changes, and the read back 1 (one more state query); the first change in a backup folder adds 5 to
-    create and secure it, and each backup pruned adds 1 (lab ledger: 14 for a first change, 9 later, 1 converged)."
+    collection's read-only query) reads every registry key of the settings asked for, the backup manifest and
+    whether the caller is an administrator, so a converged host costs 1. A change adds the backup write 1 (the
+    two backup files in one M(ansible.windows.win_powershell) run of the collection's file write), the import 1,
+    M(ansible.windows.win_http_proxy) 1 when WinHTTP changes, and the read back 1 (one more state query); the
+    first change in a backup folder adds 5 to create and secure it, and each backup pruned adds 1 (lab ledger: 10
+    for a first change, 5 later, 1 converged)."
   - This is an action plugin. It runs on the controller and uses M(ansible.windows.win_powershell),
-    M(ansible.windows.win_command), M(ansible.windows.win_copy), M(ansible.windows.win_file),
+    M(ansible.windows.win_command), M(ansible.windows.win_file),
     M(ansible.windows.win_owner), M(ansible.windows.win_acl), M(ansible.windows.win_acl_inheritance) and
     M(ansible.windows.win_http_proxy).
 options:

@@ -26,9 +26,10 @@ description:
     secured the first time it is used, and the SHA-256 of the backup is recorded under
     C(HKLM\\SOFTWARE\\atp.sensor_proxy\\Backups) before the sensor's file is touched (the same trust as the WinINet
     backups). Copying that file back over the sensor's file undoes the change."
-  - "Write: the new bytes cross the wire once, into the backup folder (M(ansible.windows.win_copy)); a copy on the
-    host (C(remote_src)) then puts them over the sensor's file, and its SHA-256 is read back
-    (M(ansible.windows.win_stat))."
+  - "Write: the new bytes cross the wire once, into the backup folder with the previous bytes and the manifest
+    entry (one M(ansible.windows.win_powershell) run of the collection's file write, each file created new and read
+    back with its SHA-256); a copy on the host (M(ansible.windows.win_copy), C(remote_src)) then puts them over the
+    sensor's file, and its SHA-256 is read back (M(ansible.windows.win_stat))."
   - "Restart: when something changed, C(AATPSensorUpdater) is restarted as Microsoft's cmdlet does
     (C(Stop-Service -Force), C(Start-Service)): M(ansible.windows.win_service) with C(state=restarted) and
     C(force_dependent_services=true), which restarts the running services that depend on it too. Then
@@ -43,11 +44,11 @@ description:
   - "If the connection drops part way, the task returns an C(unreachable) result that keeps C(written),
     C(maybe_written), C(backup_file), C(restarted) and C(dropped_at); a rerun reads the file first."
   - "Remote cost per host, in module executions: 2 when nothing changes (the state query and the file, as
-    M(atp.sensor_proxy.win_mdi_sensor_info) reads them); a change adds 10 (the upload 5, the manifest entry 1, the
+    M(atp.sensor_proxy.win_mdi_sensor_info) reads them); a change adds 6 (the backup write 1, the manifest entry 1, the
     copy 1, the read back 1, the restart 1, the check that the services run 1), 5 more the first time a backup
     folder is used, 1 when a password is encrypted, and 1 per backup pruned."
   - This is an action plugin. It runs on the controller and uses M(ansible.windows.win_powershell) (the collection's
-    one read-only state query), M(ansible.windows.slurp), M(ansible.windows.win_certificate_info),
+    read-only state query and its file write), M(ansible.windows.slurp), M(ansible.windows.win_certificate_info),
     M(ansible.windows.win_copy), M(ansible.windows.win_command) (C(reg.exe import)), M(ansible.windows.win_stat),
     M(ansible.windows.win_service), M(ansible.windows.win_file), M(ansible.windows.win_owner),
     M(ansible.windows.win_acl) and M(ansible.windows.win_acl_inheritance).

@@ -37,14 +37,17 @@ description:
     and C(actions) says what would happen, in the future tense ("would load the hive ... and write").
     With C(--diff), the decoded before and after of each changed value are shown (flags, proxy server,
     bypass, PAC URL), not raw hex.
-  - "Remote cost per host: the compare's when nothing changes (3 for HKCU and two targets). A change adds
-    C(win_whoami) 1, the manifest read 1, the upload of the two files 5 (one M(ansible.windows.win_copy)),
-    the import 1 and one read back per target; the first change in a backup folder adds 5 to create and
-    secure it, and each backup pruned adds 1."
-  - This is an action plugin. It runs on the controller and uses M(ansible.windows.win_reg_stat),
-    M(ansible.windows.win_whoami), M(ansible.windows.win_command), M(ansible.windows.win_copy),
-    M(ansible.windows.win_file), M(ansible.windows.win_owner), M(ansible.windows.win_acl),
-    M(ansible.windows.win_acl_inheritance), M(ansible.windows.slurp) and M(ansible.windows.win_stat).
+  - "Remote cost per host: one read-only state query (M(ansible.windows.win_powershell) running the
+    collection's query) reads the source, every target, the backup manifest and whether the caller is an
+    administrator, so a host in sync costs 1. A change adds the backup write 1 (C(before.reg) and C(after.reg)
+    in one M(ansible.windows.win_powershell) run of the collection's file write, each file read back with its
+    SHA-256), the import 1 and the read back 1 (lab ledger: 4); the first change in a backup folder adds 5 to
+    create and secure it, loading hives adds one C(reg load) each and one read of what they hold, and each backup
+    pruned adds 1."
+  - This is an action plugin. It runs on the controller and uses M(ansible.windows.win_powershell),
+    M(ansible.windows.win_command), M(ansible.windows.win_file), M(ansible.windows.win_owner),
+    M(ansible.windows.win_acl), M(ansible.windows.win_acl_inheritance), M(ansible.windows.slurp) and
+    M(ansible.windows.win_stat).
 options:
   source:
     description:
@@ -265,7 +268,7 @@ check_mode:
   type: bool
   sample: false
 round_trips:
-  description: Remote module executions this task made on the host (the upload counts as the 5 WinRM commands of M(ansible.windows.win_copy)).
+  description: Remote module executions this task made on the host (every WinRM command counts).
   returned: always
   type: int
   sample: 3

@@ -22,9 +22,6 @@ beside it. A subclass sets ``DOCUMENTATION`` (imported from its doc stub) and im
 from __future__ import annotations
 
 import importlib
-import os
-import shutil
-import tempfile
 import traceback
 
 import yaml
@@ -33,6 +30,7 @@ from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import fragment_loader
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write as file_write
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
     ChangeError,
     ConnectionDropped,
@@ -142,19 +140,11 @@ class AtpAction(ActionBase):
             execute.count("ansible.windows.win_copy", round_trips)
 
     def _upload(self, files: dict, dest: str, task_vars: dict, execute) -> dict:
-        """Write ``files`` (name -> bytes) into the folder ``dest`` on the host with the win_copy action.
-
-        Several files go as one zip (win_copy's query, temporary folder, transfer, explode, clean-up:
-        5 WinRM commands, counted in ``round_trips``). Raises :class:`Disconnected`.
-        """
-        local = tempfile.mkdtemp(prefix="atp-proxy-backup-")
-        try:
-            for name, data in files.items():
-                with open(os.path.join(local, name), "wb") as handle:
-                    handle.write(data)
-            return self._win_copy({"src": local + os.sep, "dest": dest.rstrip("\\") + "\\"}, task_vars, execute, 5)
-        finally:
-            shutil.rmtree(local, ignore_errors=True)
+        """Write ``files`` (name -> bytes) as new files into the folder ``dest`` on the host: one
+        ``ansible.windows.win_powershell`` run of :mod:`._file_write` (1 WinRM command; ``win_copy`` took 5).
+        Returns :func:`._file_write.outcome`. Raises :class:`Disconnected`."""
+        del task_vars
+        return file_write.write(execute, dest, files)
 
     def _remote_copy(self, src: str, dest: str, task_vars: dict, execute) -> dict:
         """Copy a file on the host with the win_copy action and ``remote_src: true``.

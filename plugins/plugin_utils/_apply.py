@@ -6,9 +6,9 @@ Pure logic with injected remote access:
 
 * ``execute(module_name, module_args) -> dict`` runs one ``ansible.windows`` module; it raises
   :class:`._errors.Disconnected` when the connection breaks;
-* ``upload(files, dest_dir) -> dict`` writes ``{file name: bytes}`` into a folder on the host in one
-  ``ansible.windows.win_copy`` (the real action plugin: query, temporary folder, one transfer of a
-  zip, explode, clean-up: 5 WinRM commands).
+* ``upload(files, dest_dir) -> dict`` writes ``{file name: bytes}`` as new files into a folder on the host
+  and reads each back (the action binds it to :func:`._file_write.write`: one ``ansible.windows.win_powershell``
+  run, 1 WinRM command; it returns :func:`._file_write.outcome`).
 
 Order of operations (:meth:`Change.run`):
 
@@ -17,7 +17,7 @@ Order of operations (:meth:`Change.run`):
 2. the first time a backup directory is used: create and secure it (:mod:`._backup`, 5);
 3. upload ``before.reg`` (the previous value of everything about to change, absent values as
    ``"Name"=-``) and ``after.reg`` (the new values plus the manifest entry of ``before.reg``) into a
-   new backup folder (5);
+   new backup folder (1);
 4. **one** ``reg.exe import after.reg``: every account is written by the same process on the host,
    so a dropped connection cannot leave one account new and another old (1);
 5. read every written key back (one state query); a mismatch, or an import that failed part way,

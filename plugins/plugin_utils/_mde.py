@@ -642,7 +642,7 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
 
     One state query reads every key of :func:`reads` that ``values`` lacks, the backup manifest and whether the
     caller is an administrator; :func:`plan` decides. ``upload(files, dest_dir)`` writes the two backup files (the
-    action binds it to win_copy). In check mode, or with ``read_only``, nothing is written: the result says what
+    action binds it to :func:`._file_write.write`, one round trip). In check mode, or with ``read_only``, nothing is written: the result says what
     would change (``read_only`` reports ``changed: false``, for a drift report).
     """
     name = namer(options.get("name_prefix") or "")

@@ -7,9 +7,9 @@ Pure logic with injected remote access, in the manner of :mod:`._apply`:
 
 * ``execute(module_name, module_args) -> dict`` runs one ``ansible.windows`` module and raises
   :class:`._errors.Disconnected` when the connection breaks;
-* ``upload(files, dest_dir) -> dict`` writes ``{file name: bytes}`` into a folder on the host with the
-  ``ansible.windows.win_copy`` action (several files go as one zip: query, temporary folder, transfer,
-  explode, clean-up; 5 WinRM commands);
+* ``upload(files, dest_dir) -> dict`` writes ``{file name: bytes}`` as new files into a folder on the host and
+  reads each back (the action binds it to :func:`._file_write.write`: one ``ansible.windows.win_powershell``
+  run, 1 WinRM command; returns :func:`._file_write.outcome`);
 * ``remote_copy(src, dest) -> dict`` copies a file on the host with the ``win_copy`` action and
   ``remote_src: true`` (win_copy.ps1 ``remote`` mode, lines 363-425: ``Copy-File`` compares the SHA-1 of
   source and destination, removes the destination and ``Copy-Item``\\ s the source; it returns the source's
@@ -24,7 +24,7 @@ What :func:`run` does for a change (:class:`SensorChange`), with the round trips
  1  the connection user must be an administrator (the state query discovery made says)
  2  the first time a backup directory is used: create and secure it (:func:`._backup.secure`, 5)
  3  upload into a new backup folder ``<backup_dir>\\atp_proxy_<UTC stamp>\\``: ``SensorConfiguration.json``
-    (the exact bytes read), ``SensorConfiguration.new.json`` (the bytes to write) and ``manifest.reg`` (5)
+    (the exact bytes read), ``SensorConfiguration.new.json`` (the bytes to write) and ``manifest.reg`` (1)
  4  ``reg import manifest.reg`` (1): ``HKLM\\SOFTWARE\\atp.sensor_proxy\\Backups`` gets
     ``"<folder>\\SensorConfiguration.json" = "sha256:<hex>"`` (and the secured folder, and forgets pruned
     backups), so the backup is trusted before the sensor's file changes (:mod:`._backup`)
@@ -42,7 +42,7 @@ What :func:`run` does for a change (:class:`SensorChange`), with the round trips
 10  backups beyond ``backup_keep`` are deleted (1 each; their manifest entries went with step 4)
 ==  =====================================================================================================
 
-So a converged host costs nothing here (discovery's 2 round trips only); a change 10 (15 the first time the
+So a converged host costs nothing here (discovery's 2 round trips only); a change 6 (11 the first time the
 backup directory is used; +1 when a password is encrypted); check mode reads only (the certificate, when a
 password would be encrypted) and reports "would write ...; would restart AATPSensorUpdater".
 

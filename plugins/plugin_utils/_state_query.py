@@ -1,6 +1,8 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The collection's one PowerShell script: a read-only query of everything a run needs, in one round trip.
+"""The collection's read-only PowerShell query: everything a run needs, in one round trip.
+
+(Its only other script, :mod:`._file_write`, writes new backup files; nothing else runs PowerShell of ours.)
 
 Pure Python, no imports of Ansible, so that the lab's ``win_powershell`` stand-in can load this file
 by path and answer exactly this script (and refuse any other).

@@ -73,6 +73,7 @@ def test_round_trips_converged_and_drifted(lab, record_property):
     lab.reset_ledgers()
     lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
     drifted = lab.round_trips()["dc02"]
+    drifted_sequence = lab.host("dc02").ledger()["sequence"]
     lab.reset_ledgers()
     lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
     converged = lab.round_trips()["dc02"]
@@ -81,14 +82,16 @@ def test_round_trips_converged_and_drifted(lab, record_property):
     # converged: ONE read-only state query (HKCU, both targets, the backup manifest, the rights), nothing else
     assert converged == 1, lab.host("dc02").ledger()
     # drifted (both targets different), the first change on the host: read 1, create and secure the backup folder 5
-    # (win_file, win_owner, win_acl x2, win_acl_inheritance), upload before.reg + after.reg 5 (win_copy: query,
-    # temporary folder, transfer, explode, clean-up), ONE reg import 1, read back 1
-    assert drifted == 13, lab.host("dc02").ledger()
-    # a later change needs no folder securing: 8
+    # (win_file, win_owner, win_acl x2, win_acl_inheritance), write before.reg + after.reg 1 (one win_powershell run
+    # of _file_write.py), ONE reg import 1, read back 1
+    assert drifted == 9, lab.host("dc02").ledger()
+    assert drifted_sequence == ["win_powershell", "win_file", "win_owner", "win_acl", "win_acl",
+                                "win_acl_inheritance", "win_powershell", "win_command", "win_powershell"]
+    # a later change needs no folder securing: 4
     lab.host("dc02").seed({"LocalService": {"proxy_server": "old.corp:3128"}})
     lab.reset_ledgers()
     lab.run_playbook(CONFIGURE, extra_vars=NO_PROBE)
-    assert lab.round_trips()["dc02"] == 8, lab.host("dc02").ledger()
+    assert lab.round_trips()["dc02"] == 4, lab.host("dc02").ledger()
 
 
 def test_check_mode_writes_nothing_and_names_the_sids(lab):

@@ -17,11 +17,14 @@ The shapes follow the real modules bundled in the ``ansible`` package
   ``result`` is the script's ``$Ansible.Result``: ``keys`` (path -> ``{exists, values: {name: {type, value}},
   sub_keys, hive_loaded}`` with .NET kind names and base64 binary values), ``processes``, ``services``,
   ``root_certificates``, ``user`` ``{name, sid, administrator}``.
+* ``win_powershell.ps1`` running the collection's file write (plugins/plugin_utils/_file_write.py):
+  :func:`file_write` (new files only, a SHA-256 read back each, ``failed`` with ``result.error``).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 
 CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString"}
@@ -29,6 +32,28 @@ NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "R
 
 def reg_stat_binary(data: bytes) -> dict:
     return {"type": "REG_BINARY", "value": list(data), "raw_value": ["0x%02x" % b for b in data]}
+
+
+def file_write(args: dict, files: dict, key=lambda path: path, error: str | None = None) -> dict | None:
+    """Answer the collection's file-write script as win_powershell would, writing into ``files`` (``key(path)`` ->
+    bytes); None when ``args`` are not that script. ``error`` makes the first file fail with that .NET message. In
+    check mode win_powershell skips a script without SupportsShouldProcess (win_powershell.ps1 lines 589-592)."""
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write
+
+    if args.get("script") != _file_write.SCRIPT:
+        return None
+    if args.get("_ansible_check_mode"):
+        return {"changed": True, "msg": "skipped, running in check mode", "result": {}}
+    folder, out = args["parameters"]["Folder"], {}
+    for name in sorted(args["parameters"]["File"], key=str.lower):
+        path = "%s\\%s" % (folder, name)
+        if error or key(path) in files:
+            message = error or "The file '%s' already exists." % path
+            answer = {"folder": folder, "written": out, "error": message}
+            return {"changed": bool(out), "failed": True, "result": answer}
+        files[key(path)] = base64.b64decode(args["parameters"]["File"][name])
+        out[name] = hashlib.sha256(files[key(path)]).hexdigest()
+    return {"changed": True, "result": {"folder": folder, "created_folder": True, "written": out, "error": None}}
 
 
 class FakeWindows:

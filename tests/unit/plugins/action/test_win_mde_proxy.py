@@ -21,6 +21,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mde_proxy import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
 
+from .fake_windows import file_write
 from .harness import build_action
 
 REPO = Path(__file__).resolve().parents[4]
@@ -59,6 +60,11 @@ class Host:
 
     def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
         self.calls.append((module_name, dict(module_args or {})))
+        written = file_write(dict(module_args or {}), self.files)
+        if written is not None:
+            if written.get("result", {}).get("written"):
+                self.uploads.append((module_args["parameters"]["Folder"], sorted(module_args["parameters"]["File"])))
+            return written
         if module_name == "ansible.windows.win_powershell":
             keys = {}
             for path in module_args["parameters"]["Key"]:
@@ -92,15 +98,6 @@ class Host:
 
 def run(args, host, check_mode=False, become_user=None):
     plugin = build_action(ActionModule, args, host, check_mode=check_mode, diff=True, become_user=become_user)
-
-    def upload(files, dest, task_vars, execute):
-        assert not check_mode, "check mode must not write a backup"
-        execute.count("ansible.windows.win_copy", 5)
-        host.uploads.append((dest, sorted(files)))
-        host.files.update({"%s\\%s" % (dest, n): data for n, data in files.items()})
-        return {"changed": True}
-
-    plugin._upload = upload
     return plugin.run(task_vars={"inventory_hostname": "dc01"})
 
 
@@ -113,7 +110,7 @@ def test_check_mode_calls_no_writer_and_costs_one_round_trip():
     assert result["round_trips"] == 1 and result["backup_file"] == ""
 
 
-def test_a_change_uploads_the_backup_through_the_bound_win_copy():
+def test_a_change_writes_the_backup_in_one_file_write():
     host = Host({DATA: {"TelemetryProxyServer": ("String", "old.corp:3128")}})
     result = run({"proxy_server": "proxy.corp:8080"}, host)
     assert result["changed"] is True and result["verified"] is True, result
@@ -121,8 +118,8 @@ def test_a_change_uploads_the_backup_through_the_bound_win_copy():
     assert dest.startswith("C:\\ProgramData\\atp.sensor_proxy\\mde_backups\\atp_proxy_") and names == [
         "after.reg", "before.reg"]
     assert result["backup_file"] == dest + "\\before.reg"
-    # query 1 + secure 5 + upload 5 + import 1 + win_http_proxy 1 + read back 1
-    assert result["round_trips"] == 14
+    # query 1 + secure 5 + backup write 1 + import 1 + win_http_proxy 1 + read back 1
+    assert result["round_trips"] == 10
     assert ("ansible.windows.win_http_proxy", {"proxy": "proxy.corp:8080", "bypass": []}) in host.calls
     assert host.values[DATA]["TelemetryProxyServer"] == ("String", "proxy.corp:8080")
     assert host.values[ATP]["PreferStaticProxyForHttpRequest"] == ("DWord", 1)

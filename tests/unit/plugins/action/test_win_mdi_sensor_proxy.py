@@ -7,8 +7,9 @@ modules' shapes (ansible.windows 3.3.0):
 
 * ``win_certificate_info.ps1`` lines 92-113: ``certificates`` by thumbprint, each with ``public_key`` (line 39,
   Base64 of the PKCS#1 RSAPublicKey) and ``raw``;
-* ``win_copy`` through its action: an upload of a folder (5 WinRM commands, counted by the action plugin) and a
-  ``remote_src`` copy (win_copy.ps1 ``remote`` mode: ``checksum`` is the SHA-1 of the source, ``operation:
+* ``win_powershell`` running the collection's file write (``fake_windows.file_write``: the backup folder's files in
+  one command, each read back with its SHA-256);
+* ``win_copy`` through its action: a ``remote_src`` copy (win_copy.ps1 ``remote`` mode: ``checksum`` is the SHA-1 of the source, ``operation:
   file_copy``); a failed one is ``failed`` with the module's message;
 * ``win_command`` ``reg.exe import <file> /reg:64``: rc 0 and "The operation completed successfully." on stderr;
 * ``win_stat.ps1``: ``stat.exists`` and ``stat.checksum`` (lower-case hex, ``checksum_algorithm: sha256``);
@@ -32,11 +33,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mdi_sensor_proxy import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write as file_write_module
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Disconnected
 
+from .fake_windows import file_write
 from .harness import build_action
 from .test_win_mdi_sensor_info import CONFIG, JSON_PROXY, SECRET_MANAGER, V2_SERVICES, FakeSensorHost, config_json
 
@@ -96,6 +99,7 @@ class WriteHost(FakeSensorHost):
         self.mangle_copy = False  # the copy writes other bytes (a filter driver, a full disk)
         self.drop_at = None  # (module, n): the n-th call of that module raises Disconnected
         self.counts = {}
+        self.uploads = []  # (folder, [file names]) of each file write that wrote
 
     def __call__(self, module, args):
         self.counts[module] = self.counts.get(module, 0) + 1
@@ -109,6 +113,11 @@ class WriteHost(FakeSensorHost):
 
     # -- reads ----------------------------------------------------------------
     def win_powershell(self, args):
+        written = file_write(args, self.files, key=str.lower)
+        if written is not None:
+            if written.get("result", {}).get("written"):
+                self.uploads.append((args["parameters"]["Folder"], sorted(args["parameters"]["File"])))
+            return written
         answer = super().win_powershell(args)
         keys = answer["result"]["keys"]
         for path in keys:
@@ -132,12 +141,6 @@ class WriteHost(FakeSensorHost):
                                            "checksum": hashlib.sha256(data).hexdigest()}}
 
     # -- writes ---------------------------------------------------------------
-    def upload(self, files, dest):
-        for name, data in files.items():
-            self.files[("%s\\%s" % (dest, name)).lower()] = data
-        self.calls.append(("ansible.windows.win_copy", {"dest": dest, "files": sorted(files)}))
-        return {"changed": True}
-
     def remote_copy(self, src, dest):
         self.calls.append(("ansible.windows.win_copy", {"src": src, "dest": dest, "remote_src": True}))
         data = self.files.get(src.lower())
@@ -202,23 +205,22 @@ class WriteHost(FakeSensorHost):
         return {"changed": True, "name": svc["name"], "state": "running"}
 
 
+def upload_to(host):
+    """The action's ``upload``, bound to the fake host: one file-write script."""
+    return lambda files, dest: file_write_module.write(host, dest, files)
+
+
 def run(host, args, check_mode=False, diff=True):
     def execute_module(module_name=None, module_args=None, task_vars=None, **kwargs):
         return host(module_name, dict(module_args or {}, _ansible_check_mode=check_mode))
 
     plugin = build_action(ActionModule, dict(args), execute_module, check_mode=check_mode, diff=diff)
 
-    def upload(files, dest, task_vars, execute):
-        assert not check_mode, "check mode must not write a backup"
-        execute.count("ansible.windows.win_copy", 5)
-        return host.upload(files, dest)
-
     def remote_copy(src, dest, task_vars, execute):
         assert not check_mode, "check mode must not write"
         execute.count("ansible.windows.win_copy", 1)
         return host.remote_copy(src, dest)
 
-    plugin._upload = upload
     plugin._remote_copy = remote_copy
     return plugin.run(task_vars={"inventory_hostname": "dc01"})
 
@@ -255,14 +257,16 @@ def test_a_sensor_without_a_proxy_gets_one_with_backup_restart_and_check():
     assert host.hklm[result["backup_file"]] == backup.sha256(old)
     assert host.hklm[BACKUPS] == backup.SECURED  # the folder was secured, first use
     assert host.files[(folder + "\\SensorConfiguration.new.json").lower()] == host.files[CONFIG.lower()]
-    # Order: discovery (one query, the file), secure 5, upload 5, the manifest entry, the copy, the read back,
-    # the restart, one query of the services.
+    # Order: discovery (one query, the file), secure 5, the backup write 1, the manifest entry, the copy, the read
+    # back, the restart, one query of the services.
     assert modules(host) == ["win_powershell", "slurp", "win_file", "win_owner", "win_acl", "win_acl",
-                             "win_acl_inheritance", "win_copy", "win_command", "win_copy", "win_stat", "win_service",
+                             "win_acl_inheritance", "win_powershell", "win_command", "win_copy", "win_stat", "win_service",
                              "win_powershell"]
     manifest = backup.manifest_from(sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH))
     assert backup.trust(manifest, result["backup_file"], old, None)[0] is True  # what a restore checks
-    assert result["round_trips"] == 2 + 5 + 5 + 1 + 1 + 1 + 1 + 1
+    assert result["round_trips"] == 2 + 5 + 1 + 1 + 1 + 1 + 1 + 1
+    assert host.uploads[0] == (folder, ["SensorConfiguration.json", "SensorConfiguration.new.json",
+                                        "manifest.reg"]), host.uploads
     assert "state: null" in result["diff"]["before"] and "url: %s" % URL in result["diff"]["after"]
     # The second run: nothing to do, 2 round trips (the discovery), nothing written or restarted.
     host.calls.clear()
@@ -272,7 +276,7 @@ def test_a_sensor_without_a_proxy_gets_one_with_backup_restart_and_check():
     # A later change: the folder is secured already (the manifest says so).
     host.calls.clear()
     later = run(host, {"url": "http://other.corp:3128"})
-    assert later["changed"] and "win_owner" not in modules(host) and later["round_trips"] == 2 + 5 + 5
+    assert later["changed"] and "win_owner" not in modules(host) and later["round_trips"] == 2 + 1 + 5
     assert later["backup_file"] != result["backup_file"] and len(sensor_apply.sensor_backups(
         backup.manifest_from(sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH)))) == 2
 
@@ -325,7 +329,7 @@ def test_the_password_is_encrypted_on_the_controller_and_appears_nowhere(private
     stored = stored_proxy(host)["EncryptedUserPasswordData"]
     assert stored["CertificateThumbprint"] == SECRET_MANAGER and stored["SecretVersion"] is None
     assert decrypt(private_key, stored["EncryptedBytes"]) == CANARY
-    assert modules(host).count("win_certificate_info") == 1 and result["round_trips"] == 2 + 1 + 5 + 5 + 5
+    assert modules(host).count("win_certificate_info") == 1 and result["round_trips"] == 2 + 1 + 1 + 5 + 5
     everything = json.dumps(result) + json.dumps(host.calls, default=str) + repr(host.hklm)
     everything += "".join(d.decode("latin-1") for d in host.files.values())
     for form in (CANARY, CANARY.encode("utf-16-le").decode("latin-1"), base64.b64encode(CANARY.encode()).decode()):
@@ -350,7 +354,7 @@ def test_a_missing_certificate_names_the_variable_and_the_thumbprint_before_anyt
         assert result["failed"] and result["changed"] is False
         assert "atp_proxy_sensor_proxy_password cannot be encrypted" in result["msg"]
         assert SECRET_MANAGER in result["msg"] and "LocalMachine\\My" in result["msg"] and CANARY not in result["msg"]
-    assert host.files == before and host.hklm == {} and "win_copy" not in modules(host)
+    assert host.files == before and host.hklm == {} and "win_copy" not in modules(host) and host.uploads == []
 
 
 @pytest.mark.parametrize("args, message", [
@@ -522,7 +526,7 @@ def test_restore_puts_the_newest_trusted_backup_back():
     discovery = sensor.discover(host, sensor.remote.read_state(
         host, sensor.discovery_reads(False)["keys"] + [backup.MANIFEST_PATH], ["SenseIdentity"], list(sensor.SERVICES)),
         readiness=False)
-    restored = sensor_apply.run(host, host.upload, host.remote_copy, discovery, {"source": "backup"}, False, "dc01")
+    restored = sensor_apply.run(host, upload_to(host), host.remote_copy, discovery, {"source": "backup"}, False, "dc01")
     assert restored["changed"] and host.files[CONFIG.lower()] == original
     assert restored["trusted_because"] == "listed in the manifest with this SHA-256"
     assert restored["actions"][0] == "wrote SensorConfiguration.json: proxy %s -> (none)" % URL
@@ -532,7 +536,7 @@ def test_restore_puts_the_newest_trusted_backup_back():
     host.files[newest.lower()] += b" "
     discovery = sensor.discover(host, None, readiness=False)
     with pytest.raises(sensor_apply.UsageError, match="was changed after atp.sensor_proxy wrote it"):
-        sensor_apply.run(host, host.upload, host.remote_copy, discovery, {"source": "backup"}, False, "dc01")
+        sensor_apply.run(host, upload_to(host), host.remote_copy, discovery, {"source": "backup"}, False, "dc01")
 
 
 # ---------------------------------------------------------------------------

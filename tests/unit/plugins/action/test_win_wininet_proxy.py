@@ -15,7 +15,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
 
-from .fake_windows import FakeWindows
+from .fake_windows import FakeWindows, file_write
 from .harness import build_action
 
 REPO = Path(__file__).resolve().parents[4]
@@ -52,7 +52,11 @@ class Host(FakeWindows):
         self.deny_sid = None  # reg import stops at this SID's key
         self.mangle = False
         self.secured: list = []
+        self.write_error = None  # the file write fails with this message
         self.set_value(None, "DefaultConnectionSettings", ADMIN)
+
+    def win_powershell(self, args):
+        return file_write(args, self.files, error=self.write_error) or super().win_powershell(args)
 
     def win_whoami(self, args):
         groups = [{"sid": "S-1-5-32-544", "attributes": ["Mandatory", "Enabled by default", "Enabled", "Owner"]}]
@@ -117,18 +121,10 @@ def make(args, host, check_mode=False, upload_fails=False):
         module_args = dict(module_args or {}, _ansible_check_mode=check_mode)
         return host(module_name, module_args)
 
-    def upload(files, dest, task_vars, execute):
-        assert not check_mode, "check mode must not write a backup"
-        execute.count("ansible.windows.win_copy", 5)
-        if upload_fails:
-            return {"failed": True, "msg": "Destination directory 'Z:\\' does not exist"}
-        for name, data in files.items():
-            host.files["%s\\%s" % (dest, name)] = data
-        host.calls.append(("ansible.windows.win_copy", {"dest": dest}))
-        return {"changed": True}
+    if upload_fails:
+        host.write_error = "Access to the path 'C:\\ProgramData\\atp.sensor_proxy\\backups' is denied."
 
     plugin = build_action(ActionModule, args, execute_module, check_mode=check_mode, diff=True)
-    plugin._upload = upload
     return plugin.run(task_vars={"inventory_hostname": "dc01"})
 
 
@@ -161,7 +157,9 @@ def test_copies_exact_bytes_backs_up_first_and_verifies():
     # that writes both accounts, then one state query reads them back
     order = modules(host)
     assert order == ["win_powershell", "win_file", "win_owner", "win_acl", "win_acl", "win_acl_inheritance",
-                     "win_copy", "win_command", "win_powershell"], order
+                     "win_powershell", "win_command", "win_powershell"], order
+    written = [c[1] for c in host.calls if c[0] == "ansible.windows.win_powershell"][1]
+    assert sorted(written["parameters"]["File"]) == ["after.reg", "before.reg"]  # both files in one command
     assert len(imports(host)) == 1 and imports(host)[0][1]["argv"][2].endswith("\\after.reg")
     assert ("inheritance", backup.DEFAULT_BACKUP_DIR, "absent", False) in host.secured
     assert {s[2] for s in host.secured if s[0] == "acl"} == {"S-1-5-18", "S-1-5-32-544"}
@@ -171,8 +169,8 @@ def test_copies_exact_bytes_backs_up_first_and_verifies():
     assert "proxy_server: old:3128" in result["diff"][0]["before"] and "(absent)" in result["diff"][1]["before"]
     assert "wrote DefaultConnectionSettings of LocalService (S-1-5-19): (absent) -> proxy proxy.corp:8080" in \
         " ".join(result["actions"])
-    # read 1 (every value, the manifest, the hive and rights) + secure 5 + upload 5 + import 1 + read back 1
-    assert result["round_trips"] == 1 + 5 + 5 + 1 + 1
+    # read 1 (every value, the manifest, the hive and rights) + secure 5 + backup write 1 + import 1 + read back 1
+    assert result["round_trips"] == 1 + 5 + 1 + 1 + 1
 
 
 def test_second_run_changes_nothing_and_a_secured_folder_is_not_secured_again():
@@ -185,7 +183,7 @@ def test_second_run_changes_nothing_and_a_secured_folder_is_not_secured_again():
     host.calls.clear()
     result = make({}, host)
     assert result["changed"] and "win_owner" not in modules(host)  # the manifest says the folder is secured
-    assert result["round_trips"] == 1 + 5 + 1 + 1  # read, upload, import, read back: 8
+    assert result["round_trips"] == 1 + 1 + 1 + 1  # read, backup write, import, read back: 4
 
 
 def test_equivalent_is_not_rewritten():
@@ -295,6 +293,7 @@ def test_backup_failure_writes_nothing():
     host = Host()
     result = make({}, host, upload_fails=True)
     assert result["failed"] and "Writing the backup" in result["msg"] and "Nothing was written" in result["msg"]
+    assert "Access to the path 'C:\\ProgramData\\atp.sensor_proxy\\backups' is denied." in result["msg"]
     assert imports(host) == []
 
 

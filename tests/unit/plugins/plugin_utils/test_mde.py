@@ -88,7 +88,7 @@ class Host:
         return getattr(self, module.rsplit(".", 1)[1])(args)
 
     def modules(self):
-        return [m.rsplit(".", 1)[1] for m, dummy in self.calls]
+        return [m.rsplit(".", 1)[-1] for m, dummy in self.calls]
 
     # -- the state query (_state_query.SCRIPT's $Ansible.Result, serialized by win_powershell) ----------------
     def win_powershell(self, args):
@@ -147,7 +147,7 @@ class Host:
     def upload(self, files, dest):
         for name, data in files.items():
             self.files["%s\\%s" % (dest, name)] = data
-        self.calls.append(("ansible.windows.win_copy", {"dest": dest}))
+        self.calls.append(("upload", {"dest": dest}))  # the injected upload (the action's one file write)
         return {"changed": True}
 
 
@@ -398,7 +398,7 @@ def test_source_ie_refuses_what_win_http_proxy_would_fail_or_lose():
 # ---------------------------------------------------------------------------
 # run(): check mode, read-only, rights, the change itself
 # ---------------------------------------------------------------------------
-WRITERS = {"win_command", "win_http_proxy", "win_copy", "win_file", "win_owner", "win_acl", "win_acl_inheritance"}
+WRITERS = {"win_command", "win_http_proxy", "upload", "win_file", "win_owner", "win_acl", "win_acl_inheritance"}
 
 
 def test_check_mode_and_read_only_write_nothing():
@@ -441,7 +441,7 @@ def test_a_change_is_backed_up_then_imported_once_then_winhttp_then_read_back():
     assert host.get(ATP, "PreferStaticProxyForHttpRequest") == ("REG_DWORD", 1)
     assert host.get(WINHTTP, "WinHttpSettings")[1][16:31] == b"proxy.corp:8080"
     order = [m for m in host.modules() if m != "win_acl"]
-    assert order == ["win_powershell", "win_file", "win_owner", "win_acl_inheritance", "win_copy", "win_command",
+    assert order == ["win_powershell", "win_file", "win_owner", "win_acl_inheritance", "upload", "win_command",
                      "win_http_proxy", "win_powershell"], order
     # before.reg: the old values (absent ones as deletions), in the Defender for Endpoint backup folder
     assert result["backup_file"].startswith("C:\\ProgramData\\atp.sensor_proxy\\mde_backups\\atp_proxy_")

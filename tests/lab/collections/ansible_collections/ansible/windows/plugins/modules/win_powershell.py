@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # ruff: noqa: E402  (Ansible plugin layout: DOCUMENTATION comes before the imports)
 """Lab stand-in for ansible.windows.win_powershell (TEST ONLY). The lab runs no PowerShell: this answers exactly
-the one script the collection sends (``SCRIPT`` of ``plugins/plugin_utils/_state_query.py``, loaded from the
-checkout, compared character for character) and refuses any other script.
+the two scripts the collection sends (``SCRIPT`` of ``plugins/plugin_utils/_state_query.py`` and of
+``_file_write.py``, loaded from the checkout, compared character for character) and refuses any other script.
 
 Mirrors plugins/modules/win_powershell.ps1 (ansible.windows 3.3.0):
 * the result keys set at lines 55-63 (``result``, ``host_out``, ``host_err``, ``output``, ``error``,
@@ -21,8 +21,13 @@ host's processes in ``system.json`` (any case); services from ``system.json`` (s
 ``LocalMachine\\Root`` store; ``administrator`` false under the lab's ``not_admin`` fault and for the service
 accounts a become switches to (they are not members of BUILTIN\\Administrators), true for SYSTEM and the
 connection user. ``$Ansible.Result`` comes back as ``result``; the script sets ``$Ansible.Changed = $false``.
-A ``parameters`` key the script does not declare fails as PowerShell does ("A parameter cannot be found that
-matches parameter name").
+The file write answers as its script would: the folder created when missing (its parents too), each file
+created only when it does not exist ("The file '<path>' already exists.", ``FileMode.CreateNew``), a write the
+connection user may not make refused with the .NET message ("Access to the path '<path>' is denied.", the lab's
+``can_write``: the same rule as the ``win_copy`` stand-in), a new file owned as any file the connection user
+creates; it stops at the first error with ``failed`` ($Ansible.Failed) and ``result.error``, and returns the
+SHA-256 of each file it read back. A ``parameters`` key the script does not declare fails as PowerShell does ("A
+parameter cannot be found that matches parameter name").
 """
 
 DOCUMENTATION = r"""
@@ -34,6 +39,7 @@ author: atp.sensor_proxy contributors
 """
 
 import base64
+import hashlib
 import os
 import re
 
@@ -42,14 +48,17 @@ from ansible_collections.ansible.windows.plugins.module_utils._lab import contex
 
 
 def scripts(st):
-    path = os.path.join(os.environ["ATP_LAB_REPO"], "plugins", "plugin_utils", "_state_query.py")
-    return {"state_query": st.load_by_path("atp_lab_state_query", path).SCRIPT}
+    utils = os.path.join(os.environ["ATP_LAB_REPO"], "plugins", "plugin_utils")
+    return {"state_query": st.load_by_path("atp_lab_state_query", os.path.join(utils, "_state_query.py")).SCRIPT,
+            "file_write": st.load_by_path("atp_lab_file_write", os.path.join(utils, "_file_write.py")).SCRIPT}
 
 
 KIND = {"REG_NONE": "None", "REG_SZ": "String", "REG_EXPAND_SZ": "ExpandString", "REG_BINARY": "Binary",
         "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString", "REG_QWORD": "QWord"}
 START = {"auto": 2, "delayed": 2, "manual": 3, "disabled": 4}
 PARAMETERS = ("Key", "Process", "Service", "RootCertificate")
+FILE_WRITE_PARAMETERS = ("Folder", "File")
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def registry_entry(st, reg, path):
@@ -116,6 +125,62 @@ def state_query(module, st, host, account, params):
             "user": user}
 
 
+class ScriptError(Exception):
+    """A terminating error inside the script (its catch block stores the message)."""
+
+
+def file_write(module, host, params):
+    """The file-write script (_file_write.py): ([IO.Directory]::CreateDirectory, File.Open CreateNew, SHA-256 read
+    back), stopping at the first error as its try/catch does. Returns (changed, failed, $Ansible.Result)."""
+    unknown = sorted(set(params) - set(FILE_WRITE_PARAMETERS))
+    if unknown:
+        module.fail_json(msg="A parameter cannot be found that matches parameter name '%s'." % unknown[0])
+    missing = [p for p in FILE_WRITE_PARAMETERS if params.get(p) is None]
+    if missing:  # Mandatory, and win_powershell's host cannot prompt
+        module.fail_json(msg="Cannot process command because of one or more missing mandatory parameters: %s."
+                             % " ".join(missing))
+    folder = str(params["Folder"])
+    files = params["File"]
+    if not isinstance(files, dict):
+        module.fail_json(msg="Cannot process argument transformation on parameter 'File'. Cannot convert the "
+                             "value to type \"System.Collections.IDictionary\".")
+    out = {"folder": folder, "created_folder": False, "written": {}, "error": None}
+    changed = False
+    try:
+        local = host.path(folder)
+        if not local.is_dir():
+            if local.exists():
+                raise ScriptError("Cannot create '%s' because a file or directory with the same name already exists."
+                                  % folder)
+            if not host.can_write(folder):
+                raise ScriptError("Access to the path '%s' is denied." % folder)
+            local.mkdir(parents=True)
+            out["created_folder"] = changed = True
+        for name in sorted(files, key=str.lower):
+            if not PLAIN_NAME.match(name):  # -cnotmatch
+                raise ScriptError("refusing the file name '%s': only a plain name is written" % name)
+            path = folder.rstrip("\\") + "\\" + name
+            try:
+                data = base64.b64decode(str(files[name]), validate=True)
+            except ValueError:
+                raise ScriptError("The input is not a valid Base-64 string as it contains a non-base 64 character, "
+                                  "more than two padding characters, or an illegal character among the padding "
+                                  "characters.") from None
+            target = host.path(path)
+            if target.exists():  # FileMode.CreateNew
+                raise ScriptError("The file '%s' already exists." % path)
+            if not host.can_write(path):
+                raise ScriptError("Access to the path '%s' is denied." % path)
+            target.write_bytes(data)
+            host.set_security(path, owner=host.connection_owner())
+            changed = True
+            out["written"][name] = hashlib.sha256(target.read_bytes()).hexdigest()
+    except ScriptError as exc:
+        out["error"] = str(exc)
+        return changed, True, out
+    return changed, False, out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -136,14 +201,19 @@ def main():
     st, host, user = context(module)
     known = {text: name for name, text in scripts(st).items()}
     if script not in known:
-        module.fail_json(msg="the lab's win_powershell stand-in runs no PowerShell: it answers only the script of "
-                             "plugins/plugin_utils/_state_query.py, and this one is not it", **result)
+        module.fail_json(msg="the lab's win_powershell stand-in runs no PowerShell: it answers only the scripts of "
+                             "plugins/plugin_utils/_state_query.py and _file_write.py, and this one is neither", **result)
     if module.check_mode and not re.search(r"\[CmdletBinding\(\s*SupportsShouldProcess(\s*=\s*\$true)?\s*\)\]", script):
         module.exit_json(**dict(result, msg="skipped, running in check mode"))
     if known[script] == "state_query":
         result["result"] = serialize(state_query(module, st, host, user, module.params["parameters"] or {}),
                                      module.params["depth"])
         result["changed"] = False
+    elif known[script] == "file_write":
+        changed, failed, out = file_write(module, host, module.params["parameters"] or {})
+        result.update(changed=changed, result=serialize(out, module.params["depth"]))
+        if failed:
+            result["failed"] = True  # $Ansible.Failed (win_powershell.ps1 line 895)
     module.exit_json(**result)
 
 
