@@ -7,8 +7,11 @@ On one N-host lab (default 200 hosts, forks 20; real proxy.py, HTTPS sensor API 
 1. ``baseline``: a one-task playbook that only reads one registry value per host (ansible.windows.win_reg_stat);
 2. ``converged, probe off``: our playbook on a fleet that is already configured, ``atp_proxy_probe: false``;
 3. ``converged, probe on``: the same with the probe (LocalService and SYSTEM, workspace + CRL URLs);
-4. ``drifted, probe off``: our playbook on a fleet where LocalService has no proxy or an old one, and
-   SYSTEM has none on every third host (so it backs up, writes and verifies).
+4. ``drifted, first change``: our playbook on a fleet where LocalService has no proxy or an old one, and
+   SYSTEM has none on every third host (so it backs up, writes and verifies), on hosts that never had a
+   backup (their backup folder is created and secured first: 5 round trips more, once per host);
+5. ``drifted, later change``: the same drift on hosts whose backup folder is already secured (a later change,
+   what a scheduled run meets when someone changed a proxy).
 
 It prints each wall time, its ratio to the baseline measured at the same latency, the round trips
 per host from the lab ledger (every remote command: module executions, temporary directories, file
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -57,7 +61,9 @@ COMPARE = """
     - name: compare
       atp.sensor_proxy.win_wininet_proxy_compare:
 """
-RUNS = ("baseline", "converged", "converged_probe", "drifted")
+RUNS = ("baseline", "converged", "converged_probe", "drifted_first", "drifted")
+BACKUP_MANIFEST = "HKLM:\\SOFTWARE\\atp.sensor_proxy\\Backups"
+BACKUP_ROOT = "C:\\ProgramData\\atp.sensor_proxy"
 
 
 def default_playbook() -> str:
@@ -74,6 +80,16 @@ def seed_drifted(env: LabEnv) -> None:
     for i, name in enumerate(env.host_names):
         env.host(name).seed({"user": ADMIN, "SYSTEM": None if i % 3 == 0 else ADMIN,
                              "LocalService": OLD if i % 2 else None})
+
+
+def forget_backups(env: LabEnv) -> None:
+    """Every host as before its first change: no backup manifest, no backup folder."""
+    for name in env.host_names:
+        host = env.host(name)
+        with host.transaction() as st:
+            host.registry(st).delete_key(BACKUP_MANIFEST)
+            host.forget_security(BACKUP_ROOT, st)
+        shutil.rmtree(host.path(BACKUP_ROOT), ignore_errors=True)
 
 
 def tasks_executed(result, hosts) -> list:
@@ -146,9 +162,14 @@ def main(argv=None) -> int:
                         seed_converged(env)
                         m = measure(env, "ours, converged, probe on", playbook, args.forks,
                                     dict(extra, atp_proxy_probe=True), latency)
+                    elif run == "drifted_first":
+                        seed_drifted(env)
+                        forget_backups(env)
+                        m = measure(env, "ours, drifted, first change", playbook, args.forks,
+                                    dict(extra, atp_proxy_probe=False), latency)
                     else:
                         seed_drifted(env)
-                        m = measure(env, "ours, drifted, probe off", playbook, args.forks,
+                        m = measure(env, "ours, drifted, later change", playbook, args.forks,
                                     dict(extra, atp_proxy_probe=False), latency)
                     measured.append(m)
                     print("  latency %.2f s  %-38s %7.1f s  rc=%d  round trips/host mean %.2f (min %d, max %d)  "
