@@ -18,8 +18,8 @@ What it does, in order:
 * each file is created with ``FileMode.CreateNew``: a file that already exists is never overwritten (an
   ``IOException``, "The file '<path>' already exists."); every backup folder is new (its name carries the
   UTC time to the microsecond), so an existing file there is somebody else's;
-* a file name is refused unless it is a plain name (letters, digits, ``.``, ``_``, ``-``): nothing is
-  written outside the folder;
+* a file name is refused unless it is a plain name (letters, digits, ``.``, ``_``, ``-``, and not only dots):
+  nothing is written outside the folder;
 * each file is read back and its SHA-256 returned, so the controller can compare it with what it sent.
 
 On an error the script stops, sets ``$Ansible.Failed`` (win_powershell.ps1 line 895 turns it into ``failed``)
@@ -35,7 +35,7 @@ import hashlib
 import re
 
 MODULE = "ansible.windows.win_powershell"
-NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+NAME = re.compile(r"(?!\.+\Z)[A-Za-z0-9._-]+")  # fullmatch; also in SCRIPT ("." and ".." are not file names)
 
 SCRIPT = r"""[CmdletBinding()]
 param(
@@ -53,7 +53,7 @@ try {
         $Ansible.Changed = $true
     }
     foreach ($name in @($File.Keys | Sort-Object)) {
-        if ($name -cnotmatch '^[A-Za-z0-9._-]+$') {
+        if ($name -cnotmatch '^(?!\.+\z)[A-Za-z0-9._-]+\z') {
             throw "refusing the file name '$name': only a plain name is written"
         }
         $path = [System.IO.Path]::Combine($Folder, $name)
@@ -90,7 +90,7 @@ catch {
 
 def module_args(folder: str, files: dict) -> dict:
     """The ``win_powershell`` arguments that write ``files`` (name -> bytes) into ``folder``."""
-    bad = [name for name in files if not NAME.match(name)]
+    bad = [name for name in files if not NAME.fullmatch(name)]
     if bad:
         raise ValueError("not a plain file name: %s" % ", ".join(sorted(bad)))
     return {"script": SCRIPT, "parameters": {"Folder": folder.rstrip("\\"),

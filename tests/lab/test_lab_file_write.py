@@ -75,10 +75,14 @@ def test_only_plain_names_and_known_parameters_and_nothing_in_check_mode(lab):
     fw = file_write()
     args = fw.module_args(FOLDER, {"a.reg": b"x"})
     args["parameters"]["File"]["..\\evil.reg"] = "eA=="
+    dots = fw.module_args(FOLDER, {"a.reg": b"x"})
+    dots["parameters"]["File"] = {"..": "eA=="}
     bad_param = fw.module_args(FOLDER, {"a.reg": b"x"})
     bad_param["parameters"]["Force"] = True
-    run = lab.run_playbook(play("bad_name", "bad_param"), extra_vars={"bad_name": args, "bad_param": bad_param})
+    run = lab.run_playbook(play("bad_name", "dots", "bad_param"),
+                           extra_vars={"bad_name": args, "dots": dots, "bad_param": bad_param})
     assert "refusing the file name '..\\evil.reg'" in run.result("dc01", "bad_name")["result"]["error"]
+    assert "refusing the file name '..'" in run.result("dc01", "dots")["result"]["error"]
     assert lab.host("dc01").read_file("C:\\ProgramData\\lab\\backups\\evil.reg") is None
     assert "A parameter cannot be found that matches parameter name 'Force'" in run.result("dc01", "bad_param")["msg"]
     checked = lab.run_playbook(play("write"), extra_vars={"write": fw.module_args(FOLDER, {"b.reg": b"x"})},

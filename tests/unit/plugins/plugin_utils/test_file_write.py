@@ -31,7 +31,7 @@ def test_the_arguments_carry_the_exact_bytes_and_the_folder_without_a_trailing_s
     assert "CreateNew" in fw.SCRIPT and "$Ansible.Failed = $true" in fw.SCRIPT
 
 
-@pytest.mark.parametrize("name", ["..\\x.reg", "a/b", "C:x", "", "with space.reg"])
+@pytest.mark.parametrize("name", ["..\\x.reg", "a/b", "C:x", "", "with space.reg", "..", ".", "a.reg\n"])
 def test_a_name_that_is_not_plain_is_refused_on_the_controller(name):
     with pytest.raises(ValueError, match="not a plain file name"):
         fw.module_args(FOLDER, {name: b""})

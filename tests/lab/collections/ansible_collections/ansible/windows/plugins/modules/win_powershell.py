@@ -58,7 +58,7 @@ KIND = {"REG_NONE": "None", "REG_SZ": "String", "REG_EXPAND_SZ": "ExpandString",
 START = {"auto": 2, "delayed": 2, "manual": 3, "disabled": 4}
 PARAMETERS = ("Key", "Process", "Service", "RootCertificate")
 FILE_WRITE_PARAMETERS = ("Folder", "File")
-PLAIN_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+PLAIN_NAME = re.compile(r"(?!\.+\Z)[A-Za-z0-9._-]+")  # the script's '^(?!\.+\z)[A-Za-z0-9._-]+\z'
 
 
 def registry_entry(st, reg, path):
@@ -157,7 +157,7 @@ def file_write(module, host, params):
             local.mkdir(parents=True)
             out["created_folder"] = changed = True
         for name in sorted(files, key=str.lower):
-            if not PLAIN_NAME.match(name):  # -cnotmatch
+            if not PLAIN_NAME.fullmatch(name):  # -cnotmatch
                 raise ScriptError("refusing the file name '%s': only a plain name is written" % name)
             path = folder.rstrip("\\") + "\\" + name
             try:
