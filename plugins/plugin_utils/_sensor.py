@@ -141,7 +141,7 @@ def read_certificate(execute, thumbprint: str) -> dict | None:
 
     win_certificate_info.ps1 (3.3.0) lines 92-113: ``certificates``, each with ``public_key`` (line 39) and
     ``raw`` (line 38). The write path reads it only when a password must be encrypted
-    (:func:`._sensor_config.encrypt_password`).
+    (:func:`._sensor_secret.encrypt_password`).
     """
     args = {"store_name": "My", "store_location": "LocalMachine", "thumbprint": thumbprint}
     found = list(remote.call(execute, CERTIFICATE_MODULE, args).get("certificates") or [])

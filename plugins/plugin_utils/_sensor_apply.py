@@ -46,7 +46,7 @@ So a converged host costs nothing here (discovery's 2 round trips only); a chang
 backup directory is used; +1 when a password is encrypted); check mode reads only (the certificate, when a
 password would be encrypted) and reports "would write ...; would restart AATPSensorUpdater".
 
-The password is encrypted on the controller (:func:`._sensor_config.encrypt_password`); it is never in a
+The password is encrypted on the controller (:func:`._sensor_secret.encrypt_password`); it is never in a
 result, a message, a backup or a module argument. What crosses the wire, and sits in the backup folder
 (secured: SYSTEM and Administrators only), is its ciphertext, which only the sensor's private key opens.
 
@@ -65,6 +65,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile a
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_secret as sensor_secret
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
     ChangeError,
     ConnectionDropped,
@@ -575,7 +576,7 @@ def _encryptor(execute, password: str, host: str, variable: str):
 
     def encrypt(thumbprint: str) -> str:
         certificate = sensor.read_certificate(execute, thumbprint)
-        return sensor_config.encryptor(password, certificate, host, variable)(thumbprint)
+        return sensor_secret.encryptor(password, certificate, host, variable)(thumbprint)
 
     return encrypt
 

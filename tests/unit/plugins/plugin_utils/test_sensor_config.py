@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_secret as secret
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
 
 SECRET_MANAGER = "E44826515D2778493F7F1B44A4F0A435832C657B"
@@ -347,9 +348,9 @@ def test_encrypts_as_get_mdiencryptedpassword_does(key):
     # win_certificate_info.ps1 line 39: public_key is Base64(GetPublicKey()), the PKCS#1 RSAPublicKey DER.
     entry = {"thumbprint": SECRET_MANAGER, "public_key": base64.b64encode(key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.PKCS1)).decode()}
-    first = sc.encrypt_password(CANARY, entry)
+    first = secret.encrypt_password(CANARY, entry)
     assert decrypt(key, first) == CANARY
-    assert sc.encrypt_password(CANARY, entry) != first  # OAEP is randomised
+    assert secret.encrypt_password(CANARY, entry) != first  # OAEP is randomised
     assert len(base64.b64decode(first)) == 256
 
 
@@ -365,14 +366,14 @@ def test_encrypts_from_the_raw_certificate_too(key):
             .serial_number(7).not_valid_before(now).not_valid_after(now + timedelta(days=1))
             .sign(key, hashes.SHA256()))
     der = cert.public_bytes(serialization.Encoding.DER)
-    assert decrypt(key, sc.encrypt_password(CANARY, {"raw": base64.b64encode(der).decode()})) == CANARY
-    assert decrypt(key, sc.encrypt_password(CANARY, cert.public_bytes(serialization.Encoding.PEM))) == CANARY
+    assert decrypt(key, secret.encrypt_password(CANARY, {"raw": base64.b64encode(der).decode()})) == CANARY
+    assert decrypt(key, secret.encrypt_password(CANARY, cert.public_bytes(serialization.Encoding.PEM))) == CANARY
 
 
 def test_a_password_too_long_for_the_key_is_refused_naming_the_variable(key):
     with pytest.raises(UsageError, match=r"atp_proxy_sensor_proxy_password is too long .* at most 95 characters"):
-        sc.encrypt_password("x" * 96, key.public_key())
-    assert decrypt(key, sc.encrypt_password("x" * 95, key.public_key())) == "x" * 95
+        secret.encrypt_password("x" * 96, key.public_key())
+    assert decrypt(key, secret.encrypt_password("x" * 95, key.public_key())) == "x" * 95
 
 
 def test_a_non_rsa_certificate_is_refused():
@@ -380,13 +381,13 @@ def test_a_non_rsa_certificate_is_refused():
 
     ec_key = ec.generate_private_key(ec.SECP256R1())
     with pytest.raises(UsageError, match="RSA only"):
-        sc.encrypt_password(CANARY, {"public_key": base64.b64encode(ec_key.public_key().public_bytes(
+        secret.encrypt_password(CANARY, {"public_key": base64.b64encode(ec_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()})
 
 
 def test_encryptor_refuses_a_missing_certificate_only_when_it_must_encrypt(key):
     cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
-    missing = sc.encryptor(CANARY, {"thumbprint": SECRET_MANAGER, "present": False}, "dc01")
+    missing = secret.encryptor(CANARY, {"thumbprint": SECRET_MANAGER, "present": False}, "dc01")
     kept = sc.plan(cfg, request(url="http://localhost:8080", username="thalpius.local\\thalpius", password=CANARY),
                    encrypt=missing)
     assert not kept.changed  # the stored password is kept: no certificate needed
@@ -397,6 +398,6 @@ def test_encryptor_refuses_a_missing_certificate_only_when_it_must_encrypt(key):
     entry = {"present": True, "public_key": base64.b64encode(key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.PKCS1)).decode()}
     result = sc.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY),
-                     encrypt=sc.encryptor(CANARY, entry))
+                     encrypt=secret.encryptor(CANARY, entry))
     stored = json.loads(result.data)["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
     assert decrypt(key, stored["EncryptedBytes"]) == CANARY and stored["CertificateThumbprint"] == SECRET_MANAGER
