@@ -38,7 +38,7 @@ class ActionModule(AtpAction):
             _display.warning(warning)
         if problems:
             raise UsageError("Invalid role variables, nothing was changed: %s" % "; ".join(problems))
-        result = job.run(execute, self.uploader(task_vars, execute), self.remote_copier(task_vars, execute),
+        result = job.run(execute, self.uploader(execute), self.remote_copier(task_vars, execute),
                          checked, self.check_mode, host=host)
         # An empty atp_proxy_workspace probes the workspace the host's sensor is configured for.
         probe = validate.probe_plan(checked, job.sensor_workspace(result, checked))

@@ -23,7 +23,7 @@ class ActionModule(AtpAction):
 
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")
-        return mde.run(execute, self.uploader(task_vars, execute), args,
+        return mde.run(execute, self.uploader(execute), args,
                        self.check_mode, host=host, runs_as=self._runs_as())
 
     def _runs_as(self) -> str:

@@ -37,6 +37,6 @@ class ActionModule(AtpAction):
                                      reads["services"], reads["root_certificates"])
         discovery = sensor.discover(execute, snapshot, readiness=False)
         return sensor_apply.run(
-            execute, self.uploader(task_vars, execute), self.remote_copier(task_vars, execute), discovery, args,
+            execute, self.uploader(execute), self.remote_copier(task_vars, execute), discovery, args,
             self.check_mode,
             host=host, name=names)

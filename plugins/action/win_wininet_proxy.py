@@ -22,4 +22,4 @@ class ActionModule(AtpAction):
 
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")
-        return configure.run(execute, self.uploader(task_vars, execute), args, self.check_mode, host=host)
+        return configure.run(execute, self.uploader(execute), args, self.check_mode, host=host)

@@ -125,7 +125,7 @@ class AtpAction(ActionBase):
         except AnsibleConnectionFailure as exc:
             raise Disconnected(str(exc)) from exc
 
-    def _win_copy(self, args: dict, task_vars: dict, execute, round_trips: int) -> dict:
+    def _win_copy(self, args: dict, task_vars: dict, execute) -> dict:
         """Run the real ``ansible.windows.win_copy`` action with ``args`` on this task's connection."""
         task = self._task.copy()
         task.args = args
@@ -137,14 +137,7 @@ class AtpAction(ActionBase):
         except AnsibleConnectionFailure as exc:
             raise Disconnected(str(exc)) from exc
         finally:
-            execute.count("ansible.windows.win_copy", round_trips)
-
-    def _upload(self, files: dict, dest: str, task_vars: dict, execute) -> dict:
-        """Write ``files`` (name -> bytes) as new files into the folder ``dest`` on the host: one
-        ``ansible.windows.win_powershell`` run of :mod:`._file_write` (1 WinRM command; ``win_copy`` took 5).
-        Returns :func:`._file_write.outcome`. Raises :class:`Disconnected`."""
-        del task_vars
-        return file_write.write(execute, dest, files)
+            execute.count("ansible.windows.win_copy")
 
     def _remote_copy(self, src: str, dest: str, task_vars: dict, execute) -> dict:
         """Copy a file on the host with the win_copy action and ``remote_src: true``.
@@ -152,11 +145,14 @@ class AtpAction(ActionBase):
         The action runs the module once in its ``remote`` mode (win_copy.py lines 387-401, win_copy.ps1
         lines 363-425); nothing crosses the wire but the two paths (1 WinRM command). Raises :class:`Disconnected`.
         """
-        return self._win_copy({"src": src, "dest": dest, "remote_src": True}, task_vars, execute, 1)
+        return self._win_copy({"src": src, "dest": dest, "remote_src": True}, task_vars, execute)
 
-    def uploader(self, task_vars: dict, execute):
-        """``upload(files, dest)`` for the pure write paths."""
-        return lambda files, dest: self._upload(files, dest, task_vars, execute)
+    @staticmethod
+    def uploader(execute):
+        """``upload(files, dest)`` for the pure write paths: ``files`` (name -> bytes) written as new files into the
+        folder ``dest`` in one ``ansible.windows.win_powershell`` run of :mod:`._file_write` (1 WinRM command);
+        returns :func:`._file_write.outcome`. Raises :class:`Disconnected`."""
+        return lambda files, dest: file_write.write(execute, dest, files)
 
     def remote_copier(self, task_vars: dict, execute):
         """``remote_copy(src, dest)`` for the pure write paths."""
