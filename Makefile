@@ -1,7 +1,8 @@
 # atp.sensor_proxy developer entry points.
 #   make demo   - stand up the emulated Windows lab and run the main job against it
 #   make test   - everything CI runs: unit + lab end-to-end tests, sanity, lint, changelog lint
-# Both set themselves up from nothing (venv, pinned packages, apt packages).
+# Both set themselves up from nothing (venv, locked packages, apt packages).
+#   make lock   - regenerate requirements-dev.lock from requirements-dev.txt (UPGRADE=1: newest allowed)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,6 +18,9 @@ COLL_ROOT := $(BUILD)/collections
 TEST_ROOT := $(BUILD)/ansible-test/ansible_collections/atp/sensor_proxy
 ANSIBLE_TEST_PY ?= 3.11
 APT_PACKAGES := tinyproxy chromium
+# Every package make installs, transitive ones included, pinned with hashes (pip-compile --generate-hashes).
+LOCK := requirements-dev.lock
+UPGRADE ?=
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
@@ -25,7 +29,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv setup collection apt test units lab-tests sanity lint changelog-lint fuzz demo bench docs clean
+.PHONY: help venv lock setup collection apt test units lab-tests sanity lint changelog-lint fuzz demo bench docs clean
 
 help:
 	@echo "make demo   - run configure_atp_proxy.yml against the built-in emulated Windows lab"
@@ -33,14 +37,21 @@ help:
 	@echo "make fuzz   - the long property-based codec run (100,000+ cases)"
 	@echo "make bench  - benchmarks in bench/ (each prints its ratio)"
 	@echo "make docs   - regenerate docs/ pages from the plugins' DOCUMENTATION"
+	@echo "make lock   - regenerate requirements-dev.lock from requirements-dev.txt (UPGRADE=1 for newest)"
 
-$(BIN)/.stamp: requirements-dev.txt requirements.txt
+# Installs exactly the lock: pip refuses any file whose hash is not in it, and any package it does not pin.
+$(BIN)/.stamp: $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade 'pip>=23.2'
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	touch $@
 
 venv: $(BIN)/.stamp
+
+# Refresh the lock from requirements-dev.txt. Without UPGRADE=1 the transitive versions already locked are
+# kept where they still fit; tests/packaging/test_lock.py fails when the two files disagree.
+lock: venv
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links $(if $(UPGRADE),--upgrade) --output-file=$(LOCK) requirements-dev.txt
 
 # Packages from apt that the tests use as real parts (a second real proxy).
 $(BUILD)/.apt-stamp:

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 
 import yaml
@@ -15,7 +14,8 @@ from tests.lab.fixtures import LabEnv
 from tests.lab.network import ProxyPy, SensorApi
 
 from . import _awx
-from ._helpers import REPO, run, tool
+from ._helpers import REPO
+from ._runner import run_job
 
 WORKSPACE = "contoso-corp"
 SENSOR_HOST = WORKSPACE + "sensorapi.atp.azure.com"
@@ -74,27 +74,6 @@ def data_dir(base, lab: LabEnv, hosts: list, extravars: str):
     (base / "env" / "extravars").write_text(extravars)
     (base / "env" / "settings").write_text(yaml.safe_dump({"idle_timeout": 600, "job_timeout": 900}))
     return base
-
-
-def run_job(pdd, playbook: str, ident: str, check: bool = False) -> dict:
-    """``ansible-runner run``; a job template of type "check" adds --check (env/cmdline)."""
-    if check:
-        (pdd / "env" / "cmdline").write_text("--check")
-    proc = run([tool("ansible-runner"), "run", pdd, "-p", playbook, "--ident", ident], check=False, timeout=900)
-    artifacts = pdd / "artifacts" / ident
-    assert (artifacts / "status").exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    files = sorted((artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
-    events = [json.loads(p.read_text()) for p in files]
-    stats = [e for e in events if e["event"] == "playbook_on_stats"]
-    return {
-        "status": (artifacts / "status").read_text().strip(),
-        "rc": int((artifacts / "rc").read_text().strip()),
-        "events": events,
-        "stdout": (artifacts / "stdout").read_text(),
-        "recap": stats[0]["event_data"] if stats else {},
-        # What AWX saves as the job's artifacts (set_stats) and shows on its Details tab.
-        "artifacts": (stats[0]["event_data"].get("artifact_data") or {}) if stats else {},
-    }
 
 
 def dc_job(base, lab, hosts, template_name: str, playbook: str, ident: str, meta: dict, extra: dict,

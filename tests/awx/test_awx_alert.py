@@ -19,6 +19,7 @@ from . import _awx
 from ._awx_lab import dc_job, lab_fleet, template
 from ._helpers import REPO, ansible_env, run, tool
 from ._report_page import Page
+from ._runner import host_results
 
 DRIFT = "Defender sensor proxy - drift check"
 ALERT = "Defender sensor proxy - drift alert"
@@ -61,8 +62,8 @@ def test_a_drifted_fleet_fails_the_job_with_everything_written(drift_job):
     fleet = drift_job["artifacts"]["atp_proxy_fleet"]
     assert fleet["totals"]["hosts"] == 3
     assert (fleet["drifted"], fleet["in_sync"], fleet["hive_not_loaded"]) == (["dc01"], ["dc02"], ["dc03"])
-    ended = {e["event_data"]["host"]: e["event_data"]["res"]["msg"] for e in drift_job["events"]
-             if e["event"] == "runner_on_failed" and e["event_data"].get("task") == "End this host as its run went"}
+    ended = {host: res["msg"] for host, res in host_results(drift_job["events"], event="runner_on_failed",
+                                                               task="End this host as its run went").items()}
     assert sorted(ended) == ["dc01", "dc03"]
     assert "atp_proxy_fail_on_drift" in ended["dc01"] and "dc01: drifted" in ended["dc01"]
     # The report came first, complete.

@@ -49,7 +49,7 @@ def test_tarball_has_no_tests_lab_bench_or_dev_files(built):
     leaked = [n for n in built["names"] if PurePosixPath(n).parts and PurePosixPath(n).parts[0] in NOT_SHIPPED]
     assert leaked == []
     assert not [n for n in built["names"] if "tests/lab" in n or n.endswith((".pyc", ".tar.gz"))]
-    for dev_file in ("Makefile", "requirements-dev.txt", "pyproject.toml", ".ansible-lint", ".gitignore"):
+    for dev_file in ("Makefile", "requirements-dev.txt", "requirements-dev.lock", "pyproject.toml", ".ansible-lint", ".gitignore"):
         assert dev_file not in built["names"]
     for shipped in ("MANIFEST.json", "FILES.json", "README.md", "COPYING", "meta/runtime.yml",
                     "meta/execution-environment.yml", "requirements.txt", "bindep.txt",

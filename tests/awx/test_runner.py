@@ -11,135 +11,39 @@ The private data dir is what AWX hands to ansible-runner: ``project/`` (the play
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-import yaml
 
-from tests.lab.fixtures import LabEnv
-from tests.lab.network import ProxyPy, SensorApi
-
-from ._helpers import REPO, run, tool
+from . import _awx
+from ._awx_lab import SENSOR_HOST, SURVEY_ANSWERS, data_dir, lab_fleet, template
 from ._report_page import Page
+from ._runner import host_results, run_job
 
-WORKSPACE = "contoso-corp"
-SENSOR_HOST = WORKSPACE + "sensorapi.atp.azure.com"
 PING = "https://%s/tri/sensor/api/ping" % SENSOR_HOST
-WANTED = {"proxy_server": "proxy.corp:8080", "bypass": ["<local>", "*.corp.example"]}
-SURVEY_ANSWERS = {
-    "atp_proxy_survey_proxy_server": "proxy.corp:8080",
-    "atp_proxy_survey_bypass": "<local>\n*.corp.example\n",
-    "atp_proxy_survey_auto_config_url": "",
-    "atp_proxy_products": ["mdi"],
-    "atp_proxy_workspace": WORKSPACE,
-}
-ENV_KEYS_PREFIXES = ("ANSIBLE_", "ATP_", "PYTHONPATH")
-
-
-class _Unsafe(str):
-    pass
-
-
-def _unsafe_representer(dumper, data):
-    return dumper.represent_scalar("!unsafe", str(data))
-
-
-yaml.SafeDumper.add_representer(_Unsafe, _unsafe_representer)
 
 
 def _awx_extravars(template_name: str, extra: dict) -> str:
-    """env/extravars as AWX writes it: template extra_vars as they are, survey answers !unsafe."""
-    templates = yaml.safe_load((REPO / "awx" / "job_templates.yml").read_text())["atp_awx_job_templates"]
-    template = next(t for t in templates if t["name"] == template_name)
-
-    def unsafe(value):
-        if isinstance(value, str):
-            return _Unsafe(value)
-        if isinstance(value, list):
-            return [unsafe(v) for v in value]
-        return value
-
-    data = dict(template["extra_vars"])
-    data.update({k: unsafe(v) for k, v in SURVEY_ANSWERS.items()})
-    data.update(extra)
-    return yaml.safe_dump(data, sort_keys=False)
+    """env/extravars as AWX writes it: the template's extra_vars as they are, the survey answers !unsafe."""
+    return _awx.extravars(template(template_name)["extra_vars"], SURVEY_ANSWERS, extra)
 
 
 @pytest.fixture
 def fleet(tmp_path):
     """Three DCs: dc01 drifted (accounts empty), dc02 in sync, dc03 with LocalService's hive unloaded."""
-    lab = LabEnv(tmp_path / "lab", hosts=3)
-    api = SensorApi(tmp_path / "sensor_api").start()
-    lab.lab.update_config(ca_file=str(api.ca_file))
-    lab.lab.add_dns("%s:443" % SENSOR_HOST, "127.0.0.1:%d" % api.port, proxy_only=True)
-    proxy = ProxyPy(tmp_path / "proxy", lab.lab.dir).start()
-    lab.lab.add_dns("proxy.corp:8080", "127.0.0.1:%d" % proxy.port)
-    for name in lab.host_names:
-        lab.host(name).seed({"user": WANTED})
-    lab.host("dc02").seed({"S-1-5-18": WANTED, "S-1-5-19": WANTED})
-    lab.host("dc03").seed({"unloaded": ["S-1-5-19"]})
-    yield lab
-    proxy.stop()
-    api.stop()
+    with lab_fleet(tmp_path, hosts=3, drifted=("dc01",), unloaded=("dc03",)) as lab:
+        yield lab
 
 
-def private_data_dir(tmp_path, lab: LabEnv, extravars: str):
-    """Lay out an AWX-style private data dir for the lab."""
-    pdd = tmp_path / "pdd"
-    shutil.copytree(REPO / "playbooks", pdd / "project")
-    (pdd / "inventory").mkdir(parents=True)
-    inventory = {"all": {"vars": lab.inventory_vars(), "children": {
-        "atp_sensors": {"hosts": {name: {} for name in lab.host_names}}}}}
-    (pdd / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
-    (pdd / "env").mkdir()
-    env = {k: v for k, v in lab.env().items() if k.startswith(ENV_KEYS_PREFIXES)}
-    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # the runner's own event callback is what AWX reads
-    env.pop("ANSIBLE_CALLBACK_PLUGINS", None)
-    (pdd / "env" / "envvars").write_text(yaml.safe_dump(env))
-    (pdd / "env" / "extravars").write_text(extravars)
-    (pdd / "env" / "settings").write_text(yaml.safe_dump({"idle_timeout": 600, "job_timeout": 900}))
-    return pdd
-
-
-def run_job(pdd, playbook: str, ident: str, check=False):
-    cmd = [tool("ansible-runner"), "run", pdd, "-p", playbook, "--ident", ident]
-    # A job template of type "check" adds --check; runner takes extra arguments from env/cmdline.
-    cmdline = pdd / "env" / "cmdline"
-    if check:
-        cmdline.write_text("--check")
-    elif cmdline.exists():
-        cmdline.unlink()
-    proc = run(cmd, check=False, timeout=900)
-    assert (pdd / "artifacts" / ident / "status").exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    artifacts = pdd / "artifacts" / ident
-    event_files = sorted((artifacts / "job_events").glob("*.json"), key=lambda p: int(p.name.split("-")[0]))
-    events = [json.loads(p.read_text()) for p in event_files]
-    return {
-        "proc": proc,
-        "status": (artifacts / "status").read_text().strip(),
-        "rc": int((artifacts / "rc").read_text().strip()),
-        "events": events,
-        "stdout": (artifacts / "stdout").read_text(),
-    }
+def private_data_dir(tmp_path, lab, extravars: str):
+    return data_dir(tmp_path / "pdd", lab, lab.host_names, extravars)
 
 
 def ok_results(job, action: str = "", task_name: str = "") -> dict:
-    """host -> event_data.res of the (last) runner_on_ok event of a module (FQCN) or a task name."""
-    found = {}
-    for e in job["events"]:
-        data = e["event_data"]
-        if e["event"] != "runner_on_ok":
-            continue
-        if (action and action in (data.get("resolved_action"), data.get("task_action"))) or \
-                (task_name and data.get("task") == task_name):
-            found[data["host"]] = data["res"]
-    return found
+    return host_results(job["events"], action=action, task=task_name)
 
 
 def fleet_stats(job) -> dict:
-    stats = [e for e in job["events"] if e["event"] == "playbook_on_stats"]
-    assert len(stats) == 1
-    return stats[0]["event_data"]["artifact_data"]["atp_proxy_fleet"]
+    return job["artifacts"]["atp_proxy_fleet"]
 
 
 def _decoded(lab, host, sid):
@@ -156,7 +60,7 @@ def test_check_job_reports_drift_and_writes_nothing(tmp_path, fleet):
     # The template sets atp_proxy_fail_on_drift: the drifted and unreadable hosts end failed, after the summary,
     # so that AWX marks the job failed and sends the drift alert (notification_templates_error).
     assert job["status"] == "failed" and job["rc"] == 2, job["stdout"][-4000:]
-    recap = [e for e in job["events"] if e["event"] == "playbook_on_stats"][0]["event_data"]
+    recap = job["recap"]
     assert sorted(recap["failures"]) == ["dc01", "dc03"], recap
     assert "--check" in " ".join(json.loads((pdd / "artifacts" / "drift" / "command").read_text())["command"])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -43,6 +44,10 @@ READ_GREETING = r"""
       ansible.builtin.debug:
         msg: "{{ inventory_hostname }} says {{ greeting.value }} ({{ greeting.type }})"
 """
+
+
+# A Python warning as the warnings module prints it ("file:line: SomeWarning: text"); not Ansible's "[WARNING]:".
+PYTHON_WARNING = re.compile(r"^.*\b[A-Z][A-Za-z]*Warning: .*$", re.M)
 
 
 def cli(lab_dir, *args, timeout=300):
@@ -326,3 +331,5 @@ def test_check_playbook_through_run(lab_dir):
     assert proc.returncode == 0, proc
     for name in ("dc01", "dc02", "dc03"):
         assert name in proc.stdout, proc.stdout
+    # No Python warning from the toolchain between the lines an admin reads (the lock pins it clean).
+    assert not PYTHON_WARNING.findall(proc.stdout + proc.stderr), proc.stdout + proc.stderr
