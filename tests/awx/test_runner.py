@@ -29,8 +29,8 @@ def _awx_extravars(template_name: str, extra: dict) -> str:
 
 @pytest.fixture
 def fleet(tmp_path):
-    """Three DCs: dc01 drifted (accounts empty), dc02 in sync, dc03 with LocalService's hive unloaded."""
-    with lab_fleet(tmp_path, hosts=3, drifted=("dc01",), unloaded=("dc03",)) as lab:
+    """Three DCs: dc01 drifted (accounts empty), dc02 in sync, dc03 drifted with LocalService's hive unloaded."""
+    with lab_fleet(tmp_path, hosts=3, drifted=("dc01", "dc03"), unloaded=("dc03",)) as lab:
         yield lab
 
 
