@@ -62,8 +62,8 @@ def test_a_drifted_fleet_fails_the_job_with_everything_written(drift_job):
     fleet = drift_job["artifacts"]["atp_proxy_fleet"]
     assert fleet["totals"]["hosts"] == 3
     assert (fleet["drifted"], fleet["in_sync"], fleet["hive_not_loaded"]) == (["dc01"], ["dc02"], ["dc03"])
-    ended = {host: res["msg"] for host, res in host_results(drift_job["events"], event="runner_on_failed",
-                                                               task="End this host as its run went").items()}
+    failed = host_results(drift_job["events"], event="runner_on_failed", task="End this host as its run went")
+    ended = {host: res["msg"] for host, res in failed.items()}
     assert sorted(ended) == ["dc01", "dc03"]
     assert "atp_proxy_fail_on_drift" in ended["dc01"] and "dc01: drifted" in ended["dc01"]
     # The report came first, complete.
