@@ -17,9 +17,11 @@ description:
     for Endpoint and readiness keys, the backup manifest, the administrator check), and runs, as the host needs:"
   - "the method (C(atp_proxy_method); C(auto) keeps the method the host uses, see docs/sensor.md); the WinINet write
     path of M(atp.sensor_proxy.win_wininet_proxy) (per account, or the machine-wide value under the policy), or the
-    sensor's own setting of M(atp.sensor_proxy.win_mdi_sensor_proxy), or nothing for a sensor v3; the Defender for
-    Endpoint settings of M(atp.sensor_proxy.win_mde_proxy) and the opt-in .NET TLS values; one restart of the
-    sensor's services when a change needs it; then the proxy each sensor component uses after the run."
+    sensor's own setting of M(atp.sensor_proxy.win_mdi_sensor_proxy), or for a sensor v3 the two values
+    C(Set-MDISensorProxyConfiguration) writes for it (C(TelemetryProxyServer) as host:port, Defender Antivirus'
+    C(ProxyServer) as the URL); the Defender for Endpoint settings of M(atp.sensor_proxy.win_mde_proxy), the v3
+    sensor's values and the opt-in .NET TLS values, in one backed-up write; one restart of the sensor's services
+    when a change needs it; then the proxy each sensor component uses after the run."
   - "With C(atp_proxy_mode=check) it is the read-only drift report: it compares every part and writes nothing."
   - Returns the fields of M(atp.sensor_proxy.win_wininet_proxy) for the WinINet part, the other parts under their
     names, C(summary) (the host's summary before the probe; the role's last step adds the probe with
@@ -85,8 +87,15 @@ sensor_config:
   returned: when the method is sensor_config
   type: dict
 mde:
-  description: The Defender for Endpoint (and .NET TLS) result, as M(atp.sensor_proxy.win_mde_proxy) returns it.
-  returned: when C(atp_proxy_products) contains V(mde), or C(atp_proxy_fix_tls) is on
+  description: The Defender for Endpoint (and .NET TLS) result, as M(atp.sensor_proxy.win_mde_proxy) returns it; for a
+    sensor v3 it has the sensor's two static proxy values too.
+  returned: when C(atp_proxy_products) contains V(mde), C(atp_proxy_fix_tls) is on, or the method is mde
+  type: dict
+sensor_v3:
+  description: A sensor v3's proxy (method mde), C(proxy) (the URL wanted, null with C(atp_proxy_state=absent)),
+    C(values) (C(TelemetryProxyServer), Defender Antivirus C(ProxyServer)), C(pending) (those that differ, or were
+    written), C(fix) (one sentence) and C(applies) (when Defender for Endpoint takes the change).
+  returned: when the method is mde
   type: dict
 restart:
   description: The refresh, C(services) it planned, C(restarted), C(actions), C(reasons), C(restart_needed) (opt-out).

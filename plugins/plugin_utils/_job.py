@@ -12,9 +12,11 @@ Pure logic with injected remote access (the ``atp.sensor_proxy.atp_proxy_job`` a
 2. discovery (:func:`._sensor.discover`; a v2 sensor adds the ``slurp`` of its SensorConfiguration.json);
 3. the method (``atp_proxy_method``; ``auto``: :func:`._sensor.auto_method`);
 4. the Defender for Identity proxy: ``wininet`` (:func:`._configure.run`, per account, or the machine-wide key
-   under ``ProxySettingsPerUser=0``) or ``sensor_config`` (:func:`._sensor_apply.run`); a v3 sensor writes
-   nothing here unless ``atp_proxy_method: wininet`` is explicit;
-5. Defender for Endpoint and the opt-in .NET TLS values (:func:`._mde.run`, their own backup folder);
+   under ``ProxySettingsPerUser=0``) or ``sensor_config`` (:func:`._sensor_apply.run`); a v3 sensor (method
+   ``mde``) gets its proxy where Set-MDISensorProxyConfiguration puts it (:mod:`._sensor_v3`), written in step 5;
+5. Defender for Endpoint, the v3 sensor's two static proxy values and the opt-in .NET TLS values
+   (:func:`._mde.run`: one backup in their own folder, one write; the atp_proxy_mde_* values must agree with the
+   sensor's);
 6. the refresh: a running sensor keeps the proxy it read at start, so what a change needs is restarted, once
    (:func:`._sensor_apply.restart_plan`);
 7. what each sensor component uses now (:func:`._sensor.effective_from`, from the values written and verified;
@@ -41,6 +43,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_v3 as sensor_v3
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
     ChangeError,
@@ -158,7 +161,8 @@ def reads(v: dict) -> dict:
 # Deciding
 # ---------------------------------------------------------------------------
 def choose_method(v: dict, discovery: dict) -> tuple:
-    """``(method, why)``: ``wininet``, ``sensor_config`` or ``mde`` (a v3 sensor: nothing to write here)."""
+    """``(method, why)``: ``wininet``, ``sensor_config`` or ``mde`` (a v3 sensor: Defender for Endpoint's static
+    proxy, as Set-MDISensorProxyConfiguration sets it)."""
     asked = v.get(var("method")) or "auto"
     info = discovery["sensor"]
     if asked != "auto":
@@ -166,7 +170,8 @@ def choose_method(v: dict, discovery: dict) -> tuple:
     chosen = discovery["auto_method"]
     in_use = discovery["method_in_use"]
     if chosen == MDE:
-        return MDE, "sensor v3 connects through Defender for Endpoint"
+        return MDE, "sensor v3 connects through Defender for Endpoint: its static proxy, as " \
+            "Set-MDISensorProxyConfiguration sets it"
     if not info["installed"]:
         return WININET, "no Defender for Identity sensor is installed: the per-account WinINet copy"
     if in_use == chosen:
@@ -211,6 +216,33 @@ def _sensor_options(v: dict, url, stamp: str) -> dict:
     if v.get(var("source")) == "backup":
         opts.update(source="backup", backup_file=v.get(var("backup_file")) or None)
     return opts
+
+
+def _sensor_v3(v: dict, discovery: dict, execute, snapshot, host: str) -> tuple:
+    """``(options for _mde.run, wanted URL or None, warnings)`` of a v3 sensor's proxy (method ``mde``): the
+    atp_proxy_mde_* options (or only the sensor's two values when Defender for Endpoint is not managed) with the
+    values Set-MDISensorProxyConfiguration writes; checked before anything is written. ``(None, None, [])``
+    for a restore (atp_proxy_source=backup): the restore playbook puts the backups back."""
+    generation = discovery["sensor"].get("generation")
+    if generation != "v3":
+        raise UsageError("atp_proxy_method=mde sets the proxy of a Defender for Identity sensor v3 (SenseIdentity "
+                         "inside Defender for Endpoint), but %s has %s. Nothing was changed. Use atp_proxy_method: "
+                         "auto, which keeps the method the host uses."
+                         % (host, "a sensor %s" % generation if generation else "no Defender for Identity sensor"))
+    if v.get(var("source")) == "backup":
+        return None, None, []
+    url = None
+    if (v.get(var("state")) or "present") == "present":  # absent: both values removed, as Clear- does
+        url = sensor_config.validate_url(_sensor_url(v, execute, snapshot), sensor_apply.ROLE_NAMES["url"])
+    opts = mde_options(v)
+    if opts is None:  # Defender for Endpoint is not managed: only what the cmdlet writes for the sensor
+        opts = {"winhttp_source": "unmanaged", "telemetry": False, "prefer_static_proxy": False,
+                "backup_dir": v.get(MDE_PREFIX + "backup_dir") or mde.DEFAULT_BACKUP_DIR,
+                "backup_keep": v.get(var("backup_keep")), "read_only": read_only(v), "name_prefix": MDE_PREFIX}
+    opts["also"] = sensor_v3.wanted(url, sensor_v3.owner(v))
+    mde.desired(opts, mde.namer(MDE_PREFIX))  # one setting, one owner: a conflict stops here, nothing written
+    warning = sensor_v3.credentials_warning(v, host)
+    return opts, url, [warning] if warning else []
 
 
 def _tls_items(v: dict, discovery: dict, snapshot) -> list:
@@ -321,6 +353,10 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     per_machine = discovery["wininet"]["per_user_policy"]["per_machine"]
     info = dict(discovery)
     result = record.result
+    v3_opts = v3_url = None
+    if method == MDE:
+        v3_opts, v3_url, v3_warnings = _sensor_v3(v, discovery, execute, snapshot, host)
+        warnings += v3_warnings
 
     # -- Defender for Identity ------------------------------------------------
     sensor_result = None
@@ -365,7 +401,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
 
     # -- Defender for Endpoint and the machine-wide opt-ins --------------------
     machine_items = _tls_items(v, discovery, snapshot)
-    opts = mde_options(v)
+    opts = v3_opts if v3_opts is not None else mde_options(v)
     mde_plan = None
     mde_result = None
     if opts is not None or machine_items:
@@ -391,6 +427,10 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
             raise
         result[MDE] = mde_result
         warnings += mde_result.get("warnings") or []
+        # --diff shows every part's values, decoded (the WinINet accounts' first)
+        result["diff"] = list(result.get("diff") or []) + list(mde_result.get("diff") or [])
+    if v3_opts is not None:
+        result["sensor_v3"] = sensor_v3.record(v3_url, mde_result)
 
     # -- the refresh: once, after every write of the run -----------------------
     wininet_changed = bool(result.get("written")) or (predicted and bool(result.get("changed_sids")))

@@ -176,8 +176,9 @@ FROM_IE = "ie"  # the wanted WinHTTP value comes from the account's WinINet sett
 @dataclass(frozen=True)
 class Wanted:
     setting: Setting
-    value: object  # str / int, a WinHttp, or FROM_IE
+    value: object  # str / int, a WinHttp, or FROM_IE; None: the value is removed
     module_args: dict | None = None  # WinHTTP: the win_http_proxy arguments
+    owner: str = ""  # another part of the run that wants this value (options["also"]): the variable that says so
 
 
 def _masked(text) -> str:
@@ -342,7 +343,58 @@ def desired(options: dict, name=None) -> list:
         out.append(Wanted(AV_PROXY_BYPASS, ";".join(av_bypass)))
     if crl:
         out.append(Wanted(AV_SSL_OPTIONS, SSL_OPTIONS_NO_REVOCATION_CHECK))
-    return out
+    return merged(out, (options or {}).get("also") or (), name)
+
+
+# Which options set a static proxy value another part of the run may want too (a sensor v3's proxy).
+_OWNERS = {"telemetry_proxy_server": ("proxy_server", "telemetry"), "av_proxy_server": ("av_proxy_server",)}
+
+
+def _endpoint_key(setting: Setting, text: str) -> tuple:
+    """What a static proxy value points at, to tell whether two values agree: (scheme, host, port), lower case,
+    the scheme's default port when none is given (a TelemetryProxyServer value has no scheme: http)."""
+    text = text.strip().rstrip("/").lower()
+    match = _URL.match(text)
+    scheme, rest = (match.group("scheme"), match.group("rest").rstrip("/")) if match else ("http", text)
+    port_match = re.search(r":(\d+)$", rest)
+    port = int(port_match.group(1)) if port_match else (443 if scheme == "https" else 80)
+    host = rest[:port_match.start()] if port_match else rest
+    return (scheme if setting is AV_PROXY_SERVER else "", host, port)
+
+
+def _agree(setting: Setting, mine, theirs) -> bool:
+    if mine is None or theirs is None:
+        return mine is None and theirs is None
+    return _endpoint_key(setting, str(mine)) == _endpoint_key(setting, str(theirs))
+
+
+def merged(own: list, also, name=None) -> list:
+    """One setting, one owner: ``own`` (what these options set) with ``also``, the values another part of the run
+    wants (:class:`Wanted` with ``owner``, e.g. a sensor v3's proxy, as Set-MDISensorProxyConfiguration writes it).
+    A value both want is written once (these options' text); values that point at different proxies, or one
+    that sets what the other removes, raise :class:`UsageError` naming both variables: nothing is read or written.
+    The result is in ``SETTINGS`` order."""
+    name = name or namer("")
+    out = list(own)
+    for extra in also:
+        same = next((w for w in out if w.setting is extra.setting), None)
+        if same is None:
+            out.append(extra)
+            continue
+        if _agree(extra.setting, same.value, extra.value):
+            continue
+        options = _OWNERS.get(extra.setting.name) or (extra.setting.name,)
+        option = options[0] if extra.value is not None else options[-1]
+        wants = ("wants %r there" % extra.value) if extra.value is not None else \
+            "removes it (as Clear-MDISensorProxyConfiguration does)"
+        leave = ("set %s: false" % name(options[-1])) if len(options) > 1 else ("leave %s empty" % name(options[0]))
+        fix = ("give both the same proxy, or " if extra.value is not None else "") + leave
+        raise _problem(name, option, "sets %s to %r, but %s %s: one setting has one owner. To fix it, %s to leave "
+                       "%s to the sensor"
+                       % (extra.setting.label, same.value, extra.owner or "another part of the run", wants, fix,
+                          extra.setting.label))
+    order = {setting.name: i for i, setting in enumerate(SETTINGS)}
+    return sorted(out, key=lambda w: order[w.setting.name])
 
 
 # ---------------------------------------------------------------------------
@@ -461,6 +513,8 @@ class SettingPlan:
 
     def sentence(self, check_mode: bool) -> str:
         verb = "would set" if check_mode else "set"
+        if self.wanted is None:
+            verb = "would remove" if check_mode else "removed"
         return "%s %s: %s -> %s%s" % (verb, self.setting.label, self.current_text, self.wanted_text,
                                       " (%s)" % self.note if self.note else "")
 
@@ -589,9 +643,12 @@ def plan(execute, options: dict, values: dict | None = None, name=None, runs_as:
                     matches=lambda got, want=target: (winhttp_of(got) or WinHttp("\0", None)).same_as(want))
         else:
             target = item.value
-            changed = not (kind == setting.reg_type and current == target)
+            if target is None:  # removed (Clear-MDISensorProxyConfiguration): a change only when it is there
+                changed = found is not None
+            else:
+                changed = not (kind == setting.reg_type and current == target)
             entry = SettingPlan(setting, current, kind, target, changed, _text(setting, current, kind),
-                                _text(setting, target, setting.reg_type))
+                                _text(setting, target, setting.reg_type), note=item.owner and "the sensor v3's proxy")
             if changed:
                 if kind == "REG_EXPAND_SZ":
                     result.warnings.append("%s\\%s was REG_EXPAND_SZ; it is written as REG_SZ, and its backup "

@@ -207,6 +207,7 @@ def sensor_part(proxy: dict) -> dict:
     ready = proxy.get("readiness") or info.get("readiness")
     config = proxy.get("sensor_config") if isinstance(proxy.get("sensor_config"), dict) else {}
     restart = proxy.get("restart") if isinstance(proxy.get("restart"), dict) else {}
+    v3 = proxy.get("sensor_v3") if isinstance(proxy.get("sensor_v3"), dict) else {}
     return {
         "method": _text(proxy.get("method")),
         "method_reason": _text(proxy.get("method_reason")),
@@ -223,6 +224,9 @@ def sensor_part(proxy: dict) -> dict:
         "restarted": [str(r) for r in _list(restart.get("restarted"))],
         "restart_actions": [str(a) for a in _list(restart.get("actions"))],
         "restart_needed": [str(r) for r in _list(restart.get("restart_needed"))],
+        # a sensor v3's static proxy (_sensor_v3.record): the proxy wanted, the values that differ(ed), the fix
+        "sensor_v3": {"proxy": v3.get("proxy"), "pending": [str(p) for p in _list(v3.get("pending"))],
+                      "fix": _text(v3.get("fix")), "applies": _text(v3.get("applies"))} if v3 else {},
     }
 
 
@@ -324,6 +328,11 @@ def line(summary: dict) -> str:
     mde_text = _mde_text(summary.get("mde") or {}, status)
     if mde_text:
         parts.append(mde_text)
+    v3 = summary.get("sensor_v3") or {}
+    if v3.get("pending") and status in (DRIFTED, WOULD_CHANGE) and v3.get("fix"):
+        parts.append("fix: " + v3["fix"])  # the v3 sensor goes direct or through another proxy: never in sync
+    elif v3.get("pending") and status == CHANGED and v3.get("applies"):
+        parts.append("sensor v3: " + v3["applies"])
     parts += summary.get("restart_actions") or []
     if summary.get("restart_needed"):
         parts.append("not restarted (atp_proxy_restart_services: false): %s" % ", ".join(summary["restart_needed"]))
