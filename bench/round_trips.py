@@ -69,7 +69,8 @@ KINDS = [
     ("v2 sensor, WinINet (+ restart)", _v2_wininet, {}),
     ("v2 sensor, its own proxy (sensor_config)", _v2_neither, {}),
     ("v2 sensor, ProxySettingsPerUser=0 (HKLM)", _policy, {}),
-    ("v3 sensor, Defender for Endpoint", _v3_mde, {"atp_proxy_products": ["mdi", "mde"]}),
+    ("v3 sensor, its static proxy (mde)", _v3_mde, {}),
+    ("v3 sensor, with Defender for Endpoint", _v3_mde, {"atp_proxy_products": ["mdi", "mde"]}),
 ]
 
 
