@@ -104,8 +104,11 @@ def _preload(repo: str) -> None:
     from ansible.module_utils._internal._ansiballz import _loader  # noqa: F401
 
     from tests.lab import state
+    from tests.lab.pwsh import runner, syntax  # the win_powershell stand-in's executor (tree-sitter loaded once)
 
     state.codec()
+    syntax.parser()
+    assert runner.run
 
 
 def _run_child(conn, env: dict, payload: bytes) -> None:

@@ -264,6 +264,16 @@ class Registry:
     def key_exists(self, path: str) -> bool:
         return self.open_key(path)[2] is not None
 
+    def read_denied(self, path: str) -> bool:
+        """Whether the key's ACL (an ACE on it or on a parent, which its subkeys inherit) denies this account
+        reading it: ``RegistryKey.OpenSubKey`` then throws SecurityException (Host.deny_registry_read)."""
+        hive_id, sub = split_reg_path(path, self.account_sid)
+        full = (hive_id + ("\\" + sub if sub else "")).lower()
+        for denied, sids in (self.state.get("registry_read_denied") or {}).items():
+            if (full == denied or full.startswith(denied + "\\")) and ("*" in sids or self.account_sid in sids):
+                return True
+        return False
+
     def sub_keys(self, path: str) -> list:
         hive, sub, key = self.open_key(path)
         if key is None:
@@ -463,6 +473,14 @@ class Host:
         if account.upper().startswith("S-1-"):
             return account.upper()
         return resolve_account(account, self.user)["sid"]
+
+    def deny_registry_read(self, path: str, sids=None) -> None:
+        """A deny-read ACE on a key, for ``sids`` (every account when None); its subkeys inherit it. Readers that
+        open the key get "Requested registry access is not allowed." (``SecurityException``)."""
+        hive_id, sub = split_reg_path(path, self.user["sid"])
+        with self.transaction() as st:
+            st.setdefault("registry_read_denied", {})[(hive_id + ("\\" + sub if sub else "")).lower()] = \
+                sorted(self._sid(s) for s in sids) if sids else ["*"]
 
     def set_hive_loaded(self, sid: str, loaded: bool) -> None:
         sid = self._sid(sid)

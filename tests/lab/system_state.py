@@ -396,3 +396,80 @@ def seed_tls(host: state.Host, value: int = 1, keys=DOTNET_KEYS) -> None:
     for key in keys:
         host.set_value(key, "SchUseStrongCrypto", "REG_DWORD", value)
         host.set_value(key, "SystemDefaultTlsVersions", "REG_DWORD", value)
+
+
+# ---------------------------------------------------------------------------
+# Files other processes hold open, and the FIPS policy
+# ---------------------------------------------------------------------------
+def hold_file(host: state.Host, path: str, holder: str, service: str | None = None) -> None:
+    """``holder`` has ``path`` open without sharing write or delete (reads still work), while ``service`` runs
+    (always when None): a write or delete of it fails with "The process cannot access the file '<path>' because
+    it is being used by another process." (``IOException``)."""
+    with transaction(host) as system:
+        system.setdefault("file_locks", {})[path.lower()] = {"path": path, "holder": holder, "service": service}
+
+
+def release_file(host: state.Host, path: str) -> None:
+    with transaction(host) as system:
+        system.setdefault("file_locks", {}).pop(path.lower(), None)
+
+
+def lock_holder(host: state.Host, path: str, system: dict | None = None) -> str | None:
+    """Who holds ``path`` open now (a lock tied to a service holds only while that service runs), or None."""
+    system = system or read(host)
+    lock = (system.get("file_locks") or {}).get(path.lower().replace("/", "\\"))
+    if lock is None:
+        return None
+    if lock.get("service"):
+        entry = system["services"].get(lock["service"].lower())
+        if not entry or entry["state"] != "started":
+            return None
+    return lock["holder"]
+
+
+FIPS_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\FipsAlgorithmPolicy"
+NDP_KEY = "HKLM:\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full"
+DOTNET_48 = 528040  # the first Release value of .NET Framework 4.8
+
+
+def seed_fips(host: state.Host, enabled: bool = True, dotnet_release: int | None = 461814) -> None:
+    """The "System cryptography: Use FIPS compliant algorithms" policy (``FipsAlgorithmPolicy\\Enabled``) and the
+    .NET Framework 4 ``Release`` (461814 is 4.7.2, as Windows Server 2019 ships; 528040 and later are 4.8, whose
+    managed hash classes no longer throw under the policy)."""
+    host.set_value(FIPS_KEY, "Enabled", "REG_DWORD", 1 if enabled else 0)
+    if dotnet_release is not None:
+        host.set_value(NDP_KEY, "Release", "REG_DWORD", dotnet_release)
+
+
+# ---------------------------------------------------------------------------
+# The services' registry keys (the SCM keeps each service's configuration in the registry)
+# ---------------------------------------------------------------------------
+SERVICES_KEY = "SYSTEM\\CurrentControlSet\\Services"
+START_VALUES = {"auto": 2, "delayed": 2, "manual": 3, "disabled": 4}
+
+
+def with_service_keys(host_state: dict, system: dict) -> dict:
+    """``host_state`` with ``HKLM\\SYSTEM\\CurrentControlSet\\Services\\<name>`` of every service in ``system``:
+    ``ImagePath`` (REG_EXPAND_SZ), ``ObjectName``, ``Start`` (2 automatic, 3 manual, 4 disabled),
+    ``DependOnService`` (REG_MULTI_SZ), ``DisplayName``, ``Type`` 16 (own process), as the SCM stores them.
+    The lab keeps services in system.json (what win_service changes); this is the same data as the registry
+    shows it, for readers of the registry (the PowerShell executor, win_reg_stat). A key the host state holds
+    already is left as it is."""
+    out = dict(host_state, hives=dict(host_state["hives"]))
+    hklm = out["hives"]["HKLM"] = dict(host_state["hives"]["HKLM"], keys=dict(host_state["hives"]["HKLM"]["keys"]))
+    for svc in system["services"].values():
+        sub = "%s\\%s" % (SERVICES_KEY, svc["name"])
+        if sub.lower() in hklm["keys"]:
+            continue
+        values = {"imagepath": ("ImagePath", "REG_EXPAND_SZ", svc["path"]),
+                  "objectname": ("ObjectName", "REG_SZ", svc["username"]),
+                  "start": ("Start", "REG_DWORD", START_VALUES.get(svc.get("start_mode"), 3)),
+                  "displayname": ("DisplayName", "REG_SZ", svc.get("display_name") or svc["name"]),
+                  "type": ("Type", "REG_DWORD", 16)}
+        if svc.get("start_mode") == "delayed":
+            values["delayedautostart"] = ("DelayedAutostart", "REG_DWORD", 1)
+        if svc.get("dependencies"):
+            values["dependonservice"] = ("DependOnService", "REG_MULTI_SZ", list(svc["dependencies"]))
+        hklm["keys"][sub.lower()] = {"path": sub, "values": {k: {"name": n, "type": t, "data": d}
+                                                             for k, (n, t, d) in values.items()}}
+    return out

@@ -20,8 +20,11 @@ action calls this module with ``_copy_mode``:
   "Destination directory '<parent>' does not exist" when ``dest`` named the file itself (else it is created), a
   parent that is a file "object at destination parent dir '<parent>' is currently a file", a ``dest`` that is a
   folder "cannot copy file from '<src>' to '<dest>': dest is already a folder". With ``force`` (the default) the
-  SHA-1 of both decides: equal means no copy and ``changed: false``; otherwise the old file is removed and
-  ``Copy-Item`` writes the exact bytes (a new file: its owner is the connection user's, as for any file it
+  SHA-1 of both decides: equal means no copy and ``changed: false``; otherwise the old file is removed (a file
+  another process holds open, ``system_state.hold_file``, cannot be: Remove-Item fails under the module's
+  ``$ErrorActionPreference = 'Stop'`` with "Cannot remove item <dest>: The process cannot access the file
+  '<dest>' because it is being used by another process." and nothing changes) and ``Copy-Item`` writes the exact
+  bytes (a new file: its owner is the connection user's, as for any file it
   creates). Returns ``src``, ``dest`` (the final path), ``operation: file_copy``, ``original_basename``,
   ``checksum`` (the SHA-1 of ``src``; null without ``force``), ``size``, and with ``--diff`` ``diff.prepared``
   (``+<dir>\\``, ``-<dest>``, ``+<dest>`` lines). A folder: ``operation: folder_copy``, its contents
@@ -117,6 +120,13 @@ def copy_file(module, host, source, dest, result):
                 shutil.copy2(target, host.path(backup))
             result["backup_file"] = backup
         if target.is_file():
+            from tests.lab import system_state  # importable once context() has put the checkout on sys.path
+
+            holder = system_state.lock_holder(host, dest)
+            if holder and not module.check_mode:  # Remove-Item under the module's $ErrorActionPreference Stop
+                module.fail_json(msg="Unhandled exception while executing module: Cannot remove item %s: The process "
+                                     "cannot access the file '%s' because it is being used by another process."
+                                 % (dest, dest), **result)
             if not module.check_mode:
                 target.unlink()
                 with host.transaction() as state:

@@ -53,12 +53,17 @@ def main():
         module.fail_json(msg="path: %s is not a valid registry path, see module documentation for examples." % path,
                          **result)
     st, host, account = context(module)
-    state = host.state()
+    from tests.lab import system_state  # importable once context() has put the checkout on sys.path
+
+    state = system_state.with_service_keys(host.state(), system_state.read(host))  # the SCM's keys too
     reg = st.Registry(state, account["sid"])
     try:
         values = reg.get_values(path)
     except st.LabError as exc:
         module.fail_json(msg=str(exc), **result)
+    if values is not None and reg.read_denied(path):  # OpenSubKey throws, outside the script's try/finally
+        module.fail_json(msg='Unhandled exception while executing module: Exception calling "OpenSubKey" with "2" '
+                             'argument(s): "Requested registry access is not allowed."', **result)
     if values is None:
         result["exists"] = False
     elif name is None:
