@@ -20,7 +20,10 @@ What it does, in order:
   UTC time to the microsecond), so an existing file there is somebody else's;
 * a file name is refused unless it is a plain name (letters, digits, ``.``, ``_``, ``-``, and not only dots):
   nothing is written outside the folder;
-* each file is read back and its SHA-256 returned, so the controller can compare it with what it sent.
+* each file is read back and its SHA-256 returned, so the controller can compare it with what it sent. The hash
+  is ``SHA256CryptoServiceProvider``, as ``win_stat.ps1`` (lines 17-24) uses: ``[SHA256]::Create()`` makes
+  ``SHA256Managed`` on .NET Framework before 4.8 (Windows Server 2016 and 2019 as shipped), which throws when the
+  "Use FIPS compliant algorithms" policy is on.
 
 On an error the script stops, sets ``$Ansible.Failed`` (win_powershell.ps1 line 895 turns it into ``failed``)
 and returns the files already written and the innermost exception's message in ``$Ansible.Result``
@@ -67,7 +70,7 @@ try {
             $stream.Dispose()
         }
         $Ansible.Changed = $true
-        $sha256 = [System.Security.Cryptography.SHA256]::Create()
+        $sha256 = New-Object -TypeName System.Security.Cryptography.SHA256CryptoServiceProvider
         try {
             $hash = $sha256.ComputeHash([System.IO.File]::ReadAllBytes($path))
         }

@@ -149,9 +149,9 @@ def read_state(execute, keys=(), processes=(), services=(), root_certificates=()
     keys = list(dict.fromkeys(keys))
     args = state_query.module_args(keys, processes, services, root_certificates)
     result = execute(state_query.MODULE, args)
-    if result.get("failed"):
-        what = ", ".join(keys + list(processes) + list(services)) or "the host"
-        raise RemoteError(state_query.MODULE, {"path": "reading " + what}, result)
+    why = state_query.failure(result, ", ".join(keys + list(processes) + list(services)) or "the host")
+    if why:
+        raise RemoteError(state_query.MODULE, {}, {"msg": why})
     data = result.get("result") or {}
     snapshot = Snapshot(processes=list(data.get("processes") or []), services=dict(data.get("services") or {}),
                         root_certificates=dict(data.get("root_certificates") or {}), user=dict(data.get("user") or {}),

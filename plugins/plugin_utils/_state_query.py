@@ -31,6 +31,17 @@ What each part mirrors, line by line where there is a module to mirror:
 * the caller: ``WindowsPrincipal.IsInRole(BuiltInRole.Administrator)``, true only when the token
   has BUILTIN\\Administrators enabled (what ``win_whoami``'s group list said before).
 
+Windows PowerShell's traps, each proven by running the script in the lab's executor (``tests/lab/pwsh``):
+
+* variable names ignore case and a typed parameter converts every later assignment, so no variable repeats a
+  parameter's name (``$found``, not ``$service``, next to ``[string[]]$Service``);
+* ``win_powershell`` runs with ``error_action: continue`` by default, where a failed ``OpenSubKey`` (a denied
+  key: ``SecurityException``) is written to ``error`` and the script goes on with wrong data; the query is sent
+  with ``error_action: stop``, ``result.reading`` names what it was reading, and :func:`failure` fails on any
+  error record;
+* ``RegistryKey.GetValue`` returns a REG_DWORD as a signed ``Int32`` (and a REG_QWORD as a signed ``Int64``): the
+  script reads the bits as unsigned, as ``win_reg_stat.ps1`` lines 47-51 do, so 0x80000000 is 2147483648.
+
 ``win_powershell`` serializes ``$Ansible.Result`` with ``Convert-OutputObject`` at ``depth``
 (win_powershell.ps1 lines 286-420): enums become dictionaries and anything deeper than ``depth``
 becomes a string, so the script turns enums into strings, binary values into base64, and the call
@@ -53,7 +64,10 @@ param(
     [string[]]$RootCertificate = @()
 )
 # atp.sensor_proxy: read-only state query (plugins/plugin_utils/_state_query.py). Returns data only.
+# Sent with error_action stop: the first error ends it, and result.reading says what it was reading.
+# No variable repeats a parameter's name in any case: a typed parameter converts whatever is assigned to it.
 $Ansible.Changed = $false
+$Ansible.Result = [Ordered]@{ reading = 'the registry hives' }
 $hives = @{
     'HKLM' = [Microsoft.Win32.Registry]::LocalMachine
     'HKU' = [Microsoft.Win32.Registry]::Users
@@ -62,8 +76,9 @@ $hives = @{
 
 $keys = [Ordered]@{}
 foreach ($path in $Key) {
+    $Ansible.Result['reading'] = "the registry key $path"
     $drive, $subKey = $path -split ':\\', 2
-    # Bracket indexing throughout: on a dictionary, $entry.values would be its Values property.
+    # Bracket indexing throughout: it reads a key, never a property of the dictionary.
     $entry = [Ordered]@{ exists = $false; values = [Ordered]@{}; sub_keys = @() }
     $registryKey = $hives[$drive].OpenSubKey($subKey, $false)
     if ($null -ne $registryKey) {
@@ -74,6 +89,13 @@ foreach ($path in $Key) {
                 $data = $registryKey.GetValue($name, $null, 'DoNotExpandEnvironmentNames')
                 if ($kind -eq 'Binary' -or $kind -eq 'None') {
                     $data = [Convert]::ToBase64String([byte[]]$data)
+                }
+                elseif ($kind -eq 'DWord') {
+                    # GetValue returns a signed Int32; read its bits as unsigned (win_reg_stat.ps1 does the same).
+                    $data = [UInt32]('0x{0:x}' -f $data)
+                }
+                elseif ($kind -eq 'QWord') {
+                    $data = [UInt64]('0x{0:x}' -f $data)
                 }
                 $entry['values'][$name] = [Ordered]@{ type = $kind.ToString(); value = $data }
             }
@@ -91,6 +113,7 @@ foreach ($path in $Key) {
     $keys[$path] = $entry
 }
 
+$Ansible.Result['reading'] = 'the processes'
 $processes = @()
 if ($Process.Count -gt 0) {
     $processes = @(Get-Process -Name $Process -ErrorAction SilentlyContinue | ForEach-Object {
@@ -100,14 +123,15 @@ if ($Process.Count -gt 0) {
 
 $services = [Ordered]@{}
 foreach ($name in $Service) {
-    $service = Get-Service -Name $name -ErrorAction SilentlyContinue
-    if ($null -eq $service) { continue }
+    $Ansible.Result['reading'] = "the service $name"
+    $found = Get-Service -Name $name -ErrorAction SilentlyContinue
+    if ($null -eq $found) { continue }
     $entry = [Ordered]@{
-        name = $service.Name
-        status = $service.Status.ToString()
-        dependents = @($service.DependentServices | ForEach-Object { $_.Name })
+        name = $found.Name
+        status = $found.Status.ToString()
+        dependents = @($found.DependentServices | ForEach-Object { $_.Name })
     }
-    $registryKey = $hives['HKLM'].OpenSubKey("SYSTEM\CurrentControlSet\Services\$($service.Name)", $false)
+    $registryKey = $hives['HKLM'].OpenSubKey("SYSTEM\CurrentControlSet\Services\$($found.Name)", $false)
     if ($null -ne $registryKey) {
         try {
             $entry['path'] = $registryKey.GetValue('ImagePath', $null, 'DoNotExpandEnvironmentNames')
@@ -124,9 +148,11 @@ foreach ($name in $Service) {
 
 $roots = [Ordered]@{}
 foreach ($thumbprint in $RootCertificate) {
+    $Ansible.Result['reading'] = "the root certificate $thumbprint"
     $roots[$thumbprint] = Test-Path -LiteralPath "Cert:\LocalMachine\Root\$thumbprint"
 }
 
+$Ansible.Result['reading'] = 'the caller'
 $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
 $Ansible.Result = [Ordered]@{
     keys = $keys
@@ -150,13 +176,29 @@ KINDS = {
 
 
 def module_args(keys=(), processes=(), services=(), root_certificates=()) -> dict:
-    """The ``win_powershell`` arguments of one query."""
+    """The ``win_powershell`` arguments of one query (``error_action: stop``: the first error ends it)."""
     return {
         "script": SCRIPT,
         "parameters": {"Key": list(keys), "Process": list(processes), "Service": list(services),
                        "RootCertificate": list(root_certificates)},
         "depth": DEPTH,
+        "error_action": "stop",
     }
+
+
+def failure(result: dict, asked: str = "") -> str | None:
+    """Why a query's result cannot be used, naming what it was reading (else ``asked``); None when it can.
+
+    It fails on ``failed`` (a terminating error: with ``error_action: stop`` that is any error) and on any entry
+    in ``error`` (a record written without failing): a query that met an error returns wrong data, not less."""
+    errors = [e for e in result.get("error") or [] if isinstance(e, dict)]
+    if not result.get("failed") and not errors:
+        return None
+    data = result.get("result") if isinstance(result.get("result"), dict) else {}
+    reading = data.get("reading") or asked
+    messages = [str(((e.get("exception") or {}).get("message")) or e.get("output") or "").strip() for e in errors]
+    why = "; ".join(m for m in messages if m) or str(result.get("msg") or "no error message")
+    return "the state query failed%s: %s" % (" while reading %s" % reading if reading else "", why)
 
 
 def decode_value(kind: str, value):

@@ -118,12 +118,15 @@ def test_every_sensor_standin_matches_the_real_return_docs(lab, sensor_host):
     assert ss.service_state(host, "AATPSensor") == "started"
 
 
-def test_powershell_refuses_other_scripts_and_check_mode_skips_without_should_process(lab, sensor_host):
+def test_powershell_runs_any_script_refuses_what_the_lab_does_not_emulate_and_check_mode(lab, sensor_host):
     run = lab.run_playbook(play("""
-    - {name: other, ansible.windows.win_powershell: {script: 'Get-Service'}, ignore_errors: true}
+    - {name: other, ansible.windows.win_powershell: {script: 'Get-Service | ForEach-Object { $_.Name }'}}
+    - {name: unknown, ansible.windows.win_powershell: {script: "$x = 1\\nfunction f { 1 }"}, ignore_errors: true}
 """))
-    assert run.status("dc01", "other") == "ignored"
-    assert "runs no PowerShell" in run.result("dc01", "other")["msg"]
+    # any script runs, through the lab's executor: here the services of the host, by name
+    assert run.result("dc01", "other")["output"] == ["AATPSensor", "AATPSensorUpdater"]
+    assert run.status("dc01", "unknown") == "ignored"
+    assert run.result("dc01", "unknown")["msg"] == "unsupported in the lab: function statement at line 2"
     checked = lab.run_playbook(play("""
     - {name: state_query, ansible.windows.win_powershell: "{{ query }}"}
 """), extra_vars={"query": state_query(**SENSOR_READS)}, check=True)
