@@ -11,6 +11,7 @@
     python -m tests.lab.cli --lab /tmp/lab cloud start | status [--json] | stop
     python -m tests.lab.cli --lab /tmp/lab run -- ansible-playbook -i {inventory} playbooks/check_atp_proxy.yml
     python -m tests.lab.cli --lab /tmp/lab ledger [--json]
+    python -m tests.lab.cli --lab /tmp/lab pwsh --host dc01 [--params JSON] [--become-user SYSTEM] SCRIPT_FILE
 
 The folder has the layout of a ``LabEnv`` (tests/lab/fixtures.py): ``lab/`` (hosts and DNS), ``inventory.yml``,
 ``ansible.cfg``, ``collections/`` (the stand-in ansible.windows), ``cloud/`` (the background servers).
@@ -30,6 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.lab.pwsh import cli as pwsh_cli
 from tests.lab.state import (
     FAULTS,
     REG_TYPES,
@@ -412,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cloud", help="the proxy, the sensor API and the CRL hosts, in the background")
     p.add_argument("action", choices=["start", "stop", "status"])
     p.add_argument("--json", action="store_true", help="status as JSON (pids, ports, names)")
+    pwsh_cli.add_parser(sub)
     p = sub.add_parser("run", help="run a command with the lab's environment and agent: run -- COMMAND ...")
     p.add_argument("--no-agent", action="store_true", help="run every module in a fresh python (slower)")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
@@ -445,6 +448,8 @@ def main(argv=None) -> int:
             cmd_faults(lab, args)
         elif args.command == "show":
             cmd_show(root, lab, args)
+        elif args.command == "pwsh":
+            return pwsh_cli.run(lab, args, UsageError)
         elif args.command == "ledger":
             if args.reset:
                 for host in lab.hosts():

@@ -333,3 +333,52 @@ def test_check_playbook_through_run(lab_dir):
         assert name in proc.stdout, proc.stdout
     # No Python warning from the toolchain between the lines an admin reads (the lock pins it clean).
     assert not PYTHON_WARNING.findall(proc.stdout + proc.stderr), proc.stdout + proc.stderr
+
+
+def test_pwsh_runs_the_collections_scripts_on_a_host_and_prints_the_win_powershell_result(tmp_path):
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write, _state_query
+
+    lab = tmp_path / "lab"
+    ok(lab, "create", "--hosts", "1")
+    ok(lab, "seed", "dc01", "--value", "HKLM:\\SOFTWARE\\Contoso", "Flags", "REG_DWORD", "4294967295")
+    query = tmp_path / "query.ps1"
+    query.write_text(_state_query.SCRIPT)
+    args = _state_query.module_args(["HKLM:\\SOFTWARE\\Contoso"], ["SenseIdentity"], ["AATPSensor"])
+    proc = cli(lab, "pwsh", "--host", "dc01", "--params", json.dumps(args["parameters"]), "--error-action", "stop",
+               "--become-user", "LocalService", "--depth", "8", str(query))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["changed"] is False and result["error"] == [] and "failed" not in result
+    assert result["result"]["keys"]["HKLM:\\SOFTWARE\\Contoso"]["values"]["Flags"] == {"type": "DWord",
+                                                                                      "value": 4294967295}
+    assert result["result"]["user"] == {"name": "NT AUTHORITY\\LOCAL SERVICE", "sid": "S-1-5-19",
+                                        "administrator": False}
+    # the file write: a failed script still ran (exit 0); its result says what failed
+    write = tmp_path / "write.ps1"
+    write.write_text(_file_write.SCRIPT)
+    folder = "C:\\ProgramData\\lab"
+    params = json.dumps(_file_write.module_args(folder, {"a.reg": b"hello"})["parameters"])
+    first = json.loads(ok(lab, "pwsh", "--host", "dc01", "--params", params, str(write)).stdout)
+    assert first["changed"] is True and first["result"]["written"] == {
+        "a.reg": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}
+    again = cli(lab, "pwsh", "--host", "dc01", "--params", params, str(write))
+    assert again.returncode == 0 and json.loads(again.stdout)["failed"] is True
+    assert json.loads(again.stdout)["result"]["error"] == "The file 'C:\\ProgramData\\lab\\a.reg' already exists."
+
+
+def test_pwsh_exits_non_zero_only_when_the_lab_cannot_run_the_script(tmp_path):
+    lab = tmp_path / "lab"
+    ok(lab, "create", "--hosts", "1")
+    script = tmp_path / "f.ps1"
+    script.write_text("$x = 1\nfunction f { 1 }\n")
+    refused = cli(lab, "pwsh", "--host", "dc01", str(script))
+    assert refused.returncode == 4 and refused.stdout == ""
+    assert refused.stderr.strip() == "%s: unsupported in the lab: function statement at line 2" % script
+    unknown = cli(lab, "pwsh", "--host", "dc09", str(script))
+    assert unknown.returncode == 2 and "has no host 'dc09'" in unknown.stderr
+    bad = cli(lab, "pwsh", "--host", "dc01", "--params", "[1]", str(script))
+    assert bad.returncode == 2 and "--params must be a JSON object" in bad.stderr
+    thrown = tmp_path / "t.ps1"
+    thrown.write_text("throw 'no'\n")
+    ran = cli(lab, "pwsh", "--host", "dc01", str(thrown))
+    assert ran.returncode == 0 and json.loads(ran.stdout)["failed"] is True
