@@ -28,21 +28,26 @@ What :func:`run` does for a change (:class:`SensorChange`), with the round trips
  4  ``reg import manifest.reg`` (1): ``HKLM\\SOFTWARE\\atp.sensor_proxy\\Backups`` gets
     ``"<folder>\\SensorConfiguration.json" = "sha256:<hex>"`` (and the secured folder, and forgets pruned
     backups), so the backup is trusted before the sensor's file changes (:mod:`._backup`)
- 5  remote copy of ``SensorConfiguration.new.json`` over the sensor's file (1): the bytes crossed the wire
-    once, in step 3
- 6  read back: ``win_stat`` SHA-256 of the sensor's file (1); a mismatch puts the backup back (remote copy and
-    ``win_stat``, 2) and fails before anything is restarted
- 7  restart ``AATPSensorUpdater`` as Set-MDISensorProxyConfiguration does (``Stop-Service -Force``, then
-    ``Start-Service``): ``win_service`` ``state: restarted``, ``force_dependent_services: true``, which runs
-    ``Restart-Service -Force`` (win_service.ps1 lines 850-852): the running services that depend on it are
-    stopped and started again too (1)
- 8  one state query: ``AATPSensorUpdater`` and every sensor service that ran before are ``Running`` (1)
- 9  if not: the backup is copied back and read back (2), the updater restarted again (1), the services read
+ 5  stop ``AATPSensorUpdater`` as Set-MDISensorProxyConfiguration does before it writes (``Stop-Service -Force``,
+    DefenderForIdentity module, docs/dev/sensor_sources.md "How Set- writes"): ``win_service`` ``state: stopped``,
+    ``force_dependent_services: true`` (1); a running updater can hold the file, and Microsoft's order never
+    replaces it under a running service
+ 6  remote copy of ``SensorConfiguration.new.json`` over the sensor's file (1): the bytes crossed the wire
+    once, in step 3. A copy that fails (the file open in another process: win_copy's ``Remove-Item`` fails, and
+    nothing changes) reads the file back (1); only when it is not the previous bytes is the backup put back;
+    the updater is started again and a ChangeError names the backup: nothing is left half-written
+ 7  read back: ``win_stat`` SHA-256 of the sensor's file (1); a mismatch puts the backup back (remote copy and
+    ``win_stat``, 2) and starts the updater again, before the sensor reads the new bytes
+ 8  start ``AATPSensorUpdater`` again, and the running services that depend on it (``Stop-Service -Force``
+    stopped them): ``win_service`` ``state: started`` (1 each)
+ 9  one state query: ``AATPSensorUpdater`` and every sensor service that ran before (``AATPSensor``) are
+    ``Running`` (1)
+10  if not: the backup is copied back and read back (2), the updater restarted again (1), the services read
     (1), and a :class:`._errors.ChangeError` says what the host holds now
-10  backups beyond ``backup_keep`` are deleted (1 each; their manifest entries went with step 4)
+11  backups beyond ``backup_keep`` are deleted (1 each; their manifest entries went with step 4)
 ==  =====================================================================================================
 
-So a converged host costs nothing here (discovery's 2 round trips only); a change 6 (11 the first time the
+So a converged host costs nothing here (discovery's 2 round trips only); a change 7 (12 the first time the
 backup directory is used; +1 when a password is encrypted); check mode reads only (the certificate, when a
 password would be encrypted) and reports "would write ...; would restart AATPSensorUpdater".
 
@@ -356,6 +361,7 @@ class SensorChange:
     pruned: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     secured: bool = False
+    stopping: bool = False  # the updater was (being) stopped for the write and is not started again yet
     stage: str = "before anything was written"
 
     def details(self, **extra) -> dict:
@@ -386,6 +392,9 @@ class SensorChange:
             parts.append("%s was not changed." % self.config_path)
         if self.restarted:
             parts.append("Restarted: %s." % ", ".join(self.restarted))
+        if self.stopping and not self.written and not maybe:
+            parts.append("%s may have been stopped for the write: start it (Start-Service %s)."
+                         % (self.updater, self.updater))
         pending = bool(not self.restarted and (self.written or maybe) and self.restart and self.updater)
         if pending:
             parts.append("%s may not have been restarted: with the new file in place a rerun finds nothing to change "
@@ -458,26 +467,34 @@ class SensorChange:
                               **self.details(changed=False))
         self.backup_file, self.backup_pending, self.listed = self.backup_file_path, "", True
 
+        stopped = self.restart and self.updater is not None
+        if stopped:  # Set-MDISensorProxyConfiguration's order: Stop-Service -Force, write, Start-Service
+            self.stage = "while %s was being stopped" % self.updater
+            self.stopping = True
+            result = self.execute(sensor.SERVICE_MODULE, {"name": self.updater, "state": "stopped",
+                                                          "force_dependent_services": True})
+            if result.get("failed"):
+                raise ChangeError("Stopping %s before writing %s failed: %s. %s was not changed (backup: %s)."
+                                  % (self.updater, self.config_path, result.get("msg") or "no message",
+                                     self.config_path, self.backup_file), **self.details(changed=False))
+
         self.stage, self.maybe_written = "while %s was being written" % self.config_path, [self.config_path]
         try:
             self._copy("%s\\%s" % (self.folder, NEW_NAME))
         except RemoteError as exc:
-            raise ChangeError("Writing %s failed: %s. The file was not changed (backup: %s)."
-                              % (self.config_path, exc.remote_msg, self.backup_file),
-                              **self.details(changed=False)) from None
+            self._write_failed(exc.remote_msg, stopped)
         self.stage = "after %s was written, before it was read back" % self.config_path
         got = self._read_back()
         if got != sha256_hex(self.new):
             self._roll_back("verify after write failed: %s reads back %s instead of the bytes written"
                             % (self.config_path, "as missing" if got is None else "with SHA-256 %s" % got),
-                            restart_again=False)
+                            restart_again=stopped, down=self._stopped_dependents(stopped))
         self.written, self.maybe_written = [self.config_path], []
 
         verified_services = None
-        if self.restart and self.updater:
-            self.stage = "while %s was being restarted" % self.updater
-            done = _restart_services(self.execute, [self.updater])
-            self.restarted += done["restarted"]
+        if stopped:
+            self.stage = "while %s was being restarted (started again after the write)" % self.updater
+            done = self._start_again()
             down = _not_running(done["states"], self.expected_running())
             if down or done["failures"]:
                 failure = "; ".join("%s: %s" % kv for kv in done["failures"].items())
@@ -490,6 +507,45 @@ class SensorChange:
                                  % (sensor.UPDATER_SERVICE, sensor_config.FILE_NAME))
         self._prune(pruned)
         return self.details(changed=True, verified=True, services=verified_services or {})
+
+    def _stopped_dependents(self, stopped: bool) -> list:
+        return _running_dependents(self.services, self.updater) if stopped else []
+
+    def _start_again(self) -> dict:
+        """Start the updater, and the running services its ``Stop-Service -Force`` stopped (they depend on it), then
+        one state query (:func:`_restart_services`). A started updater counts as restarted."""
+        names = [self.updater] + _running_dependents(self.services, self.updater)
+        done = _restart_services(self.execute, [], start=names)
+        if self.updater not in done["failures"] and self.updater not in self.restarted:
+            self.restarted.append(self.updater)
+        self.stopping = False
+        return done
+
+    def _write_failed(self, why: str, stopped: bool) -> None:
+        """The copy failed (the file is open in another process, access denied): read the file back; when it is not
+        the previous bytes (win_copy removed it before copying), put the backup back; start the updater again;
+        raise a ChangeError that names the backup and says what the host holds."""
+        self.stage = "after writing %s failed" % self.config_path
+        now_hash = self._read_back()
+        if now_hash != sha256_hex(self.old):
+            self._roll_back("Writing %s failed: %s" % (self.config_path, why), restart_again=stopped,
+                            down=self._stopped_dependents(stopped))
+        self.written, self.maybe_written = [], []
+        states, also = {}, ""
+        if stopped:
+            self.stage = "while %s was being started again after the failed write" % self.updater
+            done = self._start_again()
+            states = done["states"]
+            down = _not_running(states, self.expected_running())
+            if down or done["failures"]:
+                also = " %s did not start again: start it (Start-Service %s) and read its event log." % (
+                    ", ".join(down or list(done["failures"])), (down or list(done["failures"]))[0])
+            else:
+                also = " %s was started again." % self.updater
+        raise ChangeError("Writing %s failed: %s. Nothing was written: the file reads back as before (backup: %s).%s"
+                          "%s" % (self.config_path, why.rstrip("."), self.backup_file, also,
+                                  " Now: services %s." % _states_text(states) if states else ""),
+                          **self.details(changed=bool(self.restarted), verified=False, services=states))
 
     def _roll_back(self, what: str, restart_again: bool, down=()) -> None:
         """Put the backup back, read it back; when the first restart ran, restart the updater again and start the
@@ -514,6 +570,7 @@ class SensorChange:
             self.stage = "while %s was being restarted after the rollback" % self.updater
             also = [n for n in down if n != self.updater]
             done = _restart_services(self.execute, [self.updater], start=also)
+            self.stopping = False
             self.restarted += done["restarted"]
             states = done["states"]
             down = _not_running(states, self.expected_running())

@@ -275,3 +275,43 @@ def test_the_plan_matches_what_the_codec_computes(make_lab):
     expected = sc.plan(sc.parse(old), sc.ProxyRequest(url=URL)).data
     assert lab.run_playbook(play({"url": URL})).result("dc01", "proxy")["changed"] is True
     assert host.read_file(seed.config_path) == expected and expected.startswith(b"\xff\xfe")
+
+
+def test_the_file_is_written_as_microsoft_does_while_the_updater_holds_it(lab):
+    """Set-MDISensorProxyConfiguration stops AATPSensorUpdater, writes, starts it: a running updater that holds its
+    SensorConfiguration.json (as a running service may) does not stop the change, and AATPSensor runs after it."""
+    host = lab.host("dc01")
+    seed = ss.seed_v2_sensor(host)
+    ss.hold_file(host, seed.config_path, "Microsoft.Tri.Sensor.Updater.exe", service=ss.UPDATER_SERVICE)
+    host.reset_ledger()
+    run = lab.run_playbook(play({"url": URL}), limit="dc01")
+    result = run.result("dc01", "proxy")
+    assert result["changed"] is True and result["verified"] is True and not result.get("failed"), result
+    assert proxy_of(host, seed) == {"$type": "SensorProxyConfiguration", "Url": URL}
+    assert result["services"] == {"AATPSensor": "Running", "AATPSensorUpdater": "Running"}
+    assert result["restarted"] == [ss.UPDATER_SERVICE]
+    sequence = host.ledger()["sequence"]
+    write = sequence.index("win_copy")
+    assert sequence[write - 1:write + 4] == ["win_service", "win_copy", "win_stat", "win_service", "win_powershell"]
+    assert ss.service_state(host, ss.UPDATER_SERVICE) == "started" and ss.service_state(host, "AATPSensor") == "started"
+
+
+def test_a_file_another_process_holds_is_a_clear_failure_that_names_the_backup_and_writes_nothing(lab):
+    host = lab.host("dc01")
+    seed = ss.seed_v2_sensor(host)
+    old = host.read_file(seed.config_path)
+    ss.hold_file(host, seed.config_path, "notepad.exe")  # held whatever the sensor's services do
+    run = lab.run_playbook(play({"url": URL}), limit="dc01")
+    result = run.result("dc01", "proxy")
+    assert result["failed"] is True and result["verified"] is False and result["written"] == []
+    assert host.read_file(seed.config_path) == old  # nothing half-written
+    assert host.read_file(result["backup_file"]) == old
+    assert result["msg"] == (
+        "Writing %s failed: Unhandled exception while executing module: Cannot remove item %s: The process cannot "
+        "access the file '%s' because it is being used by another process. Nothing was written: the file reads back "
+        "as before (backup: %s). AATPSensorUpdater was started again. Now: services AATPSensor Running, "
+        "AATPSensorUpdater Running." % (seed.config_path, seed.config_path, seed.config_path, result["backup_file"]))
+    assert ss.service_state(host, ss.UPDATER_SERVICE) == "started"
+    ss.release_file(host, seed.config_path)  # once the file is free, a rerun makes the change
+    again = lab.run_playbook(play({"url": URL}), limit="dc01").result("dc01", "proxy")
+    assert again["changed"] is True and proxy_of(host, seed) == {"$type": "SensorProxyConfiguration", "Url": URL}

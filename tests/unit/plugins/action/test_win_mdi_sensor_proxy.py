@@ -192,6 +192,11 @@ class WriteHost(FakeSensorHost):
             except RuntimeError as exc:
                 return {"failed": True, "changed": False, "msg": "Unhandled exception while executing module: %s" % exc}
             return {"changed": True, "name": svc["name"], "state": "running"}
+        if args["state"] == "stopped":  # Stop-Service -Force: the running services that depend on it stop first
+            assert args["force_dependent_services"] is True, args
+            for s in [s for s in self.services if svc["name"] in s["dependencies"]] + [svc]:
+                s["status"] = "Stopped"
+            return {"changed": True, "name": svc["name"], "state": "stopped"}
         assert (args["state"], args["force_dependent_services"]) == ("restarted", True), args
         stopped = [s for s in self.services if s["status"] == "Running"
                    and svc["name"] in s["dependencies"]] + [svc]
@@ -257,14 +262,16 @@ def test_a_sensor_without_a_proxy_gets_one_with_backup_restart_and_check():
     assert host.hklm[result["backup_file"]] == backup.sha256(old)
     assert host.hklm[BACKUPS] == backup.SECURED  # the folder was secured, first use
     assert host.files[(folder + "\\SensorConfiguration.new.json").lower()] == host.files[CONFIG.lower()]
-    # Order: discovery (one query, the file), secure 5, the backup write 1, the manifest entry, the copy, the read
-    # back, the restart, one query of the services.
+    # Order: discovery (one query, the file), secure 5, the backup write 1, the manifest entry, then Microsoft's
+    # order (Set-MDISensorProxyConfiguration): stop the updater, the copy, the read back, start it, one query of the
+    # services.
     assert modules(host) == ["win_powershell", "slurp", "win_file", "win_owner", "win_acl", "win_acl",
-                             "win_acl_inheritance", "win_powershell", "win_command", "win_copy", "win_stat", "win_service",
-                             "win_powershell"]
+                             "win_acl_inheritance", "win_powershell", "win_command", "win_service", "win_copy",
+                             "win_stat", "win_service", "win_powershell"]
+    assert [c[1]["state"] for c in host.calls if c[0].endswith("win_service")] == ["stopped", "started"]
     manifest = backup.manifest_from(sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH))
     assert backup.trust(manifest, result["backup_file"], old, None)[0] is True  # what a restore checks
-    assert result["round_trips"] == 2 + 5 + 1 + 1 + 1 + 1 + 1 + 1
+    assert result["round_trips"] == 2 + 5 + 1 + 1 + 1 + 1 + 1 + 1 + 1
     assert host.uploads[0] == (folder, ["SensorConfiguration.json", "SensorConfiguration.new.json",
                                         "manifest.reg"]), host.uploads
     assert "state: null" in result["diff"]["before"] and "url: %s" % URL in result["diff"]["after"]
@@ -276,7 +283,7 @@ def test_a_sensor_without_a_proxy_gets_one_with_backup_restart_and_check():
     # A later change: the folder is secured already (the manifest says so).
     host.calls.clear()
     later = run(host, {"url": "http://other.corp:3128"})
-    assert later["changed"] and "win_owner" not in modules(host) and later["round_trips"] == 2 + 1 + 5
+    assert later["changed"] and "win_owner" not in modules(host) and later["round_trips"] == 2 + 1 + 6
     assert later["backup_file"] != result["backup_file"] and len(sensor_apply.sensor_backups(
         backup.manifest_from(sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH)))) == 2
 
@@ -329,7 +336,7 @@ def test_the_password_is_encrypted_on_the_controller_and_appears_nowhere(private
     stored = stored_proxy(host)["EncryptedUserPasswordData"]
     assert stored["CertificateThumbprint"] == SECRET_MANAGER and stored["SecretVersion"] is None
     assert decrypt(private_key, stored["EncryptedBytes"]) == CANARY
-    assert modules(host).count("win_certificate_info") == 1 and result["round_trips"] == 2 + 1 + 1 + 5 + 5
+    assert modules(host).count("win_certificate_info") == 1 and result["round_trips"] == 2 + 1 + 1 + 5 + 6
     everything = json.dumps(result) + json.dumps(host.calls, default=str) + repr(host.hklm)
     everything += "".join(d.decode("latin-1") for d in host.files.values())
     for form in (CANARY, CANARY.encode("utf-16-le").decode("latin-1"), base64.b64encode(CANARY.encode()).decode()):
@@ -422,13 +429,18 @@ def test_a_sensor_that_stops_after_the_restart_is_rolled_back():
     assert result["services"] == {"AATPSensor": "Running", "AATPSensorUpdater": "Running"}
 
 
-def test_a_write_that_reads_back_differently_is_undone_before_any_restart():
+def test_a_write_that_reads_back_differently_is_undone_before_the_updater_starts_again():
     host = WriteHost()
     old = host.files[CONFIG.lower()]
     host.mangle_copy = True
     result = run(host, {"url": URL})
     assert result["failed"] and result["msg"].startswith("verify after write failed: %s reads back with SHA-256" % CONFIG)
-    assert "win_service" not in modules(host) and result["restarted"] == []
+    # stopped before the write; the copy, the read back and the rollback copy happen while it is stopped; then it
+    # starts again (the restart the rollback makes)
+    assert modules(host)[-9:] == ["win_powershell", "win_command", "win_service", "win_copy", "win_stat", "win_copy",
+                                  "win_stat", "win_service", "win_powershell"]
+    assert [c[1]["state"] for c in host.calls if c[0].endswith("win_service")] == ["stopped", "restarted"]
+    assert result["restarted"] == ["AATPSensorUpdater"]
     # The rollback copy is mangled too: the result says the host still holds the new (other) bytes.
     assert "Rolling back" in result["msg"] and host.files[CONFIG.lower()] != old
     host.mangle_copy = False
@@ -478,7 +490,7 @@ def test_a_missing_or_broken_file_is_refused():
 @pytest.mark.parametrize("module, n, written, maybe, stage", [
     ("ansible.windows.win_command", 1, [], [], "while the backup was being listed"),
     ("ansible.windows.win_stat", 1, [], [CONFIG], "after %s was written, before it was read back" % CONFIG),
-    ("ansible.windows.win_service", 1, [CONFIG], [], "while AATPSensorUpdater was being restarted"),
+    ("ansible.windows.win_service", 2, [CONFIG], [], "while AATPSensorUpdater was being restarted"),
 ])
 def test_a_dropped_connection_says_what_was_written_and_where_the_backup_is(module, n, written, maybe, stage):
     host = WriteHost()
@@ -493,6 +505,16 @@ def test_a_dropped_connection_says_what_was_written_and_where_the_backup_is(modu
         assert "run Restart-Service AATPSensorUpdater -Force" in result["msg"] and "A rerun reads" not in result["msg"]
     else:
         assert "The backup was being written to" in result["msg"] and "was not changed" in result["msg"]
+
+
+def test_a_drop_while_the_updater_is_stopped_says_to_start_it():
+    host = WriteHost()
+    host.drop_at = ("ansible.windows.win_service", 1)
+    result = run(host, {"url": URL})
+    assert result["unreachable"] is True and result["dropped_at"] == "while AATPSensorUpdater was being stopped"
+    assert result["written"] == [] and result["maybe_written"] == []
+    assert "AATPSensorUpdater may have been stopped for the write: start it (Start-Service AATPSensorUpdater)." \
+        in result["msg"]
 
 
 def test_a_drop_in_the_discovery_says_nothing_was_written():
