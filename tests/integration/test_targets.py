@@ -24,7 +24,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 TARGETS_DIR = HERE / "targets"
-TARGETS = ("atp_endpoint_probe", "atp_proxy", "win_wininet_proxy", "win_wininet_proxy_compare")
+TARGETS = ("atp_endpoint_probe", "atp_proxy", "atp_self_check", "win_wininet_proxy", "win_wininet_proxy_compare")
 BIN = Path(sys.executable).parent
 
 sys.path.insert(0, str(HERE))

@@ -31,6 +31,10 @@ CHECKS = {
         "Check LocalService now uses its proxy, and the failure names the URL and outcome",
         "Check the controller-side outcomes",
     ],
+    "atp_self_check": [
+        "Fail when the state query and the documented modules disagree",
+        "Check the self-check compared the host and found no difference",
+    ],
     "atp_proxy": [
         "Check that check mode reported exactly what would change and wrote nothing",
         "Check the run converged, showed a decoded diff, kept a backup and probed as LocalService",
@@ -89,3 +93,15 @@ def test_atp_proxy_target_runs_on_the_lab(tmp_path):
     check = result.result(name, "atp_proxy : Keep the check-mode summary")
     assert check["ansible_facts"]["atp_it_summary_check"]["status"] == "would_change"
     assert host.ledger()["by_module"].get("win_uri", 0) >= 1  # the role probed from the host as LocalService
+
+
+def test_atp_self_check_target_runs_on_the_lab(tmp_path):
+    env, host, result = run_target(tmp_path, "atp_self_check")
+    _assert_target_passed("atp_self_check", env, host, result)
+    # read-only: the state query and the documented modules, then the target's own restore (win_regedit of the
+    # values it saved, which the self-check did not change)
+    assert set(host.ledger()["by_module"]) <= {"win_powershell", "win_reg_stat", "win_service_info",
+                                                "win_certificate_info", "win_stat", "win_whoami", "win_file",
+                                                "win_regedit"}
+    name = env.host_names[0]
+    assert result.stats[name]["changed"] == 0

@@ -352,6 +352,8 @@ def seed_v2_sensor(host: state.Host, proxy: dict | None = None, version: str = S
             value["EncryptedUserPasswordData"] = {"$type": "EncryptedData",
                                                   "EncryptedBytes": encrypt_for(enc_key, proxy["password"]),
                                                   "CertificateThumbprint": password_thumb, "SecretVersion": None}
+    for program in ("Microsoft.Tri.Sensor.exe", "Microsoft.Tri.Sensor.Updater.exe"):  # what the services run
+        host.write_file(folder + program, b"MZ lab placeholder")
     text = json.dumps(sensor_configuration(thumb, value, workspace), indent=2, ensure_ascii=False)
     bom, codec = ENCODINGS[encoding]
     host.write_file(folder + "SensorConfiguration.json", bom + text.replace("\n", newline).encode(codec))
@@ -366,6 +368,7 @@ def seed_v3_sensor(host: state.Host, telemetry_proxy: str | None = None, defende
                    org_id: str = "4f8e2a6b-lab-org") -> None:
     """A Defender for Identity sensor v3.x: Defender for Endpoint (the Sense service, onboarded) running
     SenseIdentity, and the proxy policies Set-MDISensorProxyConfiguration sets for it."""
+    host.write_file("%s\\MsSense.exe" % MDE_FOLDER, b"MZ lab placeholder")
     add_service(host, "Sense", "Windows Defender Advanced Threat Protection Service", '"%s\\MsSense.exe"' % MDE_FOLDER,
                 "LocalSystem")
     add_process(host, "SenseIdentity", "%s\\SenseIdentity.exe" % MDE_FOLDER)
