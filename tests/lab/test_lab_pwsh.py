@@ -115,7 +115,7 @@ def test_null_comparisons_and_comparisons_on_collections_filter(host):
 def test_member_enumeration_unrolling_arrays_and_foreach_over_null(host):
     system_state.seed_v2_sensor(host)
     result = run(host, """$services = Get-Service -Name AATP*
-$none = Get-Service -Name nothing* 
+$none = Get-Service -Name nothing*
 $count = 0
 foreach ($x in $null) { $count++ }
 foreach ($x in $none) { $count++ }
