@@ -259,7 +259,7 @@ def _report(diffs: list, checked: int, query_result) -> dict:
                                        if str(p.get("name")).lower() == name.lower()) or "none")
                     for name in asked]
     lines = ["%s: state query %s, %s %s" % (d["fact"], _text(d["state_query"]), d["module_name"].split(".")[-1],
-                                           _text(d["module"])) for d in diffs]
+                                            _text(d["module"])) for d in diffs]
     return {"ok": not diffs, "checked": checked, "differences": diffs, "not_compared": not_compared,
             "lines": lines or ["%d facts checked: the state query and the documented modules agree" % checked]}
 

@@ -349,8 +349,8 @@ def test_pwsh_runs_the_collections_scripts_on_a_host_and_prints_the_win_powershe
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["changed"] is False and result["error"] == [] and "failed" not in result
-    assert result["result"]["keys"]["HKLM:\\SOFTWARE\\Contoso"]["values"]["Flags"] == {"type": "DWord",
-                                                                                      "value": 4294967295}
+    flags = result["result"]["keys"]["HKLM:\\SOFTWARE\\Contoso"]["values"]["Flags"]
+    assert flags == {"type": "DWord", "value": 4294967295}
     assert result["result"]["user"] == {"name": "NT AUTHORITY\\LOCAL SERVICE", "sid": "S-1-5-19",
                                         "administrator": False}
     # the file write: a failed script still ran (exit 0); its result says what failed

@@ -56,8 +56,8 @@ class DotNetError(Exception):
 
 def dotnet_error(type_name: str, message: str, inner=None) -> DotNetError:
     """A .NET exception of a known class (the base classes of each come from :data:`HIERARCHY`)."""
-    return DotNetError(message, inner, type_name, HIERARCHY.get(type_name, ("System.SystemException",
-                                                                             "System.Exception")))
+    bases = HIERARCHY.get(type_name, ("System.SystemException", "System.Exception"))
+    return DotNetError(message, inner, type_name, bases)
 
 
 HIERARCHY = {

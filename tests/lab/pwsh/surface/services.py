@@ -55,8 +55,8 @@ class ServiceController(v.DotNetObject):
 
     def p_DependentServices(self):
         name = self.entry["name"].lower()
-        return v.PSArray([ServiceController(self.system, s) for s in sorted(self.system["services"].values(),
-                                                                             key=lambda s: s["name"].lower())
+        services = sorted(self.system["services"].values(), key=lambda s: s["name"].lower())
+        return v.PSArray([ServiceController(self.system, s) for s in services
                           if name in [d.lower() for d in s.get("dependencies") or []]],
                          "System.ServiceProcess.ServiceController")
 
