@@ -266,7 +266,7 @@ class Session:
         condition = syntax.child_of_type(syntax.child_of_type(node, "while_condition"), "pipeline")
         body = syntax.child_of_type(node, "statement_block")
         out = []
-        for _ in range(100000):
+        for _turn in range(100000):
             if not v.to_bool(self.pipeline_value(condition)):
                 return out
             try:
@@ -652,7 +652,7 @@ class Session:
             return self._hash_literal(operand, "ordered")
         if name == "pscustomobject" and operand.type == "hash_literal_expression":
             table = self._hash_literal(operand, "ordered")
-            return v.PSCustomObject({k: val for k, val in table.items()})
+            return v.PSCustomObject(dict(table.items()))
         value = self.expression(operand)
         if name in ("void", "system.void"):
             return VOID
@@ -963,7 +963,7 @@ def _unescape(text: str, here: bool) -> str:
         if ch == "`" and i + 1 < len(text):
             nxt = text[i + 1]
             if nxt == "u" and i + 2 < len(text) and text[i + 2] == "{":
-                raise Unsupported("the escape `u{...} (PowerShell 6 and later)", 0)
+                raise Unsupported("the escape `u (a code point; PowerShell 6 and later)", 0)
             out.append(ESCAPES.get(nxt, nxt))
             i += 2
             continue
@@ -980,8 +980,8 @@ def string_method(s: str, name: str, args: list, line: int):
     """The ``System.String`` methods scripts commonly call."""
     texts = [v.to_string(a) for a in args]
     simple = {
-        "tostring": lambda: s, "tolower": lambda: s.lower(), "tolowerinvariant": lambda: s.lower(),
-        "toupper": lambda: s.upper(), "toupperinvariant": lambda: s.upper(),
+        "tostring": lambda: s, "tolower": s.lower, "tolowerinvariant": s.lower,
+        "toupper": s.upper, "toupperinvariant": s.upper,
         "trim": lambda: s.strip(texts[0]) if texts else s.strip(),
         "trimend": lambda: s.rstrip(texts[0]) if texts else s.rstrip(),
         "trimstart": lambda: s.lstrip(texts[0]) if texts else s.lstrip(),

@@ -215,7 +215,7 @@ def binary(op: str, left, right, session=None):
             return v.PSArray(items)
         return _scalar_compare(base, left, right, cs, session)
     if base in ("contains", "notcontains"):
-        hit = any(equals(x, right, cs) for x in v.enumerate_value(left) if True) if v.is_collection(left) \
+        hit = any(equals(x, right, cs) for x in v.enumerate_value(left)) if v.is_collection(left) \
             else equals(left, right, cs)
         return hit if base == "contains" else not hit
     if base in ("in", "notin"):

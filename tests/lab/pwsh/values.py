@@ -165,10 +165,10 @@ class PSDict:
         return len(self._data)
 
     def keys(self) -> list:
-        return [k for k, _ in self._data.values()]
+        return [pair[0] for pair in self._data.values()]
 
     def values(self) -> list:
-        return [v for _, v in self._data.values()]
+        return [pair[1] for pair in self._data.values()]
 
     def items(self) -> list:
         return list(self._data.values())

@@ -238,7 +238,7 @@ def _sort_object(call: Call) -> list:
         raise Unsupported("Sort-Object -Property", call.line)
     import functools
 
-    ordered = sorted(items, key=functools.cmp_to_key(lambda a, b: operators.compare(a, b)))
+    ordered = sorted(items, key=functools.cmp_to_key(operators.compare))
     if call.get("Descending"):
         ordered.reverse()
     if call.get("Unique"):

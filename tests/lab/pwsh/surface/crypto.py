@@ -95,10 +95,15 @@ for _algorithm, _managed in (("sha1", "SHA1Managed"), ("sha256", "SHA256Managed"
     _provider(_algorithm.upper() + "Cng", _algorithm, managed=False)
     types.register("System.Security.Cryptography." + _algorithm.upper(), statics={"Create": _create(_algorithm, _new)})
 _provider("MD5CryptoServiceProvider", "md5", managed=False)
-types.register("System.Security.Cryptography.MD5", statics={"Create": _create(
-    "md5", lambda ctx: HashAlgorithm("System.Security.Cryptography.MD5CryptoServiceProvider", "md5")
-    if not fips_enforced(ctx) else (_ for _ in ()).throw(dotnet_error("System.InvalidOperationException",
-                                                                      FIPS_MESSAGE)))})
+
+
+def _md5(ctx):
+    if fips_enforced(ctx):  # MD5 is never FIPS-validated, in any implementation
+        raise dotnet_error("System.InvalidOperationException", FIPS_MESSAGE)
+    return HashAlgorithm("System.Security.Cryptography.MD5CryptoServiceProvider", "md5")
+
+
+types.register("System.Security.Cryptography.MD5", statics={"Create": _create("md5", _md5)})
 types.register("System.Security.Cryptography.HashAlgorithm")
 
 

@@ -86,5 +86,5 @@ def _principal(ctx, value):
 
 
 types.register(WindowsIdentity.TYPE, statics={"GetCurrent": lambda ctx, *args: WindowsIdentity(ctx)})
-types.register(WindowsPrincipal.TYPE, convert=_principal, new=lambda ctx, identity: _principal(ctx, identity))
+types.register(WindowsPrincipal.TYPE, convert=_principal, new=_principal)
 types.register(SecurityIdentifier.TYPE)
