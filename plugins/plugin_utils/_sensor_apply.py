@@ -493,7 +493,7 @@ class SensorChange:
 
         verified_services = None
         if stopped:
-            self.stage = "while %s was being restarted (started again after the write)" % self.updater
+            self.stage = "while %s was being restarted" % self.updater  # started again after the write
             done = self._start_again()
             down = _not_running(done["states"], self.expected_running())
             if down or done["failures"]:

@@ -89,8 +89,9 @@ def test_a_v2_sensor_with_neither_gets_its_own_proxy_and_the_second_run_changes_
     # What the sensor reads now, as the discovery sees it.
     info = run.result("dc01", "info")
     assert info["effective_proxy"]["sensor"]["source"] == "sensor_config" and info["method_in_use"] == "sensor_config"
-    # Round trips: discovery 2, secure 5, backup write 1, manifest entry 1, copy 1, read back 1, restart 1, check 1.
-    assert result["round_trips"] == 13 == lab.ledger()["dc01"]["by_task"]["proxy"]
+    # Round trips: discovery 2, secure 5, backup write 1, manifest entry 1, then Microsoft's order: stop the updater 1,
+    # copy 1, read back 1, start it 1, check 1.
+    assert result["round_trips"] == 14 == lab.ledger()["dc01"]["by_task"]["proxy"]
     # --diff shows the member, decoded
     assert "url: http://proxy.corp:8080" in run.stdout and "state: null" in run.stdout
 
@@ -130,7 +131,7 @@ def test_the_password_is_encrypted_for_the_sensor_and_appears_nowhere_even_at_vv
     stored = proxy_of(host, seed)["EncryptedUserPasswordData"]
     assert stored["CertificateThumbprint"] == seed.thumbprint
     assert ss.decrypt(host, seed.thumbprint, stored["EncryptedBytes"]) == CANARY  # what the sensor does
-    assert result["round_trips"] == 14  # the certificate, read once, only because a password is encrypted
+    assert result["round_trips"] == 15  # the certificate, read once, only because a password is encrypted
     # Nowhere in clear: not in the output at -vvvv, the results, any file of the lab (the host's file system,
     # the backups, the registry with the manifest, the ledger) or the run's result files.
     forms = [CANARY, CANARY.encode("utf-16-le").decode("latin-1"), base64.b64encode(CANARY.encode()).decode(),
@@ -240,10 +241,11 @@ def test_a_dropped_connection_during_the_restart_keeps_what_was_written_and_says
     lab = make_lab(1)
     host = lab.host("dc01")
     seed = ss.seed_v2_sensor(host)
-    lab.run_playbook(play({"url": "http://first.corp:1"}))  # the backup folder is secured: later changes cost 8
+    lab.run_playbook(play({"url": "http://first.corp:1"}))  # the backup folder is secured: later changes cost 9
     previous = host.read_file(seed.config_path)
     lab.reset_ledgers()
-    host.set_fault("drop_after", 2 + 1 + 1 + 1 + 1)  # discovery, backup write, manifest entry, copy, read back; then drop
+    # discovery, backup write, manifest entry, stop the updater, copy, read back; then the start drops
+    host.set_fault("drop_after", 2 + 1 + 1 + 1 + 1 + 1)
     run = lab.run_playbook(play({"url": URL}))
     assert run.stats["dc01"]["unreachable"] == 1
     result = run.result("dc01", "proxy")
