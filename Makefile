@@ -2,7 +2,8 @@
 #   make demo   - stand up the emulated Windows lab and run the main job against it
 #   make test   - everything CI runs: unit + lab end-to-end tests, sanity, lint, changelog lint
 # Both set themselves up from nothing (venv, locked packages, apt packages).
-#   make lock   - regenerate requirements-dev.lock from requirements-dev.txt (UPGRADE=1: newest allowed)
+#   make lock   - regenerate requirements-dev.lock and the version matrix's locks (UPGRADE=1: newest allowed)
+#   make matrix - ansible-test sanity and the lab smoke run on every ansible-core the collection claims
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,9 +15,8 @@ BIN := $(VENV)/bin
 BUILD := $(CURDIR)/.build
 # Runtime collections tree: atp/sensor_proxy is a symlink to this checkout.
 COLL_ROOT := $(BUILD)/collections
-# ansible-test needs a real directory named ansible_collections/atp/sensor_proxy.
-TEST_ROOT := $(BUILD)/ansible-test/ansible_collections/atp/sensor_proxy
-ANSIBLE_TEST_PY ?= 3.11
+# The ansible-core minor of the main toolchain (requirements-dev.txt), a row of hack/matrix/matrix.yml.
+MAIN_CORE := $(shell sed -n 's/^ansible-core==\([0-9]*\.[0-9]*\)\..*/\1/p' requirements-dev.txt)
 APT_PACKAGES := tinyproxy chromium
 # Every package make installs, transitive ones included, pinned with hashes (pip-compile --generate-hashes).
 LOCK := requirements-dev.lock
@@ -29,7 +29,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_FORCE_COLOR := 0
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv lock setup collection apt test units lab-tests sanity lint changelog-lint fuzz demo bench docs clean
+.PHONY: help venv lock setup collection apt test units lab-tests sanity matrix lint docs-lint changelog-lint fuzz demo bench docs clean
 
 help:
 	@echo "make demo   - run configure_atp_proxy.yml against the built-in emulated Windows lab"
@@ -37,7 +37,8 @@ help:
 	@echo "make fuzz   - the long property-based codec run (100,000+ cases)"
 	@echo "make bench  - benchmarks in bench/ (each prints its ratio)"
 	@echo "make docs   - regenerate docs/ pages from the plugins' DOCUMENTATION"
-	@echo "make lock   - regenerate requirements-dev.lock from requirements-dev.txt (UPGRADE=1 for newest)"
+	@echo "make matrix - sanity and the lab smoke run on every claimed ansible-core (MATRIX=2.16,2.20 for some)"
+	@echo "make lock   - regenerate requirements-dev.lock and hack/matrix/*.lock (UPGRADE=1 for newest)"
 
 # Installs exactly the lock: pip refuses any file whose hash is not in it, and any package it does not pin.
 $(BIN)/.stamp: $(LOCK)
@@ -49,9 +50,11 @@ venv: $(BIN)/.stamp
 
 # Refresh the lock from requirements-dev.txt. Without UPGRADE=1 the transitive versions already locked are
 # kept where they still fit; tests/packaging/test_lock.py fails when the two files disagree.
+# The matrix's rows (hack/matrix/ansible-core-<minor>.txt -> .lock) are compiled by each row's own Python.
 lock: venv
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	  --no-emit-find-links $(if $(UPGRADE),--upgrade) --output-file=$(LOCK) requirements-dev.txt
+	$(BIN)/python hack/matrix.py lock $(if $(UPGRADE),--upgrade)
 
 # Packages from apt that the tests use as real parts (a second real proxy).
 $(BUILD)/.apt-stamp:
@@ -70,11 +73,14 @@ collection: venv
 
 setup: venv collection apt
 
+# The whole version matrix fits CI's time (README: Tested versions), so make test runs every row; its sanity of the
+# main row is `make sanity`.
 test: setup
 	$(MAKE) --no-print-directory units
-	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory docs-lint
 	$(MAKE) --no-print-directory changelog-lint
+	$(MAKE) --no-print-directory matrix
 
 # Unit tests, lab end-to-end playbook runs, real-proxy probe tests, integration-target checks.
 units: collection
@@ -83,15 +89,15 @@ units: collection
 fuzz: collection
 	ATP_FUZZ_EXAMPLES=100000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/plugins/plugin_utils/test_wininet_fuzz.py
 
-# ansible-test needs a real copy under .../ansible_collections/atp/sensor_proxy and,
-# offline, our bootstrap in place of the get-pip script it would download.
-sanity: venv
-	mkdir -p $$HOME/.ansible/test/cache
-	for v in 24_2 25_2; do cp hack/get_pip_offline.py $$HOME/.ansible/test/cache/get_pip_$$v.py; done
-	rm -rf $(TEST_ROOT) && mkdir -p $(TEST_ROOT)
-	git ls-files -co --exclude-standard -z | tar --null -cf - -T - | tar -xf - -C $(TEST_ROOT)
-	cd $(TEST_ROOT) && git init -q . && git add -A >/dev/null && \
-	  $(BIN)/ansible-test sanity --venv --python $(ANSIBLE_TEST_PY) --color no
+# ansible-test sanity (zero ignores) of the main toolchain: the matrix's main row. hack/matrix.py copies the
+# collection to a real .../ansible_collections/atp/sensor_proxy and puts the offline get-pip bootstrap in place.
+sanity: collection
+	$(BIN)/python hack/matrix.py --versions $(MAIN_CORE) --steps sanity
+
+# Every ansible-core the collection claims: sanity and the lab smoke run, each in a venv from its hashed lock.
+MATRIX ?=
+matrix: collection
+	$(BIN)/python hack/matrix.py $(if $(MATRIX),--versions $(MATRIX))
 
 lint: collection
 	$(BIN)/python hack/check_docs_yaml.py

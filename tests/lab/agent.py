@@ -101,7 +101,14 @@ def _preload(repo: str) -> None:
         sys.path.insert(0, repo)
     import ansible.module_utils.basic  # noqa: F401
     import ansible.module_utils.common.json  # noqa: F401
-    from ansible.module_utils._internal._ansiballz import _loader  # noqa: F401
+
+    try:  # ansible-core 2.19+: the payload's wrapper calls ansible/module_utils/_internal/_ansiballz/_loader.py
+        from ansible.module_utils._internal._ansiballz import _loader  # noqa: F401
+    except ImportError:
+        # ansible-core 2.16-2.18 have no such module: the wrapper (ANSIBALLZ_TEMPLATE in
+        # ansible/executor/module_common.py, invoke_module) sets ``basic._ANSIBLE_ARGS`` on the
+        # ``ansible.module_utils.basic`` it imports (the preloaded one) and runs the module with runpy.
+        pass
 
     from tests.lab import state
     from tests.lab.pwsh import runner, syntax  # the win_powershell stand-in's executor (tree-sitter loaded once)
