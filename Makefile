@@ -36,7 +36,7 @@ help:
 	@echo "make test   - unit, lab end-to-end, sanity, lint and changelog checks (what CI runs)"
 	@echo "make fuzz   - the long property-based codec run (100,000+ cases)"
 	@echo "make bench  - benchmarks in bench/ (each prints its ratio)"
-	@echo "make docs   - regenerate docs/ pages from the plugins' DOCUMENTATION"
+	@echo "make docs   - regenerate docs/ pages from the plugins' DOCUMENTATION (antsibull-docs)"
 	@echo "make matrix - sanity and the lab smoke run on every claimed ansible-core (MATRIX=2.16,2.20 for some)"
 	@echo "make lock   - regenerate requirements-dev.lock and hack/matrix/*.lock (UPGRADE=1 for newest)"
 
@@ -113,8 +113,15 @@ demo: setup
 bench: setup
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
+# The reference pages (docs/modules, docs/roles, the list in docs/index.md), rendered by antsibull-docs.
 docs: collection
-	$(BIN)/python hack/gen_docs.py
+	$(BIN)/python hack/docs.py
+
+# antsibull-docs' own lint of the collection's documentation, the plugins' docs included (markup, references,
+# schema): a broken module doc fails make test here (tests/packaging/test_docs_lint.py breaks one on purpose).
+docs-lint: venv
+	test -e $(COLL_ROOT)/ansible_collections/atp/sensor_proxy || $(MAKE) --no-print-directory collection
+	cd $(COLL_ROOT)/ansible_collections/atp/sensor_proxy && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .ruff_cache

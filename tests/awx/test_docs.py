@@ -1,9 +1,11 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The committed docs are what hack/gen_docs.py makes of the plugins' DOCUMENTATION, and every page is linked."""
+"""The committed docs are what antsibull-docs (make docs: hack/docs.py) makes of the plugins' DOCUMENTATION, and
+every page is linked."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -17,7 +19,7 @@ DOCS = REPO / "docs"
 
 def _generate(tmp_path):
     out = tmp_path / "docs"
-    run([sys.executable, REPO / "hack" / "gen_docs.py", "--output", out])
+    run([sys.executable, REPO / "hack" / "docs.py", "--output", out])
     return out
 
 
@@ -32,23 +34,40 @@ def test_generated_reference_pages_are_up_to_date(tmp_path):
     assert stale == [], "docs out of date (run `make docs`): %s" % ", ".join(stale)
 
 
+def _read_module(path):
+    """DOCUMENTATION (with this collection's doc fragments' options), EXAMPLES and RETURN of a doc stub."""
+    found = {node.targets[0].id: node.value.value for node in ast.parse(path.read_text()).body
+             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("DOCUMENTATION", "EXAMPLES",
+                                                                                      "RETURN")}
+    doc = yaml.safe_load(found.get("DOCUMENTATION") or "") or {}
+    for name in doc.get("extends_documentation_fragment") or []:
+        if name.startswith("atp.sensor_proxy."):
+            parts = name.split(".")
+            source = (REPO / "plugins" / "doc_fragments" / (parts[2] + ".py")).read_text()
+            constant = parts[3].upper() if len(parts) > 3 else "DOCUMENTATION"
+            text = next(node.value.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Assign)
+                        and any(getattr(t, "id", None) == constant for t in node.targets))
+            doc["options"] = dict((yaml.safe_load(text) or {}).get("options") or {}, **(doc.get("options") or {}))
+    return {"doc": doc, "examples": (found.get("EXAMPLES") or "").strip("\n"),
+            "returns": yaml.safe_load(found.get("RETURN") or "") or {}}
+
+
 def _module_docs():
-    sys.path.insert(0, str(REPO / "hack"))
-    try:
-        import gen_docs
-    finally:
-        sys.path.pop(0)
     for path in sorted((REPO / "plugins" / "modules").glob("*.py")):
         if path.name != "__init__.py":
-            yield path.stem, gen_docs.read_module_docs(path)
+            yield path.stem, _read_module(path)
     for path in sorted((REPO / "plugins" / "filter").glob("*.yml")):
-        yield path.stem, gen_docs.read_filter_docs(path)
+        data = yaml.safe_load(path.read_text())
+        examples = data.get("EXAMPLES") or ""
+        yield path.stem, {"doc": data["DOCUMENTATION"], "returns": data.get("RETURN") or {},
+                          "examples": (examples if isinstance(examples, str) else yaml.safe_dump(examples)).strip("\n")}
 
 
 def _option_names(options, prefix="", key="suboptions"):
+    """Full option paths as antsibull-docs anchors them: ``a/b`` for suboption b of a."""
     for name, spec in (options or {}).items():
         yield prefix + name
-        yield from _option_names((spec or {}).get(key) or (spec or {}).get("options"), prefix + name + ".", key)
+        yield from _option_names((spec or {}).get(key) or (spec or {}).get("options"), prefix + name + "/", key)
 
 
 def test_every_option_and_return_value_is_on_its_page():
@@ -57,19 +76,20 @@ def test_every_option_and_return_value_is_on_its_page():
         page = (DOCS / "modules" / ("%s.md" % name)).read_text()
         names.append(name)
         assert docs["doc"]["short_description"].split("`")[0][:30] in page.replace("`", "")
+        # antsibull-docs anchors every option and return value (suboptions as a/b); a filter's input is _input.
         for option in _option_names(docs["doc"].get("options")):
-            assert "| `%s`" % option in page, "%s: option %s missing" % (name, option)
+            assert 'id="parameter-%s"' % option in page, "%s: option %s missing" % (name, option)
         for key in _option_names(docs["returns"], key="contains"):
-            assert "| `%s` |" % key in page, "%s: return value %s missing" % (name, key)
+            assert 'id="return-%s"' % key in page, "%s: return value %s missing" % (name, key)
         if docs["examples"]:
-            assert docs["examples"].strip().splitlines()[0] in page
+            assert docs["examples"].strip().splitlines()[0].strip() in page
     assert {"fleet_report", "win_wininet_proxy"} <= set(names)
     for spec_file in REPO.glob("roles/*/meta/argument_specs.yml"):
         role = spec_file.parent.parent.name
         page = (DOCS / "roles" / ("%s.md" % role)).read_text()
         specs = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]
         for option in _option_names(specs["options"], key="options"):
-            assert "| `%s`" % option in page, "%s: variable %s missing" % (role, option)
+            assert 'id="parameter-main--%s"' % option in page, "%s: variable %s missing" % (role, option)
 
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
