@@ -36,9 +36,9 @@ def test_generated_reference_pages_are_up_to_date(tmp_path):
 
 def _read_module(path):
     """DOCUMENTATION (with this collection's doc fragments' options), EXAMPLES and RETURN of a doc stub."""
+    names = ("DOCUMENTATION", "EXAMPLES", "RETURN")
     found = {node.targets[0].id: node.value.value for node in ast.parse(path.read_text()).body
-             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("DOCUMENTATION", "EXAMPLES",
-                                                                                      "RETURN")}
+             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in names}
     doc = yaml.safe_load(found.get("DOCUMENTATION") or "") or {}
     for name in doc.get("extends_documentation_fragment") or []:
         if name.startswith("atp.sensor_proxy."):

@@ -56,7 +56,7 @@ def test_every_claimed_ansible_core_minor_has_a_row():
     claim = SpecifierSet(yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())["requires_ansible"])
     minors = [Version(r["ansible_core"]) for r in ROWS]
     assert minors == sorted(minors) and len(set(minors)) == len(minors)
-    floor = Version(str(claim).split(",")[0].lstrip(">=").strip())
+    floor = Version(str(claim).split(",", maxsplit=1)[0].lstrip(">=").strip())
     assert minors[0] == Version("%d.%d" % (floor.major, floor.minor)), "the oldest claimed minor is not tested"
     wanted = [Version("2.%d" % n) for n in range(minors[0].minor, _newest_minor().minor + 1)]
     assert minors == wanted
