@@ -17,14 +17,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.lab import system_state as ss
 from tests.lab.fixtures import LabEnv, real_windows_collection
 from tests.lab.network import SENSOR_HOST, WORKSPACE_NAME, CrlServer, ProxyPy, SensorApi
 
 pytestmark = [pytest.mark.lab, pytest.mark.network]
+
+REPO = Path(__file__).resolve().parents[2]
 
 LS, SYS = "S-1-5-19", "S-1-5-18"
 ADMIN = {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}
@@ -59,6 +64,27 @@ def test_the_ansible_windows_under_test_is_the_one_the_matrix_asked_for():
     wanted = os.environ.get("ATP_MATRIX_WINDOWS")
     if wanted:
         assert manifest["collection_info"]["version"] == wanted
+
+
+def test_every_ansible_windows_module_the_collection_calls_is_in_this_ansible_windows():
+    """The modules our plugins, role and playbooks call by FQCN exist in the ansible.windows under test, as modules
+    of its own (a PowerShell module there), not removed or redirected elsewhere (its meta/runtime.yml)."""
+    real = real_windows_collection()
+    called = set()
+    for folder in ("plugins", "roles", "playbooks"):
+        for path in (REPO / folder).rglob("*"):
+            if path.is_file() and path.suffix in (".py", ".yml", ".yaml", ".j2"):
+                called |= set(re.findall(r"\bansible\.windows\.(\w+)", path.read_text(errors="replace")))
+    assert {"win_powershell", "win_http_proxy", "win_uri", "win_certificate_info"} <= called
+    routing = (yaml.safe_load((real / "meta" / "runtime.yml").read_text()) or {}).get("plugin_routing") or {}
+    moved = {name for name, route in (routing.get("modules") or {}).items() if route.get("redirect") or
+             route.get("tombstone")}
+    missing = sorted(m for m in called if not (real / "plugins" / "modules" / (m + ".ps1")).exists() or m in moved)
+    assert missing == [], "not modules of ansible.windows %s: %s" % (_version(real), missing)
+
+
+def _version(real) -> str:
+    return json.loads((real / "MANIFEST.json").read_text())["collection_info"]["version"]
 
 
 def test_configure_rerun_check_restore_and_probe(tmp_path):
