@@ -5,7 +5,10 @@ what the collection does, and the README names the versions the matrix tests."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -61,3 +64,22 @@ def test_the_readme_names_every_tested_version():
     assert found == [(r["ansible_core"], r["python"], r["ansible_windows"]) for r in MATRIX["rows"]]
     assert "requires_ansible: '%s'" % RUNTIME["requires_ansible"] in section
     assert "ansible.windows: '%s'" % GALAXY["dependencies"]["ansible.windows"] in section
+
+
+def test_module_defaults_for_the_group_reach_a_module_the_group_used_to_miss(tmp_path):
+    """Real ansible-playbook: ``module_defaults`` given for the group set ``dest`` and ``title`` of
+    ``atp_proxy_fleet_report`` (one of the six modules the group once left out), which then writes its report there."""
+    out = tmp_path / "report"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "gather_facts": False,
+        "module_defaults": {"group/atp.sensor_proxy.sensor_proxy": {"dest": str(out), "title": "Set by the group"}},
+        "tasks": [{"name": "Write an empty fleet report", "atp.sensor_proxy.atp_proxy_fleet_report": {"rows": []}}],
+    }]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".build" / "collections"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           str(playbook)], capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.is_dir(), "the group's module_defaults did not reach atp_proxy_fleet_report (no report in dest)"
+    assert any("Set by the group" in p.read_text() for p in out.iterdir() if p.suffix in (".html", ".md"))
