@@ -1,6 +1,6 @@
 # atp.sensor_proxy developer entry points.
 #   make demo   - stand up the emulated Windows lab and run the main job against it
-#   make test   - everything CI runs: unit + lab end-to-end tests, sanity, lint, changelog lint
+#   make test   - everything CI runs: unit + lab end-to-end tests, lint, docs and changelog lint, the version matrix
 # Both set themselves up from nothing (venv, locked packages, apt packages).
 #   make lock   - regenerate requirements-dev.lock and the version matrix's locks (UPGRADE=1: newest allowed)
 #   make matrix - ansible-test sanity and the lab smoke run on every ansible-core the collection claims
@@ -33,7 +33,7 @@ export PATH := $(BIN):$(PATH)
 
 help:
 	@echo "make demo   - run configure_atp_proxy.yml against the built-in emulated Windows lab"
-	@echo "make test   - unit, lab end-to-end, sanity, lint and changelog checks (what CI runs)"
+	@echo "make test   - unit, lab end-to-end, lint, docs/changelog lint, the version matrix (what CI runs)"
 	@echo "make fuzz   - the long property-based codec run (100,000+ cases)"
 	@echo "make bench  - benchmarks in bench/ (each prints its ratio)"
 	@echo "make docs   - regenerate docs/ pages from the plugins' DOCUMENTATION (antsibull-docs)"
