@@ -27,6 +27,8 @@ class ActionModule(AtpAction):
                                             fail_on_drift=args["fail_on_drift"])
         result = {"summary": recorded, "msg": recorded.get("line", ""), "changed": False,
                   "ansible_facts": {"atp_proxy_summary": recorded}}
-        if args["fail"]:
-            result.update(summary.outcome(recorded))
+        ending = summary.outcome(recorded) if args["fail"] else {}
+        if ending:
+            # A failed task's facts are not kept, and its result is printed whole: the one line says it all.
+            return dict(ending, changed=False)
         return result

@@ -24,6 +24,12 @@ class ActionModule(AtpAction):
     TRANSFERS_FILES = False
     WHAT = "running the atp_proxy job"
 
+    def usage_failure(self, exc):
+        """Bad input (a role variable, a backup the host cannot give): the job task itself fails, with one message.
+        ``bad_input`` is what the role's ``failed_when`` looks at; without ``error`` the message is not printed
+        twice more (the summary reads ``msg``)."""
+        return {"failed": True, "changed": False, "msg": str(exc), "bad_input": True}
+
     def role_variables(self, task_vars: dict) -> dict:
         """Every atp_proxy_* variable the host sees, templated (role defaults, inventory, play and extra vars)."""
         names = [n for n in task_vars if n.startswith(job.PREFIX)]
@@ -32,8 +38,6 @@ class ActionModule(AtpAction):
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")
         problems, warnings, checked = validate.check_role_variables(self.role_variables(task_vars))
-        if not problems:
-            problems = job.problems(checked)
         for warning in warnings:
             _display.warning(warning)
         if problems:

@@ -15,7 +15,8 @@ description:
   - With O(fail=true) a failed host fails here with that one line, and a host whose connection dropped ends
     C(unreachable) with the line that says what was written before the drop and where the backup is. The
     playbooks call it a second time with O(summary) and O(fail=true) after the fleet summary and report are
-    written, so that those cover every host.
+    written, so that those cover every host. A host it ends returns only that line (C(msg)), since Ansible keeps
+    no facts of a failed task and prints its whole result.
   - Runs on the controller only; it never connects to the host.
 options:
   mode:
@@ -90,7 +91,7 @@ EXAMPLES = r"""
 RETURN = r"""
 summary:
   description: The host's summary (also set as the fact C(atp_proxy_summary)).
-  returned: always
+  returned: unless O(fail=true) ends the host failed or unreachable
   type: dict
   contains:
     status:

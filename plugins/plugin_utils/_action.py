@@ -113,6 +113,10 @@ class AtpAction(ActionBase):
         """Do the work; return the result fields. Raise the errors of :mod:`._errors`."""
         raise NotImplementedError
 
+    def usage_failure(self, exc: UsageError) -> dict:
+        """The result of a :class:`UsageError` (bad input: nothing was done on the host)."""
+        return {"failed": True, "changed": False, "msg": str(exc), "error": str(exc)}
+
     # -- helpers for subclasses -----------------------------------------
     @property
     def check_mode(self) -> bool:
@@ -177,7 +181,7 @@ class AtpAction(ActionBase):
         try:
             result.update(self.act(args, execute, task_vars))
         except UsageError as exc:
-            result.update(failed=True, changed=False, msg=str(exc), error=str(exc))
+            result.update(self.usage_failure(exc))
         except RemoteError as exc:
             result.update(failed=True, changed=False, msg=str(exc), error=str(exc))
         except ChangeError as exc:

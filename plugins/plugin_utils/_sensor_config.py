@@ -504,6 +504,10 @@ def validate_url(url, variable: str = ROLE_VARIABLES["url"]) -> str:
     shown = masked_url(text)  # every message quotes this: never a user or password the URL carried
     if re.search(r"\s", text):
         raise UsageError("%s: %r contains white space" % (variable, shown))
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!//)(?!\d+$)", text)
+    if scheme:  # javascript:alert(1), mailto:x: a scheme, but not a proxy's (host:port has digits after the colon)
+        raise UsageError("%s: %r has the scheme %r; a proxy URL starts with http:// or https://"
+                         % (variable, shown, scheme.group(1)))
     if "://" not in text:
         raise UsageError("%s: %r has no scheme; the sensor's own proxy setting is a URL such as http://%s "
                          "(Set-MDISensorProxyConfiguration -ProxyUrl 'http://proxy.contoso.com:8080'); "
@@ -631,7 +635,7 @@ def plan(cfg: SensorConfigFile, request: ProxyRequest, encrypt=None, names: dict
     elif current.password_set and same_user and (request.password is None or request.password_update == "on_create"):
         encrypted, kept = current.encrypted, True  # on_create, or no password given: keep what is stored
     elif request.password is None:
-        raise UsageError("%s is set but %s is not, and %s holds no password for %r; give the password"
+        raise UsageError("%s is set but %s is not, and %s holds no password for '%s'; give the password"
                          % (names["username"], names["password"], cfg.path or FILE_NAME, request.username))
     else:
         changes.append("the password (encrypted again, %s: always)" % names["password_update"]

@@ -5,9 +5,10 @@
 No Ansible runtime imports (only ``ansible.module_utils``' ArgumentSpecValidator, the library modules
 themselves use). :func:`check_role_variables` takes the role's variables (every ``atp_proxy_*`` variable the
 host sees) and returns ``(problems, warnings, validated values)``: types and choices against the role's
-``meta/argument_specs.yml``, then :func:`problems`: codecs, accounts, cross-variable rules. Each problem
-names the variable and says what to write instead, and never quotes a secret. The role's job action and the
-``atp.sensor_proxy.atp_proxy_problems`` filter both call it.
+``meta/argument_specs.yml``, then :func:`problems`: codecs, accounts, cross-variable rules, then the rules of the
+job's parts (:func:`._job.problems`: Defender for Endpoint, the sensor's own proxy, state against source). Each
+problem names the variable and says what to write instead, and never quotes a secret. It is the one entry point:
+the role's job action refuses exactly what the ``atp.sensor_proxy.atp_proxy_problems`` filter returns.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _job as job
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 
 ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
@@ -138,7 +140,8 @@ def problems(values: dict, known: set) -> tuple:
         out.append("atp_proxy_targets: give at least one account, for example [S-1-5-18, S-1-5-19]")
     if v.get("atp_proxy_probe"):
         out += accounts.problems(v.get("atp_proxy_probe_accounts") or [], "atp_proxy_probe_accounts", "become")
-        out += endpoints.probe_problems(**probe_selection(v))
+    # The probe's variables are checked whether or not this run probes: a typo shows now, not when probing is on.
+    out += endpoints.probe_problems(**probe_selection(v))
 
     source = v.get("atp_proxy_source")
     if source == "sid":
@@ -201,4 +204,6 @@ def check_role_variables(values: dict) -> tuple:
     found = [str(e) for e in result.error_messages]
     checked = dict(values, **result.validated_parameters) if not found else dict(values)
     more, warnings = problems(checked, set(spec))
+    if not found:  # the parts' rules read typed values
+        more += [p for p in job.problems(checked) if p not in more]
     return found + more, warnings, checked

@@ -1,0 +1,97 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bad input, as an admin meets it on the command line: one failure, on the job task, saying what to change; and the
+public ``atp_proxy_problems`` filter refusing exactly what the job refuses (one validation model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import CONFIGURE, NO_PROBE, PROXY, WRITE_TASK, snapshot
+
+pytestmark = [pytest.mark.lab]
+
+REFUSED = "Invalid role variables, nothing was changed: "
+
+
+def failed_tasks(run, host="dc01") -> list:
+    return [r["task"].split(" : ")[-1] for r in run.results if r["host"] == host and r["status"] == "failed"]
+
+
+def test_a_bad_variable_fails_once_on_the_job_task_and_changes_nothing(lab):
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    before = snapshot(host)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
+                                                      atp_proxy_sensor_proxy_url="javascript:alert(1)"))
+    assert run.rc == 2 and run.stats["dc01"]["failures"] == 1
+    # The task that refused the input is the one that fails; nothing else ends the host.
+    assert failed_tasks(run) == [WRITE_TASK], failed_tasks(run)
+    message = "atp_proxy_sensor_proxy_url: 'javascript:alert(1)' has the scheme 'javascript'; a proxy URL starts " \
+              "with http:// or https://"
+    assert message in run.stdout and "http://javascript" not in run.stdout
+    # Ansible prints a failure's message twice (its [ERROR] line, then the result); nothing repeats it beyond that,
+    # and the printed result is the message, not a summary of kilobytes.
+    assert run.stdout.count(message) == 2, run.stdout
+    fatal = next(line for line in run.stdout.splitlines() if line.startswith("fatal: [dc01]"))
+    assert len(fatal) < 2 * len(message) + 200, fatal
+    assert snapshot(host) == before
+
+
+def test_a_failure_after_the_read_ends_the_host_with_its_line_only(lab):
+    """A failure that is not bad input (here the connection user is no administrator) is reported once by the fleet
+    summary, then ends the host: the task that ends it prints the line, not the whole summary again."""
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    host.seed({"SYSTEM": {"proxy_server": "old.corp:3128"}})
+    host.set_fault("not_admin", True)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+    assert run.rc == 2 and failed_tasks(run) == ["End this host as its run went"]
+    fatal = next(line for line in run.stdout.splitlines() if line.startswith("fatal: [dc01]"))
+    assert "ansible_facts" not in fatal and '"summary"' not in fatal
+    assert fatal.count("is not an enabled member of BUILTIN") == 1, fatal
+
+
+def test_a_workspace_with_a_slash_is_refused_with_the_probe_off(lab):
+    lab.host("dc01").set_proxy("user", PROXY)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
+                                                      atp_proxy_workspace="contoso/corp"))
+    assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK]
+    assert "atp_proxy_workspace" in run.stdout
+    assert lab.host("dc01").proxy_value("S-1-5-18") is None
+
+
+FILTER_PLAY = """
+- hosts: dc01
+  gather_facts: false
+  vars:
+    names: "{{ query('ansible.builtin.varnames', '^atp_proxy_') }}"
+  tasks:
+    - name: What the filter says
+      ansible.builtin.debug:
+        msg: "{{ dict(names | zip(query('ansible.builtin.vars', *names))) | atp.sensor_proxy.atp_proxy_problems }}"
+"""
+
+
+@pytest.mark.parametrize("bad,count", [
+    ({"atp_proxy_state": "absent", "atp_proxy_source": "backup", "atp_proxy_sensor_proxy_url": "proxy.corp:8080",
+      "atp_proxy_sensor_proxy_password": "Canary-Pr0xy-9f3b"}, 3),
+    ({"atp_proxy_products": ["mdi", "mde"], "atp_proxy_source": "settings",
+      "atp_proxy_settings": {"proxy_server": "proxy.corp:8080"}, "atp_proxy_mde_winhttp_source": "ie",
+      "atp_proxy_mde_winhttp_ie_account": "NoSuchAccount"}, 1),
+])
+def test_the_filter_returns_what_the_job_refuses(lab, bad, count):
+    lab.host("dc01").set_proxy("user", PROXY)
+    given = dict(NO_PROBE, atp_proxy_hosts="dc01", **bad)
+    job = lab.run_playbook(CONFIGURE, extra_vars=given)
+    assert job.rc == 2 and failed_tasks(job) == [WRITE_TASK]
+    refused = next(r["result"]["msg"] for r in job.results if r["task"].endswith(WRITE_TASK))
+
+    # The filter, given the same variables (the role's defaults come from its argument specs).
+    checked = lab.run_playbook(FILTER_PLAY, extra_vars=bad)
+    assert checked.rc == 0, checked.stdout[-2000:]
+    found = next(r["result"]["msg"] for r in checked.results if r["task"] == "What the filter says")
+    assert len(found) == count and refused == REFUSED + "; ".join(found), (found, refused)
+    assert "Canary-Pr0xy-9f3b" not in json.dumps(found) + job.stdout + checked.stdout
