@@ -187,6 +187,8 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         summary["fail"].append("the host is %s (atp_proxy_fail_on_drift)" % LABELS[status])
     summary["line"] = line(summary)
     summary["outcome"] = outcome(summary)
+    # What is left to do to end the host: nothing when its job task failed already (bad input fails there, once).
+    summary["end"] = {} if proxy.get("bad_input") else summary["outcome"]
     return summary
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .conftest import CONFIGURE, NO_PROBE, PROXY, WRITE_TASK, snapshot
+from .conftest import CONFIGURE, NO_PROBE, PROXY, WRITE_TASK, snapshot, summary_lines
 
 pytestmark = [pytest.mark.lab]
 
@@ -32,9 +32,11 @@ def test_a_bad_variable_fails_once_on_the_job_task_and_changes_nothing(lab):
     message = "atp_proxy_sensor_proxy_url: 'javascript:alert(1)' has the scheme 'javascript'; a proxy URL starts " \
               "with http:// or https://"
     assert message in run.stdout and "http://javascript" not in run.stdout
-    # Ansible prints a failure's message twice (its [ERROR] line, then the result); nothing repeats it beyond that,
-    # and the printed result is the message, not a summary of kilobytes.
-    assert run.stdout.count(message) == 2, run.stdout
+    # Ansible prints a failure's message twice (its [ERROR] line, then the result), the fleet summary once more in the
+    # host's line; nothing repeats it beyond that, and the printed result is the message, not kilobytes of summary.
+    assert run.stdout.count(message) == 3, run.stdout
+    line = next(text for text in summary_lines(run) if text.startswith("dc01:"))
+    assert line.startswith("dc01: failed; error: " + REFUSED) and message in line
     fatal = next(line for line in run.stdout.splitlines() if line.startswith("fatal: [dc01]"))
     assert len(fatal) < 2 * len(message) + 200, fatal
     assert snapshot(host) == before
