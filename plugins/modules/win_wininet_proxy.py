@@ -56,8 +56,9 @@ options:
       - V(sid) reads C(HKU\<source_sid>). V(value) takes the blob in O(source_value).
         V(settings) encodes the declarative O(settings).
       - V(backup) restores a backup, byte for byte, deletions included; O(backup_file), or the newest
-        backup the manifest lists for O(backup_dir). No backup at all is not an error (nothing to restore),
-        unless O(backup_file) names one.
+        backup the manifest lists for O(backup_dir) that was written before a change, never one a restore wrote
+        (a restore backs up what it replaces into a folder ending in C(_restore)), so a second restore changes
+        nothing. No backup at all is not an error (nothing to restore), unless O(backup_file) names one.
       - When omitted, it is inferred from which of O(source_sid), O(source_value), O(settings) or O(backup_file)
         is given, and is V(current_user) when none is.
     type: str
@@ -67,7 +68,10 @@ options:
       - With O(source=backup), the C(.reg) file on the host to restore, instead of the newest backup.
       - A C(before.reg) this module wrote, or any C(.reg) file owned by Administrators or SYSTEM, for example
         one written by C(reg export) or regedit (UTF-16LE), or by hand (ASCII or UTF-8).
-      - Only the WinINet values of the O(targets) in it are restored; other keys are ignored.
+      - Only the WinINet values of the O(targets) in it are restored; other keys are ignored. C(HKEY_USERS\.DEFAULT)
+        is LocalSystem's own hive (S-1-5-18). An export of C(HKEY_CURRENT_USER) does not say whose it is, so it
+        restores nothing; a file that holds nothing for any of the O(targets) is refused, naming the keys it
+        holds, and nothing is changed. Comments after values (C(;)) are read as regedit reads them.
     type: str
   backup_dir:
     description:
@@ -244,9 +248,18 @@ trusted_because:
   returned: with source=backup, when a backup was found
   type: str
 nothing_to_restore:
-  description: With O(source=backup), true when there was no backup (or it held nothing for the targets).
+  description: With O(source=backup), true when there was no backup.
   returned: with source=backup
   type: bool
+restore_skipped:
+  description: With O(source=backup), the targets the backup holds nothing for; they keep what they hold.
+  returned: with source=backup, when some target is not in the backup
+  type: list
+  elements: str
+restore_note:
+  description: With O(source=backup), what the backup left out, as one sentence.
+  returned: with source=backup, when some target is not in the backup
+  type: str
 source:
   description: The source, decoded; as in M(atp.sensor_proxy.win_wininet_proxy_compare).
   returned: success

@@ -216,16 +216,29 @@ def connections_reg_key(sid: str) -> str:
     return "HKEY_USERS\\%s\\%s" % (sid, CONNECTIONS_SUBKEY)
 
 
+# HKEY_USERS\.DEFAULT is not the default user: it is LocalSystem's profile, an alias of HKEY_USERS\S-1-5-18
+# (Raymond Chen, "The .Default user is not the default user", The Old New Thing, 2007-03-02).
+DEFAULT_HIVE = ".DEFAULT"
+
+
 def sid_of_reg_key(key: str) -> str | None:
-    """``HKEY_USERS\\S-1-5-19\\...\\Connections`` (any case, ``HKU`` too) -> ``S-1-5-19``; the machine-wide
-    ``HKEY_LOCAL_MACHINE\\...\\Connections`` -> :data:`MACHINE`; None for other keys."""
+    """``HKEY_USERS\\S-1-5-19\\...\\Connections`` (any case, ``HKU`` too) -> ``S-1-5-19``; ``HKEY_USERS\\.DEFAULT\\...``
+    -> ``S-1-5-18`` (:data:`DEFAULT_HIVE`); the machine-wide ``HKEY_LOCAL_MACHINE\\...\\Connections`` ->
+    :data:`MACHINE`; None for other keys (``HKEY_CURRENT_USER`` among them: whose it is depends on who exported it)."""
     machine = re.match(r"^(?:HKEY_LOCAL_MACHINE|HKLM:?)\\(.*)$", _text(key), re.IGNORECASE)
     if machine:
         return MACHINE if machine.group(1).lower() == CONNECTIONS_SUBKEY.lower() else None
     match = re.match(r"^(?:HKEY_USERS|HKU:?)\\([^\\]+)\\(.*)$", _text(key), re.IGNORECASE)
     if not match or match.group(2).lower() != CONNECTIONS_SUBKEY.lower():
         return None
+    if match.group(1).lower() == DEFAULT_HIVE.lower():
+        return SYSTEM.sid
     return canonical_sid(match.group(1))
+
+
+def is_connections_key(key: str) -> bool:
+    """Any root's ``...\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections`` key."""
+    return _text(key).lower().rstrip("\\").endswith("\\" + CONNECTIONS_SUBKEY.lower())
 
 
 def hive_to_load(sid: str) -> tuple | None:

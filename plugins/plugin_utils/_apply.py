@@ -202,6 +202,7 @@ class Change:
     comment: str = "atp.sensor_proxy"
     when: str = field(default_factory=backup.stamp)
     manifest: backup.Manifest | None = None  # read with everything else (else read here, one state query)
+    kind: str = ""  # backup.RESTORE: a restore's backup of what it replaces (its folder ends with _restore)
     # Journal, for the result and for a connection drop.
     backup_file: str = ""
     applied_file: str = ""
@@ -280,7 +281,7 @@ class Change:
             except Disconnected as exc:
                 raise self._dropped("while the backup folder was being secured", exc) from None
             self.secured = True
-        folder = backup.folder_for(self.backup_dir, self.when)
+        folder = backup.folder_for(self.backup_dir, self.when, self.kind)
         before, after, pruned = self._files(manifest, folder)
         self.backup_pending = "%s\\%s" % (folder, backup.BEFORE)
         try:

@@ -11,6 +11,10 @@ Layout: every change gets its own folder under the backup directory::
                      ``reg import before.reg`` on the host puts it all back
         after.reg    what the change wrote (it is what ``reg import`` applied)
 
+A restore backs up what it replaces too, into a folder named ``atp_proxy_<stamp>_restore``: so it can be undone
+(name that ``before.reg`` as the backup to restore), and the default choice of a restore, the newest backup,
+skips it. Otherwise a second restore would take the first one's backup, the configured values, and undo it.
+
 **Trust.** ``C:\\ProgramData`` lets ``BUILTIN\\Users`` create folders and files, so a file in a
 backup folder proves nothing by itself. Two things make a backup trustworthy:
 
@@ -51,6 +55,8 @@ BEFORE = "before.reg"
 AFTER = "after.reg"
 HASH_PREFIX = "sha256:"
 SECURED = "secured-folder"
+RESTORE = "restore"  # the kind of a backup a restore wrote: its folder ends with _restore
+RESTORE_SUFFIX = "_" + RESTORE
 _STAMP = re.compile(r"atp_proxy_(\d{8}T\d{6}\d*Z)", re.IGNORECASE)
 
 # Owners a restore accepts for a backup file that is not in the manifest. win_stat returns the
@@ -66,8 +72,9 @@ def stamp(now: datetime.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def folder_for(backup_dir: str, when: str) -> str:
-    return "%s\\%s%s" % (backup_dir.rstrip("\\"), FOLDER_PREFIX, when)
+def folder_for(backup_dir: str, when: str, kind: str = "") -> str:
+    """The folder of one backup; ``kind`` :data:`RESTORE` marks one a restore wrote (``..._restore``)."""
+    return "%s\\%s%s%s" % (backup_dir.rstrip("\\"), FOLDER_PREFIX, when, RESTORE_SUFFIX if kind == RESTORE else "")
 
 
 def sha256(data: bytes) -> str:
@@ -92,6 +99,11 @@ class Entry:
         match = _STAMP.search(self.path)
         return match.group(1).upper() if match else ""
 
+    @property
+    def by_restore(self) -> bool:
+        """Written by a restore (what it replaced), not before a change by configure."""
+        return self.folder.lower().endswith(RESTORE_SUFFIX)
+
 
 @dataclass
 class Manifest:
@@ -106,8 +118,10 @@ class Manifest:
         base = _norm(backup_dir) + "\\"
         return [e for e in self.entries if e.path.lower().startswith(base)]
 
-    def newest(self, backup_dir: str | None = None) -> Entry | None:
+    def newest(self, backup_dir: str | None = None, restores: bool = False) -> Entry | None:
+        """The newest backup (of ``backup_dir``) written before a change; ``restores`` counts a restore's too."""
         entries = self.in_dir(backup_dir) if backup_dir else self.entries
+        entries = [e for e in entries if restores or not e.by_restore]
         return entries[-1] if entries else None
 
     def lookup(self, path: str) -> Entry | None:

@@ -63,8 +63,12 @@ def _resolve(args: dict, execute, name, snapshot) -> tuple:
                           "msg": "no backup of atp.sensor_proxy in %s on this host (%s lists none): nothing to "
                                  "restore" % (args["backup_dir"], backup.MANIFEST_PATH)}
     path, content, why = chosen
-    source, plan = restore.source_from(path, content, targets, name)
-    return source, plan, {"restored_from": path, "trusted_because": why, "nothing_to_restore": not plan}
+    source, plan, lacking = restore.source_from(path, content, targets, name)
+    info = {"restored_from": path, "trusted_because": why, "nothing_to_restore": not plan}
+    if lacking:  # restored for the others; these keep what they hold, and the result says so
+        info["restore_skipped"] = lacking
+        info["restore_note"] = "%s holds nothing for %s, left as is" % (path, ", ".join(map(accounts.label, lacking)))
+    return source, plan, info
 
 
 def _admin_check(snapshot) -> None:
@@ -194,9 +198,12 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
     result["actions"] += [apply.sentence(i, check_mode) for i in items]
     if check_mode or not items:
         return result
+    restoring = (restore_info or {}).get("restored_from")
     change = apply.Change(execute, upload, items, backup_dir=args["backup_dir"], keep=args["backup_keep"],
-                          comment="atp.sensor_proxy backup of %s" % host,
-                          manifest=backup.manifest_from(snapshot.key(backup.MANIFEST_PATH)))
+                          comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
+                                                                       if restoring else ""),
+                          manifest=backup.manifest_from(snapshot.key(backup.MANIFEST_PATH)),
+                          kind=backup.RESTORE if restoring else "")
     try:
         done = change.run()
     except ChangeError as exc:

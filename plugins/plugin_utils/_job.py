@@ -396,6 +396,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
                 sensor_result["pending"] = bool(sensor_result.get("changed"))
                 sensor_result["changed"] = False
             result[SENSOR_CONFIG] = sensor_result
+            # A restore names the backup it used (the WinINet restore's fields, at the top).
+            result.update({k: sensor_result[k] for k in ("restored_from", "trusted_because") if sensor_result.get(k)})
             warnings += sensor_result.get("warnings") or []
     result.update(method=method, method_reason=why)
 

@@ -119,37 +119,77 @@ def decode(data) -> str:
         return raw.decode("cp1252", errors="replace")  # REGEDIT4 files are ANSI
 
 
-_VALUE = re.compile(r'^("(?:[^"\\]|\\.)*"|@)=(.*)$', re.DOTALL)
-_STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$', re.DOTALL)
+# How regedit reads a value line (Windows' regedit and reg import; Wine's programs/regedit/regproc.c, whose parser
+# is readable, behaves the same): blanks around "=", a ";" comment after any value (string, dword, hex data, "-"),
+# after the "\\" that continues hex data, and on lines between the continued hex lines. Lines it cannot read are
+# skipped by regedit; here they are refused, naming the line: a restore never applies half of a file silently.
+_NAME = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|@)\s*=\s*', re.DOTALL)
+_ESCAPES = {"n": "\n", "r": "\r"}
 
 
 def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    """A quoted .reg string's content: ``\\\\``, ``\\"``, ``\\n`` and ``\\r`` (regedit's escapes); any other
+    escaped character stands for itself."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text)
 
 
-def _parse_data(number: int, name: str, data: str):
+def _rest_is_comment(rest: str) -> bool:
+    """Nothing but blanks, or blanks and a ``;`` comment."""
+    rest = rest.lstrip(" \t")
+    return not rest or rest.startswith(";")
+
+
+def _hex_bytes(number: int, name: str, lines: list, index: int, first: str) -> tuple:
+    """(bytes, next line index) of ``hex:`` data starting with ``first``, continued with a trailing ``\\``."""
+    out = bytearray()
+    text = first
+    while True:
+        body = text.split(";", 1)[0].rstrip(" \t")  # hex data holds no ";": the rest is a comment
+        more = body.endswith("\\")
+        if more:
+            body = body[:-1]
+        items = [item.strip(" \t") for item in body.split(",")]
+        if items and not items[-1]:
+            items.pop()  # "46,00,\\": the comma before the continuation
+        for item in items:
+            if not re.fullmatch(r"[0-9A-Fa-f]{1,2}", item):
+                raise RegFileError("line %d: %r has bad hex data (%r)" % (number, name, item[:20]))
+            out.append(int(item, 16))
+        if not more:
+            return bytes(out), index
+        # The data goes on: skip blank and comment lines, then the next line must start with a hex digit.
+        while index < len(lines) and (not lines[index].strip() or lines[index].lstrip().startswith(";")):
+            index += 1
+        if index >= len(lines):
+            return bytes(out), index
+        text = lines[index].strip(" \t")
+        if not re.match(r"[0-9A-Fa-f]", text):
+            raise RegFileError("line %d: %r continues with %r, which is not hex data" % (index + 1, name, text[:20]))
+        index += 1
+
+
+def _parse_value(number: int, name: str, data: str, lines: list, index: int) -> tuple:
+    """(value, next line index) of the data after ``=`` (see :func:`parse` for the value types)."""
     low = data.lower()
-    if data == "-":
-        return None
-    match = re.match(r"^hex(?:\(([0-9a-f]+)\))?:(.*)$", low, re.DOTALL)
+    if data.startswith("-"):
+        if not _rest_is_comment(data[1:]):
+            raise RegFileError("line %d: cannot read the value of %r" % (number, name))
+        return None, index
+    match = re.match(r"^hex(?:\(([0-9a-f]+)\))?:", low)
     if match:
-        digits = re.sub(r"[\s,]", "", match.group(2))
-        try:
-            raw = bytes.fromhex(digits)
-        except ValueError:
-            raise RegFileError("line %d: %r has bad hex data" % (number, name)) from None
+        raw, index = _hex_bytes(number, name, lines, index, data[match.end():])
         kind = _HEX_TYPES.get(match.group(1) or "")
         if kind in ("REG_BINARY", "REG_NONE"):
-            return raw
-        return {"type": kind or "hex(%s)" % match.group(1), "data": raw}
+            return raw, index
+        return {"type": kind or "hex(%s)" % match.group(1), "data": raw}, index
     if low.startswith("dword:"):
-        try:
-            return int(data[6:], 16)
-        except ValueError:
-            raise RegFileError("line %d: %r has a bad dword" % (number, name)) from None
-    string = _STRING.match(data)
-    if string:
-        return _unquote(string.group(1))
+        digits = re.match(r"^[ \t]*([0-9A-Fa-f]{1,8})(.*)$", data[6:], re.DOTALL)
+        if not digits or not _rest_is_comment(digits.group(2)):
+            raise RegFileError("line %d: %r has a bad dword" % (number, name))
+        return int(digits.group(1), 16), index
+    string = re.match(r'^"((?:[^"\\]|\\.)*)"(.*)$', data, re.DOTALL)
+    if string and _rest_is_comment(string.group(2)):
+        return _unquote(string.group(1)), index
     raise RegFileError("line %d: cannot read the value of %r" % (number, name))
 
 
@@ -159,7 +199,8 @@ def parse(data) -> dict:
     ``data`` is the file's bytes (UTF-16LE with BOM as ``reg export`` writes, UTF-8, ANSI) or text.
     ``hex:`` values are bytes, ``-`` is None (delete), strings are str, ``dword:`` an int, other
     ``hex(N):`` types ``{"type", "data"}``. A deleted key ``[-KEY]`` maps to None. Key names keep
-    their spelling; the ``(Default)`` value is ``""``. Raises :class:`RegFileError` naming the line.
+    their spelling; the ``(Default)`` value is ``""``. Comments are read as regedit reads them (see
+    ``_NAME``). Raises :class:`RegFileError` naming the line.
     """
     text = decode(data)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -175,22 +216,21 @@ def parse(data) -> dict:
         index += 1
         if not line or line.startswith(";"):
             continue
-        while line.endswith("\\") and index < len(lines):
-            line = line[:-1] + lines[index].strip()
-            index += 1
-        if line.startswith("[") and line.endswith("]"):
-            key = line[1:-1]
+        if line.startswith("["):
+            end = line.rfind("]")  # regedit takes the key up to the last "]"
+            if end < 0:
+                raise RegFileError("line %d: cannot read %r" % (number, line[:60]))
+            key = line[1:end]
             if key.startswith("-"):
                 result[key[1:]] = None
                 key = None
-            else:
-                if not isinstance(result.get(key), dict):
-                    result[key] = {}
+            elif not isinstance(result.get(key), dict):
+                result[key] = {}
             continue
-        match = _VALUE.match(line)
+        match = _NAME.match(line)
         if not match or key is None:
             raise RegFileError("line %d: cannot read %r" % (number, line[:60]))
-        raw_name, value = match.group(1), match.group(2).strip()
+        raw_name = match.group(1)
         name = "" if raw_name == "@" else _unquote(raw_name[1:-1])
-        result[key][name] = _parse_data(number, name, value)
+        result[key][name], index = _parse_value(number, name, line[match.end():], lines, index)
     return result

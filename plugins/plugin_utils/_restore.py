@@ -5,8 +5,10 @@
 Pure logic; remote reads go through the injected executor.
 
 * Without ``backup_file``, the newest backup of the backup directory that the manifest lists
-  (:mod:`._backup`); its SHA-256 must match. No backup at all is not an error: there is nothing
-  to restore (a host that never drifted has none).
+  (:mod:`._backup`) and that was written before a change by configure: never one a restore wrote (its folder
+  ends with ``_restore``), so a second restore finds what the first put back in place and changes nothing.
+  Its SHA-256 must match. No backup at all is not an error: there is nothing to restore (a host that never
+  drifted has none).
 * With ``backup_file``, that file: one the collection wrote (in the manifest, hash checked), or
   any ``.reg`` file owned by Administrators or SYSTEM, such as a ``reg export`` (UTF-16LE) an
   administrator made. Anything else is refused.
@@ -79,8 +81,38 @@ def choose(execute, manifest: backup.Manifest, backup_dir: str, backup_file: str
     return entry.path, content, why
 
 
+def _held(parsed: dict) -> list:
+    """``[(key, SID or None, [WinINet value names])]``: every Connections key of the file with a WinINet value."""
+    known = {n.lower() for n in wininet.VALUE_NAMES}
+    out = []
+    for key, values in parsed.items():
+        if values is None or not accounts.is_connections_key(key):
+            continue
+        names = [n for n in values if n.lower() in known]
+        if names:
+            out.append((key, accounts.sid_of_reg_key(key), names))
+    return out
+
+
+def _held_text(held: list) -> str:
+    if not held:
+        return "no DefaultConnectionSettings or SavedLegacySettings under any ...\\Internet Settings\\Connections key"
+    parts = []
+    for key, sid, names in held:
+        whose = accounts.label(sid) if sid else (
+            "the account that exported it, which the file does not name" if key.upper().startswith(
+                ("HKEY_CURRENT_USER", "HKCU")) else "no account this collection can target")
+        parts.append("[%s] %s (%s)" % (key, ", ".join(names), whose))
+    return "; ".join(parts)
+
+
 def source_from(path: str, content: bytes, targets: list, name) -> tuple:
-    """(Source, [(sid, [value names])]) of what ``content`` restores for ``targets``."""
+    """(Source, [(sid, [value names])], [targets the file holds nothing for]) of what ``content`` restores.
+
+    A file that holds nothing for any of ``targets`` is refused, naming the keys it holds and the targets it
+    lacks: an export of ``HKEY_CURRENT_USER`` (whose account the file does not say) restores nothing, and saying
+    so is the point. ``HKEY_USERS\\.DEFAULT`` is LocalSystem's own hive (:data:`._accounts.DEFAULT_HIVE`).
+    """
     try:
         parsed = regfile.parse(content)
     except regfile.RegFileError as exc:
@@ -89,15 +121,13 @@ def source_from(path: str, content: bytes, targets: list, name) -> tuple:
     per_target = {}
     plan = []
     known = {n.lower(): n for n in wininet.VALUE_NAMES}
-    for key, values in parsed.items():
-        sid = accounts.sid_of_reg_key(key)
-        if sid is None or sid not in targets or values is None:
+    for key, sid, value_names in _held(parsed):
+        if sid is None or sid not in targets:
             continue
         names = []
-        for value_name, data in values.items():
-            canonical = known.get(value_name.lower())
-            if canonical is None:
-                continue
+        for value_name in value_names:
+            data = parsed[key][value_name]
+            canonical = known[value_name.lower()]
             if data is not None and not isinstance(data, bytes):
                 raise UsageError("%s: %s holds %s of %s as %s, not REG_BINARY; nothing was changed."
                                  % (name("backup_file"), path, canonical, sid, type(data).__name__))
@@ -105,4 +135,12 @@ def source_from(path: str, content: bytes, targets: list, name) -> tuple:
             names.append(canonical)
         if names:
             plan.append((sid, names))
-    return compare.Source("backup", per_target=per_target, exact=True, path=path), plan
+    lacking = [sid for sid in targets if sid not in {s for s, dummy in plan}]
+    if not plan:
+        raise UsageError(
+            "%s: %s holds nothing to restore for %s: it holds %s. Nothing was changed. Restore a backup this "
+            "collection wrote, or export the service accounts' own keys (reg export \"HKU\\S-1-5-19\\%s\" FILE; "
+            "HKU\\.DEFAULT is LocalSystem's), or set %s to the accounts the file holds."
+            % (name("backup_file"), path, ", ".join(map(accounts.label, targets)), _held_text(_held(parsed)),
+               accounts.CONNECTIONS_SUBKEY, name("targets")))
+    return compare.Source("backup", per_target=per_target, exact=True, path=path), plan, lacking

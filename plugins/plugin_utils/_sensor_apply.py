@@ -277,13 +277,15 @@ def to_prune(manifest: backup.Manifest, backup_dir: str, keep: int) -> list:
 def choose_backup(execute, manifest: backup.Manifest, backup_dir: str, backup_file: str | None, names: dict) -> tuple:
     """(path, bytes, why trusted) of the SensorConfiguration.json backup to restore, or None when there is none.
 
-    The newest of ``backup_dir`` (its SHA-256 must match the manifest), or ``backup_file``: one the manifest lists
+    The newest of ``backup_dir`` written before a change (not by a restore; its SHA-256 must match the manifest),
+    or ``backup_file``: one the manifest lists
     with the right hash, or a file owned by Administrators or SYSTEM (:func:`._backup.trust`). One ``slurp``
     (+ one ``win_stat`` for a file the manifest does not list).
     """
     path = backup_file or None
     if path is None:
-        newest = sensor_backups(manifest, backup_dir)
+        # Never a backup a restore wrote (what it replaced): a second restore would undo the first.
+        newest = [e for e in sensor_backups(manifest, backup_dir) if not e.by_restore]
         if not newest:
             return None
         path = newest[-1].path
@@ -350,6 +352,7 @@ class SensorChange:
     manifest: backup.Manifest = field(default_factory=backup.Manifest)
     when: str = field(default_factory=backup.stamp)
     comment: str = "atp.sensor_proxy"
+    kind: str = ""  # backup.RESTORE: a restore's backup of the file it replaces (its folder ends with _restore)
     # Journal, for the result and for a connection drop.
     folder: str = ""
     backup_file: str = ""
@@ -448,7 +451,7 @@ class SensorChange:
                                   % (self.backup_dir, exc.module, exc.remote_msg, self.config_path),
                                   **self.details(changed=False)) from None
             self.secured = True
-        self.folder = backup.folder_for(self.backup_dir, self.when)
+        self.folder = backup.folder_for(self.backup_dir, self.when, self.kind)
         pruned = to_prune(self.manifest, self.backup_dir, self.keep)
         self.stage, self.backup_pending = "while the backup was being written", self.backup_file_path
         copied = self.upload({BACKUP_NAME: self.old, NEW_NAME: self.new, MANIFEST_NAME: self._manifest_reg(pruned)},
@@ -747,9 +750,13 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
     _admin_check(snapshot, config_path)
     if manifest is None:
         manifest = backup.read_manifest(execute)
+    restoring = result.get("restored_from")
     change = SensorChange(execute, upload, remote_copy, config_path, old, plan.data, services, restart,
                           backup_dir, int(options.get("backup_keep") or backup.DEFAULT_KEEP), manifest,
-                          options.get("when") or backup.stamp(), comment="atp.sensor_proxy backup of %s" % host)
+                          options.get("when") or backup.stamp(),
+                          comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
+                                                                       if restoring else ""),
+                          kind=backup.RESTORE if restoring else "")
     try:
         done = change.run()
     except (ChangeError, ConnectionDropped) as exc:

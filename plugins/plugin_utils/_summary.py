@@ -175,6 +175,9 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "hives_loaded": list(_list(proxy.get("hives_loaded"))),
         "actions": [str(a) for a in _list(proxy.get("actions"))],
         "restored_from": _text(proxy.get("restored_from")),
+        # A restore that found nothing to put back says why (no backup, or none for these accounts).
+        "restore_note": _text(proxy.get("restore_note") or (proxy.get("msg") if proxy.get("nothing_to_restore")
+                                                             else "")),
         "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict) and not p.get("skipped")],
         "mde": mde_part.summary(mde if mde is not None else proxy.get("mde")),
         "error": error,
@@ -338,6 +341,12 @@ def line(summary: dict) -> str:
     parts += summary.get("restart_actions") or []
     if summary.get("restart_needed"):
         parts.append("not restarted (atp_proxy_restart_services: false): %s" % ", ".join(summary["restart_needed"]))
+    if summary.get("restored_from"):
+        verb = {CHANGED: "restored from", WOULD_CHANGE: "would restore from", IN_SYNC: "already as in"}.get(
+            status, "restore from")
+        parts.append("%s %s" % (verb, summary["restored_from"]))
+    if summary.get("restore_note"):
+        parts.append(summary["restore_note"])
     if summary.get("backup_file"):
         parts.append("backup " + summary["backup_file"])
     uses = _uses_text(summary)

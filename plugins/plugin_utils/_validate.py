@@ -47,6 +47,37 @@ RESULTS = frozenset({
 })
 
 
+# Windows paths the role takes. Windows reads "/" as "\\" in a path, and so do these (the host gets backslashes, the
+# manifest compares them): "-e name=C:/ProgramData/..." is a form of the command line that survives ansible-core.
+PATH_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_backup_dir", "atp_proxy_mde_backup_dir",
+                  "atp_proxy_restore_file")
+# ansible-core reads "-e name=value" with parse_kv, which decodes backslash escapes in the value (ansible/parsing/
+# splitter.py, _decode_escapes: \a \b \f \n \r \t \v and \xHH, \uHHHH, \N{...} through Python's
+# unicode-escape codec): "C:\ProgramData\atp.sensor_proxy" arrives as "C:\ProgramData" BEL "tp.sensor_proxy".
+# No Windows path holds a character below 0x20, so one there means the path was decoded that way.
+_UNESCAPE = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _path_problems(value, variable: str) -> list:
+    """A path that -e name=value mangled: say so, with what was typed and the forms that work."""
+    if not isinstance(value, str) or not any(ord(c) < 0x20 for c in value):
+        return []
+    typed = "".join(_UNESCAPE.get(c, "\\x%02x" % ord(c) if ord(c) < 0x20 else c) for c in value)
+    return ["%s holds control characters: ansible-core's '-e name=value' form decodes backslash escapes in the value "
+            "(\\a, \\b, \\f, \\n, \\r, \\t, \\v, \\x..), so %s did not arrive as typed. Give it with forward slashes "
+            "(-e %s=%s) or as JSON (-e '{\"%s\": \"%s\"}')"
+            % (variable, typed, variable, typed.replace("\\", "/"), variable, typed.replace("\\", "\\\\"))]
+
+
+def normalize_paths(values: dict) -> dict:
+    """``values`` with the role's Windows paths written with backslashes (``C:/x`` -> ``C:\\x``)."""
+    out = dict(values)
+    for name in PATH_VARIABLES:
+        if isinstance(out.get(name), str) and "/" in out[name]:
+            out[name] = out[name].replace("/", "\\")
+    return out
+
+
 def _given(value) -> bool:
     return value not in (None, "", [], {})
 
@@ -135,6 +166,8 @@ def problems(values: dict, known: set) -> tuple:
         warnings.append("%s is not a variable of the atp.sensor_proxy.atp_proxy role and is ignored%s"
                         % (name, "; did you mean %s?" % close[0] if close else ""))
 
+    for name in PATH_VARIABLES:
+        out += _path_problems(v.get(name), name)
     out += accounts.problems(v.get("atp_proxy_targets") or [], "atp_proxy_targets")
     if not v.get("atp_proxy_targets"):
         out.append("atp_proxy_targets: give at least one account, for example [S-1-5-18, S-1-5-19]")
@@ -194,7 +227,7 @@ ALIASES = {"atp_proxy_restore_file": "atp_proxy_backup_file", "atp_proxy_restore
 
 def check_role_variables(values: dict) -> tuple:
     """``(problems, warnings, validated values)`` of the role's variables (see the module docstring)."""
-    values = dict(values)
+    values = normalize_paths(values)
     for old, new in ALIASES.items():
         if _given(values.get(old)):
             values[new] = values[old]

@@ -187,6 +187,10 @@ def split_reg_path(path: str, account_sid: str) -> tuple:
     if root == "HKU":
         if not rest:
             return "HKU", ""
+        if rest[0].lower() == ".default":
+            # HKU\.DEFAULT is LocalSystem's profile, an alias of HKU\S-1-5-18 (Raymond Chen, "The .Default user is
+            # not the default user", The Old New Thing, 2007-03-02).
+            return "HKU\\" + SID_SYSTEM, "\\".join(rest[1:])
         return "HKU\\" + rest[0].upper(), "\\".join(rest[1:])
     if root == "HKLM":
         return "HKLM", "\\".join(rest)

@@ -40,6 +40,8 @@ REG_TYPES_OUT = {"REG_BINARY": "REG_BINARY", "REG_SZ": "REG_SZ", "REG_DWORD": "R
                  "REG_EXPAND_SZ": "REG_EXPAND_SZ", "REG_MULTI_SZ": "REG_MULTI_SZ", "REG_QWORD": "REG_QWORD",
                  "REG_NONE": "REG_NONE"}
 LONG_ROOT = {"HKLM": "HKEY_LOCAL_MACHINE", "HKU": "HKEY_USERS"}
+GIVEN_ROOT = dict(LONG_ROOT, HKCU="HKEY_CURRENT_USER", HKEY_LOCAL_MACHINE="HKEY_LOCAL_MACHINE",
+                  HKEY_USERS="HKEY_USERS", HKEY_CURRENT_USER="HKEY_CURRENT_USER")
 
 
 def long_name(hive_id, sub):
@@ -149,11 +151,16 @@ def reg(st, host, account, args):
             return 1, "", ACCESS
         if target.exists() and "/y" not in [a.lower() for a in args[3:]]:
             return 1, "", "ERROR: The file exists; reg.exe would prompt (the lab refuses without /y).\r\n"
+        # reg.exe names the keys from the path it was given, its root spelled out: an export of HKCU\X says
+        # [HKEY_CURRENT_USER\X], one of HKU\.DEFAULT\X says [HKEY_USERS\.DEFAULT\X] (both name no SID).
+        given = [p for p in re.split(r"[\\]+", args[1].strip()) if p]
+        root = given[0].rstrip(":").upper()
+        top = "\\".join([GIVEN_ROOT.get(root, root)] + given[1:])
+        hive_id, sub = st.split_reg_path(args[1], account["sid"])
+        base = len(hive_id) + (len(sub) + 1 if sub else 0)  # the canonical path of the exported key
         parts = ["Windows Registry Editor Version 5.00", ""]
         for full, values in tree:
-            hive_id, dummy, sub = full.partition("\\") if not full.startswith("HKU\\") else (
-                "HKU\\" + full.split("\\")[1], "", "\\".join(full.split("\\")[2:]))
-            parts.append("[%s]" % long_name(hive_id, sub))
+            parts.append("[%s]" % (top + full[base:]))
             parts += [reg_line(v) for v in values.values()]
             parts.append("")
         target.parent.mkdir(parents=True, exist_ok=True)
