@@ -211,6 +211,8 @@ def _sensor_options(v: dict, url, stamp: str) -> dict:
     names = sensor_apply.ROLE_NAMES
     opts = {"url": url, "username": v.get(names["username"]) or None, "password": v.get(names["password"]) or None,
             "password_update": v.get(names["password_update"]) or "on_create",
+            # A user and password the file holds stay unless new ones are given or clearing them is asked for.
+            "keep_credentials": not v.get(names["clear_credentials"]),
             "state": v.get(var("state")) or "present", "restart": bool(v.get(var("restart_services"), True)),
             "backup_dir": v.get(var("backup_dir")), "backup_keep": v.get(var("backup_keep")), "when": stamp}
     if v.get(var("source")) == "backup":
@@ -479,6 +481,12 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     result["in_sync"] = bool(result.get("in_sync", True)) and not _pending(sensor_result) and not _pending(
         mde_result, True)
     result["pending_changes"] = _pending_labels(sensor_result, mde_result, predicted)
+    # --diff shows every file and value the run changes (or would): the WinINet values, the sensor's file, Defender
+    # for Endpoint and the .NET TLS values, each decoded.
+    diffs = list(result.get("diff") or []) + ([sensor_result["diff"]] if (sensor_result or {}).get("diff") else [])
+    diffs += list((mde_result or {}).get("diff") or [])
+    if diffs:
+        result["diff"] = diffs
     result["warnings"] = list(dict.fromkeys(list(result.get("warnings") or []) + warnings))
     return result
 

@@ -666,7 +666,8 @@ def run(execute, upload, remote_copy, discovery: dict, options: dict, check_mode
     """Set (``state: present``), clear (``absent``) or restore (``source: backup``) the v2 sensor's own proxy.
 
     ``discovery``: :func:`._sensor.discover`'s result (its ``config_file`` and ``snapshot`` attributes spare a
-    read); ``options``: ``url``, ``username``, ``password``, ``password_update`` (``on_create``), ``state``
+    read); ``options``: ``url``, ``username``, ``password``, ``password_update`` (``on_create``),
+    ``keep_credentials`` (false: no user name stores none; the role keeps the stored ones), ``state``
     (``present``), ``restart`` (true), ``backup_dir``, ``backup_keep``, ``ansi_encoding`` (``cp1252``), and for a
     restore ``source: backup`` with an optional ``backup_file``; ``when``: the backup folder's stamp (to share
     the run's folder); ``manifest``: the backup manifest (else taken from the discovery's snapshot, else read);
@@ -726,7 +727,8 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
                              "Repair it (or restore a backup) first." % problem)
         request = sensor_config.ProxyRequest(state=options.get("state") or "present", url=options.get("url"),
                                              username=options.get("username"), password=options.get("password"),
-                                             password_update=options.get("password_update") or "on_create")
+                                             password_update=options.get("password_update") or "on_create",
+                                             keep_credentials=bool(options.get("keep_credentials")))
         encrypt = _encryptor(execute, request.password, host, names["password"]) if request.password else None
         plan = sensor_config.plan(cfg, request, encrypt, names)
     result["proxy"] = plan.to_result()

@@ -63,6 +63,7 @@ ROLE_VARIABLES = {
     "username": "atp_proxy_sensor_proxy_username",
     "password": "atp_proxy_sensor_proxy_password",
     "password_update": "atp_proxy_sensor_proxy_password_update",
+    "clear_credentials": "atp_proxy_sensor_proxy_clear_credentials",
     "state": "atp_proxy_state",
 }
 PASSWORD_UPDATE = ("always", "on_create")
@@ -478,6 +479,9 @@ class ProxyRequest:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     password_update: str = "on_create"
+    # Without a user name: keep the user and password the file holds (the role, unless told to clear them), or
+    # store none (Set-MDISensorProxyConfiguration without -ProxyCredential; the module).
+    keep_credentials: bool = False
 
 
 def _blank(value):
@@ -557,7 +561,8 @@ def validate(request: ProxyRequest, names: dict | None = None) -> ProxyRequest:
     if password is not None and username is None:
         raise UsageError("%s is set but %s is not: the sensor keeps a proxy password only together with a user "
                          "name (Set-MDISensorProxyConfiguration -ProxyCredential)" % (names["password"], names["username"]))
-    return ProxyRequest("present", url, username.strip() if username else None, password, request.password_update)
+    return ProxyRequest("present", url, username.strip() if username else None, password, request.password_update,
+                        bool(request.keep_credentials))
 
 
 def url_key(url: str | None) -> tuple | None:
@@ -611,10 +616,15 @@ def plan(cfg: SensorConfigFile, request: ProxyRequest, encrypt=None, names: dict
     * a user and a password, ``on_create``: a stored password of the same user (any case) is kept,
       so only a different Url changes the file; ``always`` encrypts the password again every run.
     * a user without a password: only valid when a password is stored for that same user; it is kept.
+    * no user with ``keep_credentials``: the user and password the file holds stay (a new Url keeps them too).
     """
     names = dict(ROLE_VARIABLES, **(names or {}))
     request = validate(request, names)
     current = cfg.proxy
+    if request.state != "absent" and request.username is None and request.keep_credentials and current.is_object \
+            and current.username:
+        # Kept as stored: the same user, and its password (never decrypted) unless a new one is given.
+        request = ProxyRequest(request.state, request.url, current.username, None, "on_create", True)
     before = current.to_dict()
     if request.state == "absent":
         if not current.configured:
