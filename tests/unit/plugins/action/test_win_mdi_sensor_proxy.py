@@ -552,9 +552,11 @@ def test_restore_puts_the_newest_trusted_backup_back():
     assert restored["changed"] and host.files[CONFIG.lower()] == original
     assert restored["trusted_because"] == "listed in the manifest with this SHA-256"
     assert restored["actions"][0] == "wrote SensorConfiguration.json: proxy %s -> (none)" % URL
-    # A tampered backup is refused, naming why.
-    newest = sensor_apply.sensor_backups(backup.manifest_from(
-        sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH)))[-1].path
+    # A tampered backup is refused, naming why (the newest written before a change: a restore's own is never picked).
+    listed = sensor_apply.sensor_backups(backup.manifest_from(
+        sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH)))
+    assert [e.by_restore for e in listed] == [False, True]
+    newest = [e for e in listed if not e.by_restore][-1].path
     host.files[newest.lower()] += b" "
     discovery = sensor.discover(host, None, readiness=False)
     with pytest.raises(sensor_apply.UsageError, match="was changed after atp.sensor_proxy wrote it"):
