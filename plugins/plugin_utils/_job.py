@@ -355,6 +355,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     per_machine = discovery["wininet"]["per_user_policy"]["per_machine"]
     info = dict(discovery)
     result = record.result
+    # Known before any part runs: a part that fails still says which sensor and method the host has.
+    result.update(method=method, method_reason=why, sensor_info=info)
     v3_opts = v3_url = None
     if method == MDE:
         v3_opts, v3_url, v3_warnings = _sensor_v3(v, discovery, execute, snapshot, host)

@@ -57,7 +57,7 @@ OUTCOME_SHORT = {
     "dns_failure": "DNS",
     "connection_refused": "refused",
     "timeout": "timeout",
-    "proxy_unreachable": "no proxy",
+    "proxy_unreachable": "proxy down",  # the account has a proxy; it did not answer
     "become_failed": "become",
     "unknown": "unknown",
 }
@@ -434,7 +434,10 @@ def _tiles(tot: dict) -> list:
     tiles.append(tile("backups_written", "Backups written", tot["backups_written"], "neutral", "flag:backup"))
     tiles.append(tile("probe_failed", "Probe failed", tot["probe_failed"], "bad", "flag:probe_failed"))
     probed, reachable = tot["endpoints_probed"], tot["endpoints_reachable"]
-    if not probed:
+    if not probed and tot.get("not_probed"):  # the probe was to run and gave no verdict: never "off", never ok
+        tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "not probed", "css": "bad",
+                      "filter": "flag:not_probed"})
+    elif not probed:
         tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "probe off", "css": "zero",
                       "filter": ""})
     else:
@@ -469,10 +472,21 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         record["sensor"] = _sensor(row, causes)
         record["mde"] = _mde(row, causes)
         record["probes"] = _probe_cells(row, columns, causes)
-        probe_failed = any(not _dict(p).get("all_reachable") for p in _list(row.get("probe")))
+        probe_failed = any(not _dict(p).get("all_reachable") and _dict(p).get("probed") is not False
+                           for p in _list(row.get("probe")))
+        not_probed = [_dict(p) for p in _list(row.get("probe")) if _dict(p).get("probed") is False]
+        for probe in not_probed:
+            why = _generic(_text(probe.get("why_not_probed")) or "no results", host)
+            record["causes"].append(causes.add(
+                ("not_probed", why), "not probed",
+                "The probe gave no verdict for %s: %s. Nothing is known about its endpoints; probe again (the check "
+                "playbook) when the host answers." % (_text(probe.get("account")) or "an account", why),
+                "bad", host, account=_text(probe.get("account"))))
         flags = []
-        if status in summary.PROBLEMS or probe_failed or summary.outcome(row) or record["partial"]:
+        if status in summary.PROBLEMS or probe_failed or not_probed or summary.outcome(row) or record["partial"]:
             flags.append("problem")
+        if not_probed:
+            flags.append("not_probed")
         if record["partial"]:
             flags.append("partial")
         if record["backup"]:

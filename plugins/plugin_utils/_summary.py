@@ -53,6 +53,10 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+def _dict_of(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _proxy_of(decoded) -> str:
     """The proxy a decoded WinINet value makes the account use, for a probe: host:port or ``direct``."""
     if not isinstance(decoded, dict):
@@ -107,17 +111,33 @@ def expected_proxies(proxy: dict) -> dict:
     return out
 
 
+def not_probed_why(probe: dict) -> str:
+    """Why an account's probe gave no verdict, '' when it did: a dropped connection, a failure, a skipped
+    account or no results are never "reachable" (nothing is inferred from a probe that did not run)."""
+    msg = _text(probe.get("msg")).strip()
+    if probe.get("unreachable"):
+        return "the connection dropped%s" % (": " + msg if msg else "")
+    if probe.get("skipped"):
+        return "skipped%s" % (": " + _text(probe.get("skip_reason")) if probe.get("skip_reason") else "")
+    if probe.get("failed"):
+        return "the probe failed%s" % (": " + msg if msg else "")
+    if not [r for r in _list(probe.get("results")) if isinstance(r, dict)]:
+        return "the probe returned no results"
+    return ""
+
+
 def probe_entry(probe: dict, fixing: set) -> dict:
     account = _text(probe.get("account") or probe.get("item"))
     sid = accounts.lookup(account).sid if accounts.lookup(account) else ""
+    why = not_probed_why(probe)
     results = []
     for r in _list(probe.get("results")):
         if isinstance(r, dict):
             results.append({k: r.get(k) for k in ("url", "endpoint", "outcome", "status", "hint", "proxy", "mode",
                                                   "tls_inspection") if k in r})
     working = probe.get("working_modes") if isinstance(probe.get("working_modes"), dict) else {}
-    return {"account": account, "sid": sid, "all_reachable": bool(probe.get("all_reachable")),
-            "fixing": sid in fixing, "results": results,
+    return {"account": account, "sid": sid, "all_reachable": bool(probe.get("all_reachable")) and not why,
+            "probed": not why, "why_not_probed": why, "fixing": sid in fixing, "results": results if not why else [],
             "working_modes": {str(url): [str(m) for m in _list(modes)] for url, modes in working.items()},
             "not_tested": [{"mode": str(n.get("mode")), "why": str(n.get("why"))} for n in _list(probe.get("not_tested"))
                            if isinstance(n, dict)]}
@@ -171,14 +191,15 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "written": list(_list(proxy.get("written"))),
         "maybe_written": list(_list(proxy.get("maybe_written"))),
         "dropped_at": _text(proxy.get("dropped_at")),
-        "backup_file": _text(proxy.get("backup_file")),
+        # The backup of this run's change: WinINet's before.reg, or the sensor's own file's.
+        "backup_file": _text(proxy.get("backup_file") or _dict_of(proxy.get("sensor_config")).get("backup_file")),
         "hives_loaded": list(_list(proxy.get("hives_loaded"))),
         "actions": [str(a) for a in _list(proxy.get("actions"))],
         "restored_from": _text(proxy.get("restored_from")),
         # A restore that found nothing to put back says why (no backup, or none for these accounts).
         "restore_note": _text(proxy.get("restore_note") or (proxy.get("msg") if proxy.get("nothing_to_restore")
                                                              else "")),
-        "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict) and not p.get("skipped")],
+        "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict)],
         "mde": mde_part.summary(mde if mde is not None else proxy.get("mde")),
         "error": error,
         "fail": [],
@@ -263,6 +284,8 @@ def _modes_text(probe: dict) -> str:
 
 
 def _probe_text(probe: dict) -> str:
+    if probe.get("probed") is False:
+        return "%s not probed (%s)" % (probe["account"], probe.get("why_not_probed") or "no results")
     working = probe.get("working_modes") or {}
     bad, seen = [], set()
     for r in probe["results"]:  # a URL is reachable when any tested mode reached it
@@ -287,6 +310,8 @@ def unreachable_text(summary: dict) -> str:
     """``Not reachable from dc01: LocalService: <url> dns_failure (<hint>); ...``."""
     items = []
     for probe in summary.get("probe") or []:
+        if probe.get("probed") is False:
+            items.append("%s: not probed (%s)" % (probe["account"], probe.get("why_not_probed")))
         for r in probe["results"]:
             if r.get("outcome") != REACHABLE:
                 items.append("%s: %s %s (%s)" % (probe["account"], r.get("url"), r.get("outcome"), r.get("hint") or ""))
@@ -400,7 +425,9 @@ def totals(rows: list) -> dict:
     for status in STATUSES:
         out[status] = sum(1 for r in rows if r.get("status") == status)
     probed = [res for r in rows for p in r.get("probe") or [] for res in p.get("results") or []]
-    out["probe_failed"] = sum(1 for r in rows if any(not p.get("all_reachable") for p in r.get("probe") or []))
+    out["probe_failed"] = sum(1 for r in rows if any(not p.get("all_reachable") and p.get("probed") is not False
+                                                     for p in r.get("probe") or []))
+    out["not_probed"] = sum(1 for r in rows if any(p.get("probed") is False for p in r.get("probe") or []))
     out["endpoints_probed"] = len(probed)
     out["endpoints_reachable"] = sum(1 for res in probed if res.get("outcome") == REACHABLE)
     out["backups_written"] = sum(1 for r in rows if r.get("backup_file"))
@@ -418,6 +445,9 @@ def stats(rows: list) -> dict:
                for p in r.get("probe") or [] for res in p.get("results") or [] if res.get("outcome") != REACHABLE]
         if bad:
             out["probe_failed"][r["host"]] = bad
+    out["not_probed"] = {r["host"]: [{"account": p["account"], "why": p.get("why_not_probed")} for p in r["probe"]
+                                     if p.get("probed") is False] for r in rows
+                         if any(p.get("probed") is False for p in r.get("probe") or [])}
     out["backups"] = {r["host"]: r["backup_file"] for r in rows if r.get("backup_file")}
     out["totals"] = totals(rows)
     return out
