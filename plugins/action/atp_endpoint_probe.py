@@ -27,7 +27,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Us
 
 CONTROLLER_ONLY = ("ca_path",)
 TARGET_ONLY = ("expected_proxy",)
-TARGET_ONLY_CHANGED = {"modes": ["default"], "tls_inspection_check": True}
+TARGET_ONLY_CHANGED = {"modes": ["default"], "tls_inspection_check": True,
+                       "proxy_source": outcomes.WININET_PER_ACCOUNT}
 ISSUER_CACHE = "atp_sensor_proxy_issuers"
 
 
@@ -140,7 +141,7 @@ class ActionModule(AtpAction):
                 result = target.classify_win_uri(
                     endpoint, raw, mode=mode, expected_proxy=args["expected_proxy"], named_proxy=named_proxy,
                     account=account, become=become, timeout=args["timeout"],
-                    expected_issuers=args["expected_issuers"])
+                    expected_issuers=args["expected_issuers"], source=args["proxy_source"])
                 results.append(self._inspect(endpoint, result, args, mode, named_proxy, named_user, named_password,
                                              account))
         return results, not_tested
@@ -181,4 +182,4 @@ class ActionModule(AtpAction):
         if state == outcomes.INTERCEPTED:
             result["outcome"] = "tls_intercepted"
         return outcomes.rehint(result, endpoint, via="target", account=account, timeout=args["timeout"],
-                               expected_issuers=args["expected_issuers"])
+                               expected_issuers=args["expected_issuers"], source=args["proxy_source"])

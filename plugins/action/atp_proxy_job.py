@@ -46,7 +46,7 @@ class ActionModule(AtpAction):
                          checked, self.check_mode, host=host)
         # An empty atp_proxy_workspace probes the workspace the host's sensor is configured for.
         probe = validate.probe_plan(checked, job.sensor_workspace(result, checked))
-        for warning in probe.pop("warnings"):
+        for warning in probe.pop("warnings") + [probe["workspace_mismatch"]] * bool(probe["workspace_mismatch"]):
             _display.warning(warning)
         route = job.probe_route(result, checked)
         secret = route.pop("proxy_password")

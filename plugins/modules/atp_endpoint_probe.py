@@ -148,6 +148,15 @@ options:
     type: list
     elements: str
     default: [Microsoft, DigiCert]
+  proxy_source:
+    description:
+      - O(via=target) only. Where the host's sensor takes its proxy from, so that each hint names the setting to change
+        there, V(wininet_per_account) (the probed account's WinINet value), V(wininet_machine) (the machine-wide
+        value under C(ProxySettingsPerUser=0)), V(sensor_config) (the sensor's own C(SensorConfiguration.json)) or
+        V(mde) (Defender for Endpoint's proxy, for a sensor v3). The role passes the method the host uses.
+    type: str
+    choices: [wininet_per_account, wininet_machine, sensor_config, mde]
+    default: wininet_per_account
   expected_proxy:
     description:
       - O(via=target) only. The proxy the probed account is configured with (its WinINet C(proxy_server), for

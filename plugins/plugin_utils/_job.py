@@ -501,13 +501,16 @@ def sensor_workspace(result: dict, v: dict) -> str:
 
 def probe_route(result: dict, v: dict) -> dict:
     """How the probe sends its requests so that it tests the proxy the sensor uses (the job's method):
-    ``{"modes", "proxy", "proxy_username", "proxy_password"}``. WinINet: the account's own proxy (mode
+    ``{"modes", "proxy", "proxy_username", "proxy_password", "proxy_source"}``. WinINet: the account's own proxy (mode
     ``default``). The sensor's own setting, or Defender for Endpoint's static proxy for a v3 sensor: that proxy,
     named (mode ``named``), with the sensor's proxy user and the password when the run was given it."""
     modes = list(v.get(var("probe_modes")) or ["default"])
-    route = {"modes": modes, "proxy": "", "proxy_username": "", "proxy_password": ""}
     entry = (result.get("effective_proxy") or {}).get("sensor") or {}
     method = result.get("method")
+    # Where the sensor takes its proxy from, so that the probe's hints name that setting (the method the host uses).
+    source = method if method in (SENSOR_CONFIG, MDE) else (
+        "wininet_machine" if entry.get("source") == "wininet_machine" else "wininet_per_account")
+    route = {"modes": modes, "proxy": "", "proxy_username": "", "proxy_password": "", "proxy_source": source}
     if method not in (SENSOR_CONFIG, MDE) or not entry.get("proxy"):
         return route
     proxy = str(entry["proxy"])

@@ -131,11 +131,45 @@ def issuers_text(expected_issuers) -> str:
     return ", ".join("'%s'" % i for i in items) if items else "none configured"
 
 
+# Where the host's sensor takes its proxy from (the effective-proxy sources of ``_sensor``): each hint names the
+# setting to change there, not another method's.
+WININET_PER_ACCOUNT = "wininet_per_account"
+WININET_MACHINE = "wininet_machine"
+SENSOR_CONFIG = "sensor_config"
+MDE = "mde"
+SOURCES = (WININET_PER_ACCOUNT, WININET_MACHINE, SENSOR_CONFIG, MDE)
+
+
 def _copy_target(account: str | None) -> str:
     known = _accounts.lookup(account) if account else None
     if known is not None:
-        return "%s (%s)" % (known.sid, account)
-    return "S-1-5-19 (LocalService) and S-1-5-18 (LocalSystem)"
+        return "%s (%s)" % (account, known.sid)
+    return "LocalService (S-1-5-19) and LocalSystem (S-1-5-18)"
+
+
+def _set_proxy(source: str, account: str | None) -> str:
+    """The one change that gives the sensor its proxy, where this host's sensor reads it."""
+    if source == SENSOR_CONFIG:
+        return ("set the sensor's own proxy in its SensorConfiguration.json (atp_proxy_sensor_proxy_url, or "
+                "atp.sensor_proxy.win_mdi_sensor_proxy)")
+    if source == WININET_MACHINE:
+        return ("set the machine-wide WinINet value that every account uses under ProxySettingsPerUser=0 "
+                "(atp.sensor_proxy.win_wininet_proxy with targets [HKLM])")
+    if source == MDE:
+        return ("set Defender for Endpoint's proxy, which the sensor v3 uses (atp_proxy_mde_proxy_server: WinHTTP and "
+                "TelemetryProxyServer)")
+    return "copy the proxy to %s with atp.sensor_proxy.win_wininet_proxy" % _copy_target(account)
+
+
+def _proxy_setting(source: str, account: str | None) -> str:
+    """Where the proxy's address is configured for this host's sensor."""
+    if source == SENSOR_CONFIG:
+        return "the sensor's SensorConfiguration.json (atp_proxy_sensor_proxy_url)"
+    if source == WININET_MACHINE:
+        return "the machine-wide WinINet value (ProxySettingsPerUser=0)"
+    if source == MDE:
+        return "Defender for Endpoint's proxy (atp_proxy_mde_proxy_server)"
+    return "the WinINet settings of %s" % _copy_target(account)
 
 
 def _become_hint(cause: str | None, account: str | None) -> str:
@@ -168,15 +202,21 @@ def hint_for(
     expected_issuers=DEFAULT_EXPECTED_ISSUERS,
     cause: str | None = None,
     operator_credentials: bool = False,
+    source: str = WININET_PER_ACCOUNT,
 ) -> str:
-    """One sentence telling the admin what to change; empty for ``reachable``."""
+    """One sentence telling the admin what to change; empty for ``reachable``. ``source``: where the host's sensor
+    takes its proxy from (:data:`SOURCES`), so the sentence names that setting."""
     pattern = endpoint.allow_pattern
     host = endpoint.host
-    copy = "copy the proxy to %s with atp.sensor_proxy.win_wininet_proxy" % _copy_target(account)
+    copy = _set_proxy(source, account)
     expected = issuers_text(expected_issuers)
     if outcome == REACHABLE:
         return ""
     if outcome == "proxy_auth_required":
+        if source == SENSOR_CONFIG and not operator_credentials:
+            return ("The proxy asks for credentials (HTTP %s): give the sensor its proxy user and password "
+                    "(atp_proxy_sensor_proxy_username and _password, which the probe then uses too), or allow "
+                    "anonymous access to %s on the proxy." % (status or 407, pattern))
         if operator_credentials:
             return ("The proxy rejected the credentials given to this probe (proxy_username/proxy_password or the "
                     "user:password in the proxy URL) with HTTP %s: check that user name and password; the sensor's "
@@ -221,8 +261,8 @@ def hint_for(
     if outcome == "dns_failure":
         if via == "target":
             return (
-                "This account tried to resolve %s itself, so it has no proxy: %s (or let this host resolve "
-                "public names)." % (host, copy)
+                "The request went direct and %s could not be resolved, so the sensor has no proxy here: %s (or let "
+                "this host resolve public names)." % (host, copy)
             )
         return "The controller cannot resolve %s: set the proxy option to the corporate proxy, or fix DNS." % host
     if outcome == "connection_refused":
@@ -241,9 +281,7 @@ def hint_for(
             )
         return "No answer within %s s from %s: check the firewall and the proxy's egress." % (timeout, host)
     if outcome == "proxy_unreachable":
-        where = (
-            "this account's WinINet settings (%s)" % _copy_target(account) if via == "target" else "the proxy option"
-        )
+        where = _proxy_setting(source, account) if via == "target" else "the proxy option"
         return (
             "The proxy %s could not be reached: check its address in %s and the firewall between this host and "
             "the proxy." % (proxy or "(configured)", where)
@@ -280,6 +318,7 @@ def make_result(
     timeout: float = DEFAULT_TIMEOUT,
     expected_issuers=DEFAULT_EXPECTED_ISSUERS,
     operator_credentials: bool = False,
+    source: str = WININET_PER_ACCOUNT,
 ) -> dict:
     """One probe result (the documented ``results[]`` entry)."""
     if outcome not in OUTCOMES:
@@ -301,7 +340,7 @@ def make_result(
         "hint": hint_for(
             outcome, endpoint, via=via, status=status, issuer=tls_issuer, proxy=proxy, account=account,
             timeout=timeout, expected_issuers=expected_issuers, cause=cause,
-            operator_credentials=operator_credentials,
+            operator_credentials=operator_credentials, source=source,
         ),
         "error": error,
     }

@@ -232,6 +232,7 @@ def classify_win_uri(
     become: bool = False,
     timeout: float = outcomes.DEFAULT_TIMEOUT,
     expected_issuers=outcomes.DEFAULT_EXPECTED_ISSUERS,
+    source: str = outcomes.WININET_PER_ACCOUNT,
 ) -> dict:
     """Turn one win_uri result into a probe result (see the module docstring for the order of the rules).
 
@@ -246,7 +247,7 @@ def classify_win_uri(
     else:
         proxy = effective_proxy(expected_proxy, endpoint.scheme)
     common = {"via": "target", "mode": mode, "elapsed": result.get("elapsed"), "account": account,
-              "timeout": timeout, "expected_issuers": expected_issuers}
+              "timeout": timeout, "expected_issuers": expected_issuers, "source": source}
     plain = endpoint.scheme != "https"
     common["tls_inspection_detail"] = "plain HTTP: no TLS" if plain else "no TLS handshake completed"
     status = _status_int(result.get("status_code"))

@@ -463,6 +463,9 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
             record["causes"].append(causes.add(("error", status, _generic(_text(row["error"]), host)),
                                                summary.LABELS[status], _generic(_text(row["error"]), host),
                                                "bad", host))
+        for warning in _list(row.get("warnings")):
+            record["causes"].append(causes.add(("warning", _generic(_text(warning), host)), "warning",
+                                               _generic(_text(warning), host), "warn", host))
         for reason in _list(row.get("fail")):
             record["causes"].append(causes.add(("fail", _generic(_text(reason), host)), "fails the job",
                                                _generic(_text(reason), host), "bad", host))

@@ -93,12 +93,13 @@ def targets_of(proxy: dict, check_mode: bool) -> list:
 def expected_proxies(proxy: dict) -> dict:
     """SID -> the proxy each account uses after this run (``host:port``, ``direct``, or '' when unknown).
 
-    An account this run wrote (or, in check mode, would write) gets the source's proxy; one in sync
-    keeps its own; a drifted account the run did not write keeps its current one.
+    An account this run wrote gets the source's proxy; one in sync keeps its own; a drifted account the run did not
+    write (a drift check, check mode) keeps its current one: that is what the probe goes through.
     """
     source = (proxy.get("source") or {}).get("decoded")
-    written = set(_list(proxy.get("written"))) | set(_list(proxy.get("changed_sids")) if proxy.get("check_mode")
-                                                     else [])
+    # In check mode nothing is written: the probe sees each account as it is (the "fixing" flag says a change is
+    # pending), so its proxy is the current one, port and all.
+    written = set(_list(proxy.get("written")))
     out = {}
     for target in _list(proxy.get("targets")):
         if not isinstance(target, dict) or not target.get("sid"):
@@ -201,6 +202,8 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
                                                              else "")),
         "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict)],
         "mde": mde_part.summary(mde if mde is not None else proxy.get("mde")),
+        # What the admin should know although nothing failed: the workspace the sensor talks to is not the one asked.
+        "warnings": [w for w in [_text(_dict_of(proxy.get("probe")).get("workspace_mismatch"))] if w],
         "error": error,
         "fail": [],
     }
@@ -380,6 +383,7 @@ def line(summary: dict) -> str:
     fixes = (summary.get("readiness") or {}).get("fixes") or []
     if fixes:
         parts.append("readiness: %s%s" % (fixes[0], " (+%d more)" % (len(fixes) - 1) if len(fixes) > 1 else ""))
+    parts += ["warning: " + w for w in summary.get("warnings") or []]
     if summary.get("probe"):
         parts.append("probe " + ", ".join(_probe_text(p) for p in summary["probe"]))
     if summary.get("error"):

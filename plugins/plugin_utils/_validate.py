@@ -123,12 +123,27 @@ def _probe_products(values: dict, workspace: str = "") -> list:
 
 def probe_selection(values: dict, workspace: str = "") -> dict:
     """The catalogue's arguments (``_endpoints.probe_problems``/``has_endpoints``) from the role's variables;
-    ``workspace`` stands in for an empty ``atp_proxy_workspace`` (the one the host's sensor is configured for)."""
+    ``workspace``, the one the host's sensor is configured for, is the one probed: it stands in for an empty
+    ``atp_proxy_workspace``, and wins over a different one (:func:`workspace_mismatch` says so)."""
     out = {option: values.get(variable) for option, variable in endpoints.ROLE_VARIABLES.items() if variable in values}
     out["products"] = _probe_products(values, workspace)
-    if workspace and not values.get("atp_proxy_workspace"):
+    if workspace and (not values.get("atp_proxy_workspace") or workspace_mismatch(values, workspace)):
         out["workspace"] = workspace
     return out
+
+
+def workspace_mismatch(values: dict, workspace: str, sensor_api: str = "") -> str:
+    """A warning when ``atp_proxy_workspace`` is not the workspace the host's sensor talks to (``workspace``, from its
+    SensorConfiguration.json), '' otherwise. The probe then tests the sensor's own."""
+    given = str(values.get("atp_proxy_workspace") or "").strip()
+    if not given or not workspace or given.lower() == workspace.lower():
+        return ""
+    return ("atp_proxy_workspace is %s, but this sensor's SensorConfiguration.json points at %s (workspace %s): the "
+            "sensor talks to %s, so that is the workspace probed; check that the sensor belongs to the intended "
+            "workspace, or correct atp_proxy_workspace"
+            % (given, sensor_api or "%ssensorapi.%s" % (workspace, endpoints.SENSOR_DOMAINS.get(
+                str(values.get("atp_proxy_cloud") or "commercial"), endpoints.SENSOR_DOMAINS["commercial"])),
+               workspace, workspace))
 
 
 def probe_plan(values: dict, workspace: str = "") -> dict:
@@ -136,7 +151,8 @@ def probe_plan(values: dict, workspace: str = "") -> dict:
 
     It does not run when probing is off, or when nothing selects a service endpoint (the CRL hosts alone do
     not tell whether the sensor reaches its service); each such choice is a warning naming the variables."""
-    plan = {"run": False, "workspace": "", "products": [], "warnings": []}
+    plan = {"run": False, "workspace": "", "products": [], "warnings": [],
+            "workspace_mismatch": workspace_mismatch(values, workspace)}
     if not values.get("atp_proxy_probe"):
         return plan
     selection = probe_selection(values, workspace)

@@ -331,5 +331,5 @@ def test_a_cell_names_each_cause_once_when_two_accounts_fail_alike():
                           fx.probe("SYSTEM", [(fx.PING, "dns_failure", None)])])
     parsed = Page(html([row]))
     (cause,) = parsed.causes
-    assert "S-1-5-19 (LocalService)" in cause["text"] and "S-1-5-18 (SYSTEM)" in cause["text"]
+    assert "LocalService (S-1-5-19)" in cause["text"] and "SYSTEM (S-1-5-18)" in cause["text"]
     assert parsed.cell("dc01", data_ep="mdi_workspace") == ("ep bad", "✗ DNS 1")

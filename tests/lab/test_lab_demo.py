@@ -51,7 +51,18 @@ def test_demo_probes_every_url_as_every_account():
     # Issue 15: each failure with its one-sentence fix, and the proxy in full (host:port)
     probe_before = out.split("== probe before", 1)[1].split("== running", 1)[0]
     assert "via old.corp:3128" in probe_before, probe_before
-    assert "        -> This account tried to resolve" in probe_before, probe_before
+    assert "        -> The request went direct and" in probe_before, probe_before
+    # Each fix names the setting the host's sensor reads: dc04's sensor v2 takes its own SensorConfiguration.json.
+    hints, host = {}, None
+    for text in probe_before.splitlines():
+        if text.startswith("  dc"):
+            host = text.split()[0]
+        elif text.startswith("        -> "):
+            hints.setdefault(host, []).append(text)
+    assert hints["dc04"] and all("set the sensor's own proxy in its SensorConfiguration.json" in h and
+                                 "WinINet" not in h for h in hints["dc04"]), hints
+    assert any("copy the proxy to LocalService (S-1-5-19) with atp.sensor_proxy.win_wininet_proxy" in h
+               for h in hints["dc01"]), hints
     # dc04's sensor v2 got its own proxy, and the one line per host says so
     lines = out.split("== one line per host", 1)[1]
     assert "dc04: changed; method sensor_config; wrote SensorConfiguration.json: proxy (none) -> " \

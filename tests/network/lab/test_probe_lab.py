@@ -49,7 +49,7 @@ def test_localservice_fails_before_the_proxy_is_copied_and_is_reachable_after(la
     [result] = before["results"]
     assert (result["url"], result["endpoint"], result["outcome"]) == (PING, "mdi_workspace", "dns_failure")
     assert result["proxy"] == "direct"
-    assert "S-1-5-19 (LocalService)" in result["hint"]
+    assert "LocalService (S-1-5-19)" in result["hint"]
     assert proxy.log() == []
 
     # Copy the proxy to LocalService: the same probe now tunnels through the real proxy.
@@ -66,7 +66,7 @@ def test_localservice_fails_before_the_proxy_is_copied_and_is_reachable_after(la
     dummy, system = probe(lab, account="SYSTEM")
     assert system["account"] == "SYSTEM"
     assert system["results"][0]["outcome"] == "dns_failure"
-    assert "S-1-5-18 (SYSTEM)" in system["results"][0]["hint"]
+    assert "SYSTEM (S-1-5-18)" in system["results"][0]["hint"]
 
 
 def test_check_mode_probes_too(lab, sensor_api, proxy):

@@ -115,7 +115,7 @@ def test_localservice_without_proxy_gets_a_hint_to_copy_it():
     assert result["all_reachable"] is False and not result.get("failed")
     [failing] = result["failing"]
     assert failing["outcome"] == "dns_failure" and failing["url"] == PING
-    assert "S-1-5-19 (LocalService)" in failing["hint"]
+    assert "LocalService (S-1-5-19)" in failing["hint"]
     assert result["results"][0]["proxy"] == "direct"
 
 
