@@ -6,6 +6,8 @@
     python -m tests.lab.cli --lab /tmp/lab seed dc01 --account user --proxy proxy.corp:8080 --bypass '<local>'
     python -m tests.lab.cli --lab /tmp/lab seed dc01 --account LocalService --clear
     python -m tests.lab.cli --lab /tmp/lab seed dc01 --value 'HKLM:\\SOFTWARE\\Contoso' Greeting REG_SZ hello
+    python -m tests.lab.cli --lab /tmp/lab seed-sensor dc02 [--proxy http://proxy.corp:8080 [--username U --password P]]
+    python -m tests.lab.cli --lab /tmp/lab seed-sensor dc03 --v3 [--proxy proxy.corp:8080]
     python -m tests.lab.cli --lab /tmp/lab faults dc02 --set hive_unloaded=S-1-5-19 --set drop_after=3
     python -m tests.lab.cli --lab /tmp/lab show [dc01] [--json]
     python -m tests.lab.cli --lab /tmp/lab cloud start | status [--json] | stop
@@ -75,23 +77,61 @@ class _Parser(argparse.ArgumentParser):
 # ---------------------------------------------------------------------------
 # Printing (also used by tests/lab/demo.py)
 # ---------------------------------------------------------------------------
-def _sensor_text(host) -> str:
-    """``v2 2.250...: SensorConfiguration.json proxy http://proxy.corp:8080`` / ``v3 (SenseIdentity)`` / ''."""
+def sensor_json(host) -> dict | None:
+    """The host's emulated Defender for Identity sensor for ``show --json``: ``{generation, version, services:
+    {name: state}, config_path, proxy: {url, username, password_set}, sensor_api}`` (v2), ``{generation: v3,
+    services, telemetry_proxy}`` (v3), or None."""
     from tests.lab import system_state as ss
 
     sensor = ss.service(host, ss.SENSOR_SERVICE)
     if sensor is None:
         system = ss.read(host)
-        return "v3 (SenseIdentity running)" if any(p.get("name") == "SenseIdentity" for p in system["processes"]) \
-            else ""
+        if not any(p.get("name") == "SenseIdentity" for p in system["processes"]):
+            return None
+        found = host.get_value(ss.DATACOLLECTION_KEY, "TelemetryProxyServer")
+        return {"generation": "v3", "services": {n: ss.service_state(host, n) for n in ("Sense",)
+                                                 if ss.service(host, n)},
+                "telemetry_proxy": found["data"] if found else None}
     binary = sensor["path"].strip('"')
-    path = binary.rsplit("\\", 1)[0] + "\\SensorConfiguration.json"
+    folder = binary.rsplit("\\", 1)[0]
+    path = folder + "\\SensorConfiguration.json"
+    out = {"generation": "v2", "version": folder.rsplit("\\", 1)[-1], "config_path": path, "proxy": None,
+           "sensor_api": None,
+           # Each service's own state: the sensor can run while its updater is stopped, and the other way round.
+           "services": {n: ss.service_state(host, n) for n in (ss.SENSOR_SERVICE, ss.UPDATER_SERVICE)
+                        if ss.service(host, n)}}
     data = host.read_file(path)
-    proxy = "?"
-    if data is not None:
-        value = json.loads(data.decode("utf-8-sig")).get("SensorProxyConfiguration")
-        proxy = "proxy %s" % value["Url"] if isinstance(value, dict) and value.get("Url") else "no proxy of its own"
-    return "v2 (%s): SensorConfiguration.json %s" % (ss.service_state(host, ss.SENSOR_SERVICE), proxy)
+    if data is None:
+        out["config_path"] = None
+        return out
+    config = json.loads(data.decode("utf-8-sig"))
+    value = config.get("SensorProxyConfiguration")
+    if isinstance(value, dict) and value.get("Url"):
+        out["proxy"] = {"url": value["Url"], "username": value.get("UserName"),
+                        "password_set": bool((value.get("EncryptedUserPasswordData") or {}).get("EncryptedBytes"))}
+    endpoint = config.get("WorkspaceApplicationSensorApiWebClientConfigurationServiceEndpoint") or {}
+    out["sensor_api"] = endpoint.get("Address")
+    return out
+
+
+def _sensor_text(host) -> str:
+    """``v2 2.250...: AATPSensor started, AATPSensorUpdater stopped; SensorConfiguration.json proxy ...; sensor API
+    ...`` / ``v3 (SenseIdentity running): ...`` / ''."""
+    found = sensor_json(host)
+    if found is None:
+        return ""
+    services = ", ".join("%s %s" % kv for kv in found["services"].items())
+    if found["generation"] == "v3":
+        return "v3 (SenseIdentity running; %s): TelemetryProxyServer %s" % (services or "no Sense service",
+                                                                          found["telemetry_proxy"] or "(none)")
+    if found["config_path"] is None:
+        return "v2 %s (%s): no SensorConfiguration.json" % (found["version"], services)
+    proxy = found["proxy"]
+    text = "proxy %s" % proxy["url"] if proxy else "no proxy of its own"
+    if proxy and proxy["username"]:
+        text += " as %s%s" % (proxy["username"], " (password set)" if proxy["password_set"] else "")
+    return "v2 %s (%s): SensorConfiguration.json %s; sensor API %s" % (found["version"], services, text,
+                                                                      found["sensor_api"] or "?")
 
 
 def show(lab: Lab, name: str, out=None) -> None:
@@ -149,6 +189,7 @@ def host_json(lab: Lab, name: str) -> dict:
         accounts[key] = {"sid": sid, "state": decoded["state"], "text": decoded["text"],
                          "settings": decoded["settings"], "hex": raw.hex() if raw is not None else None}
     return {"user": st["user"], "accounts": accounts, "winhttp": host.winhttp(), "faults": st["faults"],
+            "sensor": sensor_json(host),
             "unloaded_hives": sorted(k.split("\\", 1)[1] for k, h in st["hives"].items()
                                      if k.startswith("HKU\\") and not h["loaded"])}
 
@@ -317,6 +358,38 @@ def cmd_seed(lab: Lab, args) -> None:
     show(lab, host.name)
 
 
+def cmd_seed_sensor(lab: Lab, args) -> None:
+    """Install an emulated Defender for Identity sensor on a host (tests/lab/system_state.py): v2 with its services,
+    certificate and SensorConfiguration.json (with or without its own proxy and credentials), or v3."""
+    from tests.lab import system_state as ss
+    from tests.lab.network import WORKSPACE_NAME
+
+    host = lab.host(host_names(lab, [args.host])[0])
+    if sensor_json(host) is not None:
+        raise UsageError("%s already has a sensor (%s); create a new host for another one" % (host.name, _sensor_text(host)))
+    if args.v3 and (args.username or args.password or args.stopped or args.stopped_service or args.workspace):
+        raise UsageError("--v3 takes only --proxy (Defender for Endpoint's TelemetryProxyServer, host:port)")
+    if (args.password is None) != (args.username is None):
+        raise UsageError("--username and --password go together: the sensor keeps a proxy user with its password")
+    if args.username and not args.proxy:
+        raise UsageError("--username needs --proxy: credentials belong to the sensor's own proxy")
+    if args.v3:
+        if args.proxy and "://" in args.proxy:
+            raise UsageError("--v3 --proxy is TelemetryProxyServer's host:port, for example proxy.corp:8080")
+        ss.seed_v3_sensor(host, telemetry_proxy=args.proxy)
+    else:
+        if args.proxy and not re.match(r"^https?://[^/\s]+$", args.proxy):
+            raise UsageError("--proxy is the sensor's own proxy URL with its scheme, for example http://proxy.corp:8080")
+        proxy = {"url": args.proxy, "username": args.username, "password": args.password or ""} if args.proxy else None
+        ss.seed_v2_sensor(host, proxy=proxy, workspace=args.workspace or WORKSPACE_NAME,
+                          running=not args.stopped)
+        for name in args.stopped_service:
+            if name not in (ss.SENSOR_SERVICE, ss.UPDATER_SERVICE):
+                raise UsageError("--stopped-service is %s or %s" % (ss.SENSOR_SERVICE, ss.UPDATER_SERVICE))
+            ss.set_service(host, name, state="stopped", process_id=0)
+    show(lab, host.name)
+
+
 def cmd_faults(lab: Lab, args) -> None:
     host = lab.host(host_names(lab, [args.host])[0])
     for item in args.set:
@@ -400,6 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--value", nargs=4, action="append", default=[], metavar=("KEY", "NAME", "TYPE", "DATA"),
                    help="set a registry value, e.g. 'HKLM:\\SOFTWARE\\Contoso' Greeting REG_SZ hello (repeat); "
                         "DWORD/QWORD take numbers, BINARY hex, MULTI_SZ a JSON list or a,b,c")
+    p = sub.add_parser("seed-sensor", help="install an emulated Defender for Identity sensor (v2 or v3) on a host")
+    p.add_argument("host")
+    p.add_argument("--v3", action="store_true", help="a sensor v3 (Defender for Endpoint's SenseIdentity); default v2")
+    p.add_argument("--proxy", help="v2: the sensor's own proxy in SensorConfiguration.json, a URL such as "
+                                   "http://proxy.corp:8080; v3: TelemetryProxyServer, host:port")
+    p.add_argument("--username", help="v2: the proxy user stored with it, e.g. 'CORP\\svc-mdi'")
+    p.add_argument("--password", help="v2: its password, stored encrypted with the sensor's certificate")
+    p.add_argument("--workspace", help="v2: the workspace whose sensor API the file points at (default: the cloud's, "
+                                       "contoso-corp)")
+    p.add_argument("--stopped", action="store_true", help="v2: both services stopped")
+    p.add_argument("--stopped-service", action="append", default=[], metavar="NAME",
+                   help="v2: this service stopped (AATPSensor or AATPSensorUpdater; repeat)")
     p = sub.add_parser("show", help="decoded state of hosts (and of the cloud)")
     p.add_argument("hosts", nargs="*")
     p.add_argument("--json", action="store_true", help="machine-readable: hosts, DNS tables, CA, cloud")
@@ -444,6 +529,8 @@ def main(argv=None) -> int:
         lab = state_lab(root)
         if args.command == "seed":
             cmd_seed(lab, args)
+        elif args.command == "seed-sensor":
+            cmd_seed_sensor(lab, args)
         elif args.command == "faults":
             cmd_faults(lab, args)
         elif args.command == "show":
