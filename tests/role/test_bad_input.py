@@ -97,3 +97,17 @@ def test_the_filter_returns_what_the_job_refuses(lab, bad, count):
     found = next(r["result"]["msg"] for r in checked.results if r["task"] == "What the filter says")
     assert len(found) == count and refused == REFUSED + "; ".join(found), (found, refused)
     assert "Canary-Pr0xy-9f3b" not in json.dumps(found) + job.stdout + checked.stdout
+
+
+def test_a_user_name_in_a_message_is_shown_as_typed(make_lab):
+    from tests.lab import system_state as ss
+
+    lab = make_lab(1)
+    ss.seed_v2_sensor(lab.host("dc01"), proxy={"url": "http://proxy.corp:8080"})
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
+                                                      atp_proxy_sensor_proxy_url="http://proxy.corp:8080",
+                                                      atp_proxy_sensor_proxy_username="CORP\\svc-mdi"))
+    assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK]
+    msg = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
+    # One backslash, as the admin typed it (the old message quoted repr(): 'CORP\\\\svc-mdi').
+    assert "holds no password for 'CORP\\svc-mdi'; give the password" in msg, msg
