@@ -14,12 +14,18 @@ from tests.lab import cli as lab_cli
 from tests.lab import system_state as ss
 from tests.lab.state import REPO_ROOT, Lab
 
-from .test_lab_cli import cli, lab_dir, ok, show_json  # noqa: F401 (lab_dir is a fixture)
+from .test_lab_cli import cli, ok, show_json
 
 pytestmark = [pytest.mark.lab]
 
 README = (REPO_ROOT / "tests" / "lab" / "README.md").read_text()
 CANARY = "Canary-Pr0xy-9f3b"
+
+
+@pytest.fixture
+def lab_dir(tmp_path):
+    """A lab folder (these tests start no cloud in it)."""
+    return tmp_path / "lab"
 
 
 def test_seed_sensor_v2_v3_and_show_say_what_each_service_does(lab_dir):
