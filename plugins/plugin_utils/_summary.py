@@ -10,6 +10,9 @@ A summary is built from the role's registered results (:func:`host_summary`): th
 (``atp.sensor_proxy.win_wininet_proxy``), the probe results, the MDE result, plus the error of a
 failed step. A host that never got that far (unreachable before the role, or removed from the
 play) is summarized from whatever results it registered (:func:`row_for`).
+
+Over 450 lines for a reason: it is the one status model (a host's status, its line, the fleet's totals and
+set_stats), and every one of those reads the same fields; split, the rules would drift apart again.
 """
 
 from __future__ import annotations
@@ -229,7 +232,11 @@ def sensor_part(proxy: dict) -> dict:
     info = info or {}
     found = info.get("sensor") or {}
     effective = {}
-    for component, entry in (proxy.get("effective_proxy") or info.get("effective_proxy") or {}).items():
+    # What each component uses after the run; a run that failed part way has no such answer (the discovery's is from
+    # before it, and a rollback or a drop may have changed it).
+    failed = proxy.get("failed") or proxy.get("error") or proxy.get("unreachable")
+    after = proxy.get("effective_proxy") or ({} if failed else info.get("effective_proxy"))
+    for component, entry in (after or {}).items():
         if isinstance(entry, dict):
             fields = ("proxy", "source", "summary", "ambiguous", "account")
             effective[str(component)] = {k: entry.get(k) for k in fields}

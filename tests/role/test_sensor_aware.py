@@ -201,7 +201,9 @@ def test_a_service_that_fails_to_restart_is_rolled_back_with_a_clear_failure(mak
     assert host.read_file(seed.config_path) == before  # rolled back
     assert ss.service_state(host, ss.UPDATER_SERVICE) == "started"  # and it runs again
     text = line(run)
-    assert text.startswith("dc01: failed; error: AATPSensorUpdater did not come back to running"), text
+    # The line names the sensor's method and the backup of its file (a failed sensor host keeps them), then the error.
+    assert text.startswith("dc01: failed; method sensor_config; backup C:\\ProgramData\\atp.sensor_proxy\\backups\\"), text
+    assert "; error: AATPSensorUpdater did not come back to running" in text and "uses:" not in text, text
     assert "the host holds its previous SensorConfiguration.json" in text, text
     # one failure line per host: the summary's, not three
     failed = [r for r in run.results if r["host"] == "dc01" and r["status"] == "failed"]
