@@ -201,8 +201,8 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "actions": [str(a) for a in _list(proxy.get("actions"))],
         "restored_from": _text(proxy.get("restored_from")),
         # A restore that found nothing to put back says why (no backup, or none for these accounts).
-        "restore_note": _text(proxy.get("restore_note") or (proxy.get("msg") if proxy.get("nothing_to_restore")
-                                                             else "")),
+        "restore_note": _text(proxy.get("restore_note") or (
+            proxy.get("msg") if proxy.get("nothing_to_restore") else "")),
         "probe": [probe_entry(p, pending) for p in _list(probes) if isinstance(p, dict)],
         "mde": mde_part.summary(mde if mde is not None else proxy.get("mde")),
         # What the admin should know although nothing failed: the workspace the sensor talks to is not the one asked.

@@ -122,16 +122,16 @@ def _sensor_text(host) -> str:
         return ""
     services = ", ".join("%s %s" % kv for kv in found["services"].items())
     if found["generation"] == "v3":
-        return "v3 (SenseIdentity running; %s): TelemetryProxyServer %s" % (services or "no Sense service",
-                                                                          found["telemetry_proxy"] or "(none)")
+        return "v3 (SenseIdentity running; %s): TelemetryProxyServer %s" % (
+            services or "no Sense service", found["telemetry_proxy"] or "(none)")
     if found["config_path"] is None:
         return "v2 %s (%s): no SensorConfiguration.json" % (found["version"], services)
     proxy = found["proxy"]
     text = "proxy %s" % proxy["url"] if proxy else "no proxy of its own"
     if proxy and proxy["username"]:
         text += " as %s%s" % (proxy["username"], " (password set)" if proxy["password_set"] else "")
-    return "v2 %s (%s): SensorConfiguration.json %s; sensor API %s" % (found["version"], services, text,
-                                                                      found["sensor_api"] or "?")
+    return "v2 %s (%s): SensorConfiguration.json %s; sensor API %s" % (
+        found["version"], services, text, found["sensor_api"] or "?")
 
 
 def show(lab: Lab, name: str, out=None) -> None:

@@ -22,8 +22,8 @@ PING = "https://%ssensorapi.atp.azure.com/tri/sensor/api/ping"
 
 def hints(run, host="dc01") -> dict:
     """account -> the hints of its probe results (the one-sentence fixes an admin reads)."""
-    found = [r for r in run.results if r["host"] == host and r["task"].endswith("Probe the Defender endpoints as "
-                                                                                  "each service account")]
+    task = "Probe the Defender endpoints as each service account"
+    found = [r for r in run.results if r["host"] == host and r["task"].endswith(task)]
     assert found, "the probe did not run"
     return {item["item"]: [x["hint"] for x in item["results"] if x["hint"]] for item in found[-1]["result"]["results"]}
 
