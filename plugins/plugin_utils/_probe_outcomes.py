@@ -156,8 +156,8 @@ def _set_proxy(source: str, account: str | None) -> str:
         return ("set the machine-wide WinINet value that every account uses under ProxySettingsPerUser=0 "
                 "(atp.sensor_proxy.win_wininet_proxy with targets [HKLM])")
     if source == MDE:
-        return ("set Defender for Endpoint's proxy, which the sensor v3 uses (atp_proxy_mde_proxy_server: WinHTTP and "
-                "TelemetryProxyServer)")
+        return ("set the sensor v3's proxy where Defender for Endpoint reads it, TelemetryProxyServer "
+                "(atp_proxy_sensor_proxy_url, as Set-MDISensorProxyConfiguration does)")
     return "copy the proxy to %s with atp.sensor_proxy.win_wininet_proxy" % _copy_target(account)
 
 
@@ -168,7 +168,7 @@ def _proxy_setting(source: str, account: str | None) -> str:
     if source == WININET_MACHINE:
         return "the machine-wide WinINet value (ProxySettingsPerUser=0)"
     if source == MDE:
-        return "Defender for Endpoint's proxy (atp_proxy_mde_proxy_server)"
+        return "Defender for Endpoint's TelemetryProxyServer (atp_proxy_sensor_proxy_url)"
     return "the WinINet settings of %s" % _copy_target(account)
 
 

@@ -56,8 +56,8 @@ def seed_v3(host):
                          "SensorConfiguration.json (atp_proxy_sensor_proxy_url)", "WinINet"),
     (seed_machine_wide, "The proxy gone.corp:3128 could not be reached: check its address in the machine-wide WinINet "
                         "value (ProxySettingsPerUser=0)", "WinINet settings of"),
-    (seed_v3, "set Defender for Endpoint's proxy, which the sensor v3 uses (atp_proxy_mde_proxy_server",
-     "win_wininet_proxy"),
+    (seed_v3, "set the sensor v3's proxy where Defender for Endpoint reads it, TelemetryProxyServer "
+              "(atp_proxy_sensor_proxy_url", "win_wininet_proxy"),
 ], ids=["v2-no-proxy", "v2-own-proxy-down", "machine-wide", "v3"])
 def test_hints_name_the_setting_the_host_uses(lab, seed, wanted, unwanted):
     host = lab.host("dc01")
