@@ -8,7 +8,9 @@ fixture exports its location as ``ATP_LAB_REPO`` and every module process inheri
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 
 
@@ -33,6 +35,75 @@ def context(module):
     except Exception as exc:  # the lab is misconfigured: say so instead of a traceback
         module.fail_json(msg="lab stand-in cannot find its emulated host: %s" % exc)
     return st, host, account
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# become: ansible-core 2.19's runas, before any module runs
+# ---------------------------------------------------------------------------------------------------------------
+# become_user names NTAccount.Translate (LookupAccountName) resolves for the service accounts: the LSA names
+# with or without "NT AUTHORITY\", and the forms Ansible documents for runas (System, LocalService,
+# NetworkService). Not a SID string, not "LocalSystem" (Microsoft: the name "is not recognized by the security
+# subsystem"). The connection user's own name works too.
+RUNAS_NAMES = {"system", "local service", "localservice", "network service", "networkservice"}
+SID_RE = re.compile(r"^S-1-\d+(-\d+)+$", re.I)
+BECOME_FAILURES = {
+    "account": ("Some or all identity references could not be translated.", "IdentityNotMappedException"),
+    "seclogon_disabled": ("CreateProcessWithTokenW() failed (The service cannot be started, either because it is "
+                          "disabled or because it has no enabled devices associated with it, Win32ErrorCode 1058)",
+                          "Win32Exception"),
+    "no_system_token": ("Failed to get token for NT AUTHORITY\\SYSTEM required for become as a service account or an "
+                        "account without a password", "Exception"),
+}
+
+
+def exec_wrapper_failure(message, error_id):
+    """What ansible-core's exec wrapper prints when become fails (exec_wrapper.ps1 Write-AnsibleErrorJson)."""
+    record = 'Exception calling "CreateProcessAsUser" with "9" argument(s): "%s"' % message
+    exception = "\r\n".join([
+        record,
+        "At line:103 char:1",
+        "+ $result = [Ansible.Become.BecomeUtil]::CreateProcessAsUser(",
+        "+ ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+        "+ CategoryInfo          : NotSpecified: (:) [], MethodInvocationException",
+        "+ FullyQualifiedErrorId : %s" % error_id,
+        "",
+        "ScriptStackTrace:",
+        "at <ScriptBlock>, <No file>: line 103",
+    ])
+    sys.stdout.write(json.dumps({"failed": True, "msg": "failure during exec_wrapper: %s" % record,
+                                 "exception": exception}) + "\n")
+    sys.stdout.flush()
+    sys.exit(1)
+
+
+def check_become(st, host, faults):
+    """Fail as runas does, before the module would run, when the become step cannot work."""
+    user = os.environ.get(st.ENV_BECOME_USER)
+    if not user:
+        return
+    text = user.strip()
+    short = text[2:] if text.startswith(".\\") else text
+    if short.upper().startswith("NT AUTHORITY\\"):
+        short = short.split("\\", 1)[1]
+    known = short.lower() in RUNAS_NAMES or short.lower() == host.user["name"].lower()
+    if SID_RE.match(text) or not known:
+        exec_wrapper_failure(*BECOME_FAILURES["account"])
+    fault = faults.get("become")
+    if fault in BECOME_FAILURES:
+        exec_wrapper_failure(*BECOME_FAILURES[fault])
+
+
+def become_gate():
+    """runas runs before the module: a become that cannot work fails before the module parses anything (the
+    stand-ins the probe runs with become call this first: win_uri, win_powershell). Faults: lab.json
+    ``win_uri_faults`` ``become`` (tests/lab/network.py ``set_win_uri_fault``)."""
+    try:
+        st = lab_state()
+        host = st.current_host()
+        faults = dict((host.lab.config().get("win_uri_faults") or {}).get(host.name) or {})
+    except Exception:  # the lab is misconfigured: context() reports it once the module exists
+        return
+    check_become(st, host, faults)
 
 
 # .NET RegistryValueKind names (win_regedit diff 'type', win_regedit.ps1 line 181: $Type.ToString()).
