@@ -44,6 +44,7 @@ import re
 import socket
 import ssl
 import time
+import warnings
 from datetime import datetime, timezone
 
 from cryptography.exceptions import InvalidSignature
@@ -341,8 +342,10 @@ def tls_wrap(req, sock, host, ca_file, tls_max=None, validate=True, on_certifica
     ctx.verify_mode = ssl.CERT_NONE
     if tls_max:
         # An old .NET offers only these versions; let OpenSSL offer them at all (security level 0).
-        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-        ctx.maximum_version = getattr(ssl.TLSVersion, tls_max)
+        with warnings.catch_warnings():  # Python deprecates TLS 1.0/1.1: exactly what this models
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+            ctx.maximum_version = getattr(ssl.TLSVersion, tls_max)
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     sock.settimeout(req.remaining())
     try:

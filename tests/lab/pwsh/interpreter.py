@@ -108,6 +108,7 @@ class Session:
         self.errors: list = []  # the error stream (win_powershell's ``error``)
         self.error_variable: list = []  # $Error, newest first
         self.try_depth = 0
+        self.commands = True  # False in a runspace from an empty InitialSessionState: no command exists there
         for name, value in (("true", True), ("false", False), ("null", None)):
             self.global_scope.vars[name] = Variable(name, value, constant=True)
         self.global_scope.vars["erroractionpreference"] = Variable(
@@ -433,7 +434,60 @@ class Session:
         if name_node is None:
             raise Unsupported("this command form", syntax.line(node))
         name = syntax.text(name_node)
+        if not self.commands:
+            raise self.runtime_error(
+                "The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+                "Check the spelling of the name, or if a path was included, verify that the path is correct and try "
+                "again." % name, "CommandNotFoundException", "ObjectNotFound", syntax.line(node),
+                type_name="System.Management.Automation.CommandNotFoundException")
         return cmdlet_table.invoke(self, name, node, pipeline_input)
+
+    def invoke_delegate(self, block: ScriptBlock, args: list, line: int = 0):
+        """A script block converted to a .NET delegate and called by .NET (a validation callback): it runs in a new
+        scope under the scope running when .NET calls it (about_Scopes: a script block invoked gets its own scope;
+        the PowerShell Language Specification 3.0, 6.15 "Conversion to delegate type"), its ``param()`` bound from
+        the delegate's arguments by position, and the delegate returns its output as one value ($null, the object,
+        or Object[]), which the delegate's return type then converts."""
+        body = syntax.child_of_type(block.node, "script_block")
+        saved = self.scope
+        self.scope = Scope(saved)
+        try:
+            if body is None:
+                return None
+            if any(c.type in ("begin_block", "process_block", "end_block") for c in syntax.named(body)):
+                raise Unsupported("a delegate script block with begin/process/end", line)
+            # tree-sitter-powershell puts the param block under the expression or under its body (a line break
+            # after "{" decides); it is the script block's own either way.
+            params = syntax.child_of_type(block.node, "param_block") or syntax.child_of_type(body, "param_block")
+            self._bind_positional(params, args)
+            try:
+                return collect(self.run_block(body))
+            except FlowSignal as signal:
+                if signal.kind != "return":
+                    raise Unsupported("%s outside a loop in a delegate script block" % signal.kind, line) from None
+                return collect(signal.value or [])
+        finally:
+            self.scope = saved
+
+    def _bind_positional(self, block, args: list) -> None:
+        """``param($a, [T]$b = default)`` of a script block, bound by position (about_Functions_Advanced_Parameters);
+        a missing argument takes the default, else $null."""
+        plist = syntax.child_of_type(block, "parameter_list") if block is not None else None
+        for index, param in enumerate(syntax.named(plist) if plist is not None else []):
+            name = syntax.text(syntax.child_of_type(param, "variable"))[1:]
+            constraint = None
+            attributes = syntax.child_of_type(param, "attribute_list")
+            for attr in (syntax.named(attributes) if attributes is not None else []):
+                literal = syntax.child_of_type(attr, "type_literal")
+                if literal is None:
+                    raise Unsupported("the parameter attribute %s" % syntax.text(attr), syntax.line(attr))
+                constraint = types.lookup(_type_literal_name(literal), syntax.line(literal))
+            if index < len(args):
+                value = args[index]
+            else:
+                default = syntax.child_of_type(param, "script_parameter_default")
+                value = self.pipeline_value(syntax.named(default)[0]) if default is not None else None
+            self.set_variable(name, value, syntax.line(param), constraint=constraint)
 
     def run_script_block(self, block: ScriptBlock, dollar_under, line: int) -> list:
         """A cmdlet's script block (``ForEach-Object``): dot-sourced, with ``$_`` set."""
@@ -502,6 +556,15 @@ class Session:
             raise Unsupported("assignment to %s" % kind.replace("_", " "), line)
 
     def set_member(self, obj, name: str, value, line: int) -> None:
+        if isinstance(obj, types.TypeInfo):
+            setter = obj.static_setter(name)
+            if setter is None:
+                raise Unsupported("setting the static member [%s]::%s" % (obj.full_name, name), line)
+            try:
+                setter(self.ctx, value)
+            except DotNetError as exc:
+                raise self.method_error(exc, "set_" + name, 1, line) from None
+            return
         if isinstance(obj, v.PSDict):
             obj[name] = value
         elif isinstance(obj, v.DotNetObject) and obj.can_set(name):
@@ -697,7 +760,8 @@ class Session:
                 continue
             right = self.expression(right_node)
             try:
-                left = ops.binary(low if op.startswith("-") else op, left, right, self)
+                arithmetic = op in ("+", "-", "*", "/", "%")  # "-" is subtraction, not an operator name
+                left = ops.binary(op if arithmetic or not op.startswith("-") else low, left, right, self)
             except KeyError:
                 raise Unsupported("the operator %s" % op, syntax.line(op_node)) from None
             except DotNetError as exc:

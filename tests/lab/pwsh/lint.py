@@ -6,7 +6,7 @@
 :func:`problems` returns one sentence per problem, with its line:
 
 * **it parses** with tree-sitter-powershell (no ``ERROR`` or missing node);
-* **no assignment to a parameter's name, in any case**: PowerShell variable names ignore case
+* **no assignment to a parameter's name, in any case** (the script's, anywhere; a script block's own, inside it): PowerShell variable names ignore case
   (about_Variables) and a typed parameter converts every later assignment to its type (about_Functions_Advanced_
   Parameters), so ``$service = Get-Service ...`` next to ``[string[]]$Service`` stores a string; a ``foreach``
   variable, ``+=`` and multiple assignment count as assignments;
@@ -66,8 +66,7 @@ def _ps7_hint(text: str) -> str:
 
 def parameter_names(root) -> list:
     block = syntax.child_of_type(root, "param_block")
-    plist = syntax.child_of_type(block, "parameter_list") if block is not None else None
-    return [syntax.text(syntax.child_of_type(p, "variable"))[1:] for p in (syntax.named(plist) if plist else [])]
+    return _block_parameter_names(block) if block is not None else []
 
 
 def _assigned(node) -> list:
@@ -83,21 +82,37 @@ def _assigned(node) -> list:
 
 
 def _parameter_assignments(root) -> list:
-    params = {p.lower(): p for p in parameter_names(root)}
+    """Assignments to a parameter's name: the script's parameters anywhere in it, and a script block's own
+    parameters (``{ param($Url) ... }``, run by a runspace or as a delegate) inside that block."""
     out = []
+    scopes = [(root, parameter_names(root))]
     for node in syntax.walk(root):
-        targets = []
-        if node.type == "assignment_expression":
-            targets = _assigned(syntax.named(node)[0])
-        elif node.type == "foreach_statement":
-            targets = [syntax.child_of_type(node, "variable")]
-        for target in targets:
-            name = syntax.text(target).lstrip("$").strip("{}").split(":")[-1]
-            if name.lower() in params:
-                out.append("line %d: $%s is assigned, and the parameter $%s has that name (variables ignore case; "
-                           "a typed parameter converts what is assigned to it)" % (syntax.line(target), name,
-                                                                                   params[name.lower()]))
+        if node.type == "script_block_expression":
+            body = syntax.child_of_type(node, "script_block")
+            block = syntax.child_of_type(node, "param_block") or (
+                syntax.child_of_type(body, "param_block") if body is not None else None)
+            if block is not None:
+                scopes.append((node, _block_parameter_names(block)))
+    for scope, names in scopes:
+        params = {p.lower(): p for p in names}
+        for node in syntax.walk(scope):
+            targets = []
+            if node.type == "assignment_expression":
+                targets = _assigned(syntax.named(node)[0])
+            elif node.type == "foreach_statement":
+                targets = [syntax.child_of_type(node, "variable")]
+            for target in targets:
+                name = syntax.text(target).lstrip("$").strip("{}").split(":")[-1]
+                if name.lower() in params:
+                    out.append("line %d: $%s is assigned, and the parameter $%s has that name (variables ignore "
+                               "case; a typed parameter converts what is assigned to it)"
+                               % (syntax.line(target), name, params[name.lower()]))
     return out
+
+
+def _block_parameter_names(block) -> list:
+    plist = syntax.child_of_type(block, "parameter_list")
+    return [syntax.text(syntax.child_of_type(p, "variable"))[1:] for p in (syntax.named(plist) if plist else [])]
 
 
 def _ps7(root) -> list:

@@ -249,7 +249,12 @@ def binary(op: str, left, right, session=None):
     if base in ("band", "bor", "bxor"):
         a = left.value if isinstance(left, v.EnumValue) else int(v.to_integer(left, v.Int64))
         b = right.value if isinstance(right, v.EnumValue) else int(v.to_integer(right, v.Int64))
-        return v.integer({"band": a & b, "bor": a | b, "bxor": a ^ b}[base])
+        number = {"band": a & b, "bor": a | b, "bxor": a ^ b}[base]
+        if isinstance(left, v.EnumValue):  # an enum's bitwise operation stays that enum (about_Arithmetic_Operators)
+            from tests.lab.pwsh.surface import types
+
+            return types.enum_value(types.lookup(left.type_name), number)
+        return v.integer(number)
     raise KeyError(op)
 
 

@@ -73,9 +73,11 @@ def empty_result() -> dict:
 
 
 def run(script: str, host, account: dict, parameters: dict | None = None, depth: int = 2,
-        error_action: str = "continue", check_mode: bool = False, verbosity: int = 0) -> dict:
+        error_action: str = "continue", check_mode: bool = False, verbosity: int = 0,
+        sensitive_parameters: list | None = None) -> dict:
     """The win_powershell result of ``script`` on the lab ``host`` as ``account``. Raises :class:`Unsupported`
-    when the script needs something the lab does not emulate."""
+    when the script needs something the lab does not emulate. ``sensitive_parameters``: win_powershell's option of
+    that name (``[{name, username, password}]`` or ``[{name, value}]``), see :func:`sensitive_values`."""
     result = empty_result()
     try:
         root = syntax.parse(script)
@@ -97,12 +99,13 @@ def run(script: str, host, account: dict, parameters: dict | None = None, depth:
                                 "Failed": False, "Tmpdir": "C:\\Windows\\TEMP\\ansible-tmp-lab"},
                                "Ansible.Windows.WinPowerShell.Module")
     session.global_scope.vars["ansible"] = _variable("Ansible", ansible)
-    params = dict(parameters or {})
+    params = {k: from_json(val) for k, val in (parameters or {}).items()}
+    params.update(sensitive_values(sensitive_parameters))
     if should_process:
         params.update(Confirm=False, WhatIf=check_mode)
     output, failed = [], False
     try:
-        bind_parameters(session, root, {k: from_json(val) for k, val in params.items()})
+        bind_parameters(session, root, params)
         output = session.run_block(root)
     except TerminatingError as exc:
         failed = True
@@ -128,6 +131,20 @@ def _variable(name, value):
     return Variable(name, value)
 
 
+def sensitive_values(entries) -> dict:
+    """win_powershell.ps1 lines 811-829: each ``sensitive_parameters`` entry becomes a parameter, a ``PSCredential``
+    (``username`` and ``password``; no password is an empty SecureString) or a ``SecureString`` (``value``)."""
+    from tests.lab.pwsh.surface.system import PSCredential, SecureString
+
+    out = {}
+    for entry in entries or []:
+        if entry.get("username"):
+            out[entry["name"]] = PSCredential(entry["username"], SecureString(entry.get("password") or ""))
+        else:
+            out[entry["name"]] = SecureString(entry.get("value") or "")
+    return out
+
+
 def from_json(value):
     """What Ansible.Basic makes of a JSON parameter: ``Dictionary[string,object]``, ``ArrayList`` (an Object[]
     here), Int32/Int64/Decimal, String, Boolean."""
@@ -135,7 +152,7 @@ def from_json(value):
         return v.PSDict("dictionary", [(k, from_json(x)) for k, x in value.items()])
     if isinstance(value, list):
         return v.PSArray([from_json(x) for x in value])
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, bool) or value is None or isinstance(value, str) or isinstance(value, v.DotNetObject):
         return value
     if isinstance(value, int):
         return v.integer(value)

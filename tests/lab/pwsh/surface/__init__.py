@@ -11,10 +11,16 @@ Each module registers its types (``types.register``) and cmdlets (``cmdlets.regi
 ``crypto``      hashing (the FIPS policy), ``[Convert]``, ``[BitConverter]``
 ``services``    ``Get-Service``, ``Get-Process`` and their objects
 ``identity``    ``WindowsIdentity``, ``WindowsPrincipal``
+``system``      ``Stopwatch``, ``TimeSpan``, ``[Enum]::GetNames``, ``PSCredential``, ``SecureString``,
+                ``NetworkCredential``
+``web``         ``HttpWebRequest``, ``WebProxy``, ``HttpWebResponse``, ``WebException``, the validation callback
+                and its ``X509Certificate2``/``X509Chain``, ``ServicePointManager`` (the lab's real network,
+                through ``tests/lab/web.py``)
+``runspaces``   ``InitialSessionState``, ``RunspaceFactory``/``RunspacePool``, ``PowerShell``
+                (``BeginInvoke``/``EndInvoke`` on threads, one interpreter session per runspace)
 ==============  ==========================================================================================
 
-A new area (``System.Net.HttpWebRequest`` for a probe script, a log reader's cmdlets) is one more module here,
-imported below; the interpreter does not change.
+A new area (a log reader's cmdlets) is one more module here, imported below; the interpreter does not change.
 """
 
 from __future__ import annotations
@@ -50,4 +56,14 @@ class HostContext:
         return system_state.read(self.host)
 
 
-from tests.lab.pwsh.surface import crypto, files, identity, registry, services  # noqa: E402,F401  (they register)
+# They register their types and cmdlets.
+from tests.lab.pwsh.surface import (  # noqa: E402,F401
+    crypto,
+    files,
+    identity,
+    registry,
+    runspaces,
+    services,
+    system,
+    web,
+)

@@ -15,7 +15,9 @@ the interpreter needs no change.
 * ``convert``: ``function(ctx, value)`` for ``[T]$value`` and typed variables (default: the value must already
   be a T);
 * ``new``: ``function(ctx, *args)`` for ``New-Object -TypeName T`` and ``[T]::new()``;
-* ``enum``: ``{name: number}`` makes it an enum (``[System.IO.FileMode]::CreateNew``, and ``'CreateNew'``
+* ``static_setters``: ``{name: function(ctx, value)}`` for ``[T]::Name = value``;
+* ``enum``: ``{name: number}`` makes it an enum (``flags=True``: a [Flags] enum, whose combined values print as
+  ``'A, B'``) (``[System.IO.FileMode]::CreateNew``, and ``'CreateNew'``
   converts to it case-insensitively, as about_Enum says for Windows PowerShell 5.1);
 * ``bases``: base classes and interfaces, for ``-is`` and ``catch``;
 * ``aliases``: the short names PowerShell's type accelerators give (``[string]``, ``[ordered]``).
@@ -42,6 +44,8 @@ class TypeInfo:
     enum: dict | None = None
     bases: tuple = ()
     element: TypeInfo | None = None  # for T[]
+    static_setters: dict = field(default_factory=dict)
+    flags: bool = False  # a [Flags] enum: a number that is a sum of members is named by them ("Tls11, Tls12")
 
     ctx = None  # the running session's host context, set by the interpreter for converters
 
@@ -64,6 +68,12 @@ class TypeInfo:
                 return fn
         return None
 
+    def static_setter(self, name: str):
+        for key, fn in self.static_setters.items():
+            if key.lower() == name.lower():
+                return fn
+        return None
+
     def static_property(self, name: str):
         if self.enum is not None:
             for key in self.enum:
@@ -80,8 +90,9 @@ ALIASES: dict = {}
 
 
 def register(full_name: str, statics=None, static_properties=None, convert=None, new=None, enum=None, bases=(),
-             aliases=()) -> TypeInfo:
-    info = TypeInfo(full_name, dict(statics or {}), dict(static_properties or {}), convert, new, enum, tuple(bases))
+             aliases=(), static_setters=None, flags=False) -> TypeInfo:
+    info = TypeInfo(full_name, dict(statics or {}), dict(static_properties or {}), convert, new, enum, tuple(bases),
+                    static_setters=dict(static_setters or {}), flags=flags)
     TYPES[full_name.lower()] = info
     for alias in aliases:
         ALIASES[alias.lower()] = full_name
@@ -141,11 +152,20 @@ def enum_value(info: TypeInfo, value) -> v.EnumValue:
             names.append(found)
         if len(names) == 1:
             return v.EnumValue(info.full_name, names[0], total)
+        if info.flags:
+            return enum_value(info, total)
         return v.EnumValue(info.full_name, ", ".join(names), total)
     if isinstance(value, (int, v.EnumValue)) and not isinstance(value, bool):
         number = value.value if isinstance(value, v.EnumValue) else int(value)
-        name = next((k for k, n in info.enum.items() if n == number), str(number))
-        return v.EnumValue(info.full_name, name, number)
+        name = next((k for k, n in info.enum.items() if n == number), None)
+        if name is None and info.flags and number:
+            left, names = number, []
+            for key, bits in sorted(info.enum.items(), key=lambda kv: -kv[1]):
+                if bits and left & bits == bits:
+                    names.append(key)
+                    left &= ~bits
+            name = ", ".join(reversed(names)) if not left else None
+        return v.EnumValue(info.full_name, name if name is not None else str(number), number)
     raise v._cast_error(value, info.full_name)
 
 
@@ -240,6 +260,23 @@ class ExceptionObject(v.DotNetObject):
 
     def type_names(self) -> list:
         return self.error.type_names()
+
+    def _extra(self) -> dict:
+        """Properties of a particular exception class (``WebException.Status``, ``.Response``), set by the surface
+        that raised it as ``error.properties``."""
+        return {k.lower(): (k, val) for k, val in (getattr(self.error, "properties", None) or {}).items()}
+
+    def property_names(self) -> list:
+        return super().property_names() + [k for k, dummy in self._extra().values()]
+
+    def has_property(self, name: str) -> bool:
+        return name.lower() in self._extra() or super().has_property(name)
+
+    def get_property(self, name: str):
+        extra = self._extra()
+        if name.lower() in extra:
+            return extra[name.lower()][1]
+        return super().get_property(name)
 
     def p_Message(self):
         return self.error.message

@@ -34,7 +34,7 @@ def scripts() -> dict:
 
 
 def test_the_scripts_are_found():
-    assert set(scripts()) >= {"_state_query.SCRIPT", "_file_write.SCRIPT"}
+    assert set(scripts()) >= {"_state_query.SCRIPT", "_file_write.SCRIPT", "_probe_script.SCRIPT"}
 
 
 @pytest.mark.parametrize("name", sorted(scripts()))
@@ -47,6 +47,8 @@ def test_every_script_passes_the_static_checks(name):
      "line 2: $service is assigned, and the parameter $Service has that name"),
     ("param($Key)\nforeach ($KEY in @()) { }", "line 2: $KEY is assigned"),
     ("param($Key)\n$a, $key = 1, 2", "line 2: $key is assigned"),
+    ("$block = {\n    param([string]$Url)\n    $url = 'x'\n}", "line 3: $url is assigned, and the parameter $Url"),
+    ("$block = { param([string]$Url) $URL = 'x' }", "line 1: $URL is assigned, and the parameter $Url"),
     ("$x = $true ? 1 : 2", "the ternary operator is PowerShell 7 only"),
     ("$x = $y ?? 2", "?? is PowerShell 7 only"),
     ("Get-Service && Get-Process", "line 1: && and || are PowerShell 7 only"),
@@ -66,3 +68,5 @@ def test_each_check_finds_its_problem(script, problem):
 def test_the_fips_safe_provider_and_other_names_pass():
     assert lint.problems("param([string]$Folder)\n$folder2 = $Folder\n$Ansible.Result['Folder'] = 1\n"
                          "$s = New-Object -TypeName System.Security.Cryptography.SHA256CryptoServiceProvider") == []
+    # a script block's parameter binds only inside it: the same name outside is another variable
+    assert lint.problems("$block = { param($Url) $Url }\n$url = 'x'") == []

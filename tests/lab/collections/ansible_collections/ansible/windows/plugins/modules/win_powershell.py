@@ -9,8 +9,12 @@ become account. A construct the executor does not emulate fails the task with "u
 
 Mirrors plugins/modules/win_powershell.ps1 (ansible.windows 3.3.0), see ``tests/lab/pwsh/runner.py``:
 * the options of lines 15-52 (``script``, ``parameters``, ``depth`` 2, ``error_action`` continue/stop/
-  silently_continue, ...); ``path``, ``executable``, ``arguments``, ``chdir``, ``creates``, ``removes``,
-  ``remote_src`` and ``sensitive_parameters`` are refused (the collection never sends them);
+  silently_continue, ``sensitive_parameters`` with its ``no_log`` ``password``/``value``, its mutually exclusive,
+  required-one-of and required-together rules, ...); ``path``, ``executable``, ``arguments``, ``chdir``,
+  ``creates``, ``removes`` and ``remote_src`` are refused (the collection never sends them);
+* ``sensitive_parameters`` (lines 811-829): ``username``/``password`` become a PSCredential parameter, ``value`` a
+  SecureString;
+* become (ansible-core's runas, before the module runs): ``_lab.become_gate``, as for win_uri;
 * the result keys of lines 55-63 and 891-935: ``result`` ($Ansible.Result), ``output``, ``error`` (one entry
   per error record), ``changed`` ($Ansible.Changed, true unless the script sets it), ``failed`` for a terminating
   error or ``$Ansible.Failed``;
@@ -27,12 +31,22 @@ author: atp.sensor_proxy contributors
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ansible.windows.plugins.module_utils._lab import context
+from ansible_collections.ansible.windows.plugins.module_utils._lab import become_gate, context
 
-REFUSED = ("path", "executable", "arguments", "chdir", "creates", "removes", "sensitive_parameters")
+REFUSED = ("path", "executable", "arguments", "chdir", "creates", "removes")
+# win_powershell.ps1 lines 25-40.
+SENSITIVE = dict(
+    type="list", elements="dict",
+    options=dict(name=dict(type="str", required=True), username=dict(type="str"),
+                 password=dict(type="str", no_log=True), value=dict(type="str", no_log=True)),
+    mutually_exclusive=[["value", "username"], ["value", "password"]],
+    required_one_of=[["username", "value"]],
+    required_together=[["username", "password"]],
+)
 
 
 def main():
+    become_gate()
     module = AnsibleModule(
         argument_spec=dict(
             arguments=dict(type="list", elements="str"), chdir=dict(type="str"), creates=dict(type="str"),
@@ -40,7 +54,7 @@ def main():
                                                                  choices=["silently_continue", "continue", "stop"]),
             executable=dict(type="str"), parameters=dict(type="dict"), path=dict(type="str"),
             remote_src=dict(type="bool", default=False), removes=dict(type="str"), script=dict(type="str"),
-            sensitive_parameters=dict(type="list", elements="dict", no_log=False),
+            sensitive_parameters=SENSITIVE,
         ),
         required_one_of=[["path", "script"]],
         mutually_exclusive=[["path", "script"]],
@@ -56,7 +70,7 @@ def main():
     try:
         result = runner.run(module.params["script"], host, account, module.params["parameters"] or {},
                             module.params["depth"], module.params["error_action"], module.check_mode,
-                            module._verbosity)
+                            module._verbosity, module.params["sensitive_parameters"])
     except Unsupported as exc:
         module.fail_json(msg=str(exc), **runner.empty_result())
     module.exit_json(**result)
