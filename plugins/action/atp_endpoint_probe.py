@@ -19,6 +19,7 @@ from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe imp
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints_mod
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as controller
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_facts as facts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_report as report
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_target as target
@@ -28,7 +29,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Us
 CONTROLLER_ONLY = ("ca_path",)
 TARGET_ONLY = ("expected_proxy",)
 TARGET_ONLY_CHANGED = {"modes": ["default"], "tls_inspection_check": True,
-                       "proxy_source": outcomes.WININET_PER_ACCOUNT}
+                       "proxy_source": outcomes.WININET_PER_ACCOUNT, "engine": "script"}
+ENGINE_WIN_URI = "win_uri"
 ISSUER_CACHE = "atp_sensor_proxy_issuers"
 
 
@@ -120,8 +122,10 @@ class ActionModule(AtpAction):
         return summary
 
     def _probe_target(self, endpoints, args, account, become, execute):
-        """One ansible.windows.win_uri call per URL and tested mode (a WinRM connection runs one module at a
-        time), then the controller-side issuer check for the HTTPS results that went through a known proxy."""
+        """Engine ``script`` (the default): one ansible.windows.win_powershell run for every URL and tested mode,
+        the chain the host received deciding the TLS inspection. Engine ``win_uri``: one ansible.windows.win_uri
+        call per URL and tested mode (a WinRM connection runs one module at a time), then the controller-side issuer
+        check for the HTTPS results that went through a known proxy."""
         modes = list(dict.fromkeys(args["modes"]))
         not_tested = {m: target.NOT_TESTABLE[m] for m in modes if m in target.NOT_TESTABLE}
         named_proxy = named_user = named_password = None
@@ -132,6 +136,13 @@ class ActionModule(AtpAction):
             else:
                 not_tested["named"] = target.NAMED_NEEDS_PROXY
         tested = [m for m in modes if m not in not_tested]
+        if args["engine"] != ENGINE_WIN_URI:
+            results = facts.probe(
+                execute, facts.plan(endpoints, tested), timeout=args["timeout"], named_proxy=named_proxy,
+                proxy_username=named_user, proxy_password=named_password, expected_proxy=args["expected_proxy"],
+                account=account, become=become, validate_certs=args["validate_certs"],
+                expected_issuers=args["expected_issuers"], source=args["proxy_source"])
+            return results, not_tested
         results = []
         for endpoint in endpoints:
             for mode in tested:
@@ -177,9 +188,6 @@ class ActionModule(AtpAction):
             timeout=args["timeout"], proxy_username=user, proxy_password=password)
         how = "seen by the controller through %s, the proxy this host uses (checked once per run)" % (
             controller.proxy_display(proxy))
-        state, detail = outcomes.inspection_verdict(seen["issuer"], args["expected_issuers"], seen["why"], how)
-        result.update(tls_issuer=seen["issuer"], tls_inspection=state, tls_inspection_detail=detail)
-        if state == outcomes.INTERCEPTED:
-            result["outcome"] = "tls_intercepted"
-        return outcomes.rehint(result, endpoint, via="target", account=account, timeout=args["timeout"],
-                               expected_issuers=args["expected_issuers"], source=args["proxy_source"])
+        return outcomes.with_inspection(result, endpoint, seen["issuer"], seen["why"], how, via="target",
+                                        account=account, timeout=args["timeout"],
+                                        expected_issuers=args["expected_issuers"], source=args["proxy_source"])

@@ -10,18 +10,26 @@ description:
   - Probes the Microsoft Defender for Identity sensor API, the certificate revocation hosts, Defender for Endpoint
     URLs and extra URLs, and tells for each URL whether the service itself answered, and if not exactly why
     (C(outcome)) and what to change (C(hint)).
-  - "With O(via=target) (the default) the requests run on the Windows host as the task's user, through
-    M(ansible.windows.win_uri). With C(become: true), C(become_method: runas) and C(become_user: LocalService)
-    (or C(SYSTEM)) that is the sensor's service account, and the request uses that account's own WinINet proxy
-    (C(HKU\\S-1-5-19) or C(HKU\\S-1-5-18)), exactly as the sensor does."
-  - Target mode costs one round trip (one C(win_uri) call) per URL and probe mode, because a WinRM connection
-    executes one module at a time; the result reports C(round_trips).
-  - "Target mode cannot see the certificate chain (C(win_uri) does not return it). To still detect SSL
-    inspection, the controller looks at the certificate through the same proxy (O(tls_inspection_check)): once
-    per proxy and host per run, shared by every host and fork of the run. It sees what that proxy does to the
-    controller's connection; it cannot see policies that treat the domain controllers differently, a
-    transparent inspection device between the host and the proxy, or a host that goes direct. Each HTTPS result
-    says C(intercepted), C(not intercepted) or C(unknown) in C(tls_inspection), with the issuer or the reason."
+  - "With O(via=target) (the default) the requests run on the Windows host as the task's user. With C(become: true),
+    C(become_method: runas) and C(become_user: LocalService) (or C(SYSTEM)) that is the sensor's service account,
+    and the request uses that account's own WinINet proxy (C(HKU\\S-1-5-19) or C(HKU\\S-1-5-18)), exactly as the
+    sensor does."
+  - "Target mode, O(engine=script) (the default): one M(ansible.windows.win_powershell) run probes every URL and mode
+    at once, each request in a runspace of its own with C(System.Net.HttpWebRequest), the .NET class
+    M(ansible.windows.win_uri) uses, set up as win_uri sets it up (proxy, timeout, no redirects, TLS 1.2): one round
+    trip per account whatever the number of URLs, and the whole probe takes about as long as the slowest URL.
+    A per-request certificate validation callback sees the certificate chain as the host received it, so each HTTPS
+    result says whether a proxy re-signed the traffic (C(tls_intercepted)), from the host's own point of view, and
+    lists the chain (C(tls_chain)). The script returns raw facts only; every outcome is decided on the controller.
+    The named proxy's password reaches the host as a C(sensitive_parameters) credential (C(no_log)), never in the
+    script or its output."
+  - "Target mode, O(engine=win_uri): one M(ansible.windows.win_uri) call per URL and probe mode (one round trip
+    each), for sites that allow no script of their own. win_uri does not return the certificate chain: to still
+    detect SSL inspection, the controller looks at the certificate through the same proxy (O(tls_inspection_check)),
+    once per proxy and host per run, shared by every host and fork of the run. It sees what that proxy does to the
+    controller's connection; it cannot see policies that treat the domain controllers differently, a transparent
+    inspection device between the host and the proxy, or a host that goes direct. Both engines give the same outcome
+    and hint for the same answer. The result reports C(round_trips)."
   - With O(via=controller) the URLs are probed from the Ansible controller (or the delegate) with the Python
     C(requests) library, all concurrently, optionally through O(proxy). This is a pre-flight check before
     touching any domain controller; it also sees the certificate issuer and so detects SSL inspection.
@@ -125,9 +133,21 @@ options:
         C(oneocsp.microsoft.com), C(ocsp.msocsp.com); azure-docs azure-CA-details.md).
     type: bool
     default: false
+  engine:
+    description:
+      - O(via=target) only. How the host makes the requests.
+      - C(script) runs the collection's read-only probe script with M(ansible.windows.win_powershell) once for all URLs
+        and modes (one round trip), concurrently, and sees the certificate chain the host received.
+      - C(win_uri) makes one M(ansible.windows.win_uri) call per URL and mode, for sites that forbid custom scripts;
+        TLS inspection is then judged from the controller (O(tls_inspection_check)).
+    type: str
+    choices: [script, win_uri]
+    default: script
   timeout:
     description:
       - Per-URL timeout in seconds (the whole request).
+      - With O(engine=script) the requests run side by side, and the whole run ends at most 5 s after the timeout of
+        its last wave (up to 32 requests at once); a request still running then is reported C(timeout).
     type: int
     default: 10
   validate_certs:
@@ -168,11 +188,11 @@ options:
   modes:
     description:
       - O(via=target) only. How to send each request, as the Defender for Endpoint Client Analyzer tests a URL.
-      - C(default) is C(win_uri)'s default proxy, the account's WinINet setting (what the Defender for Identity
-        sensor uses). C(direct) is C(win_uri) with C(use_proxy=false). C(named) is C(win_uri) with
-        C(proxy_url=)O(proxy).
-      - C(winhttp) and C(wpad) are reported under C(not_tested) with the reason, because C(win_uri) cannot use
-        the WinHTTP proxy or force auto-discovery.
+      - C(default) is .NET's default proxy, the account's WinINet setting (what the Defender for Identity sensor
+        uses; C(win_uri)'s default). C(direct) is no proxy (C(win_uri) with C(use_proxy=false)). C(named) is
+        O(proxy), bypassed for local names only (C(win_uri) with C(proxy_url=)O(proxy)).
+      - C(winhttp) and C(wpad) are reported under C(not_tested) with the reason, because .NET's C(HttpWebRequest)
+        (both engines) cannot use the WinHTTP proxy or force auto-discovery.
       - A URL is reachable when any tested mode reaches it; C(working_modes) lists them.
     type: list
     elements: str
@@ -180,10 +200,11 @@ options:
     default: [default]
   tls_inspection_check:
     description:
-      - O(via=target) only. Look at the certificate from the controller through the proxy the host uses
-        (O(expected_proxy), or O(proxy) for mode C(named)), once per proxy and host per run, to tell
+      - O(via=target) and O(engine=win_uri) only. Look at the certificate from the controller through the proxy the
+        host uses (O(expected_proxy), or O(proxy) for mode C(named)), once per proxy and host per run, to tell
         C(intercepted) from C(not intercepted). When off, or when the proxy is not known, C(tls_inspection) is
         C(unknown) with the reason.
+      - O(engine=script) needs no such check: the host's own view of the chain decides.
     type: bool
     default: true
   proxy:
@@ -225,6 +246,7 @@ notes:
   - In target mode a C(become_user) that C(runas) cannot log on as (a SID, C(LocalSystem)) is refused before
     anything runs on the host; use C(SYSTEM), C(LocalService) or C(NetworkService).
 seealso:
+  - module: ansible.windows.win_powershell
   - module: ansible.windows.win_uri
   - module: atp.sensor_proxy.win_wininet_proxy
 """
@@ -252,6 +274,15 @@ EXAMPLES = r"""
   become_method: ansible.builtin.runas
   become_user: SYSTEM
   register: probe_mde
+
+- name: The same where no custom script may run on a DC (one win_uri call per URL)
+  atp.sensor_proxy.atp_endpoint_probe:
+    workspace: contoso
+    engine: win_uri
+    expected_proxy: proxy.corp:8080
+  become: true
+  become_method: ansible.builtin.runas
+  become_user: LocalService
 
 - name: Pre-flight from the controller through the corporate proxy, failing with the list of problems
   atp.sensor_proxy.atp_endpoint_probe:
@@ -312,6 +343,44 @@ results:
       description: Issuer (RFC 4514) of the certificate presented, where seen (HTTPS), else null.
       type: str
       sample: CN=Microsoft Azure RSA TLS Issuing CA 03,O=Microsoft Corporation,C=US
+    tls_chain:
+      description:
+        - O(engine=script), HTTPS. The certificate chain as the host built it from what the server (or the
+          inspecting proxy) sent, server certificate first, each as Windows names it; empty when not seen.
+      type: list
+      elements: dict
+      returned: via is target and engine is script
+      contains:
+        subject:
+          description: The certificate's subject (.NET's form, C(CN=..., O=..., C=...)).
+          type: str
+        issuer:
+          description: Its issuer.
+          type: str
+        thumbprint:
+          description: Its SHA-1 thumbprint, as Windows shows it.
+          type: str
+    tls_chain_status:
+      description:
+        - O(engine=script), HTTPS. The chain's status flags on the host (C(X509ChainStatus)), for example
+          C(UntrustedRoot) or C(PartialChain); empty for a valid chain.
+      type: list
+      elements: dict
+      returned: via is target and engine is script
+      contains:
+        status:
+          description: The C(X509ChainStatusFlags) name.
+          type: str
+        information:
+          description: Windows' text for it.
+          type: str
+    tls_policy_errors:
+      description:
+        - O(engine=script), HTTPS. The host's C(SslPolicyErrors) for the certificate (C(None),
+          C(RemoteCertificateChainErrors), C(RemoteCertificateNameMismatch)); null when no certificate was seen.
+          With O(validate_certs) anything but C(None) makes the result C(tls_error) (or C(tls_intercepted)).
+      type: str
+      returned: via is target and engine is script
     tls_inspection:
       description:
         - C(intercepted) (the issuer is none of O(expected_issuers)), C(not intercepted) (it is one), or C(unknown)
@@ -404,7 +473,9 @@ account:
   type: str
   sample: LocalService
 round_trips:
-  description: Number of remote commands run on the target (one C(win_uri) per URL and mode; 0 for controller).
+  description:
+    - Number of remote commands run on the target (O(engine=script) 1, O(engine=win_uri) one per URL and mode;
+      0 for controller).
   returned: always
   type: int
 check_mode:

@@ -459,8 +459,7 @@ def _probe_one(endpoint: Endpoint, cfg: dict) -> dict:
         why = outcomes.redact(why, secrets)
     how = "seen by the controller %s" % ("through %s" % proxy_display(proxy) if proxy else "directly")
     state, detail = outcomes.inspection_verdict(issuer, cfg["expected_issuers"], why, how)
-    if state == outcomes.INTERCEPTED and outcome in (outcomes.REACHABLE, "tls_error"):
-        outcome = "tls_intercepted"
+    outcome = outcomes.inspected_outcome(outcome, state)
     return outcomes.make_result(
         endpoint,
         outcome,

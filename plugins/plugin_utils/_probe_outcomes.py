@@ -126,6 +126,23 @@ def inspection_verdict(issuer: str | None, expected_issuers, why_unknown: str | 
     return UNKNOWN, why_unknown or "the certificate was not seen"
 
 
+def inspected_outcome(outcome: str, state: str) -> str:
+    """A certificate that is not from an expected issuer turns an answer, or a trust failure, into ``tls_intercepted``
+    (whichever side saw the certificate)."""
+    return "tls_intercepted" if state == INTERCEPTED and outcome in (REACHABLE, "tls_error") else outcome
+
+
+def with_inspection(result: dict, endpoint: Endpoint, issuer: str | None, why: str | None, how: str, *,
+                    expected_issuers=DEFAULT_EXPECTED_ISSUERS, **hint) -> dict:
+    """``result`` with its ``tls_*`` fields from the :func:`inspection_verdict` on ``issuer``, its outcome through
+    :func:`inspected_outcome`, and its hint recomputed (``hint``: :func:`hint_for`'s ``via``, ``account``,
+    ``timeout``)."""
+    state, detail = inspection_verdict(issuer, expected_issuers, why, how)
+    result = dict(result, tls_issuer=issuer, tls_inspection=state, tls_inspection_detail=detail)
+    result["outcome"] = inspected_outcome(result["outcome"], state)
+    return rehint(result, endpoint, expected_issuers=expected_issuers, **hint)
+
+
 def issuers_text(expected_issuers) -> str:
     items = [str(i) for i in expected_issuers or ()]
     return ", ".join("'%s'" % i for i in items) if items else "none configured"

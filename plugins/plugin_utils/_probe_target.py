@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``via: target``: the ``ansible.windows.win_uri`` arguments of each probe mode, and what its result means.
+"""``via: target``, engine ``win_uri``: the ``ansible.windows.win_uri`` arguments of each probe mode, and what its
+result means (engine ``script``: :mod:`._probe_script`, :mod:`._probe_facts`, which share the helpers here).
 
 Pure Python, no Ansible imports. Shapes are those of ansible.windows 3.3.0 ``plugins/modules/win_uri.ps1``
 and ``plugins/module_utils/WebRequest.psm1`` (line numbers below), and of ansible-core 2.19's PowerShell
@@ -42,15 +43,16 @@ MODES = ("default", "direct", "named", "winhttp", "wpad")
 TESTABLE_MODES = ("default", "direct", "named")
 NOT_TESTABLE = {
     "winhttp": (
-        "not tested: win_uri cannot use the WinHTTP proxy. Its default proxy is the account's WinINet (Internet "
-        "Explorer) setting, .NET's default proxy (ansible.windows WebRequest.psm1 lines 283-291, "
-        "$web_request.Proxy), and proxy_url takes one address without WinHTTP's bypass list; probe mode 'named' "
-        "with the WinHTTP proxy's address instead"
+        "not tested: the probe requests URLs with .NET's HttpWebRequest (both engines: the probe script, and win_uri), "
+        "which cannot use the WinHTTP proxy. Its default proxy is the account's WinINet (Internet Explorer) "
+        "setting, .NET's default proxy (ansible.windows WebRequest.psm1 lines 283-291, $web_request.Proxy), and "
+        "a named proxy is one address without WinHTTP's bypass list; probe mode 'named' with the WinHTTP proxy's "
+        "address instead"
     ),
     "wpad": (
-        "not tested: win_uri has no option to force WPAD auto-discovery (use_proxy only turns the account's "
-        "default proxy on or off, WebRequest.psm1 lines 283-291); mode 'default' follows auto-detect when the "
-        "account's own WinINet settings enable it"
+        "not tested: HttpWebRequest cannot be told to force WPAD auto-discovery (win_uri's use_proxy only turns the "
+        "account's default proxy on or off, WebRequest.psm1 lines 283-291); mode 'default' follows auto-detect when "
+        "the account's own WinINet settings enable it"
     ),
 }
 NAMED_NEEDS_PROXY = "not tested: mode 'named' needs the proxy option (the named proxy, win_uri proxy_url)"
@@ -221,6 +223,22 @@ def quoted_name(message: str) -> str | None:
     return name if "." in name or name.replace("-", "").isalnum() else None
 
 
+def mode_proxy(endpoint: Endpoint, mode: str, expected_proxy: str | None, named_proxy: str | None) -> str | None:
+    """The proxy a result reports for ``mode``: ``direct``, the named proxy, or the one ``expected_proxy`` gives
+    this URL's scheme (the host does not say which proxy .NET took; None when not known)."""
+    if mode == "direct":
+        return outcomes.DIRECT
+    if mode == "named":
+        return display_proxy(named_proxy)
+    return effective_proxy(expected_proxy, endpoint.scheme)
+
+
+def unresolved_proxy(name: str, proxy: str | None) -> str:
+    """The proxy whose name .NET could not resolve: .NET names only the host; the proxy the account uses gives its
+    port."""
+    return proxy if proxy and proxy.rsplit(":", 1)[0].split("://")[-1].lower() == name else name
+
+
 def classify_win_uri(
     endpoint: Endpoint,
     result: dict,
@@ -240,12 +258,7 @@ def classify_win_uri(
     knows it. win_uri does not say whether a request went through a proxy, so without it ``proxy`` is null
     unless the failure itself names it.
     """
-    if mode == "direct":
-        proxy = outcomes.DIRECT
-    elif mode == "named":
-        proxy = display_proxy(named_proxy)
-    else:
-        proxy = effective_proxy(expected_proxy, endpoint.scheme)
+    proxy = mode_proxy(endpoint, mode, expected_proxy, named_proxy)
     common = {"via": "target", "mode": mode, "elapsed": result.get("elapsed"), "account": account,
               "timeout": timeout, "expected_issuers": expected_issuers, "source": source}
     plain = endpoint.scheme != "https"
@@ -279,9 +292,8 @@ def classify_win_uri(
         if name == endpoint.host.lower():
             # With a proxy the client never resolves the remote name itself: this request went direct.
             return outcomes.make_result(endpoint, "dns_failure", proxy=outcomes.DIRECT, error=error, **common)
-        # .NET names only the host it could not resolve; the proxy the account uses gives its port.
-        known = proxy if proxy and proxy.rsplit(":", 1)[0].split("://")[-1].lower() == name else name
-        return outcomes.make_result(endpoint, "proxy_unreachable", proxy=known, error=error, **common)
+        return outcomes.make_result(endpoint, "proxy_unreachable", proxy=unresolved_proxy(name, proxy), error=error,
+                                    **common)
     elapsed = result.get("elapsed")
     if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool) and timeout and elapsed >= timeout - 0.05:
         return outcomes.make_result(endpoint, "timeout", proxy=proxy, error=error, **common)

@@ -102,13 +102,21 @@ class _ThreadedServer:
         self.stop()
 
 
+# The lab's stand-in for the CA that issues Microsoft's service certificates: its name carries "Microsoft", as the
+# real issuers' do ("Microsoft Azure RSA TLS Issuing CA 03", O=Microsoft Corporation), so that a probe judging the
+# chain it received against the default expected issuers (Microsoft, DigiCert) sees the lab's sensor API as genuine,
+# and the inspecting proxy's CA (MitmProxy) as the interception it is.
+SENSOR_CA_ORGANIZATION = "Microsoft Corporation"
+SENSOR_CA_UNIT = "atp.sensor_proxy lab stand-in for Microsoft Azure RSA TLS Issuing CA"
+
+
 class SensorApi(_ThreadedServer):
-    """HTTPS sensor API on 127.0.0.1:<random port> with a fresh trustme CA."""
+    """HTTPS sensor API on 127.0.0.1:<random port> with a fresh trustme CA named like Microsoft's issuing CA."""
 
     def __init__(self, directory, names=None):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.ca = trustme.CA()
+        self.ca = trustme.CA(organization_name=SENSOR_CA_ORGANIZATION, organization_unit_name=SENSOR_CA_UNIT)
         self.ca_file = self.dir / "lab-ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_file))
         cert = self.ca.issue_cert(*(names or SENSOR_NAMES))

@@ -96,7 +96,7 @@ def test_the_sensor_password_and_the_probe_credentials_leak_nowhere(lab, tmp_pat
     url = "http://%s:%d" % ("127.0.0.1", canary_proxy.port)
     extra = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_probe=True, atp_proxy_probe_include_crl=False,
                  atp_proxy_probe_accounts=["SYSTEM"], atp_proxy_report_dir=str(report),
-                 atp_proxy_expected_issuers=["trustme"],  # the lab sensor API's CA, seen through the proxy
+                 # the lab sensor API's CA, seen through the proxy, is named like Microsoft's (the default issuers)
                  atp_proxy_source="settings", atp_proxy_settings=PROXY, atp_proxy_sensor_proxy_url=url,
                  atp_proxy_sensor_proxy_username=canary_proxy.username)
     run = lab.run_playbook(CONFIGURE, extra_vars=extra, verbosity=4, diff=True,

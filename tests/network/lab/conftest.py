@@ -5,6 +5,6 @@
 They replace tests/network/conftest.py's ``sensor_api`` in this folder: here the sensor API is the
 lab's, reachable only through the lab's proxy."""
 
-from tests.lab.conftest import auth_proxy, lab, make_lab, proxy, sensor_api  # noqa: F401
+from tests.lab.conftest import auth_proxy, crl_server, lab, make_lab, proxy, sensor_api  # noqa: F401
 
-__all__ = ["auth_proxy", "lab", "make_lab", "proxy", "sensor_api"]  # re-exported lab fixtures
+__all__ = ["auth_proxy", "crl_server", "lab", "make_lab", "proxy", "sensor_api"]  # re-exported lab fixtures

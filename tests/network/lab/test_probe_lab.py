@@ -137,9 +137,64 @@ def test_older_workspace_answering_503_is_reachable(lab, sensor_api, proxy):
     assert results["dc01"]["all_reachable"] is True
 
 
+def test_trusted_ssl_inspection_is_seen_by_the_host_itself(lab, sensor_api, tmp_path):
+    # The DCs trust the inspection CA (pushed by GPO), so the request gets a 200 through the intercepting proxy.
+    # The probe script's validation callback sees the chain the DC received: nobody has to tell the probe which
+    # proxy the account uses, and the controller never looks.
+    import trustme
+
+    from tests.lab.network import MitmProxy
+
+    inspection = trustme.CA(organization_name="Contoso SSL Inspection")
+    bundle = tmp_path / "machine-store.pem"
+    bundle.write_bytes(sensor_api.ca.cert_pem.bytes() + inspection.cert_pem.bytes())
+    lab.lab.update_config(ca_file=str(bundle))
+    with MitmProxy(inspection, lab_dir=lab.lab.dir) as mitm:
+        lab.host("dc01").seed({"LocalService": {"proxy_server": mitm.address}})
+        run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False})
+        entry = _only(results)
+        got = (entry["status"], entry["outcome"], entry["tls_inspection"])
+        assert got == (200, "tls_intercepted", "intercepted"), (entry, run)
+        assert "Contoso SSL Inspection" in entry["tls_issuer"] and "seen by the host" in entry["tls_inspection_detail"]
+        assert "'Microsoft', 'DigiCert'" in entry["hint"] and "Exclude *.atp.azure.com" in entry["hint"]
+        # the chain as the DC built it: trusted (the CA is in its store), ending at the inspection CA
+        assert entry["tls_policy_errors"] == "None" and entry["tls_chain_status"] == []
+        assert "Contoso SSL Inspection" in entry["tls_chain"][-1]["subject"]
+        assert len(entry["tls_chain"][0]["thumbprint"]) == 40
+        assert mitm.controller_checks() == [] and len(mitm.seen) == 1
+        assert results["dc01"]["round_trips"] == 1
+
+
+def test_untrusted_ssl_inspection_is_intercepted_with_the_chain_the_host_rejected(lab, sensor_api):
+    # The DC does not trust the inspection CA: the sensor would fail the handshake. The probe still sees why.
+    import trustme
+
+    from tests.lab.network import MitmProxy
+
+    inspection = trustme.CA(organization_name="Contoso SSL Inspection")
+    with MitmProxy(inspection, lab_dir=lab.lab.dir) as mitm:
+        lab.host("dc01").seed({"LocalService": {"proxy_server": mitm.address}})
+        run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False})
+    entry = _only(results)
+    assert (entry["status"], entry["outcome"], entry["cause"]) == (None, "tls_intercepted", "trust"), (entry, run)
+    assert entry["tls_policy_errors"] == "RemoteCertificateChainErrors"
+    assert [s["status"] for s in entry["tls_chain_status"]] == ["PartialChain"]
+    assert "did not validate on the host" in entry["error"]
+
+
+def test_genuine_certificate_seen_by_the_host_is_not_intercepted(lab, sensor_api, proxy):
+    lab.host("dc01").seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
+    run, results = run_probe(lab, {"workspace": WORKSPACE_NAME, "include_crl": False})
+    entry = _only(results)
+    assert (entry["outcome"], entry["tls_inspection"], entry["tls_issuer"]) == (
+        "reachable", "not intercepted", sensor_api.issuer), run
+    assert entry["tls_chain"][-1]["subject"].endswith("O=Microsoft Corporation")
+
+
 def test_trusted_ssl_inspection_is_seen_in_target_mode_once_per_run(lab, sensor_api, tmp_path):
-    # The DCs trust the inspection CA (pushed by GPO), so win_uri gets a 200 through the intercepting proxy.
-    # The controller looks through the same proxy, once for all three hosts and forks, and sees the issuer.
+    # Engine win_uri (no certificate): the DCs trust the inspection CA (pushed by GPO), so win_uri gets a 200
+    # through the intercepting proxy. The controller looks through the same proxy, once for all three hosts and
+    # forks, and sees the issuer.
     import trustme
 
     from tests.lab.network import MitmProxy
@@ -152,7 +207,7 @@ def test_trusted_ssl_inspection_is_seen_in_target_mode_once_per_run(lab, sensor_
         for name in lab.host_names:
             lab.host(name).seed({"LocalService": {"proxy_server": mitm.address}})
         args = {"workspace": WORKSPACE_NAME, "include_crl": False, "expected_proxy": mitm.address,
-                "expected_issuers": [sensor_api.issuer]}
+                "expected_issuers": [sensor_api.issuer], "engine": "win_uri"}
         run, results = run_probe(lab, args, limit="all", forks=3)
         assert sorted(results) == ["dc01", "dc02", "dc03"], run
         for name, result in results.items():
@@ -265,7 +320,7 @@ def test_modes_say_which_way_works(lab, sensor_api, proxy, auth_proxy):
     assert result["working_modes"] == {PING: ["named"]}
     assert result["all_reachable"] is True
     assert [n["mode"] for n in result["not_tested"]] == ["winhttp", "wpad"]
-    assert result["round_trips"] == 3
+    assert result["round_trips"] == 1  # one probe script for the three tested modes (engine win_uri: one each)
     # proxy.py answers 407 before its plugins run, so only the named proxy logged a tunnel
     assert auth_proxy.log() == [] and sensor_api.requests[-1]["path"] == "/tri/sensor/api/ping"
     assert [(r["method"], r["host"]) for r in proxy.log()] == [("CONNECT", SENSOR_HOST)]

@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""atp_endpoint_probe, via: target, driven with recorded ansible.windows.win_uri results.
+"""atp_endpoint_probe, via: target, engine win_uri, driven with recorded ansible.windows.win_uri results (the
+default engine, the probe script, is in test_atp_endpoint_probe_script.py).
 
 Shapes: ansible.windows 3.3.0 ``plugins/modules/win_uri.ps1`` (lines 49-50, 104-123, 203) and
 ``plugins/module_utils/WebRequest.psm1`` (lines 283-312, 469-511); see test_probe_target.py for the details.
@@ -61,6 +62,8 @@ class FakeHost:
 
 def run(args, host, **kwargs):
     kwargs.setdefault("remote_user", "CORP\\ansible")
+    if args.get("via", "target") == "target":
+        args = dict({"engine": "win_uri"}, **args)
     plugin = build_action(ActionModule, args, host, **kwargs)
     return plugin.run(task_vars={"inventory_hostname": "dc01"})
 
@@ -244,6 +247,7 @@ def test_reports_are_written_on_the_controller(tmp_path):
         ({"workspace": "contoso", "ca_path": "/x.pem"}, "ca_path: only used with via=controller"),
         ({"via": "controller", "workspace": "contoso", "expected_proxy": "p:1"}, "expected_proxy: only used with via=target"),
         ({"via": "controller", "workspace": "contoso", "modes": ["direct"]}, "modes: only used with via=target"),
+        ({"via": "controller", "workspace": "contoso", "engine": "win_uri"}, "engine: only used with via=target"),
         ({"products": ["mde"], "mde_urls": ["https://*.ods.opinsights.azure.com"]}, "wildcards cannot be probed"),
         ({"workspace": "contoso", "modes": ["named"], "proxy": "http://u:s3cr3t-pw@p:1", "proxy_username": "u"},
          "credentials are given both in the proxy URL and in proxy_username"),
@@ -272,4 +276,5 @@ def test_password_is_no_log_and_the_spec_comes_from_the_docs():
     assert spec["proxy_password"]["no_log"] is True
     assert spec["via"] == {"type": "str", "default": "target", "choices": ["target", "controller"]}
     assert spec["modes"]["choices"] == ["default", "direct", "named", "winhttp", "wpad"]
+    assert spec["engine"] == {"type": "str", "default": "script", "choices": ["script", "win_uri"]}
     assert not hasattr(action_mod, "argument_spec_from_doc")
