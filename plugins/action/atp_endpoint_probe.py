@@ -96,6 +96,7 @@ class ActionModule(AtpAction):
         except endpoints_mod.CatalogueError as exc:
             raise UsageError(str(exc)) from None
         account = self._account(via)
+        args = dict(args, expected_issuers=outcomes.expected_issuers_for(args["cloud"], args["expected_issuers"]))
         start = time.monotonic()
         if via == "controller":
             results = controller.probe_controller(

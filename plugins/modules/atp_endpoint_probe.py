@@ -164,10 +164,11 @@ options:
     description:
       - Fragments of the certificate issuer names that are genuine (case-insensitive substring match on the
         issuer's RFC 4514 name). A certificate issued by anyone else means SSL inspection (C(tls_intercepted)).
+      - Without it, the issuers of O(cloud)'s services, C(Microsoft) and C(DigiCert) in all four clouds (azure-docs
+        azure-CA-details.md lists the CAs Azure uses, government clouds included).
       - The hints name these.
     type: list
     elements: str
-    default: [Microsoft, DigiCert]
   proxy_source:
     description:
       - O(via=target) only. Where the host's sensor takes its proxy from, so that each hint names the setting to change

@@ -33,8 +33,24 @@ DIRECT = "direct"
 # Fragments of the issuer names of the certificates Microsoft's endpoints present
 # ("Microsoft Azure RSA TLS Issuing CA 03", "DigiCert SHA2 Secure Server CA", ...). ATADocs
 # troubleshooting-known-issues.md ("Proxy authentication problem presents as a connection error")
-# names the DigiCert roots the sensor API chains to.
-DEFAULT_EXPECTED_ISSUERS = ("Microsoft", "DigiCert")
+# names the DigiCert roots the sensor API chains to. Per cloud: azure-docs
+# articles/security/fundamentals/azure-CA-details.md lists the root and subordinate CAs Azure services use, and
+# "the scope includes government and national clouds", so GCC (*.gcc.atp.azure.com) and GCC High / DoD
+# (*.atp.azure.us) present certificates of the same Microsoft and DigiCert CAs as the commercial cloud.
+ISSUERS_BY_CLOUD = {
+    "commercial": ("Microsoft", "DigiCert"),
+    "gcc": ("Microsoft", "DigiCert"),
+    "gcc_high": ("Microsoft", "DigiCert"),
+    "dod": ("Microsoft", "DigiCert"),
+}
+DEFAULT_EXPECTED_ISSUERS = ISSUERS_BY_CLOUD["commercial"]
+
+
+def expected_issuers_for(cloud: str | None, given=None) -> list:
+    """The issuer fragments a genuine certificate of ``cloud``'s services carries, unless ``given`` (the option)."""
+    if given:
+        return [str(i) for i in given]
+    return list(ISSUERS_BY_CLOUD.get(str(cloud or "commercial").lower(), DEFAULT_EXPECTED_ISSUERS))
 DEFAULT_TIMEOUT = 10
 
 # The three values of a result's ``tls_inspection``.

@@ -224,3 +224,14 @@ def test_check_mode_runs_the_read_only_script(two_urls):
 def test_the_run_bound_grows_with_the_waves():
     assert facts.script.run_seconds(10, 20, 20) == 10 + script.RUN_GRACE
     assert facts.script.run_seconds(10, 40, 32) == 20 + script.RUN_GRACE
+
+
+@pytest.mark.parametrize("cloud", ["gcc", "gcc_high", "dod"])
+def test_the_chain_is_judged_against_the_issuers_of_the_cloud(cloud):
+    url = "https://contososensorapi.%s/tri/sensor/api/ping" % ("gcc.atp.azure.com" if cloud == "gcc" else
+                                                                "atp.azure.us")
+    args = {"workspace": "contoso", "cloud": cloud, "include_crl": False}
+    [entry] = run(args, FakeHost({(url, "default"): answered(url)}))["results"]
+    assert (entry["outcome"], entry["tls_inspection"]) == ("reachable", "not intercepted")
+    [entry] = run(args, FakeHost({(url, "default"): answered(url, cert=INSPECTED)}))["results"]
+    assert entry["outcome"] == "tls_intercepted" and "'Microsoft', 'DigiCert'" in entry["hint"]

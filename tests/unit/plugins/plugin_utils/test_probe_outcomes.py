@@ -115,3 +115,11 @@ def test_redact_every_form():
     # a secret given URL-quoted (as in a proxy URL) is found plain too
     assert o.redact("x %s" % secret, [quote(secret, safe="")]) == "x ********"
     assert o.scrub({"a": [secret, {"b": secret}], "n": 1}, [secret]) == {"a": ["********", {"b": "********"}], "n": 1}
+
+
+def test_the_expected_issuers_are_those_of_each_cloud_unless_given():
+    # azure-CA-details.md: the CAs Azure services use, government clouds included, are Microsoft's and DigiCert's.
+    for cloud in ("commercial", "gcc", "gcc_high", "dod"):
+        assert o.expected_issuers_for(cloud) == ["Microsoft", "DigiCert"]
+    assert o.expected_issuers_for("gcc_high", ["Contoso Root"]) == ["Contoso Root"]
+    assert o.expected_issuers_for(None) == list(o.DEFAULT_EXPECTED_ISSUERS)
