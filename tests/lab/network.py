@@ -84,6 +84,26 @@ class _SensorHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that went away (its timeout) is no error of the server
+
+
+class _TlsServer(_QuietServer):
+    """Each connection's TLS handshake in that connection's own thread: a server whose listening socket is wrapped
+    handshakes inside ``accept()``, so one slow client (a CPU-starved lab DC among many probing at once) would hold
+    up every other connection."""
+
+    context: ssl.SSLContext
+
+    def finish_request(self, request, client_address):
+        try:
+            request = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # the client gave up the handshake (it did not trust the certificate, or timed out)
+        super().finish_request(request, client_address)
+
+
 class _ThreadedServer:
     """start/stop/context manager for a server with ``self.httpd`` served by ``self.thread``."""
 
@@ -122,10 +142,10 @@ class SensorApi(_ThreadedServer):
         cert = self.ca.issue_cert(*(names or SENSOR_NAMES))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(context)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SensorHandler)
+        self.httpd = _TlsServer(("127.0.0.1", 0), _SensorHandler)
         self.httpd.daemon_threads = True
         self.httpd.requests = []
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.httpd.context = context
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -204,7 +224,7 @@ class CrlServer(_ThreadedServer):
             parts = urlsplit(url)
             files[(parts.hostname.lower(), parts.path)] = b"lab content of " + url.encode()
         self.hosts = sorted({h for h, dummy in files})
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CrlHandler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), _CrlHandler)
         self.httpd.daemon_threads = True
         self.httpd.requests = []
         self.httpd.files = files

@@ -47,7 +47,9 @@ import time
 import warnings
 from datetime import datetime, timezone
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.lab.state import codec, resolve_name
 
@@ -244,8 +246,6 @@ def dotnet_name(name) -> str:
 
 
 def _load_store(ca_file: str) -> list:
-    from cryptography import x509
-
     if not ca_file:
         return []
     try:
@@ -263,8 +263,6 @@ def certificate_view(der: bytes, host: str, ca_file: str) -> dict:
     The chain is the leaf and the store certificates that issued it (the lab's servers send only their leaf);
     its root must be in the store, else ``UntrustedRoot`` (self-signed) or ``PartialChain``. The name check
     (``RemoteCertificateNameMismatch``) is separate from the chain check, as ``SslPolicyErrors`` are flags."""
-    from cryptography import x509
-
     leaf = x509.load_der_x509_certificate(der)
     store = _load_store(ca_file)
     chain = [leaf]
@@ -308,8 +306,6 @@ def _links_verify(chain: list) -> bool:
 
 
 def _name_matches(leaf, host: str) -> bool:
-    from cryptography import x509
-
     try:
         names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -329,8 +325,6 @@ def _name_matches(leaf, host: str) -> bool:
 
 def thumbprint(cert) -> str:
     """``X509Certificate2.Thumbprint``: the SHA-1 of the DER, upper-case hex (CryptoAPI computes it, FIPS or not)."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()  # noqa: S324 (a thumbprint, not crypto)
 
 

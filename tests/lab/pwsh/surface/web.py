@@ -220,9 +220,7 @@ class X509Certificate2(v.DotNetObject):
         return "%X" % self.cert.serial_number
 
     def m_GetRawCertData(self):
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        return v.byte_array(self.cert.public_bytes(Encoding.DER))
+        return v.byte_array(self.cert.public_bytes(stack.Encoding.DER))
 
     def m_GetCertHashString(self):
         return stack.thumbprint(self.cert)
