@@ -6,14 +6,19 @@ On one N-host lab (default 200 hosts, forks 20; real proxy.py, HTTPS sensor API 
 
 1. ``baseline``: a one-task playbook that only reads one registry value per host (ansible.windows.win_reg_stat);
 2. ``converged, probe off``: our playbook on a fleet that is already configured, ``atp_proxy_probe: false``;
-3. ``converged, probe on``: the same with the probe (LocalService and SYSTEM, workspace + CRL URLs);
+3. ``converged, probe on``: the same with the probe (LocalService and SYSTEM, workspace + CRL URLs), the probe
+   script (``atp_proxy_probe_engine: script``, the default: one round trip per account);
+   ``converged_probe_win_uri`` (not run unless asked with ``--runs``) is the same with the win_uri engine (one round
+   trip per URL and account), for comparison;
 4. ``drifted, first change``: our playbook on a fleet where LocalService has no proxy or an old one, and
    SYSTEM has none on every third host (so it backs up, writes and verifies), on hosts that never had a
    backup (their backup folder is created and secured first: 5 round trips more, once per host);
 5. ``drifted, later change``: the same drift on hosts whose backup folder is already secured (a later change,
    what a scheduled run meets when someone changed a proxy).
 
-It prints each wall time, its ratio to the baseline measured at the same latency, the round trips
+It prints each wall time, its ratio to the baseline measured at the same latency, the goals of the probe (converged
+with the probe: at most 3 round trips per host, the state query and one probe per account, and at most 4 x the
+baseline at the highest latency measured), the round trips
 per host from the lab ledger (every remote command: module executions, temporary directories, file
 transfers), the tasks each host executed (not skipped), and the load average before and after each run
 (the lab runs on this machine: a busy machine makes every number slower, so note the load with the numbers).
@@ -62,6 +67,9 @@ COMPARE = """
       atp.sensor_proxy.win_wininet_proxy_compare:
 """
 RUNS = ("baseline", "converged", "converged_probe", "drifted_first", "drifted")
+OPTIONAL_RUNS = ("converged_probe_win_uri",)
+PROBE_TRIPS_GOAL = 3
+PROBE_RATIO_GOAL = 4.0
 BACKUP_MANIFEST = "HKLM:\\SOFTWARE\\atp.sensor_proxy\\Backups"
 BACKUP_ROOT = "C:\\ProgramData\\atp.sensor_proxy"
 
@@ -123,7 +131,8 @@ def main(argv=None) -> int:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--forks", type=int, default=20)
     parser.add_argument("--playbook", default=None, help="our playbook (default: playbooks/configure_atp_proxy.yml)")
-    parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated subset of %s" % ", ".join(RUNS))
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help="comma-separated subset of %s" % ", ".join(RUNS + OPTIONAL_RUNS))
     parser.add_argument("--latency", default="0,0.3",
                         help="comma-separated modelled WinRM latencies per remote command, in seconds")
     parser.add_argument("--no-agent", action="store_true", help="run every module in a fresh python (slow)")
@@ -138,7 +147,7 @@ def main(argv=None) -> int:
             extra[key] = value
     playbook = args.playbook or default_playbook()
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    unknown = set(runs) - set(RUNS)
+    unknown = set(runs) - set(RUNS) - set(OPTIONAL_RUNS)
     if unknown:
         parser.error("unknown runs: %s" % ", ".join(sorted(unknown)))
     print("hosts %d, forks %d, %d CPUs, agent %s, load average at start %.2f %.2f %.2f"
@@ -162,6 +171,10 @@ def main(argv=None) -> int:
                         seed_converged(env)
                         m = measure(env, "ours, converged, probe on", playbook, args.forks,
                                     dict(extra, atp_proxy_probe=True), latency)
+                    elif run == "converged_probe_win_uri":
+                        seed_converged(env)
+                        m = measure(env, "ours, converged, probe on, win_uri", playbook, args.forks,
+                                    dict(extra, atp_proxy_probe=True, atp_proxy_probe_engine="win_uri"), latency)
                     elif run == "drifted_first":
                         seed_drifted(env)
                         forget_backups(env)
@@ -187,12 +200,36 @@ def main(argv=None) -> int:
         ratio = "%.2f" % (m["elapsed"] / base["elapsed"]) if base else "-"
         values = (m["latency"], m["label"], m["elapsed"], ratio, statistics.mean(m["trips"]), statistics.mean(m["tasks"]))
         print("%-8.2f %-40s %9.1f %8s %12.2f %11.1f" % values)
+    missed = probe_goals(measured)
     failed = [m for m in measured if m["rc"] or m["bad"] or m["probes"][0] != m["probes"][1]]
     for m in failed:
         bad = ", ".join(m["bad"][:5])
         print("\n%s: rc=%d, %d hosts failed/unreachable (%s)" % (m["label"], m["rc"], len(m["bad"]), bad))
         print(m["result"].stdout[-3000:])
-    return 1 if failed else 0
+    return 1 if failed or missed else 0
+
+
+def probe_goals(measured: list) -> bool:
+    """Print the probe's goals for the converged run with the probe (engine script); True when one is missed."""
+    runs = [m for m in measured if m["label"] == "ours, converged, probe on"]
+    if not runs:
+        return False
+    missed = False
+    print()
+    for m in runs:
+        base = next((b for b in measured if b["label"].startswith("baseline") and b["latency"] == m["latency"]), None)
+        trips = statistics.mean(m["trips"])
+        line = "goal, converged with the probe, latency %.2f s: round trips/host %.2f (goal <= %d): %s" % (
+            m["latency"], trips, PROBE_TRIPS_GOAL, "OK" if trips <= PROBE_TRIPS_GOAL else "MISSED")
+        missed |= trips > PROBE_TRIPS_GOAL
+        if base:
+            ratio = m["elapsed"] / base["elapsed"]
+            line += "; wall/baseline %.2f" % ratio
+            if m["latency"] == max(r["latency"] for r in runs):
+                line += " (goal <= %.0f): %s" % (PROBE_RATIO_GOAL, "OK" if ratio <= PROBE_RATIO_GOAL else "MISSED")
+                missed |= ratio > PROBE_RATIO_GOAL
+        print(line)
+    return missed
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ about a second of WinRM. For each host kind of issue 13 it runs the playbook thr
 first change (the backup folder is created and secured), a second change (the proxy changed again), and the
 converged rerun. The baseline is one read: a one-task playbook with one ``ansible.windows.win_reg_stat``.
 
+Then the converged run with the probe on (LocalService and SYSTEM, the workspace and the 4 CRL URLs; the lab's
+cloud is not started, so every URL fails fast, which costs the same round trips), with each probe engine: the
+script engine is one round trip per account, win_uri one per URL and account.
+
     python bench/round_trips.py
 """
 
@@ -33,6 +37,11 @@ BASELINE = """
         path: HKU:\\S-1-5-19\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections
         name: DefaultConnectionSettings
 """
+
+
+PROBE_ACCOUNTS = ["LocalService", "SYSTEM"]
+PROBE_ON = {"atp_proxy_probe": True, "atp_proxy_workspace": "contoso-corp", "atp_proxy_probe_timeout": 2,
+            "atp_proxy_probe_accounts": PROBE_ACCOUNTS}
 
 
 def settings(proxy: str) -> dict:
@@ -91,13 +100,52 @@ def measure(seed, extra: dict) -> tuple:
         return counts, baseline
 
 
+def measure_probe(seed, extra: dict) -> dict:
+    """Round trips of the converged run with the probe on (LocalService and SYSTEM; the workspace and the 4 CRL URLs),
+    per engine, and of the one-read baseline, on a fresh lab host."""
+    with tempfile.TemporaryDirectory(prefix="atp-bench-rt-") as tmp:
+        lab = LabEnv(Path(tmp) / "lab", hosts=1)
+        name = lab.host_names[0]
+        seed(lab.host(name))
+        run = lab.run_playbook(CONFIGURE, extra_vars=dict(settings("proxy.corp:8080"), **extra))
+        if run.rc != 0:
+            raise SystemExit("the playbook failed:\n" + run.stdout[-3000:])
+        out = {}
+        for engine in ("script", "win_uri"):
+            lab.reset_ledgers()
+            run = lab.run_playbook(CONFIGURE, extra_vars=dict(settings("proxy.corp:8080"), **dict(extra, **PROBE_ON,
+                                                              atp_proxy_probe_engine=engine)))
+            if run.rc != 0:
+                raise SystemExit("the playbook failed:\n" + run.stdout[-3000:])
+            out[engine] = lab.round_trips()[name]
+        lab.reset_ledgers()
+        lab.run_playbook(BASELINE)
+        out["baseline"] = lab.round_trips()[name]
+        return out
+
+
 def main() -> int:
     print("%-44s %13s %13s %10s %9s" % ("host kind", "first change", "later change", "converged", "baseline"))
+    converged_off = {}
     for label, seed, extra in KINDS:
         (first, later, converged), baseline = measure(seed, extra)
+        converged_off[label] = converged
         print("%-44s %13d %13d %10d %9d   converged/baseline %.1fx, later change/baseline %.1fx"
-              % (label, first, later, converged, baseline, converged / baseline, later / baseline))
-    return 0
+              % (label, first, later, converged, baseline, converged / baseline, later / baseline), flush=True)
+    print("\nconverged, probe on (LocalService and SYSTEM; workspace + 4 CRL URLs): round trips per host")
+    print("%-44s %13s %13s %9s" % ("host kind", "engine script", "engine win_uri", "baseline"))
+    added = set()
+    for label, seed, extra in KINDS:
+        trips = measure_probe(seed, extra)
+        added.add(trips["script"] - converged_off[label])
+        print("%-44s %13d %13d %9d   script/baseline %.1fx, win_uri/baseline %.1fx"
+              % (label, trips["script"], trips["win_uri"], trips["baseline"], trips["script"] / trips["baseline"],
+                 trips["win_uri"] / trips["baseline"]), flush=True)
+    accounts = len(PROBE_ACCOUNTS)
+    ok = added == {accounts}
+    print("engine script: the probe adds %s round trip(s) per host to the converged run (goal: one per probed "
+          "account, %d): %s" % (", ".join(str(a) for a in sorted(added)), accounts, "OK" if ok else "MISSED"))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
