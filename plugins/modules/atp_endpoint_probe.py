@@ -205,7 +205,7 @@ options:
         host uses (O(expected_proxy), or O(proxy) for mode C(named)), once per proxy and host per run, to tell
         C(intercepted) from C(not intercepted). When off, or when the proxy is not known, C(tls_inspection) is
         C(unknown) with the reason.
-      - O(engine=script) needs no such check: the host's own view of the chain decides.
+      - O(engine=script) needs no such check, the host's own view of the chain decides.
     type: bool
     default: true
   proxy:
