@@ -29,7 +29,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Us
 CONTROLLER_ONLY = ("ca_path",)
 TARGET_ONLY = ("expected_proxy",)
 TARGET_ONLY_CHANGED = {"modes": ["default"], "tls_inspection_check": True,
-                       "proxy_source": outcomes.WININET_PER_ACCOUNT, "engine": "script"}
+                       "proxy_source": outcomes.WININET_PER_ACCOUNT, "engine": "script", "direct_fallback": False}
 ENGINE_WIN_URI = "win_uri"
 ISSUER_CACHE = "atp_sensor_proxy_issuers"
 
@@ -70,6 +70,8 @@ class ActionModule(AtpAction):
             if (args["proxy"] or args["proxy_username"] is not None) and "named" not in args["modes"]:
                 raise UsageError("proxy, proxy_username, proxy_password: with via=target only used by mode 'named' "
                                  "(add it to modes)")
+            if args["direct_fallback"] and not {"named", "direct"} <= set(args["modes"]):
+                raise UsageError("direct_fallback: needs modes 'named' and 'direct' (the proxy, and the fallback)")
         else:
             wrong = [n for n in TARGET_ONLY if args.get(n) is not None]
             wrong += [n for n, default in TARGET_ONLY_CHANGED.items() if args.get(n) != default]
@@ -91,7 +93,7 @@ class ActionModule(AtpAction):
                 workspace=args["workspace"], regions=args["regions"], products=args["products"],
                 mde_urls=args["mde_urls"], urls=args["urls"], include_crl=args["include_crl"],
                 cloud=args["cloud"], mde_sets=args["mde_sets"], mde_geo=args["mde_geo"],
-                include_azure_pki=args["include_azure_pki"],
+                include_azure_pki=args["include_azure_pki"], v3_geo_url=args["v3_geo_url"],
             )
         except endpoints_mod.CatalogueError as exc:
             raise UsageError(str(exc)) from None
@@ -110,6 +112,8 @@ class ActionModule(AtpAction):
             if become:
                 check_become_user(self._play_context.become_user)
             results, not_tested = self._probe_target(endpoints, args, account, become, execute)
+            if args["direct_fallback"] and args["proxy"]:
+                results = outcomes.direct_fallback(results, endpoints, controller.proxy_display(args["proxy"]))
             summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start,
                                        round_trips=len(execute.calls), modes=args["modes"], not_tested=not_tested)
         summary = outcomes.scrub(summary, secrets)

@@ -46,11 +46,15 @@ class ActionModule(AtpAction):
                          checked, self.check_mode, host=host)
         # An empty atp_proxy_workspace probes the workspace the host's sensor is configured for.
         probe = validate.probe_plan(checked, job.sensor_workspace(result, checked))
+        geo = job.sensor_v3_geo_url(result) if checked.get("atp_proxy_probe") else ""
+        if geo and not probe["run"]:  # a v3 sensor's own channel is a service endpoint to probe by itself
+            probe["run"] = True
+            probe["warnings"] = [w for w in probe["warnings"] if not w.startswith("atp_proxy_probe: nothing to probe")]
         for warning in probe.pop("warnings") + [probe["workspace_mismatch"]] * bool(probe["workspace_mismatch"]):
             _display.warning(warning)
         route = job.probe_route(result, checked)
         secret = route.pop("proxy_password")
-        probe.update(route, proxy_password_given=bool(secret))
+        probe.update(route, proxy_password_given=bool(secret), v3_geo_url=geo)
         result["summary_options"] = {"mode": checked.get("atp_proxy_mode") or "configure", "probe": probe["run"],
                                      "fail_on_unreachable": bool(checked.get("atp_proxy_fail_on_unreachable")),
                                      "fail_on_drift": bool(checked.get("atp_proxy_fail_on_drift"))}

@@ -114,6 +114,15 @@ options:
       - C(au) exists for the streamlined set only.
     type: str
     choices: [us, eu, uk, au]
+  v3_geo_url:
+    description:
+      - The C(geoLocationUrl) of Defender for Endpoint's onboarding info on a host with the Defender for Identity
+        sensor v3 (C(HKLM\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection) C(OnboardingInfo)),
+        for example C(https://winatp-gw-eus.microsoft.com/). Probes the sensor v3's identity channel,
+        C(<geoLocationUrl>cnc/identity/api), first, as the DefenderForIdentity module's C(Test-MDISensorApiConnection)
+        does on a v3 host, where only HTTP 500 from the service counts as reachable.
+      - The C(atp.sensor_proxy.atp_proxy) role passes the value it read on the host.
+    type: str
   urls:
     description:
       - Extra URLs to probe; any HTTP answer from the service counts as reachable.
@@ -199,6 +208,14 @@ options:
     elements: str
     choices: [default, direct, named, winhttp, wpad]
     default: [default]
+  direct_fallback:
+    description:
+      - O(via=target) with O(modes) C(named) and C(direct). The client falls back to a direct connection when the
+        named proxy fails, as Defender for Endpoint does with its static proxy (C(TelemetryProxyServer));
+        a URL that mode C(named) does not reach but mode C(direct) does is C(works_only_direct), a warning with the
+        fix (its C(direct) result), never C(reachable); C(all_reachable) is false and C(works_only_direct) lists it.
+    type: bool
+    default: false
   tls_inspection_check:
     description:
       - O(via=target) and O(engine=win_uri) only. Look at the certificate from the controller through the proxy the
@@ -315,7 +332,7 @@ results:
       sample: https://contososensorapi.atp.azure.com/tri/sensor/api/ping
     endpoint:
       description:
-        - Catalogue id. C(mdi_workspace), C(mdi_<region>_<n>), C(crl_microsoft), C(crl_ctldl), C(crl_pkiops),
+        - Catalogue id. C(mdi_workspace), C(mdi_v3_identity) (O(v3_geo_url)), C(mdi_<region>_<n>), C(crl_microsoft), C(crl_ctldl), C(crl_pkiops),
           C(crl_pki), C(pki_<name>), C(mde_std_<n>), C(mde_sl_<n>), C(mde_<n>) and C(url_<n>) (numbered in the order
           given).
       type: str
@@ -396,7 +413,7 @@ results:
       description: Exactly one of the outcomes; see C(docs/troubleshooting.md).
       type: str
       choices: [reachable, proxy_auth_required, blocked_by_proxy, tls_intercepted, tls_error, dns_failure,
-                connection_refused, timeout, proxy_unreachable, become_failed, unknown]
+                connection_refused, timeout, proxy_unreachable, become_failed, unknown, works_only_direct]
       sample: reachable
     cause:
       description:
@@ -437,10 +454,32 @@ failing:
       description: What to change.
       type: str
 working_modes:
-  description: For each URL, the modes that reached it (empty list when none did).
+  description:
+    - For each URL, the modes that reached it (empty list when none did).
+    - With O(direct_fallback), a URL only mode C(direct) reached has none (it is in RV(works_only_direct)).
   returned: success
   type: dict
   sample: {"https://contososensorapi.atp.azure.com/tri/sensor/api/ping": [default, named]}
+works_only_direct:
+  description:
+    - With O(direct_fallback), the URLs mode C(named) (the client's proxy) did not reach but mode C(direct) did, each
+      with the outcome of mode C(named) and the fix; their C(direct) result has the outcome C(works_only_direct).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    url:
+      description: The URL.
+      type: str
+    endpoint:
+      description: Catalogue id.
+      type: str
+    proxy_outcome:
+      description: The outcome of mode C(named), through the proxy.
+      type: str
+    hint:
+      description: What to change.
+      type: str
 modes:
   description: The modes asked for (target mode).
   returned: via is target

@@ -30,6 +30,14 @@ answered (:data:`RULES`, ``docs/troubleshooting.md``), each from Microsoft's own
     expect from that URL (``expect``), 200 unless said otherwise. ``verify-connectivity.md``: "If
     any one of the connectivity options returns a (200) status, then the Defender for Endpoint
     client can communicate with the tested URL".
+``v3_identity``
+    ``<geoLocationUrl>cnc/identity/api``, the sensor v3's identity channel (``geoLocationUrl`` from Defender for
+    Endpoint's onboarding info on the host): **500**. The DefenderForIdentity module's ``Test-MDISensorApiConnection``
+    (the copy in ``FFFreak/defenderforidentity``, stored file 67283140011, "Connectivity helper functions") builds
+    ``'{0}{1}' -f $sensorConfiguration.geoLocationUrl, 'cnc/identity/api'`` when SenseIdentity runs, sends it
+    through the proxy ``Get-MDISensorConfiguration`` reads for v3 (Defender Antivirus' ``ProxyServer``), and counts
+    only ``$_.Exception.Response.StatusCode -eq 'InternalServerError'`` as success (any other answer, 200 included,
+    is ``$false``).
 ``service``
     URLs the user lists (``mde_urls``, ``urls``): any HTTP answer from the service itself; we do
     not know which route of it was chosen, so 200, 400, 401, 403 and 404 all prove it was reached.
@@ -44,6 +52,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 SENSOR_PING_PATH = "/tri/sensor/api/ping"
+V3_IDENTITY_PATH = "cnc/identity/api"  # Test-MDISensorApiConnection, sensor v3 (see the rule v3_identity)
 
 # Which Microsoft cloud the tenant lives in. ATADocs ``ATPDocs/us-govt-gcc-high.md`` ("URLs"):
 # GCC ``<workspace>sensorapi.gcc.atp.azure.com``; GCC High and DoD ``<workspace>sensorapi.atp.azure.us``.
@@ -182,6 +191,7 @@ RULES: dict[str, str] = {
     "crl": "any 2xx, 3xx or 404 from the origin",
     "ocsp": "any HTTP answer from the responder itself",
     "mde": "the status Microsoft's connectivity test expects",
+    "v3_identity": "500 from <geoLocationUrl>cnc/identity/api (Test-MDISensorApiConnection's success)",
     "service": "any HTTP answer from the service itself (not a proxy-generated 403/407/5xx)",
 }
 
@@ -401,18 +411,34 @@ def build_catalogue(
     mde_sets=None,
     mde_geo: str | None = None,
     include_azure_pki: bool = False,
+    v3_geo_url: str | None = None,
 ) -> list[Endpoint]:
-    """The endpoints the probe's options select, in a stable order, without duplicates.
+    """The endpoints the probe's options select, in a stable order, without duplicates; ``v3_geo_url`` (the
+    onboarding info's ``geoLocationUrl``) adds the sensor v3's identity channel first.
 
     Raises :class:`CatalogueError` listing every problem, each naming the module option.
     """
     endpoints, problems = _select(workspace, regions, cloud, products, mde_urls, mde_sets, mde_geo, urls,
                                   include_crl, include_azure_pki, OPTION_NAMES)
+    if v3_geo_url:
+        problem = _url_problem(v3_geo_url, "v3_geo_url")
+        if problem:
+            problems.append(problem)
+        else:
+            endpoints.insert(0, v3_identity(v3_geo_url))
     if not problems and not endpoints:
         problems.append("nothing to probe: set workspace, regions, mde_urls, mde_sets or urls")
     if problems:
         raise CatalogueError(problems)
     return endpoints
+
+
+def v3_identity(geo_location_url: str) -> Endpoint:
+    """The sensor v3's identity channel, ``<geoLocationUrl>cnc/identity/api`` (the module joins them without a
+    separator: the onboarding info's URL ends with '/')."""
+    base = geo_location_url.strip()
+    return Endpoint("mdi_v3_identity", base + ("" if base.endswith("/") else "/") + V3_IDENTITY_PATH, "v3_identity",
+                    "mdi")
 
 
 def workspace_of(sensor_api: str | None, cloud: str = "commercial") -> str:

@@ -499,6 +499,15 @@ def sensor_workspace(result: dict, v: dict) -> str:
     return endpoints.workspace_of(config.get("sensor_api"), v.get(var("cloud")) or "commercial")
 
 
+def sensor_v3_geo_url(result: dict) -> str:
+    """The ``geoLocationUrl`` of Defender for Endpoint's onboarding info on a sensor v3 host ('' otherwise): the probe
+    tests ``<geoLocationUrl>cnc/identity/api`` there, as Test-MDISensorApiConnection does."""
+    info = result.get("sensor_info") or {}
+    if (info.get("sensor") or {}).get("generation") != "v3":
+        return ""
+    return str((info.get("mde") or {}).get("geo_location_url") or "")
+
+
 def probe_route(result: dict, v: dict) -> dict:
     """How the probe sends its requests so that it tests the proxy the sensor uses (the job's method):
     ``{"modes", "proxy", "proxy_username", "proxy_password", "proxy_source"}``. WinINet: the account's own proxy (mode
@@ -510,12 +519,18 @@ def probe_route(result: dict, v: dict) -> dict:
     # Where the sensor takes its proxy from, so that the probe's hints name that setting (the method the host uses).
     source = method if method in (SENSOR_CONFIG, MDE) else (
         "wininet_machine" if entry.get("source") == "wininet_machine" else "wininet_per_account")
-    route = {"modes": modes, "proxy": "", "proxy_username": "", "proxy_password": "", "proxy_source": source}
+    route = {"modes": modes, "proxy": "", "proxy_username": "", "proxy_password": "", "proxy_source": source,
+             "direct_fallback": False}
     if method not in (SENSOR_CONFIG, MDE) or not entry.get("proxy"):
         return route
     proxy = str(entry["proxy"])
     route["proxy"] = proxy if "://" in proxy else "http://" + proxy
     route["modes"] = ["named"] + [m for m in modes if m != "default"]
+    if method == MDE:
+        # Defender for Endpoint falls back to a direct connection when its static proxy fails (verify-connectivity):
+        # probe direct too, so that a broken proxy hidden by open direct egress is 'works_only_direct'.
+        route["modes"] += [] if "direct" in route["modes"] else ["direct"]
+        route["direct_fallback"] = True
     if method == SENSOR_CONFIG:
         names = sensor_apply.ROLE_NAMES
         route["proxy_username"] = v.get(names["username"]) or ""

@@ -27,8 +27,10 @@ OUTCOMES = (
     "proxy_unreachable",
     "become_failed",
     "unknown",
+    "works_only_direct",
 )
 REACHABLE = "reachable"
+WORKS_ONLY_DIRECT = "works_only_direct"
 DIRECT = "direct"
 # Fragments of the issuer names of the certificates Microsoft's endpoints present
 # ("Microsoft Azure RSA TLS Issuing CA 03", "DigiCert SHA2 Secure Server CA", ...). ATADocs
@@ -103,6 +105,8 @@ def accepted(endpoint: Endpoint, status: int) -> bool:
         return 200 <= status < 400 or status == 404
     if rule == "mde" and endpoint.expect:
         return status in endpoint.expect
+    if rule == "v3_identity":
+        return status == 500
     return 100 <= status < 600  # ocsp, service: any answer of the service itself
 
 
@@ -222,7 +226,17 @@ def _become_hint(cause: str | None, account: str | None) -> str:
             "(%s)." % (who, allowed))
 
 
-def hint_for(
+def hint_for(outcome: str, endpoint: Endpoint, **kwargs) -> str:
+    """One sentence telling the admin what to change; empty for ``reachable``. For the sensor v3's identity channel
+    it says which channel failed (the URL Test-MDISensorApiConnection tests on a v3 host)."""
+    text = _hint(outcome, endpoint, **kwargs)
+    if text and endpoint.rule == "v3_identity":
+        text = text.rstrip(".") + ("; this is the sensor v3's identity channel (%s, from the geoLocationUrl of "
+                                   "Defender for Endpoint's onboarding info)." % endpoint.url)
+    return text
+
+
+def _hint(
     outcome: str,
     endpoint: Endpoint,
     *,
@@ -321,6 +335,12 @@ def hint_for(
         )
     if outcome == "become_failed":
         return _become_hint(cause, account)
+    if outcome == WORKS_ONLY_DIRECT:
+        return (
+            "Fix the proxy %s for %s (through it: %s), its address in TelemetryProxyServer and Defender Antivirus' "
+            "ProxyServer or its rules for %s: the host reached %s only directly, and Defender for Endpoint falls back "
+            "to a direct connection when its static proxy fails, so it works only until direct egress is closed."
+            % (proxy or "(configured)", host, cause or "failed", pattern, host))
     if outcome == "unknown":
         return ("The probe of %s failed in a way it does not recognise: read the error field (the host's own "
                 "message) and check the proxy and the firewall for %s." % (host, pattern))
@@ -377,6 +397,24 @@ def make_result(
         ),
         "error": error,
     }
+
+
+def direct_fallback(results: list, endpoints, proxy: str | None) -> list:
+    """A client that falls back to a direct connection when its proxy fails (Defender for Endpoint with its static
+    proxy; defender-docs ``verify-connectivity.md``: "When the TelemetryProxyServer is set ..., Defender for Endpoint
+    falls back to direct connectivity if [it] fails to access the defined proxy"): a URL whose mode ``named`` failed
+    and whose mode ``direct`` was reached works only direct. That ``direct`` result becomes ``works_only_direct``
+    (never ``reachable``) with ``proxy_outcome`` (the ``named`` outcome) and the fix; the others are unchanged."""
+    by_url: dict = {}
+    for result in results:
+        by_url.setdefault(result["url"], {})[result.get("mode")] = result
+    for endpoint in endpoints:
+        modes = by_url.get(endpoint.url) or {}
+        named, direct = modes.get("named"), modes.get("direct")
+        if named and direct and named["outcome"] != REACHABLE and direct["outcome"] == REACHABLE:
+            direct.update(outcome=WORKS_ONLY_DIRECT, proxy_outcome=named["outcome"],
+                          hint=hint_for(WORKS_ONLY_DIRECT, endpoint, proxy=proxy, cause=named["outcome"]))
+    return results
 
 
 def rehint(result: dict, endpoint: Endpoint, **kwargs) -> dict:

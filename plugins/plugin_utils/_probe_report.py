@@ -16,7 +16,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe_outcomes import REACHABLE
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe_outcomes import REACHABLE, WORKS_ONLY_DIRECT
 
 
 def summarize(results, *, via: str, account: str | None, elapsed_total: float, round_trips: int = 0,
@@ -24,24 +24,31 @@ def summarize(results, *, via: str, account: str | None, elapsed_total: float, r
     """The task result. With several target modes a URL counts as reachable when any tested mode reached
     it (the Client Analyzer's reading: "If any one of the connectivity options returns a (200) status,
     then the Defender for Endpoint client can communicate with the tested URL"); ``failing`` lists each
-    URL no tested mode reached, with the outcome and hint of the first mode."""
+    URL no tested mode reached, with the outcome and hint of the first mode; ``works_only_direct`` each URL only a
+    fallback to a direct connection reached (``_probe_outcomes.direct_fallback``), which is not reachable either."""
     results = list(results)
     by_url: dict = {}
     for result in results:
         by_url.setdefault(result["url"], []).append(result)
     failing = []
+    direct_only = []
     working = {}
     for url, entries in by_url.items():
         working[url] = [r.get("mode", via) for r in entries if r["outcome"] == REACHABLE]
-        if not working[url]:
+        fallback = next((r for r in entries if r["outcome"] == WORKS_ONLY_DIRECT), None)
+        if fallback:
+            direct_only.append({"url": url, "endpoint": fallback["endpoint"],
+                                "proxy_outcome": fallback.get("proxy_outcome"), "hint": fallback["hint"]})
+        elif not working[url]:
             first = entries[0]
             failing.append({"url": url, "endpoint": first["endpoint"], "outcome": first["outcome"],
                             "hint": first["hint"], "mode": first.get("mode")})
     summary = {
         "changed": False,
         "results": results,
-        "all_reachable": not failing,
+        "all_reachable": not failing and not direct_only,
         "failing": failing,
+        "works_only_direct": direct_only,
         "working_modes": working,
         "elapsed_total": round(float(elapsed_total), 3),
         "via": via,
@@ -55,9 +62,10 @@ def summarize(results, *, via: str, account: str | None, elapsed_total: float, r
 
 
 def failure_message(summary: dict) -> str:
-    items = "; ".join("%s (%s)" % (f["url"], f["outcome"]) for f in summary["failing"])
+    bad = summary["failing"] + [dict(f, outcome=WORKS_ONLY_DIRECT) for f in summary.get("works_only_direct") or []]
+    items = "; ".join("%s (%s)" % (f["url"], f["outcome"]) for f in bad)
     urls = {r["url"] for r in summary["results"]}
-    return "%d of %d endpoint(s) not reachable: %s" % (len(summary["failing"]), len(urls), items)
+    return "%d of %d endpoint(s) not reachable: %s" % (len(bad), len(urls), items)
 
 
 def report_target(path: str, host: str, suffix: str) -> str:
@@ -128,7 +136,7 @@ def junit_suite(host: str, summary: dict) -> ET.Element:
     """One ``<testsuite>`` per host, one ``<testcase>`` per URL (and mode); a URL no mode reached is a failure
     (in each of its modes), a mode that failed where another worked is not."""
     results = summary["results"]
-    failing_urls = {f["url"] for f in summary["failing"]}
+    failing_urls = {f["url"] for f in summary["failing"] + (summary.get("works_only_direct") or [])}
     suite = ET.Element(
         "testsuite",
         name=host,

@@ -60,7 +60,11 @@ OUTCOME_SHORT = {
     "proxy_unreachable": "proxy down",  # the account has a proxy; it did not answer
     "become_failed": "become",
     "unknown": "unknown",
+    "works_only_direct": "direct only",
 }
+# Outcomes that work today and will not (a warning, never reachable): works_only_direct (the proxy fails and the
+# client falls back to a direct connection).
+OUTCOME_WARN = ("works_only_direct",)
 # The sensor's proxy method (contracts.md, field ``method``), as the page names it.
 METHOD_LABELS = {"wininet": "WinINet", "sensor_config": "SensorConfiguration.json", "mde": "Defender for Endpoint",
                  "none": "none"}
@@ -328,7 +332,8 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
                     # Check mode: the account is about to be written; a drift check: it has drifted.
                     title += ", while the account is drifted" if row.get("mode") == "check" else \
                         ", before the pending change"
-                cause = causes.add(("probe", outcome, hint, fixing), title, hint, "warn" if fixing else "bad",
+                cause = causes.add(("probe", outcome, hint, fixing), title, hint,
+                                   "warn" if fixing or outcome in OUTCOME_WARN else "bad",
                                    row["host"], endpoint=column["label"], account=account)
             key = (outcome, fixing)
             group = groups.setdefault(key, {"outcome": outcome, "label": "reachable" if ok else
@@ -343,6 +348,8 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
         parts = list(groups.values())
         bad = [p for p in parts if not p["ok"]]
         css = "ok" if not bad else ("warn" if all(p["fixing"] for p in bad) else "bad")
+        if any(p["outcome"] in OUTCOME_WARN for p in parts):
+            css = "warn"  # the proxy's failure and the direct fallback that hides it: one warning with the fix
         for part in parts:
             part["who"] = ", ".join(part["accounts"]) if len(parts) > 1 else ""
             part["status"] = "/".join(OrderedDict.fromkeys(part["statuses"]))

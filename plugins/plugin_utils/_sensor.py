@@ -300,15 +300,19 @@ def _string_value(key: remote.KeyRead, name: str):
 def mde_settings(atp: remote.KeyRead, defender: remote.KeyRead, datacollection: remote.KeyRead) -> dict:
     """The Defender for Endpoint settings a v3 sensor connects with (what Set-MDISensorProxyConfiguration sets)."""
     onboarding = _string_value(atp, "OnboardingInfo")
-    org_id = None
+    body = {}
     if onboarding:
         try:  # Get-MDISensorConfiguration: (OnboardingInfo | ConvertFrom-Json).body | ConvertFrom-Json
-            org_id = json.loads(json.loads(onboarding).get("body") or "{}").get("orgId")
+            body = json.loads(json.loads(onboarding).get("body") or "{}")
         except (ValueError, AttributeError, TypeError):
-            org_id = None
+            body = {}
+    body = body if isinstance(body, dict) else {}
+    geo = body.get("geoLocationUrl")
     return {
         "onboarded": onboarding is not None,
-        "org_id": org_id,
+        "org_id": body.get("orgId"),
+        # Test-MDISensorApiConnection probes <geoLocationUrl>cnc/identity/api on a v3 host (_endpoints.v3_identity).
+        "geo_location_url": geo if isinstance(geo, str) and geo.strip() else None,
         "proxy_server": _string_value(defender, "ProxyServer"),
         "proxy_server_path": DEFENDER_POLICY_KEY,
         "telemetry_proxy_server": _string_value(datacollection, "TelemetryProxyServer"),

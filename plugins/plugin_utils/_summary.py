@@ -42,6 +42,7 @@ LABELS = {
     UNREACHABLE: "unreachable",
 }
 REACHABLE = "reachable"
+WORKS_ONLY_DIRECT = "works_only_direct"  # _probe_outcomes.WORKS_ONLY_DIRECT: reached only by a direct fallback
 MODES = ("configure", "check")
 NO_RESULT = "no result: the host was unreachable or failed before the role ran"
 
@@ -138,7 +139,7 @@ def probe_entry(probe: dict, fixing: set) -> dict:
     for r in _list(probe.get("results")):
         if isinstance(r, dict):
             results.append({k: r.get(k) for k in ("url", "endpoint", "outcome", "status", "hint", "proxy", "mode",
-                                                  "tls_inspection") if k in r})
+                                                  "tls_inspection", "proxy_outcome") if k in r})
     working = probe.get("working_modes") if isinstance(probe.get("working_modes"), dict) else {}
     return {"account": account, "sid": sid, "all_reachable": bool(probe.get("all_reachable")) and not why,
             "probed": not why, "why_not_probed": why, "fixing": sid in fixing, "results": results if not why else [],
@@ -288,7 +289,8 @@ def _modes_text(probe: dict) -> str:
     counts = []
     for mode in modes:
         mine = [r for r in probe["results"] if (r.get("mode") or "default") == mode]
-        counts.append("%s %d/%d" % (mode, sum(1 for r in mine if r.get("outcome") == REACHABLE), len(mine)))
+        reached = sum(1 for r in mine if r.get("outcome") in (REACHABLE, WORKS_ONLY_DIRECT))
+        counts.append("%s %d/%d" % (mode, reached, len(mine)))
     counts += ["%s not tested" % n["mode"] for n in probe.get("not_tested") or []]
     return " [modes: %s]" % ", ".join(counts)
 
@@ -297,16 +299,22 @@ def _probe_text(probe: dict) -> str:
     if probe.get("probed") is False:
         return "%s not probed (%s)" % (probe["account"], probe.get("why_not_probed") or "no results")
     working = probe.get("working_modes") or {}
+    fallback = {r.get("url"): r for r in probe["results"] if r.get("outcome") == WORKS_ONLY_DIRECT}
     bad, seen = [], set()
     for r in probe["results"]:  # a URL is reachable when any tested mode reached it
         if r.get("outcome") == REACHABLE or working.get(r.get("url")) or r.get("url") in seen:
             continue
         seen.add(r.get("url"))
-        bad.append(r)
+        bad.append(fallback.get(r.get("url"), r))  # a URL reached only directly: say so, with its fix
     modes = _modes_text(probe)
     if not bad:
         return "%s reachable%s" % (probe["account"], modes)
     first = bad[0]
+    if all(r.get("outcome") == WORKS_ONLY_DIRECT for r in bad):
+        detail = "%s: %s" % (first.get("url"), first.get("hint") or "")
+        if len(bad) > 1:
+            detail += " (+%d more)" % (len(bad) - 1)
+        return "%s WORKS ONLY DIRECT (%s)%s" % (probe["account"], detail, modes)
     detail = "%s %s" % (first.get("outcome"), first.get("url"))
     if first.get("hint"):
         detail += ": " + str(first["hint"])

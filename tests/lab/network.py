@@ -39,7 +39,10 @@ import trustme
 
 from tests.lab.state import REPO_ROOT, load_by_path, resolve_name
 
-SENSOR_NAMES = ["*.atp.azure.com", "localhost", "127.0.0.1"]
+# The sensor v3's identity channel (<geoLocationUrl>cnc/identity/api), the geoLocationUrl of the lab's onboarding
+# info (system_state.seed_v3_sensor): the same server answers it.
+V3_GEO_HOST = "lab.endpoint.security.microsoft.com"
+SENSOR_NAMES = ["*.atp.azure.com", V3_GEO_HOST, "localhost", "127.0.0.1"]
 # The lab's Defender for Identity workspace: its sensor API name resolves to SensorApi (through the proxy).
 WORKSPACE_NAME = "contoso-corp"
 SENSOR_HOST = WORKSPACE_NAME + "sensorapi.atp.azure.com"
@@ -70,6 +73,9 @@ class _SensorHandler(http.server.BaseHTTPRequestHandler):
             status, body = 200, b""
         elif path == "/":
             status, body = 503, b"<h1>Service Unavailable</h1>"
+        elif path == "/cnc/identity/api":
+            # Test-MDISensorApiConnection counts this 500 as the v3 identity channel being reached.
+            status, body = 500, b"Internal Server Error"
         else:
             status, body = 404, b"Not Found"
         self.send_response(status)
