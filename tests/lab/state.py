@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -91,15 +92,27 @@ class LabError(Exception):
     """A lab usage error (unknown host, bad path, ...)."""
 
 
+_LOADING = threading.RLock()
+
+
 def load_by_path(name: str, path):
-    """Import a pure-Python module of the collection by file path, once (no Ansible import needed)."""
-    mod = sys.modules.get(name)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return mod
+    """Import a pure-Python module of the collection by file path, once (no Ansible import needed).
+
+    Under a lock: the probe script's requests run on threads (runspaces), and a thread that found the module in
+    ``sys.modules`` while another was still executing it saw it half-initialised ("module 'atp_lab_wininet' has no
+    attribute 'decode'", a whole probe run lost under load)."""
+    with _LOADING:
+        mod = sys.modules.get(name)
+        if mod is None:
+            spec = importlib.util.spec_from_file_location(name, path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            try:
+                spec.loader.exec_module(mod)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+        return mod
 
 
 def codec():
