@@ -77,9 +77,12 @@ def test_atp_endpoint_probe_target_runs_on_the_lab(tmp_path):
     env, host, result = run_target(tmp_path, "atp_endpoint_probe")
     _assert_target_passed("atp_endpoint_probe", env, host, result)
     name = env.host_names[0]
-    # The probes ran on the host as the become accounts (one win_uri each), not on the controller.
+    # The probes ran on the host as the become accounts (one probe script run each, the default engine), not on the
+    # controller.
     ledger = host.ledger()
-    assert ledger["by_module"].get("win_uri") == 3, ledger
+    assert "win_uri" not in ledger["by_module"], ledger
+    trips = {task: n for task, n in ledger["by_task"].items() if task.split(" : ")[-1].startswith("Probe as")}
+    assert sorted(trips.values()) == [1, 1, 1], ledger["by_task"]
     probe = result.result(name, "atp_endpoint_probe : Probe as LocalService again, failing when unreachable")
     assert probe["account"] == "LocalService" and probe["via"] == "target"
 
@@ -92,7 +95,9 @@ def test_atp_proxy_target_runs_on_the_lab(tmp_path):
     name = env.host_names[0]
     check = result.result(name, "atp_proxy : Keep the check-mode summary")
     assert check["ansible_facts"]["atp_it_summary_check"]["status"] == "would_change"
-    assert host.ledger()["by_module"].get("win_uri", 0) >= 1  # the role probed from the host as LocalService
+    # the role probed from the host as LocalService (the probe script: a win_powershell round trip of that task)
+    by_task = host.ledger()["by_task"]
+    assert any("Probe the Defender endpoints" in task and trips >= 1 for task, trips in by_task.items()), by_task
 
 
 def test_atp_self_check_target_runs_on_the_lab(tmp_path):
