@@ -5,8 +5,9 @@
 On one N-host lab (default 20 hosts, forks 10; real proxy.py, HTTPS sensor API), SYSTEM probes the workspace
 URL with ``modes: [default]`` (the baseline, what the role runs today), then ``[default, direct]`` and
 ``[default, direct, named]``. It prints, per run, the wall time and its ratio to the baseline of the same
-run, the round trips per host counted by the lab ledger (every remote command), the ``win_uri`` calls per
-host and per mode, and the working modes the probe reported. ``--latency`` models the WinRM cost of each
+run, the round trips per host counted by the lab ledger (every remote command), the probe's remote commands
+per host and per mode (``win_powershell`` runs of the probe script, the default engine, plus any ``win_uri``
+calls of the ``win_uri`` engine), and the working modes the probe reported. ``--latency`` models the WinRM cost of each
 remote command (seconds), as ``bench/fleet.py`` does.
 
     PYTHONPATH=.build/collections:. .venv/bin/python bench/probe_modes.py [--hosts 20] [--forks 10] [--latency 0]
@@ -58,13 +59,14 @@ def measure(env: LabEnv, modes: list, forks: int, latency: float) -> dict:
         os.environ.pop("ATP_LAB_LATENCY", None)
     ledgers = env.ledger()
     trips = [led["module_calls"] for led in ledgers.values()]
-    win_uri = [led["by_module"].get("win_uri", 0) for led in ledgers.values()]
+    probe_cmds = [led["by_module"].get("win_uri", 0) + led["by_module"].get("win_powershell", 0)
+                  for led in ledgers.values()]
     working = set()
     for name in env.host_names:
         found = result.task("probe", name)
         if found:
             working.add(tuple(found[-1]["result"].get("working_modes", {}).get(PING, [])))
-    return {"modes": modes, "elapsed": result.elapsed, "rc": result.rc, "trips": trips, "win_uri": win_uri,
+    return {"modes": modes, "elapsed": result.elapsed, "rc": result.rc, "trips": trips, "probe_cmds": probe_cmds,
             "working": sorted(working), "load": load, "stdout": result.stdout}
 
 
@@ -86,11 +88,11 @@ def main(argv=None) -> int:
             for modes in RUNS:
                 measured.append(measure(env, modes, args.forks, args.latency))
     base = measured[0]
-    columns = ("modes", "wall (s)", "ratio", "trips/host", "win_uri/host", "win_uri/mode", "working modes")
-    print("%-28s %9s %7s %11s %13s %14s  %s" % columns)
+    columns = ("modes", "wall (s)", "ratio", "trips/host", "probe cmd/host", "probe cmd/mode", "working modes")
+    print("%-28s %9s %7s %11s %15s %15s  %s" % columns)
     for m in measured:
-        per_host = statistics.mean(m["win_uri"])
-        print("%-28s %9.2f %7.2f %11.2f %13.2f %14.2f  %s" % (
+        per_host = statistics.mean(m["probe_cmds"])
+        print("%-28s %9.2f %7.2f %11.2f %15.2f %15.2f  %s" % (
             ",".join(m["modes"]), m["elapsed"], m["elapsed"] / base["elapsed"], statistics.mean(m["trips"]), per_host,
             per_host / len(m["modes"]), "; ".join(",".join(w) for w in m["working"])))
     bad = [m for m in measured if m["rc"]]
