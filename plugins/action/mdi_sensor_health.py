@@ -109,7 +109,7 @@ class ActionModule(AtpAction):
 
         try:
             result = health.watch(read_once, args["wait_timeout"], args["wait_interval"], time.monotonic,
-                                  time.sleep)
+                                  time.sleep, args["wait_for"])
         except (graph.GraphError, health.HealthError) as exc:
             text = client.redact(str(exc))
             info.update(failed=True, msg=text, error=text, client=client.stats.as_dict(),

@@ -163,7 +163,7 @@ options:
     default: 5
   wait_timeout:
     description:
-      - Seconds to keep reading until every host that has a sensor is V(connected), for example after the sensors'
+      - Seconds to keep reading until every host of O(wait_for) that has a sensor is V(connected), for example after the sensors'
         proxy changed and their services restarted. V(0) reads once. Graph notices a sensor that stopped
         communicating after about 5 to 10 minutes, and one that came back only after its next contact.
     type: int
@@ -173,6 +173,13 @@ options:
       - Seconds between two readings while waiting.
     type: int
     default: 30
+  wait_for:
+    description:
+      - The hosts of O(hosts) the wait (O(wait_timeout)) waits for, for example the hosts whose sensor was just
+        restarted; the verdict of every host of O(hosts) is still returned. Default, every host of O(hosts). An empty
+        list reads once.
+    type: list
+    elements: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -407,6 +414,11 @@ sensors_not_in_hosts:
   returned: success
   type: list
   elements: str
+waited_for:
+  description: The hosts the wait waited for (O(wait_for), else every host of O(hosts)).
+  returned: success
+  type: list
+  elements: str
 readings:
   description: How many times both collections were read (more than one while waiting).
   returned: success
@@ -416,7 +428,7 @@ waited:
   returned: success
   type: float
 settled:
-  description: Whether every host with a sensor ended V(connected) (what O(wait_timeout) waits for).
+  description: Whether every host of O(wait_for) with a sensor ended V(connected) (what O(wait_timeout) waits for).
   returned: success
   type: bool
 endpoints:

@@ -309,27 +309,32 @@ def read(get_all) -> tuple:
     return answers[SENSORS_PATH], answers[ISSUES_PATH]
 
 
-def settled(result: dict) -> bool:
-    """True when every host that has a sensor is connected (what a bounded wait waits for)."""
-    return all(e["verdict"] in (CONNECTED, NO_SENSOR, AMBIGUOUS) for e in result["hosts"].values())
+def settled(result: dict, wait_for=None) -> bool:
+    """True when every host of ``wait_for`` (default: all) that has a sensor is connected (what a bounded wait
+    waits for)."""
+    hosts = result["hosts"]
+    wanted = list(hosts) if wait_for is None else [str(h) for h in wait_for if str(h) in hosts]
+    return all(hosts[h]["verdict"] in (CONNECTED, NO_SENSOR, AMBIGUOUS) for h in wanted)
 
 
-def watch(read_once, wait_timeout: float, wait_interval: float, clock, sleep) -> dict:
-    """Read once, then again every ``wait_interval`` seconds until :func:`settled` or ``wait_timeout`` has passed;
-    the last reading, with ``readings``, ``waited`` and ``settled``."""
+def watch(read_once, wait_timeout: float, wait_interval: float, clock, sleep, wait_for=None) -> dict:
+    """Read once, then again every ``wait_interval`` seconds until :func:`settled` (for the hosts of ``wait_for``)
+    or ``wait_timeout`` has passed; the last reading, with ``readings``, ``waited``, ``settled`` and
+    ``waited_for``."""
     start = clock()
     readings, waited = 0, 0.0
     while True:
         result = read_once()
         readings += 1
-        done = settled(result)
+        done = settled(result, wait_for)
         left = float(wait_timeout) - (clock() - start)
         if done or left <= 0:
             break
         pause = min(float(wait_interval), left)
         sleep(pause)
         waited += pause
-    result.update(readings=readings, waited=round(waited, 3), settled=done)
+    result.update(readings=readings, waited=round(waited, 3), settled=done,
+                  waited_for=list(result["hosts"]) if wait_for is None else [str(h) for h in wait_for])
     return result
 
 

@@ -6,6 +6,9 @@ where the credential comes from, and Retry-After."""
 from __future__ import annotations
 
 import email.utils
+import io
+import json
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -185,6 +188,21 @@ def test_watch_reads_until_every_sensor_is_connected_or_the_time_is_up():
     assert once["readings"] == 1 and once["waited"] == 0
 
 
+def test_the_wait_waits_only_for_the_hosts_of_wait_for():
+    clock = _Clock()
+    reading = [sensor("DC01"), sensor("DC02", status="disconnected")]
+    mine = health.watch(lambda: health.verdicts(names("dc01", "dc02"), reading, []), 100, 30, clock, clock.sleep,
+                        wait_for=["dc01"])
+    assert (mine["readings"], mine["settled"], mine["waited_for"]) == (1, True, ["dc01"])
+    assert mine["hosts"]["dc02"]["verdict"] == "not_connected"  # still reported, it just does not hold the wait
+    held = health.watch(lambda: health.verdicts(names("dc01", "dc02"), reading, []), 40, 30, clock, clock.sleep,
+                        wait_for=["dc02"])
+    assert (held["readings"], held["settled"]) == (3, False)
+    none = health.watch(lambda: health.verdicts(names("dc01", "dc02"), reading, []), 40, 30, clock, clock.sleep,
+                        wait_for=[])
+    assert (none["readings"], none["settled"], none["waited_for"]) == (1, True, [])
+
+
 def test_the_credential_comes_whole_from_the_task_or_from_the_environment():
     env = {"ATP_GRAPH_TENANT_ID": "t-env", "ATP_GRAPH_CLIENT_ID": "c-env", "ATP_GRAPH_CLIENT_SECRET": "s-env",
            "ATP_GRAPH_CLOUD": "gcc_high"}
@@ -225,3 +243,40 @@ def test_retry_after_is_seconds_or_a_date_else_exponential_backoff():
     assert graph.retry_after(email.utils.formatdate(900.0, usegmt=True), 0, now=1000.0) == 0.0
     assert [graph.retry_after(None, n) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
     assert graph.retry_after("soon", 2) == 4
+
+
+class _Recorder:
+    """An opener that answers as the token service and Graph would, and records where each request went."""
+
+    def __init__(self):
+        self.sent = []
+
+    def open(self, request, timeout=None):
+        body = parse_qs(request.data.decode()) if request.data else {}
+        self.sent.append((request.get_method(), request.full_url, body.get("scope", [""])[0]))
+        if request.full_url.endswith("/token"):
+            data = {"token_type": "Bearer", "expires_in": 3599, "access_token": "t0ken"}
+        else:
+            data = {"value": [sensor("DC01")] if "sensors" in request.full_url else []}
+        answer = io.BytesIO(json.dumps(data).encode())
+        answer.status, answer.headers = 200, {}
+        return answer
+
+
+@pytest.mark.parametrize("cloud, login, root", [
+    ("gcc_high", "https://login.microsoftonline.us", "https://graph.microsoft.us"),
+    ("dod", "https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
+    ("gcc", "https://login.microsoftonline.com", "https://graph.microsoft.com"),
+])
+def test_a_government_cloud_asks_its_own_token_service_for_its_own_graph(cloud, login, root):
+    opener = _Recorder()
+    client = graph.GraphClient(tenant_id="contoso.onmicrosoft.us", client_id="c1",
+                               credential=lambda url: {"client_secret": "s"}, login_root=graph.endpoints(cloud)[0],
+                               graph_root=graph.endpoints(cloud)[1], opener=opener)
+    sensors, issues = health.read(client.get_all)
+    assert [s["displayName"] for s in sensors] == ["DC01"] and issues == []
+    assert opener.sent == [
+        ("POST", login + "/contoso.onmicrosoft.us/oauth2/v2.0/token", root + "/.default"),
+        ("GET", root + "/v1.0/security/identities/sensors", ""),
+        ("GET", root + "/v1.0/security/identities/healthIssues?$filter=Status%20eq%20'open'", ""),
+    ]
