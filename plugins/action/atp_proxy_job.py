@@ -5,6 +5,8 @@ _validate.py, the run _job.py (one state query, then each part's own module), th
 
 from __future__ import annotations
 
+import os
+
 from ansible.utils.display import Display
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_job import DOCUMENTATION
@@ -37,7 +39,8 @@ class ActionModule(AtpAction):
 
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")
-        problems, warnings, checked = validate.check_role_variables(self.role_variables(task_vars))
+        # os.environ: the cloud's verdict may take its credential from the AWX credential type's ATP_GRAPH_*
+        problems, warnings, checked = validate.check_role_variables(self.role_variables(task_vars), os.environ)
         for warning in warnings:
             _display.warning(warning)
         if problems:

@@ -8,6 +8,7 @@ Documented in the ``.yml`` files beside this one. The rules are in plugin_utils:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -25,7 +26,7 @@ def atp_proxy_problems(values):
     """Problems with the role's variables (a dict of every atp_proxy_* variable), each naming its variable."""
     if not isinstance(values, Mapping):
         raise AnsibleFilterError("atp_proxy_problems expects a dict of the role's variables")
-    problems, warnings, dummy = validate.check_role_variables(plain(values))
+    problems, warnings, dummy = validate.check_role_variables(plain(values), os.environ)
     for warning in warnings:
         _display.warning(warning)
     return problems
@@ -69,6 +70,12 @@ def fleet_rows(hostvars, hosts):
     return rows
 
 
+def fleet_cloud(rows, reading, fail=False):
+    """The rows with the cloud's verdict of one atp.sensor_proxy.mdi_sensor_health reading in each host's summary
+    and line."""
+    return summary.with_cloud(plain(rows), plain(reading), bool(fail))
+
+
 def fleet_lines(rows):
     """The one-line text of each row."""
     return [str(row.get("line") or summary.line(row)) for row in plain(rows)]
@@ -87,6 +94,7 @@ class FilterModule:
             "account_problems": account_problems,
             "expected_proxy": expected_proxy,
             "fleet_rows": fleet_rows,
+            "fleet_cloud": fleet_cloud,
             "fleet_lines": fleet_lines,
             "fleet_stats": fleet_stats,
         }

@@ -8,7 +8,8 @@ model, and are never re-derived here. :func:`build` turns the rows into the repo
 
 * tiles: the totals of :func:`._summary.totals` (partial writes and backups included); a zero is neutral;
 * one row per host: the status, each account's current value against the wanted one, the backup, a
-  partial write, the sensor's method and effective proxy, Defender for Endpoint, and a cell per endpoint;
+  partial write, the sensor's method and effective proxy, Defender for Endpoint, the cloud's verdict
+  (:func:`._cloud_verdict.report_cell`), and a cell per endpoint;
 * causes: each distinct probe outcome with its hint, error, failing rule, unloaded hive or readiness fix,
   explained once with the hosts it affects; cells refer to a cause by its number.
 
@@ -23,6 +24,7 @@ from collections import OrderedDict
 from urllib.parse import urlsplit
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _cloud_verdict as cloud_verdict
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 
 TITLE = "atp.sensor_proxy fleet report"
@@ -481,6 +483,11 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         record["backup"] = _backup(row)
         record["sensor"] = _sensor(row, causes)
         record["mde"] = _mde(row, causes)
+        record["cloud"] = cloud_verdict.report_cell(row) or {"causes": []}
+        cloud_cause = record["cloud"].get("cause")
+        cloud_cause = _generic(cloud_cause, host) if cloud_cause else ""
+        record["cloud"]["causes"] = [causes.add(("cloud", cloud_cause), "the cloud's verdict", cloud_cause,
+                                                record["cloud"]["css"], host)] if cloud_cause else []
         record["probes"] = _probe_cells(row, columns, causes)
         probe_failed = any(not _dict(p).get("all_reachable") and _dict(p).get("probed") is not False
                            for p in _list(row.get("probe")))
@@ -508,7 +515,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         record["flags"] = flags
         cell_causes = [a["cause"] for a in record["accounts"] if a["cause"]]
         cell_causes += [c for cell in record["probes"] for part in cell["parts"] for c in part["causes"]]
-        cell_causes += record["sensor"].get("causes", []) + record["mde"]["causes"]
+        cell_causes += record["sensor"].get("causes", []) + record["mde"]["causes"] + record["cloud"]["causes"]
         cell_causes += [record["partial"]["cause"]] if record["partial"] else []
         record["all_causes"] = list(OrderedDict.fromkeys(record["causes"] + cell_causes))
         hosts.append(record)
@@ -530,5 +537,6 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         "has_sensor": any(h["sensor"] for h in hosts),
         "has_proxies": any(h["sensor"].get("proxies") for h in hosts),
         "has_mde": any(h["mde"]["configured"] for h in hosts),
+        "has_cloud": any(h["cloud"].get("label") for h in hosts),
         "failing": [r["host"] for r in rows if summary.outcome(r)],
     }

@@ -18,6 +18,7 @@ set_stats), and every one of those reads the same fields; split, the rules would
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _cloud_verdict as cloud_verdict
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde_part
 
 SCHEMA = 2
@@ -401,6 +402,8 @@ def line(summary: dict) -> str:
     parts += ["warning: " + w for w in summary.get("warnings") or []]
     if summary.get("probe"):
         parts.append("probe " + ", ".join(_probe_text(p) for p in summary["probe"]))
+    if summary.get("cloud"):
+        parts.append(cloud_verdict.text(summary["cloud"]))
     if summary.get("error"):
         parts.append("error: " + summary["error"])
     return "%s: %s" % (summary["host"], "; ".join(parts))
@@ -439,6 +442,26 @@ def row_for(host: str, hostvars: dict, mode: str = "configure") -> dict:
     return summary
 
 
+def with_cloud(rows: list, reading, fail: bool = False) -> list:
+    """The rows with the cloud's verdict (``cloud``, from one mdi_sensor_health reading for the fleet) in each
+    host's summary and line; with ``fail`` (atp_proxy_fail_on_cloud) a host Graph shows not connected, or every
+    host when the reading failed, ends failed."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        cloud = cloud_verdict.entry(reading, str(row.get("host")))
+        if cloud is not None:
+            row["cloud"] = cloud
+            row["fail"] = list(row.get("fail") or []) + ([cloud_verdict.fails(cloud)] if fail else [])
+            row["fail"] = [f for f in row["fail"] if f]
+            ended = bool(row.get("outcome")) and not row.get("end")  # its job task failed already (bad input)
+            row["line"] = line(row)
+            row["outcome"] = outcome(row)
+            row["end"] = {} if ended else row["outcome"]
+        out.append(row)
+    return out
+
+
 def totals(rows: list) -> dict:
     out = {"hosts": len(rows)}
     for status in STATUSES:
@@ -452,6 +475,7 @@ def totals(rows: list) -> dict:
     out["backups_written"] = sum(1 for r in rows if r.get("backup_file"))
     out["partial"] = sum(1 for r in rows if r.get("status") == UNREACHABLE and (r.get("written")
                                                                                 or r.get("maybe_written")))
+    out.update(cloud_verdict.totals(rows))
     return out
 
 
@@ -468,6 +492,7 @@ def stats(rows: list) -> dict:
                                      if p.get("probed") is False] for r in rows
                          if any(p.get("probed") is False for p in r.get("probe") or [])}
     out["backups"] = {r["host"]: r["backup_file"] for r in rows if r.get("backup_file")}
+    out.update(cloud_verdict.stats(rows))
     out["totals"] = totals(rows)
     return out
 

@@ -21,6 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _cloud_verdict as cloud_verdict
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _job as job
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
@@ -241,8 +242,9 @@ def problems(values: dict, known: set) -> tuple:
 ALIASES = {"atp_proxy_restore_file": "atp_proxy_backup_file", "atp_proxy_restore_targets": "atp_proxy_targets"}
 
 
-def check_role_variables(values: dict) -> tuple:
-    """``(problems, warnings, validated values)`` of the role's variables (see the module docstring)."""
+def check_role_variables(values: dict, environ=None) -> tuple:
+    """``(problems, warnings, validated values)`` of the role's variables (see the module docstring); ``environ``
+    is the controller's environment, where the cloud's verdict may find its Graph credential (``ATP_GRAPH_*``)."""
     values = normalize_paths(values)
     for old, new in ALIASES.items():
         if _given(values.get(old)):
@@ -254,5 +256,5 @@ def check_role_variables(values: dict) -> tuple:
     checked = dict(values, **result.validated_parameters) if not found else dict(values)
     more, warnings = problems(checked, set(spec))
     if not found:  # the parts' rules read typed values
-        more += [p for p in job.problems(checked) if p not in more]
+        more += [p for p in job.problems(checked) + cloud_verdict.problems(checked, environ or {}) if p not in more]
     return found + more, warnings, checked
