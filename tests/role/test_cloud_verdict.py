@@ -144,10 +144,13 @@ def test_check_reads_once_and_shows_an_unhealthy_sensor_without_failing(make_lab
         ss.seed_v2_sensor(lab.host(name))
     server = graph(sensors=[sensor("DC01", status="disconnected", health="notHealthyMedium", issues=1)],
                    issues=[health_issue(STOPPED, ["DC01.corp.example"], recommendation=ADVICE)])
+    server.fault("sensors", (429, {"Retry-After": "1"}))  # throttled once: Graph's Retry-After is honoured
     before = snapshot(lab.host("dc01"))
     run = lab.run_playbook(CHECK, extra_args=secret_file(lab), extra_vars=graph_vars(server, atp_proxy_hosts="all"))
     assert run.rc == 0, run.stdout[-3000:]
-    assert server.routes() == ["token", "sensors", "healthIssues"]  # no wait in a check
+    assert server.routes() == ["token", "sensors", "sensors", "healthIssues"]  # the retry; no wait in a check
+    assert server.requests[2]["at"] - server.requests[1]["at"] >= 1.0  # the retry came after Retry-After
+    assert asked(run)[0]["result"]["client"]["retries"] == 1
     text = lines(run)
     assert text["dc01"].startswith("dc01: drifted;")
     assert text["dc01"].endswith("cloud NOT CONNECTED (Graph: notHealthyMedium, disconnected; %s: %s)"
@@ -171,7 +174,7 @@ def test_a_missing_permission_is_named_on_every_line_and_fails_nothing(make_lab,
     server = graph(sensors=[sensor("DC01"), sensor("DC02")], roles={"SecurityIdentitiesSensors.Read.All"})
     run = lab.run_playbook(CHECK, extra_args=secret_file(lab), extra_vars=graph_vars(server, atp_proxy_hosts="all"))
     assert run.rc == 0, run.stdout[-3000:]
-    for name, text in lines(run).items():
+    for text in lines(run).values():
         assert "; cloud not read: " in text, text
         assert "application permission SecurityIdentitiesHealth.Read.All, granted with admin consent" in text
     stats = fleet_stats(run)
