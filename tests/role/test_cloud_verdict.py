@@ -95,7 +95,7 @@ def test_configure_waits_for_the_changed_sensors_and_shows_the_cloud_everywhere(
 
     server.on_read = reconnect
     report = tmp_path / "report"
-    run = lab.run_playbook(CONFIGURE, verbosity=3, extra_args=secret_file(lab), extra_vars=graph_vars(
+    run = lab.run_playbook(CONFIGURE, verbosity=4, extra_args=secret_file(lab), extra_vars=graph_vars(
         server, atp_proxy_hosts="all", atp_proxy_cloud_wait_timeout=5, atp_proxy_cloud_wait_interval=1,
         atp_proxy_report_dir=str(report)))
     assert run.rc == 0, run.stdout[-3000:]
@@ -160,10 +160,15 @@ def test_check_reads_once_and_shows_an_unhealthy_sensor_without_failing(make_lab
     assert snapshot(lab.host("dc01")) == before
 
     # atp_proxy_fail_on_cloud: the host Graph shows not connected ends failed, with its line; the other does not.
+    # atp_proxy_cloud_sensor_names: dc02's sensor is registered under another name, the override finds it.
+    server.sensors.append(sensor("SRV-DC-B"))
     gated = lab.run_playbook(CHECK, extra_args=secret_file(lab), extra_vars=graph_vars(
-        server, atp_proxy_hosts="all", atp_proxy_fail_on_cloud=True))
+        server, atp_proxy_hosts="all", atp_proxy_fail_on_cloud=True,
+        atp_proxy_cloud_sensor_names={"dc02": "srv-dc-b.corp.example"}))
     assert gated.rc != 0
     assert gated.stats["dc01"]["failures"] == 1 and gated.stats["dc02"]["failures"] == 0
+    assert lines(gated)["dc02"].endswith("; cloud connected (Graph: healthy, upToDate)"), lines(gated)["dc02"]
+    assert asked(gated)[0]["result"]["hosts"]["dc02"]["matched_by"] == "override"
     assert "Microsoft Graph shows the sensor not connected (atp_proxy_fail_on_cloud)" in gated.stdout
 
 
