@@ -82,8 +82,8 @@ def entry(reading, host: str) -> dict | None:
     mine = reading["hosts"].get(host)
     if not isinstance(mine, dict):
         return None
-    waited = host in (reading.get("waited_for") or []) and bool(reading.get("readings", 0) > 1
-                                                                   or reading.get("waited"))
+    several = (reading.get("readings") or 0) > 1 or bool(reading.get("waited"))
+    waited = host in (reading.get("waited_for") or []) and several
     return {"status": mine.get("verdict"), "connected": mine.get("connected"), "evidence": mine.get("evidence"),
             "error": "", "missing_permissions": [], "health_status": mine.get("health_status"),
             "deployment_status": mine.get("deployment_status"), "version": mine.get("version"),

@@ -85,10 +85,10 @@ def test_stats_totals_and_report():
     assert (cells["dc02"]["label"], cells["dc02"]["css"]) == ("NOT CONNECTED", "bad")
     assert cells["dc02"]["detail"] == ["notHealthyHigh, disconnected", STOPPED + " (high)"]
     cloud_causes = [c for c in view["causes"] if c.title == "the cloud's verdict"]
-    assert [(c.hosts, c.lines) for c in cloud_causes] == [(["dc02"], [([], "cloud NOT CONNECTED (Graph: notHealthyHigh, "
-                                                                     "disconnected; %s: %s)" % (STOPPED, ADVICE))]),
-                                                         (["dc03"], [([], "cloud: no sensor in Graph (no sensor in "
-                                                                     "Graph is named <host> (2 sensor(s) listed))")])]
+    not_connected = "cloud NOT CONNECTED (Graph: notHealthyHigh, disconnected; %s: %s)" % (STOPPED, ADVICE)
+    no_sensor = "cloud: no sensor in Graph (no sensor in Graph is named <host> (2 sensor(s) listed))"
+    assert [(c.hosts, c.lines) for c in cloud_causes] == [
+        (["dc02"], [([], not_connected)]), (["dc03"], [([], no_sensor)])]
     assert report.build(rows())["has_cloud"] is False
 
 
