@@ -28,6 +28,7 @@ import datetime
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,9 @@ from tests.lab import state
 
 SYSTEM_FILE = "system.json"
 FAULTS = {"service_fails_to_start": "list of service names: Start-Service fails for them ('cannot be started')",
+          "service_stops_again": "service name -> N: it runs after a start, and stops N seconds later (a sensor "
+                                 "that cannot connect stops again; seen by a script that waits, Start-Sleep)",
+          "sensor_log_on_start": "service name -> [lines]: written to its error log after each start",
           "service_fails_to_start_times": "service name -> N: its next N starts fail, later ones succeed"}
 
 SENSOR_VERSION = "2.250.18972.54612"
@@ -186,6 +190,86 @@ def fail_to_start(host: state.Host, name: str, on: bool = True, times: int | Non
         names = set(system["faults"].get("service_fails_to_start", []))
         names = names | {name.lower()} if on else names - {name.lower()}
         system["faults"]["service_fails_to_start"] = sorted(names)
+
+
+def stop_again(host: state.Host, name: str, seconds: int | None = 30) -> None:
+    """Fault: ``name`` starts (``win_service`` reports it started and it runs) but stops again ``seconds`` after each
+    start, as a sensor that cannot reach its service does. A script that waits (``Start-Sleep``, whose seconds the
+    lab's PowerShell executor counts without sleeping) sees it stop, and from then on it is stopped.
+    ``seconds=None`` clears the fault."""
+    with transaction(host) as system:
+        faults = system["faults"].setdefault("service_stops_again", {})
+        if seconds is None:
+            faults.pop(name.lower(), None)
+        else:
+            faults[name.lower()] = int(seconds)
+            entry = system["services"].get(name.lower())
+            if entry is not None and entry.get("state") == "started" and not entry.get("started_at"):
+                entry["started_at"] = time.time()
+
+
+def observe(host: state.Host, name: str, now: float) -> str | None:
+    """The state of ``name`` at ``now`` (the executor's clock): a ``service_stops_again`` service past its seconds
+    is stopped from then on (written, so every later read agrees). A ``sensor_log_on_start`` service has written its
+    lines to its error log once after each start (the first read at least LOG_DELAY seconds after the start writes
+    them: a read right after the start finds nothing yet, as on Windows)."""
+    with transaction(host) as system:
+        entry = system["services"].get(name.lower())
+        if entry is None:
+            return None
+        lines = (system["faults"].get("sensor_log_on_start") or {}).get(name.lower())
+        started = float(entry.get("started_at") or now)
+        if lines and entry.get("state") == "started" and entry.get("log_pending") and now - started >= LOG_DELAY:
+            entry["log_pending"] = False
+            write_sensor_log(host, lines, updater=name.lower() == UPDATER_SERVICE.lower(), entry=entry)
+        seconds = (system["faults"].get("service_stops_again") or {}).get(name.lower())
+        if seconds is not None and entry.get("state") == "started" and now - float(entry.get("started_at") or now) \
+                >= seconds:
+            entry.update(state="stopped", process_id=0)
+        return entry["state"]
+
+
+LOG_DELAY = 5  # seconds after a start before a sensor_log_on_start service writes its lines
+
+
+def log_on_start(host: state.Host, name: str, lines) -> None:
+    """Fault: after each start, ``name`` writes ``lines`` (messages, e.g. "Error CommunicationWebClient ...
+    ApplyInternal failed two way SSL connection to service.") to its error log, as a sensor that cannot connect does.
+    ``lines=None`` clears it."""
+    with transaction(host) as system:
+        faults = system["faults"].setdefault("sensor_log_on_start", {})
+        if lines is None:
+            faults.pop(name.lower(), None)
+        else:
+            faults[name.lower()] = list(lines)
+            entry = system["services"].get(name.lower())
+            if entry is not None and entry.get("state") == "started":
+                entry["log_pending"] = True  # as if it had just started
+                entry.setdefault("started_at", time.time())
+
+
+def sensor_log_path(host: state.Host, updater: bool = False, entry: dict | None = None) -> str:
+    """``<version folder>\\Logs\\Microsoft.Tri.Sensor[.Updater]-Errors.log`` of the host's v2 sensor
+    (troubleshooting-using-logs.md: the Logs folder of the version folder)."""
+    entry = entry or service(host, SENSOR_SERVICE) or {}
+    folder = str(entry.get("path") or "").strip('"').rsplit("\\", 1)[0]
+    return "%s\\Logs\\%s" % (folder, "Microsoft.Tri.Sensor.Updater-Errors.log" if updater
+                               else "Microsoft.Tri.Sensor-Errors.log")
+
+
+def write_sensor_log(host: state.Host, lines, updater: bool = False, entry: dict | None = None,
+                     when: datetime.datetime | None = None) -> str:
+    """Append ``lines`` to the sensor's error log as entries ``yyyy-mm-dd hh:mm:ss.ffff <line>`` (UTC, the format
+    of the known-issues page's samples; a line that starts with a date is written as it is). Returns the path."""
+    path = sensor_log_path(host, updater, entry)
+    stamp = (when or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-2]
+    text = "".join((line if re.match(r"^\d{4}-\d{2}-\d{2} ", line) else "%s %s" % (stamp, line)) + "\r\n"
+                   for line in lines)
+    local = host.path(path)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    with open(local, "ab") as handle:
+        handle.write(text.encode("utf-8"))
+    return path
 
 
 # ---------------------------------------------------------------------------

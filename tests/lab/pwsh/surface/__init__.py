@@ -37,6 +37,14 @@ class HostContext:
         self.check_mode = check_mode
         self.st = lab_state
         self._state = None
+        self.slept = 0.0  # Start-Sleep's seconds: counted, never slept (see now())
+
+    def now(self) -> float:
+        """The script's clock: the real time plus what ``Start-Sleep`` asked for. A script that waits 60 seconds
+        runs at once in the lab, and what changes with time (the ``service_stops_again`` fault) sees the 60 seconds."""
+        import time
+
+        return time.time() + self.slept
 
     def state(self) -> dict:
         """The host's state.json, read once per run (our scripts read the registry; they never write it), with

@@ -297,6 +297,21 @@ register(Cmdlet("Write-Output", [Param("InputObject", position=0, pipeline=True)
                 "Microsoft.PowerShell.Commands.WriteOutputCommand", aliases=("echo",)))
 register(Cmdlet("Write-Error", [Param("Message", "System.String", position=0, mandatory=True)], _write_error,
                 "Microsoft.PowerShell.Commands.WriteErrorCommand"))
+def _start_sleep(call: Call) -> list:
+    """Start-Sleep [-Seconds] <int> | -Milliseconds <int> (Windows PowerShell 5.1,
+    https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/start-sleep?view=powershell-5.1).
+    The lab does not sleep: it adds the time to the script's clock (``HostContext.now``), which is what a wait
+    changes for the host state a script reads."""
+    seconds = call.get("Seconds")
+    millis = call.get("Milliseconds")
+    call.ctx.slept += float(int(v.to_integer(seconds, v.Int32)) if seconds is not None else 0)
+    call.ctx.slept += float(int(v.to_integer(millis, v.Int32)) if millis is not None else 0) / 1000.0
+    return []
+
+
+register(Cmdlet("Start-Sleep", [Param("Seconds", "System.Int32", position=0, aliases=("s",)),
+                                Param("Milliseconds", "System.Int32", aliases=("ms",))], _start_sleep,
+                "Microsoft.PowerShell.Commands.StartSleepCommand", aliases=("sleep",)))
 register(Cmdlet("New-Object", [Param("TypeName", "System.String", position=0, mandatory=True),
                                Param("ArgumentList", position=1, aliases=("args",))], _new_object,
                 "Microsoft.PowerShell.Commands.NewObjectCommand"))

@@ -111,7 +111,15 @@ types.register("System.Security.Cryptography.HashAlgorithm")
 # Convert, BitConverter
 # ---------------------------------------------------------------------------
 def _to_base64(ctx, data, *rest):
-    return base64.b64encode(v.to_bytes(data)).decode("ascii")
+    """Convert.ToBase64String(byte[]) and (byte[], int offset, int length)."""
+    raw = v.to_bytes(data)
+    if len(rest) >= 2:
+        offset, length = int(v.to_integer(rest[0], v.Int32)), int(v.to_integer(rest[1], v.Int32))
+        if offset < 0 or length < 0 or offset + length > len(raw):
+            raise dotnet_error("System.ArgumentOutOfRangeException", "Index was out of range. Must be non-negative "
+                                                                     "and less than the size of the collection.")
+        raw = raw[offset:offset + length]
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _from_base64(ctx, text):

@@ -29,6 +29,7 @@ from tests.lab.pwsh.surface import cmdlets, types
 FILE_MODE = types.register("System.IO.FileMode", enum={"CreateNew": 1, "Create": 2, "Open": 3, "OpenOrCreate": 4,
                                                        "Truncate": 5, "Append": 6})
 FILE_ACCESS = types.register("System.IO.FileAccess", enum={"Read": 1, "Write": 2, "ReadWrite": 3})
+SEEK_ORIGIN = types.register("System.IO.SeekOrigin", enum={"Begin": 0, "Current": 1, "End": 2})
 FILE_SHARE = types.register("System.IO.FileShare", enum={"None": 0, "Read": 1, "Write": 2, "ReadWrite": 3,
                                                          "Delete": 4, "Inheritable": 16})
 
@@ -60,6 +61,7 @@ class FileStream(v.DotNetObject):
 
     def __init__(self, ctx, path: str, writable: bool):
         self.ctx, self.path, self.writable, self.closed = ctx, path, writable, False
+        self.position = 0
 
     def m_Write(self, data, offset, count):
         if self.closed:
@@ -78,6 +80,36 @@ class FileStream(v.DotNetObject):
 
     def p_Length(self):
         return v.Int64(self.ctx.host.path(self.path).stat().st_size)
+
+    def m_Seek(self, offset, origin):
+        """Stream.Seek(offset, SeekOrigin): the new position (reading only: the lab's writes append)."""
+        if self.closed:
+            raise dotnet_error("System.ObjectDisposedException", "Cannot access a closed file.")
+        base = {"Begin": 0, "Current": self.position, "End": int(self.p_Length())}[SEEK_ORIGIN.convert(origin).name]
+        position = base + int(v.to_integer(offset, v.Int64))
+        if position < 0:
+            raise dotnet_error("System.IO.IOException", "An attempt was made to move the file pointer before the "
+                                                        "beginning of the file.")
+        self.position = position
+        return v.Int64(position)
+
+    def m_Read(self, buffer, offset, count):
+        """Stream.Read(byte[] buffer, int offset, int count): fills ``buffer`` in place from the position; returns
+        how many bytes it read (0 at the end of the file)."""
+        if self.closed:
+            raise dotnet_error("System.ObjectDisposedException", "Cannot access a closed file.")
+        offset, count = int(v.to_integer(offset, v.Int32)), int(v.to_integer(count, v.Int32))
+        if not isinstance(buffer, v.PSArray) or offset < 0 or count < 0 or offset + count > len(buffer):
+            raise dotnet_error("System.ArgumentException", "Offset and length were out of bounds for the array or "
+                                                           "count is greater than the number of elements from index "
+                                                           "to the end of the source collection.")
+        with open(self.ctx.host.path(self.path), "rb") as handle:
+            handle.seek(self.position)
+            data = handle.read(count)
+        for i, byte in enumerate(data):
+            buffer[offset + i] = v.Byte(byte)
+        self.position += len(data)
+        return v.Int32(len(data))
 
 
 def _open(ctx, path, mode, access=None, share=None):

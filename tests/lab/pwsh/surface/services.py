@@ -34,8 +34,8 @@ class ServiceController(v.DotNetObject):
     TYPE = "System.ServiceProcess.ServiceController"
     BASES = ("System.ComponentModel.Component", "System.IDisposable")
 
-    def __init__(self, system: dict, entry: dict):
-        self.system, self.entry = system, entry
+    def __init__(self, system: dict, entry: dict, ctx=None):
+        self.system, self.entry, self.ctx = system, entry, ctx
 
     def p_Name(self):
         return self.entry["name"]
@@ -47,8 +47,15 @@ class ServiceController(v.DotNetObject):
         return self.entry.get("display_name") or self.entry["name"]
 
     def p_Status(self):
-        return types.enum_value(STATUS, "Running" if self.entry["state"] == "started" else
-                                "Paused" if self.entry["state"] == "paused" else "Stopped")
+        # Read at each call, at the script's clock: a service under the lab's service_stops_again fault stops
+        # while a script waits (Start-Sleep), as it would between two reads on Windows.
+        state = self.entry["state"]
+        if self.ctx is not None:
+            from tests.lab import system_state
+
+            state = system_state.observe(self.ctx.host, self.entry["name"], self.ctx.now()) or state
+        return types.enum_value(STATUS, "Running" if state == "started" else
+                                "Paused" if state == "paused" else "Stopped")
 
     def p_StartType(self):
         return types.enum_value(START_MODE, START_MODES.get(self.entry.get("start_mode"), "Manual"))
@@ -109,9 +116,9 @@ def _get_service(call: cmdlets.Call) -> list:
     services = sorted(system["services"].values(), key=lambda s: s["name"].lower())
     names = call.get("Name")
     if names is None:
-        return [ServiceController(system, s) for s in services]
+        return [ServiceController(system, s, call.ctx) for s in services]
     found, missing = _matches(names, services, lambda s: s["name"])
-    out = [ServiceController(system, s) for s in found]
+    out = [ServiceController(system, s, call.ctx) for s in found]
     for name in missing:
         call.write_error(dotnet_error("Microsoft.PowerShell.Commands.ServiceCommandException",
                                       "Cannot find any service with service name '%s'." % name),

@@ -104,7 +104,11 @@ def lookup(name: str, line: int = 0) -> TypeInfo:
     clean = name.strip().replace(" ", "")
     if clean.endswith("[]"):
         element = lookup(clean[:-2], line)
-        return TypeInfo(element.full_name + "[]", element=element, bases=("System.Array",))
+        new = None
+        if element.full_name == "System.Byte":  # New-Object byte[] <n>: n zero bytes (a read buffer)
+            def new(ctx, count):
+                return v.byte_array(bytes(int(v.to_integer(count, v.Int64))))
+        return TypeInfo(element.full_name + "[]", new=new, element=element, bases=("System.Array",))
     low = clean.lower()
     low = ALIASES.get(low, clean).lower()
     for candidate in (low, "system." + low):

@@ -37,6 +37,8 @@ description: See tests/lab/README.md of atp.sensor_proxy.
 author: atp.sensor_proxy contributors
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ansible.windows.plugins.module_utils._lab import context
 
@@ -95,7 +97,9 @@ class Scm:
         pid = 5000
         while pid in used:
             pid += 4
-        svc.update(state="started", process_id=pid)
+        # started_at: the lab's ``service_stops_again`` fault stops it that many seconds later; log_pending: a
+        # ``sensor_log_on_start`` service writes its lines at the next read (system_state.observe).
+        svc.update(state="started", process_id=pid, started_at=time.time(), log_pending=True)
 
     def stop(self, svc, force):
         """DoStopService: refuse without -Force when a dependent is not stopped; returns what it stopped."""
