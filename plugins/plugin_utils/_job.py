@@ -43,6 +43,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_v3 as sensor_v3
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
@@ -128,7 +129,7 @@ def problems(v: dict) -> list:
                    "(Set-MDISensorProxyConfiguration -ProxyCredential)" % (names["password"], names["username"]))
     if (v.get(var("state")) or "present") == "absent" and v.get(var("source")) == "backup":
         out.append("atp_proxy_state: absent clears the proxy, but atp_proxy_source=backup restores a backup; choose one")
-    return out
+    return out + sensor_after.problems(v)
 
 
 # ---------------------------------------------------------------------------
@@ -214,10 +215,20 @@ def _sensor_options(v: dict, url, stamp: str) -> dict:
             # A user and password the file holds stay unless new ones are given or clearing them is asked for.
             "keep_credentials": not v.get(names["clear_credentials"]),
             "state": v.get(var("state")) or "present", "restart": bool(v.get(var("restart_services"), True)),
-            "backup_dir": v.get(var("backup_dir")), "backup_keep": v.get(var("backup_keep")), "when": stamp}
+            "backup_dir": v.get(var("backup_dir")), "backup_keep": v.get(var("backup_keep")), "when": stamp,
+            "watch": _watch_seconds(v)}
     if v.get(var("source")) == "backup":
         opts.update(source="backup", backup_file=v.get(var("backup_file")) or None)
     return opts
+
+
+def _watch_seconds(v: dict) -> int | None:
+    """How long to watch the services after a restart (atp_proxy_sensor_start_timeout), None: do not."""
+    return sensor_after.watch_seconds(v)
+
+
+def _log_files(v: dict, discovery: dict) -> list:
+    return sensor_after.log_files(v, discovery)
 
 
 def _sensor_v3(v: dict, discovery: dict, execute, snapshot, host: str) -> tuple:
@@ -383,6 +394,9 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
         except (ChangeError, ConnectionDropped) as exc:
             record.failed(WININET, exc)
             raise
+        if per_machine and accounts.MACHINE in (result.get("changed_sids") or []) and v.get(var("stig_warning"), True):
+            result["stig_note"] = sensor_after.STIG_NOTE
+            warnings.append(sensor_after.STIG_NOTE)
     else:
         result.update(_wininet_stub(method, why))
         if method == MDE:
@@ -390,9 +404,11 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
             info["message"] = discovery.get("message") or "sensor v3: connects through Defender for Endpoint"
         elif method == SENSOR_CONFIG:
             url = _sensor_url(v, execute, snapshot)
+            sensor_opts = dict(_sensor_options(v, url, stamp), log_files=_log_files(v, discovery),
+                               log_secrets=sensor_after.secrets(v))
             try:
-                sensor_result = sensor_apply.run(execute, upload, remote_copy, discovery,
-                                                 _sensor_options(v, url, stamp), predicted, host=host)
+                sensor_result = sensor_apply.run(execute, upload, remote_copy, discovery, sensor_opts, predicted,
+                                                 host=host)
             except (ChangeError, ConnectionDropped) as exc:
                 record.failed(SENSOR_CONFIG, exc)
                 raise
@@ -448,18 +464,22 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
         restart.update(plan)
         if plan["services"] and v.get(var("restart_services"), True):
             try:
-                done = sensor_apply.restart(execute, plan["services"], predicted)
+                done = sensor_apply.restart(execute, plan["services"], predicted, watch=_watch_seconds(v),
+                                            logs=_log_files(v, discovery), secrets=sensor_after.secrets(v))
             except (ChangeError, ConnectionDropped) as exc:
                 record.failed("restart", exc)
                 raise
             restart.update(restarted=done["restarted"], actions=done["actions"], services=done["services"],
-                           verified=done["verified"])
+                           verified=done["verified"], watch=done.get("watch") or {})
         elif plan["services"]:
             warnings.append("%s not restarted (atp_proxy_restart_services: false): the running sensor keeps the proxy "
                             "it read at start until its services restart" % " and ".join(plan["services"]))
             restart["actions"] = []
             restart["restart_needed"] = plan["services"]
     result["restart"] = restart
+    # -- after the restart: does the sensor keep running, what did it log? ------
+    result.update(sensor_after.after_run(execute, v, discovery, (sensor_result or {}).get("watch") or
+                                          restart.get("watch") or {}, predicted))
     result["actions"] = list(result.get("actions") or []) + list((sensor_result or {}).get("actions") or []) + \
         list((mde_result or {}).get("actions") or []) + list(restart["actions"])
 

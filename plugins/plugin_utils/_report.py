@@ -408,6 +408,28 @@ def _sensor(row: dict, causes: Causes) -> dict:
     return out
 
 
+CONNECTED_CLASS = {"yes": "ok", "likely": "ok", "no": "bad", "unknown": "warn"}
+
+
+def _connected(row: dict, causes: Causes) -> dict:
+    """"Sensor connected?" (``_connected``): the answer and each piece of evidence (service, log, probe, cloud)."""
+    found = _dict(row.get("connected"))
+    answer = _text(found.get("connected"))
+    if answer not in CONNECTED_CLASS:
+        return {}
+    evidence = []
+    for name in ("service", "log", "probe", "cloud"):
+        piece = _dict(_dict(found.get("evidence")).get(name))
+        if piece:
+            evidence.append({"name": name, "ok": bool(piece.get("ok")), "text": mask_text(_text(piece.get("text")))})
+    out = {"answer": answer, "css": CONNECTED_CLASS[answer], "why": mask_text(_text(found.get("why"))),
+           "evidence": evidence, "causes": []}
+    if answer == "no":
+        why = _generic(out["why"], row["host"])
+        out["causes"].append(causes.add(("connected", why), "sensor not connected", why, "bad", row["host"]))
+    return out
+
+
 def _mde(row: dict, causes: Causes) -> dict:
     """Defender for Endpoint (``_mde.summary``): each setting's current value against the wanted one."""
     mde = _dict(row.get("mde"))
@@ -488,6 +510,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         cloud_cause = _generic(cloud_cause, host) if cloud_cause else ""
         record["cloud"]["causes"] = [causes.add(("cloud", cloud_cause), "the cloud's verdict", cloud_cause,
                                                 record["cloud"]["css"], host)] if cloud_cause else []
+        record["connected"] = _connected(row, causes)
         record["probes"] = _probe_cells(row, columns, causes)
         probe_failed = any(not _dict(p).get("all_reachable") and _dict(p).get("probed") is not False
                            for p in _list(row.get("probe")))
@@ -516,6 +539,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         cell_causes = [a["cause"] for a in record["accounts"] if a["cause"]]
         cell_causes += [c for cell in record["probes"] for part in cell["parts"] for c in part["causes"]]
         cell_causes += record["sensor"].get("causes", []) + record["mde"]["causes"] + record["cloud"]["causes"]
+        cell_causes += record["connected"].get("causes", [])
         cell_causes += [record["partial"]["cause"]] if record["partial"] else []
         record["all_causes"] = list(OrderedDict.fromkeys(record["causes"] + cell_causes))
         hosts.append(record)
@@ -538,5 +562,6 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         "has_proxies": any(h["sensor"].get("proxies") for h in hosts),
         "has_mde": any(h["mde"]["configured"] for h in hosts),
         "has_cloud": any(h["cloud"].get("label") for h in hosts),
+        "has_connected": any(h["connected"] for h in hosts),
         "failing": [r["host"] for r in rows if summary.outcome(r)],
     }

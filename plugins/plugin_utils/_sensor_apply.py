@@ -71,6 +71,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_secret as sensor_secret
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_watch as sensor_watch
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
     ChangeError,
     ConnectionDropped,
@@ -221,9 +222,30 @@ def _states_text(states: dict) -> str:
     return ", ".join("%s %s" % (n, s) for n, s in sorted(states.items())) or "no sensor service found"
 
 
-def restart(execute, names, check_mode: bool, expect=()) -> dict:
+def _watch_failure(watched: dict) -> str:
+    """``AATPSensor stopped again (after 15 s)`` for the services the watch did not see running at its end."""
+    bad = {n: v for n, v in (watched or {}).get("verdicts", {}).items() if v != sensor_watch.RUNNING}
+    return ", ".join("%s %s%s" % (n, v, " (after %s s)" % watched["stopped_at"][n]
+                                  if n in (watched.get("stopped_at") or {}) else "") for n, v in sorted(bad.items()))
+
+
+def _logged(watched: dict) -> str:
+    """``; its log says: <documented failure> (<cause>): <fix>`` when the watch's log lines name one."""
+    logs = (watched or {}).get("logs") or {}
+    known = logs.get("known") or []
+    if known:
+        return "; its log says: %s (%s): %s" % (known[0]["says"], known[0]["cause"], known[0]["fix"].rstrip("."))
+    if logs.get("unknown_count"):
+        return "; its log says: %s" % logs["unknown"][-1]["text"]
+    return ""
+
+
+def restart(execute, names, check_mode: bool, expect=(), watch: int | None = None, logs=(), secrets=()) -> dict:
     """Restart ``names`` (from :func:`restart_plan`) and check that they, and ``expect``, run again (1 round trip
     per service + 1 state query). Check mode restarts nothing and says "would restart".
+
+    ``watch``: seconds to keep watching them afterwards (:mod:`._sensor_watch`, 1 round trip, which also reads the
+    error ``logs``); a service that stops again, or never runs, fails the step as one that did not come back does.
 
     Returns ``{changed, restarted, actions, services: {name: status}, verified}``; raises ChangeError, saying
     what runs now, when a service does not come back (nothing else is changed: the WinINet values stay written).
@@ -250,8 +272,25 @@ def restart(execute, names, check_mode: bool, expect=()) -> dict:
                              _states_text(done["states"]), (down or list(done["failures"]))[0]),
                           changed=True, restarted=done["restarted"], actions=actions, services=done["states"],
                           verified=False)
+    watched = {}
+    if watch is not None:
+        try:
+            watched = sensor_watch.read(execute, list(names) + [n for n in expect if n not in names], logs, watch,
+                                        secrets)
+        except Disconnected as exc:
+            raise ConnectionDropped("The connection to the host dropped while the restarted %s were watched (%s). The "
+                                    "proxy itself is written and they were restarted; check that they still run "
+                                    "(Get-Service AATPSensor*)." % (", ".join(names), exc),
+                                    restarted=done["restarted"], dropped_at="watch", changed=True) from None
+        failed = _watch_failure(watched)
+        if failed:
+            raise ChangeError("%s after the restart (watched %d s)%s. The proxy itself is written; start the service "
+                              "again (Start-Service AATPSensor) once the cause is fixed." % (failed, watch,
+                                                                                             _logged(watched)),
+                              changed=True, restarted=done["restarted"],
+                              actions=actions, services=done["states"], verified=False, watch=watched)
     return {"changed": True, "restarted": done["restarted"], "actions": actions, "services": done["states"],
-            "verified": True}
+            "verified": True, "watch": watched}
 
 
 # ---------------------------------------------------------------------------
@@ -353,6 +392,10 @@ class SensorChange:
     when: str = field(default_factory=backup.stamp)
     comment: str = "atp.sensor_proxy"
     kind: str = ""  # backup.RESTORE: a restore's backup of the file it replaces (its folder ends with _restore)
+    watch: int | None = None  # seconds to watch the services after the restart (_sensor_watch); None: no watch
+    log_files: list = field(default_factory=list)  # the error logs the watch reads
+    watched: dict = field(default_factory=dict)
+    secrets: list = field(default_factory=list, repr=False)  # masked out of the log lines the watch returns
     # Journal, for the result and for a connection drop.
     folder: str = ""
     backup_file: str = ""
@@ -369,7 +412,8 @@ class SensorChange:
 
     def details(self, **extra) -> dict:
         out = {"backup_file": self.backup_file, "written": list(self.written), "restarted": list(self.restarted),
-               "pruned": list(self.pruned), "backup_dir_secured": self.secured, "config_path": self.config_path}
+               "pruned": list(self.pruned), "backup_dir_secured": self.secured, "config_path": self.config_path,
+               "watch": {k: val for k, val in self.watched.items() if k != "samples"}}
         out.update(extra)
         return out
 
@@ -505,6 +549,17 @@ class SensorChange:
                                 % (", ".join(down or list(done["failures"])), " (%s)" % failure if failure else "",
                                    _states_text(done["states"])), restart_again=True, down=down)
             verified_services = done["states"]
+            if self.watch is not None:  # does it keep running? (a sensor that cannot connect stops again)
+                self.stage = "while the restarted services were watched"
+                self.watched = sensor_watch.read(self.execute, self.expected_running(), self.log_files, self.watch,
+                                                 self.secrets)
+                failed = _watch_failure(self.watched)
+                if failed:
+                    self._roll_back("%s after the restart (watched %d s)%s" % (failed, self.watch,
+                                                                                _logged(self.watched)),
+                                    restart_again=True,
+                                    down=[n for n, v in self.watched["verdicts"].items()
+                                          if v != sensor_watch.RUNNING])
         elif self.restart:
             self.warnings.append("%s is not installed, so nothing was restarted; the sensor reads %s when it starts"
                                  % (sensor.UPDATER_SERVICE, sensor_config.FILE_NAME))
@@ -758,7 +813,9 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
                           options.get("when") or backup.stamp(),
                           comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
                                                                        if restoring else ""),
-                          kind=backup.RESTORE if restoring else "")
+                          kind=backup.RESTORE if restoring else "", watch=options.get("watch"),
+                          log_files=list(options.get("log_files") or []),
+                          secrets=list(options.get("log_secrets") or []))
     try:
         done = change.run()
     except (ChangeError, ConnectionDropped) as exc:

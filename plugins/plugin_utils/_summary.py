@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _cloud_verdict as cloud_verdict
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _connected as connected
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde_part
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_after as sensor_after
 
 SCHEMA = 2
 
@@ -174,8 +176,11 @@ def status_of(mode: str, check_mode: bool, proxy: dict, error: str) -> str:
 
 def host_summary(host: str, mode: str = "configure", check_mode: bool = False, proxy: dict | None = None,
                  probes=None, mde: dict | None = None, error: str = "", fail_on_unreachable: bool = False,
-                 fail_on_drift: bool = False) -> dict:
+                 fail_on_drift: bool = False, cloud: dict | None = None) -> dict:
     """The ``atp_proxy_summary`` of one host (schema: docs/dev/contracts.md).
+
+    ``cloud``: the cloud's view of the host's sensor, for "sensor connected?" (:mod:`._connected`'s cloud slot;
+    else the job result's ``sensor_cloud``, if any).
 
     ``fail_on_unreachable``: a host with an endpoint that is not reachable ends failed.
     ``fail_on_drift``: a host that drifted, would change, could not be checked or was unreachable ends failed.
@@ -213,6 +218,9 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "fail": [],
     }
     summary.update(sensor_part(proxy))
+    summary["connected"] = connected_of(summary, proxy, cloud if cloud is not None else proxy.get("sensor_cloud"))
+    if _text(proxy.get("stig_note")):
+        summary["warnings"].append(_text(proxy.get("stig_note")))
     if fail_on_unreachable and any(not p["all_reachable"] for p in summary["probe"]):
         summary["fail"].append(unreachable_text(summary) + " (atp_proxy_fail_on_unreachable)")
     if fail_on_drift and status in (DRIFTED, WOULD_CHANGE, HIVE_NOT_LOADED, UNREACHABLE):
@@ -265,7 +273,30 @@ def sensor_part(proxy: dict) -> dict:
         # a sensor v3's static proxy (_sensor_v3.record): the proxy wanted, the values that differ(ed), the fix
         "sensor_v3": {"proxy": v3.get("proxy"), "pending": [str(p) for p in _list(v3.get("pending"))],
                       "fix": _text(v3.get("fix")), "applies": _text(v3.get("applies"))} if v3 else {},
+        # after a restart: the watch of the services (_sensor_watch) and the error log lines (_sensor_logs)
+        "sensor_watch": _dict_of(proxy.get("sensor_watch") or _dict_of(
+            _dict_of(proxy.get("sensor_config")).get("watch"))),
+        "sensor_logs": _dict_of(proxy.get("sensor_logs")),
     }
+
+
+def connected_of(summary: dict, proxy: dict, cloud: dict | None) -> dict:
+    """"Sensor connected?" (:mod:`._connected`) from the summary's sensor fields, its probe and the cloud slot."""
+    found = summary.get("sensor") or {}
+    if not found.get("installed"):
+        return connected.verdict(False)
+    info = proxy.get("sensor_info") if isinstance(proxy.get("sensor_info"), dict) else {}
+    services = (info.get("sensor") or {}).get("services") or {}
+    states = {str(n): str(e.get("state")) for n, e in services.items() if isinstance(e, dict)}
+    failed = bool(proxy.get("failed") or proxy.get("error") or proxy.get("unreachable"))
+    watch = summary.get("sensor_watch") or {}
+    account = ((summary.get("effective_proxy") or {}).get("sensor") or {}).get("account")
+    return connected.verdict(
+        True, found.get("generation"),
+        service=connected.service_evidence(watch, {} if failed else states, found.get("generation")),
+        log=connected.log_evidence(summary.get("sensor_logs")),
+        probe=connected.probe_evidence(summary.get("probe") or [], account, found.get("generation")),
+        cloud=connected.cloud_evidence(cloud))
 
 
 # ---------------------------------------------------------------------------
@@ -396,6 +427,9 @@ def line(summary: dict) -> str:
     uses = _uses_text(summary)
     if uses:
         parts.append(uses)
+    logs = sensor_after.logs_text(summary.get("sensor_logs") or {})
+    if logs:
+        parts.append(logs)
     fixes = (summary.get("readiness") or {}).get("fixes") or []
     if fixes:
         parts.append("readiness: %s%s" % (fixes[0], " (+%d more)" % (len(fixes) - 1) if len(fixes) > 1 else ""))
@@ -404,6 +438,9 @@ def line(summary: dict) -> str:
         parts.append("probe " + ", ".join(_probe_text(p) for p in summary["probe"]))
     if summary.get("cloud"):
         parts.append(cloud_verdict.text(summary["cloud"]))
+    said = connected.text(summary.get("connected") or {})
+    if said:
+        parts.append(said)
     if summary.get("error"):
         parts.append("error: " + summary["error"])
     return "%s: %s" % (summary["host"], "; ".join(parts))
@@ -452,6 +489,12 @@ def with_cloud(rows: list, reading, fail: bool = False) -> list:
         cloud = cloud_verdict.entry(reading, str(row.get("host")))
         if cloud is not None:
             row["cloud"] = cloud
+            said = row.get("connected") or {}
+            if said.get("connected") not in (None, connected.NA) and isinstance(cloud.get("connected"), bool):
+                # the cloud's verdict fills "sensor connected?"'s cloud slot (_connected.cloud_evidence)
+                evidence = dict(said.get("evidence") or {})
+                evidence["cloud"] = connected.cloud_evidence(dict(cloud, source="Microsoft Graph"))
+                row["connected"] = connected.verdict(True, (row.get("sensor") or {}).get("generation"), **evidence)
             row["fail"] = list(row.get("fail") or []) + ([cloud_verdict.fails(cloud)] if fail else [])
             row["fail"] = [f for f in row["fail"] if f]
             ended = bool(row.get("outcome")) and not row.get("end")  # its job task failed already (bad input)
@@ -473,6 +516,8 @@ def totals(rows: list) -> dict:
     out["endpoints_probed"] = len(probed)
     out["endpoints_reachable"] = sum(1 for res in probed if res.get("outcome") == REACHABLE)
     out["backups_written"] = sum(1 for r in rows if r.get("backup_file"))
+    for answer in (connected.YES, connected.LIKELY, connected.NO, connected.UNKNOWN):
+        out["sensor_connected_" + answer] = sum(1 for r in rows if (r.get("connected") or {}).get("connected") == answer)
     out["partial"] = sum(1 for r in rows if r.get("status") == UNREACHABLE and (r.get("written")
                                                                                 or r.get("maybe_written")))
     out.update(cloud_verdict.totals(rows))
@@ -493,6 +538,9 @@ def stats(rows: list) -> dict:
                          if any(p.get("probed") is False for p in r.get("probe") or [])}
     out["backups"] = {r["host"]: r["backup_file"] for r in rows if r.get("backup_file")}
     out.update(cloud_verdict.stats(rows))
+    # "sensor connected?" per host with a sensor: the answer and the evidence that decided it (_connected)
+    out["sensor_connected"] = {r["host"]: {"connected": r["connected"]["connected"], "why": r["connected"]["why"]}
+                               for r in rows if (r.get("connected") or {}).get("connected") not in (None, connected.NA)}
     out["totals"] = totals(rows)
     return out
 

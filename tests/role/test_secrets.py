@@ -23,7 +23,7 @@ import pytest
 from tests.lab import system_state as ss
 from tests.lab.network import WORKSPACE_NAME, ProxyPy
 
-from .conftest import CONFIGURE, NO_PROBE, PROXY, summary_lines
+from .conftest import CHECK, CONFIGURE, NO_PROBE, PROXY, summary_lines
 
 pytestmark = [pytest.mark.lab]
 
@@ -150,3 +150,29 @@ def test_the_probe_module_reports_never_carry_its_proxy_password(lab, tmp_path, 
     assert run.rc == 0, run.stdout[-3000:]
     assert (report / "probe.json").is_file() and (report / "probe.xml").is_file()
     assert leaks(channels(lab, run, report)) == []
+
+
+def test_the_sensor_password_in_its_own_log_lines_is_never_quoted(lab, tmp_path):
+    """The sensor's error log quotes its proxy URL with the password, raw and URL-quoted; the run reads those lines
+    (after a restart, and in a check run) and shows unknown errors: the canary must be masked everywhere, the report
+    files and the failure message of a sensor that stops again included."""
+    host = lab.host("dc01")
+    ss.seed_v2_sensor(host, workspace=WORKSPACE_NAME)
+    lines = ["Error WebClient proxy http://svc:%s@proxy.corp:8080 refused" % quote(CANARY, safe=""),
+             "Error WebClient ProxyUserPassword=%s rejected" % CANARY]
+    ss.write_sensor_log(host, lines)
+    report = tmp_path / "report"
+    extra = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_report_dir=str(report), atp_proxy_source="settings",
+                 atp_proxy_settings=PROXY, atp_proxy_sensor_proxy_url="http://proxy.corp:8080",
+                 atp_proxy_sensor_proxy_username="svc")
+    given = secrets_file(tmp_path, {"atp_proxy_sensor_proxy_password": CANARY})
+    check = lab.run_playbook(CHECK, extra_vars=extra, verbosity=2, extra_args=given)
+    assert check.rc == 0, check.stdout[-3000:]
+    text = next(t for t in summary_lines(check) if t.startswith("dc01:"))
+    assert "sensor log (recent): 2 other error(s)" in text, text
+    assert leaks(channels(lab, check, report)) == []
+    ss.stop_again(host, ss.UPDATER_SERVICE, 10)
+    ss.log_on_start(host, ss.UPDATER_SERVICE, lines)
+    run = lab.run_playbook(CONFIGURE, extra_vars=extra, verbosity=2, extra_args=given)
+    assert run.rc != 0 and "AATPSensorUpdater stopped again" in run.stdout, run.stdout[-3000:]
+    assert leaks(channels(lab, run, report)) == []  # the host's files under ProgramData: the backups

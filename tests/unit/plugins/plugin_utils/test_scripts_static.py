@@ -34,7 +34,8 @@ def scripts() -> dict:
 
 
 def test_the_scripts_are_found():
-    assert set(scripts()) >= {"_state_query.SCRIPT", "_file_write.SCRIPT", "_probe_script.SCRIPT"}
+    assert set(scripts()) >= {"_state_query.SCRIPT", "_file_write.SCRIPT", "_probe_script.SCRIPT",
+                              "_sensor_watch.SCRIPT"}
 
 
 @pytest.mark.parametrize("name", sorted(scripts()))
