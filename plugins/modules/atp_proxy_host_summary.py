@@ -100,6 +100,11 @@ summary:
     line:
       description: The one-line text.
       type: str
+    connected:
+      description: '"Sensor connected?": C(connected) (V(yes), V(likely), V(no), V(unknown), V(n/a)), C(why) and
+        C(evidence) (C(service), C(log), C(probe), C(cloud), each C(ok) and C(text), or null); see
+        docs/dev/contracts.md.'
+      type: dict
 msg:
   description: The host's one-line summary.
   returned: always

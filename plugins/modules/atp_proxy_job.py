@@ -78,9 +78,28 @@ effective_proxy:
   returned: success
   type: dict
 readiness:
-  description: The readiness checks (root CAs, .NET TLS values) with their fixes; null when C(atp_proxy_readiness) is off.
+  description: The readiness checks (root CAs, .NET TLS values, and on a v2 sensor host localhost TCP 444) with their
+    fixes; null when C(atp_proxy_readiness) is off.
   returned: success
   type: dict
+sensor_watch:
+  description: After a restart of a v2 sensor's services, what the watch saw over C(atp_proxy_sensor_start_timeout)
+    seconds, C(seconds), C(verdicts) (per service V(running), V(stopped again) or V(not started)), C(stopped_at) (the
+    second a service was first seen stopped after it ran) and C(error) (why the watch could not run); empty otherwise.
+  returned: success
+  type: dict
+sensor_logs:
+  description: The v2 sensor's error log lines, read after a restart (written during the watch) or in a check run (the
+    recent ones), C(read), C(since_restart), C(known) (the failures Microsoft documents, each with C(outcome),
+    C(says), C(cause), C(fix), C(count), C(last)), C(unknown) (the newest other errors, masked and cut),
+    C(unknown_count), C(files_read), C(files_missing); empty when nothing was read (see docs/troubleshooting.md).
+  returned: success
+  type: dict
+stig_note:
+  description: The STIG note when the machine-wide WinINet key was written (or would be) under
+    C(ProxySettingsPerUser=0) and C(atp_proxy_stig_warning) is on.
+  returned: when it applies
+  type: str
 sensor_config:
   description: The result of the sensor's own setting (as M(atp.sensor_proxy.win_mdi_sensor_proxy) returns it), with
     the method sensor_config.

@@ -24,7 +24,8 @@ description:
     names two sources that disagree. No public source says whether a v2 sensor prefers its own proxy
     or WinINet when both are set, so that case is V(ambiguous) and warned about.
   - With O(readiness), it checks the root CAs Microsoft documents in C(LocalMachine\Root) and the .NET
-    C(SchUseStrongCrypto) and C(SystemDefaultTlsVersions) values, each with a one-line fix.
+    C(SchUseStrongCrypto) and C(SystemDefaultTlsVersions) values, each with a one-line fix; on a v2 sensor host also
+    localhost TCP 444 (something listens there and no enabled Windows Firewall block rule covers it).
   - "Remote cost, in module executions (round trips): 1 for a host without a sensor or with a v3 sensor,
     2 for a v2 sensor (the state query and the JSON file), with or without O(readiness). One more when a v2
     service runs as an account other than LocalService or LocalSystem. RV(round_trips) returns the count."
@@ -240,7 +241,9 @@ message:
 readiness:
   description:
     - With O(readiness), C(ok), C(root_certificates) (C(ok), C(roots) with C(thumbprint), C(name), C(present), C(fix)),
-      C(tls) (C(ok), C(values) with C(path), C(name), C(state) V(ok)/V(not_set)/V(wrong), C(fix)) and C(fixes);
+      C(tls) (C(ok), C(values) with C(path), C(name), C(state) V(ok)/V(not_set)/V(wrong), C(fix)), on a v2 sensor
+      host C(localhost_444) (C(ok), C(port), C(listening) addresses, C(blocked_by) firewall rule names, C(fix)), and
+      C(fixes);
       null without.
   returned: success
   type: dict

@@ -496,7 +496,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     # The readiness as the host is now (the TLS values this run set, read back by their change).
     result["readiness"] = discovery.get("readiness")
     if tls_changed and not predicted and result["readiness"] is not None:
-        result["readiness"] = sensor.readiness_from(now)
+        result["readiness"] = sensor.readiness_from(now, v2=info["sensor"]["generation"] == "v2")
         info["readiness"] = result["readiness"]
     result["changed"] = bool(result.get("changed")) or bool((sensor_result or {}).get("changed")) or bool(
         (mde_result or {}).get("changed")) or bool(restart.get("restarted"))

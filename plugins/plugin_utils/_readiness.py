@@ -17,6 +17,12 @@ Pure Python, no Ansible imports: the checks take what the collection's state que
   ``HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319`` and its ``WOW6432Node`` twin.
   Test-MdiReadiness.ps1 does not check these. ``v2.0.50727`` (.NET 2.0-3.5 applications,
   KB3154518) is not named by any Defender for Identity page; it is checked only when asked for.
+* **Localhost TCP 444** (v2 sensors). The same page ("Sensor failure communication error": "Unable to connect to
+  the remote server") says: "Make sure that communication isn't blocked for localhost, TCP port 444". The state
+  query lists the TCP listeners on that port (``IPGlobalProperties.GetActiveTcpListeners()``) and the enabled
+  *block* rules of the Windows Firewall (``HNetCfg.FwPolicy2``); the check passes when something listens on the
+  loopback or any address and no enabled block rule covers TCP 444 for 127.0.0.1. A stopped ``AATPSensor`` listens
+  on nothing, so the fix then starts it.
 """
 
 from __future__ import annotations
@@ -91,10 +97,55 @@ def check_tls(keys: dict) -> dict:
     return {"ok": all(v["state"] == "ok" for v in values), "values": values}
 
 
-def summarize(root: dict | None, tls: dict | None) -> dict:
+SENSOR_PORT = 444
+LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "::", "::1")
+_ANY = ("*", "", "any")
+
+
+def _ports_cover(ports: str, port: int) -> bool:
+    """Whether a firewall rule's ``LocalPorts`` (``*``, ``444``, ``443-445``, ``80,444``) includes ``port``."""
+    for part in str(ports or "*").replace(" ", "").split(","):
+        if part.lower() in _ANY:
+            return True
+        low, _, high = part.partition("-")
+        if low.isdigit() and (high or low).isdigit() and int(low) <= port <= int(high or low):
+            return True
+    return False
+
+
+def _addresses_cover(addresses: str, address: str = "127.0.0.1") -> bool:
+    parts = [p.strip().lower() for p in str(addresses or "*").split(",")]
+    return any(p in _ANY or p.split("/")[0] in (address, "127.0.0.0", "::1") for p in parts)
+
+
+def check_localhost_port(listeners: list, firewall: dict | None, port: int = SENSOR_PORT) -> dict:
+    """From the state query's ``tcp_listeners`` (``[{address, port}]``) and ``firewall`` (``{block_rules: [...]}``):
+    ``{ok, port, listening: [addresses], blocked_by: [rule names], fix}``."""
+    listening = sorted({str(item.get("address")) for item in listeners or []
+                        if int(item.get("port") or 0) == port and str(item.get("address")) in LOOPBACK_OR_ANY})
+    blocked = [str(rule.get("name")) for rule in (firewall or {}).get("block_rules") or []
+               if int(rule.get("protocol") or 0) in (6, 256) and _ports_cover(rule.get("local_ports"), port)
+               and _addresses_cover(rule.get("remote_addresses")) and _addresses_cover(rule.get("local_addresses"))]
+    fix = ""
+    if not listening:
+        fix = ("Nothing listens on localhost TCP %d, which the sensor needs (Microsoft: 'Sensor failure communication "
+               "error'): start AATPSensor (Start-Service AATPSensor) and check what holds the port "
+               "(Get-NetTCPConnection -LocalPort %d)" % (port, port))
+    elif blocked:
+        fix = ("The Windows Firewall rule '%s' blocks TCP %d for localhost: allow localhost TCP %d (for example "
+               "Disable-NetFirewallRule -DisplayName '%s', or narrow the rule so it does not cover 127.0.0.1)"
+               % (blocked[0], port, port, blocked[0]))
+    return {"ok": bool(listening) and not blocked, "port": port, "listening": listening, "blocked_by": blocked,
+            "fix": fix}
+
+
+def summarize(root: dict | None, tls: dict | None, local_port: dict | None = None) -> dict:
     """The readiness result: each check, ``ok`` over all of them, and the fixes as one list."""
-    checks = {k: v for k, v in (("root_certificates", root), ("tls", tls)) if v is not None}
+    checks = {k: v for k, v in (("root_certificates", root), ("tls", tls), ("localhost_444", local_port))
+              if v is not None}
     fixes = []
+    if local_port is not None and local_port["fix"]:
+        fixes.append(local_port["fix"])
     if root is not None and not root["ok"]:
         fixes += [r["fix"] for r in root["roots"]]
     if tls is not None:

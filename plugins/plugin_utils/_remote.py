@@ -82,8 +82,11 @@ class Snapshot:
     services: dict = field(default_factory=dict)  # name -> {name, status, dependents, path, account, start, ...}
     root_certificates: dict = field(default_factory=dict)  # thumbprint -> present
     user: dict = field(default_factory=dict)  # {name, sid, administrator}
+    tcp_listeners: list = field(default_factory=list)  # [{address, port}] on the ports asked for
+    firewall: dict | None = None  # {current_profiles, enabled: {domain, private, public}, block_rules: [...]}
     # What the query asked for besides keys (lower case), so that "not found" can be told from "not asked".
-    asked: dict = field(default_factory=lambda: {"processes": [], "services": [], "root_certificates": []})
+    asked: dict = field(default_factory=lambda: {"processes": [], "services": [], "root_certificates": [],
+                                                 "tcp_ports": []})
 
     def key(self, path: str) -> KeyRead:
         found = self.keys.get(path.lower())
@@ -94,11 +97,11 @@ class Snapshot:
     def has(self, path: str) -> bool:
         return path.lower() in self.keys
 
-    def missing(self, keys=(), processes=(), services=(), root_certificates=()) -> dict:
+    def missing(self, keys=(), processes=(), services=(), root_certificates=(), tcp_ports=()) -> dict:
         """What of these this snapshot did not ask for, in :func:`read_state`'s keyword arguments."""
         out = {"keys": [k for k in keys if not self.has(k)]}
         for kind, wanted in (("processes", processes), ("services", services),
-                             ("root_certificates", root_certificates)):
+                             ("root_certificates", root_certificates), ("tcp_ports", tcp_ports)):
             asked = set(self.asked.get(kind) or [])
             out[kind] = [w for w in wanted if str(w).lower() not in asked]
         return out
@@ -112,6 +115,8 @@ class Snapshot:
         for kind, names in other.asked.items():
             self.asked[kind] = list(dict.fromkeys(list(self.asked.get(kind) or []) + list(names)))
         self.user = self.user or other.user
+        self.tcp_listeners += [t for t in other.tcp_listeners if t not in self.tcp_listeners]
+        self.firewall = self.firewall if self.firewall is not None else other.firewall
         return self
 
 
@@ -143,11 +148,12 @@ def reg_stat_bytes(raw) -> bytes:
     return bytes(int(str(item), 16) if isinstance(item, str) else int(item) for item in raw or [])
 
 
-def read_state(execute, keys=(), processes=(), services=(), root_certificates=()) -> Snapshot:
+def read_state(execute, keys=(), processes=(), services=(), root_certificates=(), tcp_ports=()) -> Snapshot:
     """ONE ``win_powershell`` run of the collection's read-only query (:mod:`._state_query`): every key, process,
-    service and root certificate asked for, and whether the caller is an administrator."""
+    service and root certificate asked for, the TCP listeners on ``tcp_ports`` and the firewall's block rules (when
+    asked), and whether the caller is an administrator."""
     keys = list(dict.fromkeys(keys))
-    args = state_query.module_args(keys, processes, services, root_certificates)
+    args = state_query.module_args(keys, processes, services, root_certificates, tcp_ports)
     result = execute(state_query.MODULE, args)
     why = state_query.failure(result, ", ".join(keys + list(processes) + list(services)) or "the host")
     if why:
@@ -155,9 +161,12 @@ def read_state(execute, keys=(), processes=(), services=(), root_certificates=()
     data = result.get("result") or {}
     snapshot = Snapshot(processes=list(data.get("processes") or []), services=dict(data.get("services") or {}),
                         root_certificates=dict(data.get("root_certificates") or {}), user=dict(data.get("user") or {}),
+                        tcp_listeners=[dict(t) for t in data.get("tcp_listeners") or [] if isinstance(t, dict)],
+                        firewall=dict(data["firewall"]) if isinstance(data.get("firewall"), dict) else None,
                         asked={"processes": [str(p).lower() for p in processes],
                                "services": [str(s).lower() for s in services],
-                               "root_certificates": [str(t).lower() for t in root_certificates]})
+                               "root_certificates": [str(t).lower() for t in root_certificates],
+                               "tcp_ports": [str(p) for p in tcp_ports]})
     found = {str(k).lower(): v for k, v in (data.get("keys") or {}).items()}
     for path in keys:
         entry = found.get(path.lower())

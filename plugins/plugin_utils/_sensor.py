@@ -112,7 +112,8 @@ def discovery_reads(readiness: bool = True, dotnet_versions=checks.DOTNET_VERSIO
     if readiness:
         keys += checks.tls_key_paths(dotnet_versions)
     return {"keys": keys, "processes": [V3_PROCESS], "services": list(SERVICES),
-            "root_certificates": [r["thumbprint"] for r in checks.ROOT_CERTIFICATES] if readiness else []}
+            "root_certificates": [r["thumbprint"] for r in checks.ROOT_CERTIFICATES] if readiness else [],
+            "tcp_ports": [checks.SENSOR_PORT] if readiness else []}
 
 
 def complete(execute, snapshot: remote.Snapshot | None, reads: dict) -> remote.Snapshot:
@@ -545,14 +546,18 @@ def effective_from(discovery: dict, snapshot: remote.Snapshot, sensor_proxy: dic
     return effective_proxy(sensor, config, wininet_info, winhttp(snapshot.key(MACHINE_CONNECTIONS)), mde)
 
 
-def readiness_from(snapshot: remote.Snapshot, dotnet_versions=checks.DOTNET_VERSIONS) -> dict:
-    """The readiness checks (root CAs, .NET TLS values) of a state query that read them (:func:`discovery_reads`)."""
+def readiness_from(snapshot: remote.Snapshot, dotnet_versions=checks.DOTNET_VERSIONS, v2: bool = False) -> dict:
+    """The readiness checks (root CAs, .NET TLS values; localhost TCP 444 on a ``v2`` sensor host) of a state query
+    that read them (:func:`discovery_reads`)."""
     root = checks.check_root_certificates(snapshot.root_certificates)
     keys = {}
     for path in checks.tls_key_paths(dotnet_versions):
         key = snapshot.key(path)
         keys[path] = (key.exists, {n: (v.type, v.value) for n, v in key.values.items()})
-    return checks.summarize(root, checks.check_tls(keys))
+    port = None
+    if v2 and str(checks.SENSOR_PORT) in (snapshot.asked.get("tcp_ports") or []):
+        port = checks.check_localhost_port(snapshot.tcp_listeners, snapshot.firewall)
+    return checks.summarize(root, checks.check_tls(keys), port)
 
 
 def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool = True,
@@ -604,7 +609,8 @@ def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool =
     if sensor["generation"] == "v3":
         result["message"] = ("sensor v3: connects through Defender for Endpoint; its proxy is the MDE proxy "
                              "(TelemetryProxyServer, Windows Defender ProxyServer, WinHTTP)")
-    result["readiness"] = readiness_from(snapshot, dotnet_versions) if readiness else None
+    result["readiness"] = readiness_from(snapshot, dotnet_versions, v2=sensor["generation"] == "v2") \
+        if readiness else None
     result["method_in_use"] = method_in_use(result)
     result["auto_method"] = auto_method(result)
     result["sensor_warnings"] = warnings

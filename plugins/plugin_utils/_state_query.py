@@ -28,6 +28,11 @@ What each part mirrors, line by line where there is a module to mirror:
   (``ImagePath``, ``ObjectName``, ``Start``, ``DependOnService``), which is what
   ``win_service_info.ps1`` reports as ``path``, ``username``, ``start_mode``, ``dependencies``;
 * root certificates: ``Test-Path Cert:\\LocalMachine\\Root\\<thumbprint>`` for each thumbprint;
+* TCP listeners and firewall block rules, only when ``TcpPort`` is given (the readiness of a v2 sensor's localhost
+  TCP 444, :mod:`._readiness`): ``IPGlobalProperties.GetActiveTcpListeners()`` on those ports (``Address``,
+  ``Port``), and from ``HNetCfg.FwPolicy2`` the current profiles, whether each profile's firewall is on, and every
+  enabled rule whose ``Action`` is block (0), with its direction, protocol, ports and addresses (no documented
+  ansible.windows module returns listeners or firewall rules);
 * the caller: ``WindowsPrincipal.IsInRole(BuiltInRole.Administrator)``, true only when the token
   has BUILTIN\\Administrators enabled (what ``win_whoami``'s group list said before).
 
@@ -61,7 +66,8 @@ param(
     [string[]]$Key = @(),
     [string[]]$Process = @(),
     [string[]]$Service = @(),
-    [string[]]$RootCertificate = @()
+    [string[]]$RootCertificate = @(),
+    [int[]]$TcpPort = @()
 )
 # atp.sensor_proxy: read-only state query (plugins/plugin_utils/_state_query.py). Returns data only.
 # Sent with error_action stop: the first error ends it, and result.reading says what it was reading.
@@ -152,6 +158,36 @@ foreach ($thumbprint in $RootCertificate) {
     $roots[$thumbprint] = Test-Path -LiteralPath "Cert:\LocalMachine\Root\$thumbprint"
 }
 
+$listeners = @()
+$firewall = $null
+if ($TcpPort.Count -gt 0) {
+    $Ansible.Result['reading'] = 'the TCP listeners'
+    $listeners = @([Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().GetActiveTcpListeners() |
+        Where-Object { $TcpPort -contains $_.Port } |
+        ForEach-Object { [Ordered]@{ address = $_.Address.ToString(); port = $_.Port } })
+    $Ansible.Result['reading'] = 'the firewall rules'
+    $policy = New-Object -ComObject HNetCfg.FwPolicy2
+    $current = $policy.CurrentProfileTypes
+    $firewall = [Ordered]@{
+        current_profiles = $current
+        enabled = [Ordered]@{
+            domain = $policy.FirewallEnabled(1)
+            private = $policy.FirewallEnabled(2)
+            public = $policy.FirewallEnabled(4)
+        }
+        block_rules = @($policy.Rules | Where-Object { $_.Enabled -and $_.Action -eq 0 } | ForEach-Object {
+            [Ordered]@{
+                name = $_.Name
+                direction = $_.Direction
+                protocol = $_.Protocol
+                local_ports = $_.LocalPorts
+                local_addresses = $_.LocalAddresses
+                remote_addresses = $_.RemoteAddresses
+            }
+        })
+    }
+}
+
 $Ansible.Result['reading'] = 'the caller'
 $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
 $Ansible.Result = [Ordered]@{
@@ -159,6 +195,8 @@ $Ansible.Result = [Ordered]@{
     processes = $processes
     services = $services
     root_certificates = $roots
+    tcp_listeners = $listeners
+    firewall = $firewall
     user = [Ordered]@{
         name = $identity.Name
         sid = $identity.User.Value
@@ -175,12 +213,15 @@ KINDS = {
 }
 
 
-def module_args(keys=(), processes=(), services=(), root_certificates=()) -> dict:
+def module_args(keys=(), processes=(), services=(), root_certificates=(), tcp_ports=()) -> dict:
     """The ``win_powershell`` arguments of one query (``error_action: stop``: the first error ends it)."""
+    parameters = {"Key": list(keys), "Process": list(processes), "Service": list(services),
+                  "RootCertificate": list(root_certificates)}
+    if tcp_ports:  # only when asked: a query without it is the one every caller sent before
+        parameters["TcpPort"] = [int(p) for p in tcp_ports]
     return {
         "script": SCRIPT,
-        "parameters": {"Key": list(keys), "Process": list(processes), "Service": list(services),
-                       "RootCertificate": list(root_certificates)},
+        "parameters": parameters,
         "depth": DEPTH,
         "error_action": "stop",
     }

@@ -445,7 +445,35 @@ def seed_v2_sensor(host: state.Host, proxy: dict | None = None, version: str = S
                 "NT AUTHORITY\\LocalService", "started" if running else "stopped")
     add_service(host, UPDATER_SERVICE, UPDATER_DISPLAY, '"%sMicrosoft.Tri.Sensor.Updater.exe"' % folder,
                 "LocalSystem", "started" if running else "stopped")
+    listen(host, "127.0.0.1", SENSOR_PORT, SENSOR_SERVICE)  # the sensor's local endpoint, while AATPSensor runs
     return SensorSeed(folder, folder + "SensorConfiguration.json", thumb, password_thumb)
+
+
+# ---------------------------------------------------------------------------
+# TCP listeners and the Windows Firewall (tests/lab/pwsh/surface/network.py reads them)
+# ---------------------------------------------------------------------------
+SENSOR_PORT = 444  # troubleshooting-known-issues.md: "communication isn't blocked for localhost, TCP port 444"
+
+
+def listen(host: state.Host, address: str, port: int, service: str | None = None) -> None:
+    """A listening TCP socket; with ``service``, only while that service runs."""
+    with transaction(host) as system:
+        system.setdefault("tcp_listeners", []).append({"address": address, "port": int(port), "service": service})
+
+
+def stop_listening(host: state.Host, port: int) -> None:
+    """Fault: nothing listens on ``port`` any more (another program took it, or the sensor never opened it)."""
+    with transaction(host) as system:
+        system["tcp_listeners"] = [t for t in system.get("tcp_listeners") or [] if int(t["port"]) != int(port)]
+
+
+def block_tcp(host: state.Host, name: str, ports: str, remote_addresses: str = "*", direction: int = 1) -> None:
+    """Fault: an enabled Windows Firewall rule ``name`` that blocks TCP ``ports`` (``LocalPorts`` syntax)."""
+    with transaction(host) as system:
+        firewall = system.setdefault("firewall", {"profiles": {"1": True, "2": True, "4": True}, "current": 1,
+                                                  "rules": []})
+        firewall["rules"].append({"name": name, "enabled": True, "direction": direction, "action": 0, "protocol": 6,
+                                  "local_ports": ports, "local_addresses": "*", "remote_addresses": remote_addresses})
 
 
 def seed_v3_sensor(host: state.Host, telemetry_proxy: str | None = None, defender_proxy: str | None = None,

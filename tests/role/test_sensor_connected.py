@@ -168,3 +168,23 @@ def test_a_bad_start_timeout_names_the_variable_and_changes_nothing(make_lab, va
     run = lab.run_playbook(CONFIGURE, extra_vars=dict(RUN, atp_proxy_sensor_start_timeout=value))
     assert run.rc != 0 and "atp_proxy_sensor_start_timeout: %d; give 0 to 600 seconds" % value in run.stdout
     assert lab.round_trips()["dc01"] == 0
+
+
+def test_readiness_localhost_444_listens_and_is_not_blocked_on_v2_hosts(make_lab):
+    lab = make_lab(4)
+    ok, silent, blocked, plain = (lab.host(n) for n in ("dc01", "dc02", "dc03", "dc04"))
+    for host in (ok, silent, blocked):
+        ss.seed_v2_sensor(host)
+    ss.stop_listening(silent, 444)  # another program took the port, or the sensor never opened it
+    ss.block_tcp(blocked, "Block 443-445", "443-445")  # a hardening rule that also covers the sensor's port
+    ss.block_tcp(ok, "Block SMB", "445")  # a block rule that does not cover 444
+    run = lab.run_playbook(CHECK, extra_vars=dict(RUN, atp_proxy_hosts="all"))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "localhost TCP 444" not in line(run, "dc01") and "Block SMB" not in line(run, "dc01")
+    assert "readiness: Nothing listens on localhost TCP 444, which the sensor needs" in line(run, "dc02"), line(run, "dc02")
+    assert "readiness: The Windows Firewall rule 'Block 443-445' blocks TCP 444 for localhost: allow localhost TCP " \
+           "444" in line(run, "dc03"), line(run, "dc03")
+    found = task_result(run, "dc03", WRITE_TASK)["readiness"]["localhost_444"]
+    assert found == {"ok": False, "port": 444, "listening": ["127.0.0.1"], "blocked_by": ["Block 443-445"],
+                     "fix": found["fix"]}
+    assert "localhost_444" not in (task_result(run, "dc04", WRITE_TASK)["readiness"] or {})  # no sensor: not checked

@@ -18,6 +18,7 @@ Each module registers its types (``types.register``) and cmdlets (``cmdlets.regi
                 through ``tests/lab/web.py``)
 ``runspaces``   ``InitialSessionState``, ``RunspaceFactory``/``RunspacePool``, ``PowerShell``
                 (``BeginInvoke``/``EndInvoke`` on threads, one interpreter session per runspace)
+``network``     ``IPGlobalProperties`` (TCP listeners), ``New-Object -ComObject HNetCfg.FwPolicy2`` (firewall rules)
 ==============  ==========================================================================================
 
 A new area (a log reader's cmdlets) is one more module here, imported below; the interpreter does not change.
@@ -69,6 +70,7 @@ from tests.lab.pwsh.surface import (  # noqa: E402,F401
     crypto,
     files,
     identity,
+    network,
     registry,
     runspaces,
     services,

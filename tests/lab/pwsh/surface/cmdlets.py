@@ -269,7 +269,14 @@ def _write_error(call: Call) -> list:
 
 
 def _new_object(call: Call) -> list:
-    """New-Object -TypeName T [-ArgumentList ...]: the type table's constructor."""
+    """New-Object -TypeName T [-ArgumentList ...]: the type table's constructor; New-Object -ComObject ProgID: the
+    COM objects of ``surface/network.py`` (the Windows Firewall's HNetCfg.FwPolicy2)."""
+    if call.get("ComObject") is not None:
+        from tests.lab.pwsh.surface import network
+
+        return [network.com_object(call.ctx, v.to_string(call.get("ComObject")), call.line)]
+    if call.get("TypeName") is None:
+        raise Unsupported("New-Object without -TypeName or -ComObject", call.line)
     info = types.lookup(v.to_string(call.get("TypeName")), call.line)
     if info.new is None:
         raise Unsupported("New-Object -TypeName %s" % info.full_name, call.line)
@@ -312,6 +319,6 @@ def _start_sleep(call: Call) -> list:
 register(Cmdlet("Start-Sleep", [Param("Seconds", "System.Int32", position=0, aliases=("s",)),
                                 Param("Milliseconds", "System.Int32", aliases=("ms",))], _start_sleep,
                 "Microsoft.PowerShell.Commands.StartSleepCommand", aliases=("sleep",)))
-register(Cmdlet("New-Object", [Param("TypeName", "System.String", position=0, mandatory=True),
+register(Cmdlet("New-Object", [Param("TypeName", "System.String", position=0), Param("ComObject", "System.String"),
                                Param("ArgumentList", position=1, aliases=("args",))], _new_object,
                 "Microsoft.PowerShell.Commands.NewObjectCommand"))

@@ -128,6 +128,12 @@ class FakeSensorHost:
                     "processes": [p for p in self.processes if p["name"].lower() in names],
                     "services": services,
                     "root_certificates": {t: t.upper() in self.roots for t in params["RootCertificate"]},
+                    # TcpPort (readiness): a running AATPSensor listens on localhost TCP 444, no firewall block rule
+                    "tcp_listeners": [{"address": "127.0.0.1", "port": 444} for s in self.services
+                                      if s["name"] == "AATPSensor" and s.get("status") == "Running"
+                                      and 444 in params.get("TcpPort", [])],
+                    "firewall": {"current_profiles": 1, "enabled": {}, "block_rules": []}
+                    if params.get("TcpPort") else None,
                     "user": {"name": "CORP\\ansible", "sid": "S-1-5-21-1-2-3-500", "administrator": True}}}
 
     def slurp(self, args):
@@ -396,7 +402,7 @@ def test_a_callers_snapshot_leaves_only_the_file_to_read(v2):
     reads = sensor.discovery_reads(True, ("v4.0.30319",))
     own = ["HKCU:\\" + CONN, "HKLM:\\SOFTWARE\\atp.sensor_proxy\\Backups"]
     snapshot = remote.read_state(v2, own + reads["keys"], reads["processes"], reads["services"],
-                                 reads["root_certificates"])
+                                 reads["root_certificates"], reads["tcp_ports"])
     v2.calls.clear()
     result = sensor.discover(v2, snapshot, readiness=True)
     assert modules(v2) == ["slurp"] and result["readiness"]["ok"] is True
@@ -405,7 +411,7 @@ def test_a_callers_snapshot_leaves_only_the_file_to_read(v2):
     v3 = FakeSensorHost()
     v3.processes = [{"name": "SenseIdentity", "id": 1}]
     v3.set(sensor.ATP_POLICY_KEY, "OnboardingInfo", "REG_SZ", json.dumps({"body": "{}"}))
-    snapshot = remote.read_state(v3, reads["keys"], reads["processes"], reads["services"], reads["root_certificates"])
+    snapshot = remote.read_state(v3, **reads)
     v3.calls.clear()
     assert sensor.discover(v3, snapshot)["sensor"]["generation"] == "v3" and v3.calls == []
 
