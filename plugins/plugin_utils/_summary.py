@@ -436,11 +436,11 @@ def line(summary: dict) -> str:
     parts += ["warning: " + w for w in summary.get("warnings") or []]
     if summary.get("probe"):
         parts.append("probe " + ", ".join(_probe_text(p) for p in summary["probe"]))
-    if summary.get("cloud"):
-        parts.append(cloud_verdict.text(summary["cloud"]))
     said = connected.text(summary.get("connected") or {})
     if said:
         parts.append(said)
+    if summary.get("cloud"):  # the cloud's own details (issues, advice, the wait) after the answer they feed
+        parts.append(cloud_verdict.text(summary["cloud"]))
     if summary.get("error"):
         parts.append("error: " + summary["error"])
     return "%s: %s" % (summary["host"], "; ".join(parts))

@@ -116,11 +116,19 @@ def test_configure_waits_for_the_changed_sensors_and_shows_the_cloud_everywhere(
     assert re.search(r"; cloud NOT CONNECTED \(Graph: notHealthyHigh, disconnected; %s: %s; still so after waiting "
                      r"[45]s \(atp_proxy_cloud_wait_timeout\)\)$" % (STOPPED, re.escape(ADVICE)), text["dc03"]), \
         text["dc03"]
+    # the cloud's verdict is the evidence that answers "sensor connected?" (its cloud slot): yes only from the cloud
+    assert "; sensor connected? yes (cloud: Microsoft Graph reports the sensor connected (healthy)); cloud connected" \
+        in text["dc01"], text["dc01"]
+    assert "; sensor connected? no (cloud: Microsoft Graph reports the sensor not connected (notHealthyHigh): %s); " \
+        "cloud NOT CONNECTED" % STOPPED in text["dc03"], text["dc03"]
 
     stats = fleet_stats(run)
     assert stats["cloud"]["connected"] == ["dc01", "dc02"] and stats["cloud"]["not_connected"] == ["dc03"]
     assert (stats["totals"]["cloud_read"], stats["totals"]["cloud_connected"],
             stats["totals"]["cloud_not_connected"]) == (3, 2, 1)
+    assert stats["sensor_connected"]["dc03"]["connected"] == "no"
+    assert stats["sensor_connected"]["dc01"]["connected"] == "yes"
+    assert (stats["totals"]["sensor_connected_yes"], stats["totals"]["sensor_connected_no"]) == (2, 1)
 
     rows = {r["host"]: r for r in json.loads((report / "atp_proxy_fleet.json").read_text())["rows"]}
     assert rows["dc03"]["cloud"]["connected"] is False
@@ -131,6 +139,7 @@ def test_configure_waits_for_the_changed_sensors_and_shows_the_cloud_everywhere(
     assert "❌ NOT CONNECTED" in markdown and "✅ connected" in markdown
     assert "%s: %s" % (STOPPED, ADVICE) in markdown  # the cause, numbered once
     assert "Cloud (Microsoft Graph)</th>" in (report / "atp_proxy_report.html").read_text()
+    assert "Sensor connected? |" in markdown and "cloud: Microsoft Graph reports the sensor connected" in markdown
 
     texts = {"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results)}
     texts.update({p.name: p.read_text() for p in report.iterdir()})
