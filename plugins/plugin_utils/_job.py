@@ -41,9 +41,9 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as md
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _readiness as readiness
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_v3 as sensor_v3
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
@@ -478,8 +478,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
             restart["restart_needed"] = plan["services"]
     result["restart"] = restart
     # -- after the restart: does the sensor keep running, what did it log? ------
-    result.update(sensor_after.after_run(execute, v, discovery, (sensor_result or {}).get("watch") or
-                                          restart.get("watch") or {}, predicted))
+    watched = (sensor_result or {}).get("watch") or restart.get("watch") or {}
+    result.update(sensor_after.after_run(execute, v, discovery, watched, predicted))
     result["actions"] = list(result.get("actions") or []) + list((sensor_result or {}).get("actions") or []) + \
         list((mde_result or {}).get("actions") or []) + list(restart["actions"])
 

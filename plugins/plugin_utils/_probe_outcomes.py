@@ -53,6 +53,8 @@ def expected_issuers_for(cloud: str | None, given=None) -> list:
     if given:
         return [str(i) for i in given]
     return list(ISSUERS_BY_CLOUD.get(str(cloud or "commercial").lower(), DEFAULT_EXPECTED_ISSUERS))
+
+
 DEFAULT_TIMEOUT = 10
 
 # The three values of a result's ``tls_inspection``.

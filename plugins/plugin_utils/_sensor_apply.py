@@ -555,8 +555,8 @@ class SensorChange:
                                                  self.secrets)
                 failed = _watch_failure(self.watched)
                 if failed:
-                    self._roll_back("%s after the restart (watched %d s)%s" % (failed, self.watch,
-                                                                                _logged(self.watched)),
+                    self._roll_back("%s after the restart (watched %d s)%s"
+                                    % (failed, self.watch, _logged(self.watched)),
                                     restart_again=True,
                                     down=[n for n, v in self.watched["verdicts"].items()
                                           if v != sensor_watch.RUNNING])

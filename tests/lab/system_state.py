@@ -253,8 +253,8 @@ def sensor_log_path(host: state.Host, updater: bool = False, entry: dict | None 
     (troubleshooting-using-logs.md: the Logs folder of the version folder)."""
     entry = entry or service(host, SENSOR_SERVICE) or {}
     folder = str(entry.get("path") or "").strip('"').rsplit("\\", 1)[0]
-    return "%s\\Logs\\%s" % (folder, "Microsoft.Tri.Sensor.Updater-Errors.log" if updater
-                               else "Microsoft.Tri.Sensor-Errors.log")
+    name = "Microsoft.Tri.Sensor.Updater-Errors.log" if updater else "Microsoft.Tri.Sensor-Errors.log"
+    return "%s\\Logs\\%s" % (folder, name)
 
 
 def write_sensor_log(host: state.Host, lines, updater: bool = False, entry: dict | None = None,

@@ -121,8 +121,8 @@ def test_a_converged_run_reads_no_log_and_a_check_run_reads_them_once(make_lab):
     assert "sensor log" not in line(off)
 
 
-def test_with_the_probe_a_healthy_sensor_is_likely_connected_in_the_line_stats_and_report(lab, tmp_path, sensor_api,
-                                                                                            proxy):
+def test_with_the_probe_a_healthy_sensor_is_likely_connected_in_the_line_stats_and_report(
+        lab, tmp_path, sensor_api, proxy):
     host = lab.host("dc01")
     ss.seed_v2_sensor(host, workspace=WORKSPACE_NAME)
     report = tmp_path / "report"

@@ -304,6 +304,8 @@ register(Cmdlet("Write-Output", [Param("InputObject", position=0, pipeline=True)
                 "Microsoft.PowerShell.Commands.WriteOutputCommand", aliases=("echo",)))
 register(Cmdlet("Write-Error", [Param("Message", "System.String", position=0, mandatory=True)], _write_error,
                 "Microsoft.PowerShell.Commands.WriteErrorCommand"))
+
+
 def _start_sleep(call: Call) -> list:
     """Start-Sleep [-Seconds] <int> | -Milliseconds <int> (Windows PowerShell 5.1,
     https://learn.microsoft.com/powershell/module/microsoft.powershell.utility/start-sleep?view=powershell-5.1).

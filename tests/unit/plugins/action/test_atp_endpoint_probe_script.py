@@ -228,8 +228,8 @@ def test_the_run_bound_grows_with_the_waves():
 
 @pytest.mark.parametrize("cloud", ["gcc", "gcc_high", "dod"])
 def test_the_chain_is_judged_against_the_issuers_of_the_cloud(cloud):
-    url = "https://contososensorapi.%s/tri/sensor/api/ping" % ("gcc.atp.azure.com" if cloud == "gcc" else
-                                                                "atp.azure.us")
+    domain = "gcc.atp.azure.com" if cloud == "gcc" else "atp.azure.us"
+    url = "https://contososensorapi.%s/tri/sensor/api/ping" % domain
     args = {"workspace": "contoso", "cloud": cloud, "include_crl": False}
     [entry] = run(args, FakeHost({(url, "default"): answered(url)}))["results"]
     assert (entry["outcome"], entry["tls_inspection"]) == ("reachable", "not intercepted")

@@ -78,8 +78,8 @@ def test_a_failing_proxy_hidden_by_the_direct_fallback_works_only_direct():
     o.direct_fallback(found, [endpoint], PROXY)
     named, direct = found
     assert named["outcome"] == "proxy_unreachable"
-    assert (direct["outcome"], direct["proxy_outcome"], direct["status"]) == ("works_only_direct", "proxy_unreachable",
-                                                                             500)
+    assert (direct["outcome"], direct["proxy_outcome"], direct["status"]) == \
+        ("works_only_direct", "proxy_unreachable", 500)
     assert direct["hint"].startswith("Fix the proxy %s for winatp-gw-eus.microsoft.com (through it: proxy_unreachable)"
                                      % PROXY)
     assert "falls back to a direct connection" in direct["hint"] and "TelemetryProxyServer" in direct["hint"]
