@@ -40,6 +40,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from tests.lab.network import _ThreadedServer
+
 SENSORS = "security/identities/sensors"
 ISSUES = "security/identities/healthIssues"
 PERMISSIONS = {SENSORS: "SecurityIdentitiesSensors.Read.All", ISSUES: "SecurityIdentitiesHealth.Read.All"}
@@ -179,7 +181,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self._send(200, body)
 
 
-class FakeGraph:
+class FakeGraph(_ThreadedServer):  # start, stop and the context manager
     """The token service and Graph on one HTTPS port; ``url`` is both the authority and the Graph endpoint."""
 
     def __init__(self, directory, *, tenant: str = "contoso.onmicrosoft.com", client_id: str | None = None,
@@ -216,21 +218,6 @@ class FakeGraph:
         self.port = self.httpd.server_address[1]
         self.url = "https://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> FakeGraph:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- helpers --------------------------------------------------------------------------------
     def log(self, method: str, route: str, query: str, authorized: bool) -> None:
