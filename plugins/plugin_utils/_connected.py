@@ -77,7 +77,7 @@ def probe_evidence(probes: list, account: str | None, generation: str | None) ->
     if bad:
         acct, r = bad[0]
         return {"ok": False, "text": "%s: %s as %s" % (r.get("url"), r.get("outcome"), acct)}
-    return {"ok": True, "text": "sensor endpoint reachable as %s" % ", ".join(sorted({str(a) for a, _ in results}))}
+    return {"ok": True, "text": "sensor endpoint reachable as %s" % ", ".join(sorted({str(pair[0]) for pair in results}))}
 
 
 def cloud_evidence(cloud: dict | None) -> dict | None:

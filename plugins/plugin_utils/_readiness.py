@@ -107,7 +107,7 @@ def _ports_cover(ports: str, port: int) -> bool:
     for part in str(ports or "*").replace(" ", "").split(","):
         if part.lower() in _ANY:
             return True
-        low, _, high = part.partition("-")
+        low, dummy, high = part.partition("-")
         if low.isdigit() and (high or low).isdigit() and int(low) <= port <= int(high or low):
             return True
     return False

@@ -18,10 +18,11 @@ import trustme
 
 from tests.lab.conftest import SENSOR_HOST, WORKSPACE_NAME
 from tests.lab.network import OLD_SENSOR_HOST, OLD_WORKSPACE_NAME, MitmProxy, deny_through_proxy, set_win_uri_fault
-from tests.network.test_tinyproxy import tinyproxy  # noqa: F401  (fixture)
+from tests.network import test_tinyproxy
 
 pytestmark = [pytest.mark.lab, pytest.mark.network]
 
+tinyproxy = test_tinyproxy.tinyproxy  # the fixture, under its name for this module's tests
 PING = "https://%s/tri/sensor/api/ping" % SENSOR_HOST
 PROXY = "proxy.corp:8080"
 BOTH = """

@@ -63,8 +63,6 @@ GERMAN_PROTOCOL_ERROR = "Der Remoteserver hat einen Fehler zur\u00fcckgegeben: (
 
 SECURITY_PROTOCOL = types.register("System.Net.SecurityProtocolType", flags=True, enum={
     "SystemDefault": 0, "Ssl3": 48, "Tls": 192, "Tls11": 768, "Tls12": 3072, "Tls13": 12288})
-SECURITY_PROTOCOL.names_for = lambda ctx: [n for n in SECURITY_PROTOCOL.enum
-                                           if n != "Tls13" or dotnet_release(ctx) >= DOTNET_48]
 STATUS_CODE = types.register("System.Net.HttpStatusCode", enum={
     "Continue": 100, "SwitchingProtocols": 101, "OK": 200, "Created": 201, "Accepted": 202,
     "NonAuthoritativeInformation": 203, "NoContent": 204, "ResetContent": 205, "PartialContent": 206,
@@ -99,6 +97,11 @@ CHAIN_STATUS = types.register("System.Security.Cryptography.X509Certificates.X50
 def dotnet_release(ctx) -> int:
     value = ctx.registry().get_value(NDP_KEY, "Release")
     return int(value["data"]) if value else DEFAULT_RELEASE
+
+
+# Tls13 is a name of the enum from .NET 4.8 on (dotnet_release above)
+SECURITY_PROTOCOL.names_for = lambda ctx: [n for n in SECURITY_PROTOCOL.enum
+                                           if n != "Tls13" or dotnet_release(ctx) >= DOTNET_48]
 
 
 def _process(ctx) -> dict:
