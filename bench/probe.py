@@ -21,8 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import trustme
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as probe
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 GOAL = 1.3
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_endpoint_probe (read-only, check mode: full).
 
-Glue only: the catalogue is in ``plugin_utils/_endpoints.py``; outcomes and hints in ``_probe_outcomes``,
+Glue only: the catalogue is in ``plugin_utils/_probe/_endpoints.py``; outcomes and hints in ``_probe_outcomes``,
 the win_uri arguments and their reading in ``_probe_target``, the controller prober and the issuer check in
 ``_probe_controller``, the result and the reports in ``_probe_report``.
 """
@@ -16,15 +16,15 @@ import time
 from ansible import constants as C
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints_mod
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as controller
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_facts as facts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_report as report
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_target as target
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as controller
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints_mod
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _facts as facts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _target as target
 
 CONTROLLER_ONLY = ("ca_path",)
 TARGET_ONLY = ("expected_proxy",)

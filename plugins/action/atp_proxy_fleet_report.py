@@ -1,16 +1,16 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_proxy_fleet_report (controller only; writes local files, in check
-mode too). The report is built in _report.py, rendered in _report_render.py, written in _report_files.py."""
+mode too). The report is built in _fleet/_view.py, rendered in _fleet/_render.py, written in _fleet/_files.py."""
 
 from __future__ import annotations
 
 import datetime
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_fleet_report import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_files as report_files
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _files as report_files
 
 
 class ActionModule(AtpAction):

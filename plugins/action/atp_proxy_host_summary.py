@@ -1,12 +1,12 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin for atp.sensor_proxy.atp_proxy_host_summary (controller only). The rules are in _summary.py."""
+"""Action plugin for atp.sensor_proxy.atp_proxy_host_summary (controller only). The rules are in _fleet/_summary.py."""
 
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_host_summary import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 
 
 class ActionModule(AtpAction):

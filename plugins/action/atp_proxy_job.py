@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_proxy_job: the role's job on one host. Glue only: the variable check is
-_validate.py, the run _job.py (one state query, then each part's own module), the summary _summary.py."""
+_job/_variables.py, the run _job/_job.py (one state query, then each part's own module), the summary _fleet/_summary.py."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ import os
 from ansible.utils.display import Display
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_job import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _job as job
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _validate as validate
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _job as job
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as validate
 
 _display = Display()
 
 
 class ActionModule(AtpAction):
     DOCUMENTATION = DOCUMENTATION
-    # No file is transferred: the backups travel in the arguments of one win_powershell run (_file_write.py), and
+    # No file is transferred: the backups travel in the arguments of one win_powershell run (_host/_file_write.py), and
     # the win_copy remote_src copy of the sensor's file runs the module once; no temporary folder is made.
     TRANSFERS_FILES = False
     WHAT = "running the atp_proxy job"

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.mdi_sensor_health (controller only, read-only, check mode: full).
 
-Glue only: the Graph client (token, retries, paging, errors) is ``plugin_utils/_graph_client.py``, the certificate
-credential ``_graph_assertion.py``, the matching and the verdicts ``_sensor_health.py``.
+Glue only: the Graph client (token, retries, paging, errors) is ``plugin_utils/_cloud/_graph_client.py``, the certificate
+credential ``_cloud/_graph_assertion.py``, the matching and the verdicts ``_cloud/_sensor_health.py``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import os
 import time
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.mdi_sensor_health import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _graph_assertion as assertion
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _graph_client as graph
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as proxies
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_health as health
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_assertion as assertion
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as proxies
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 
 POSITIVE = ("timeout", "total_timeout", "wait_interval")
 NOT_NEGATIVE = ("max_retries", "wait_timeout")

@@ -3,20 +3,20 @@
 """Action plugin for atp.sensor_proxy.win_mde_proxy: the Defender for Endpoint and Defender Antivirus proxy
 settings, backed up, written only where they differ, read back.
 
-Glue only: the settings, the validation and the plan are in plugin_utils/_mde.py; the backup, the one reg
-import, the win_http_proxy call, the read back and the rollback in _apply.py.
+Glue only: the settings, the validation and the plan are in plugin_utils/_mde/_settings.py; the backup, the one reg
+import, the win_http_proxy call, the read back and the rollback in _wininet/_registry_change.py.
 """
 
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mde_proxy import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
 
 
 class ActionModule(AtpAction):
     DOCUMENTATION = DOCUMENTATION
-    # No file is transferred: the backups travel in the arguments of one win_powershell run (_file_write.py),
+    # No file is transferred: the backups travel in the arguments of one win_powershell run (_host/_file_write.py),
     # so no task costs a temporary-folder round trip.
     TRANSFERS_FILES = False
     WHAT = "applying Defender for Endpoint proxy settings"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import codecs
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mdi_sensor_info import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 
 
 class ActionModule(AtpAction):

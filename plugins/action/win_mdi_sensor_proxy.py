@@ -3,25 +3,25 @@
 """Action plugin for atp.sensor_proxy.win_mdi_sensor_proxy: the sensor's own proxy (SensorConfiguration.json),
 backed up, written, read back, the updater restarted and checked, rolled back on failure.
 
-Glue only: the discovery is plugin_utils/_sensor.py (one state query, which also reads the backup manifest,
-and the file), the plan _sensor_config.py, the change, restart and rollback _sensor_apply.py.
+Glue only: the discovery is plugin_utils/_sensor/_discovery.py (one state query, which also reads the backup manifest,
+and the file), the plan _sensor/_config_file.py, the change, restart and rollback _sensor/_change.py.
 """
 
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mdi_sensor_proxy import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 
 
 class ActionModule(AtpAction):
     DOCUMENTATION = DOCUMENTATION
     NO_LOG = ("password",)
-    # No file is transferred: the backups travel in the arguments of one win_powershell run (_file_write.py), and
+    # No file is transferred: the backups travel in the arguments of one win_powershell run (_host/_file_write.py), and
     # the win_copy remote_src copy of the sensor's file runs the module once; no temporary folder is made.
     TRANSFERS_FILES = False
     WHAT = "setting the Defender for Identity sensor's proxy"

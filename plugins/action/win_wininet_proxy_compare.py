@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_wininet_proxy_compare import DOCUMENTATION
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 
 
 class ActionModule(AtpAction):

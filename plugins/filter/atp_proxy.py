@@ -3,7 +3,7 @@
 """Filters the atp_proxy role and playbooks call instead of holding rules in Jinja.
 
 Documented in the ``.yml`` files beside this one. The rules are in plugin_utils: accounts in
-``_accounts.py``, role variables in ``_validate.py``, statuses and fleet totals in ``_summary.py``.
+``_host/_accounts.py``, role variables in ``_job/_variables.py``, statuses and fleet totals in ``_fleet/_summary.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _validate as validate
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as validate
 
 _display = Display()
 

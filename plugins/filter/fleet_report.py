@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filter ``atp.sensor_proxy.fleet_report``; documented in ``fleet_report.yml`` next to it.
 
-The same renderer as the ``atp.sensor_proxy.atp_proxy_fleet_report`` action (``_report_render.py``); hosts
+The same renderer as the ``atp.sensor_proxy.atp_proxy_fleet_report`` action (``_fleet/_render.py``); hosts
 without a summary are rebuilt as ``_summary.row_for`` does (unreachable, or what they registered)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 
 SUMMARY_VAR = "atp_proxy_summary"
 HOST_VARS = (SUMMARY_VAR, "atp_proxy_result", "atp_proxy_probe_results", "atp_proxy_mode")

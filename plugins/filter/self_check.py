@@ -1,12 +1,12 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the real-host self-check (the role's ``self_check.yml``). Documented in the ``.yml`` files beside this
-one; the rules are in ``plugin_utils/_self_check.py``."""
+one; the rules are in ``plugin_utils/_job/_self_check.py``."""
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _self_check as self_check
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _self_check as self_check
 
 
 def self_check_query(readiness=True):

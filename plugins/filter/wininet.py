@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _accounts as accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _compare as compare
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as wininet
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 
 
 def _fail(name: str, exc: Exception):

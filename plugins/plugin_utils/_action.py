@@ -9,8 +9,8 @@ beside it. A subclass sets ``DOCUMENTATION`` (imported from its doc stub) and im
 
 * sets ``_supports_check_mode`` / ``_supports_async`` before ``super().run()``;
 * builds the argument spec from the stub's DOCUMENTATION with its doc fragments merged
-  (:mod:`._argspec`: suboptions and ``NO_LOG`` included) and validates the task's arguments;
-* builds the counting executor every remote call goes through (:mod:`._remote`);
+  (:mod:`_common._argspec`: suboptions and ``NO_LOG`` included) and validates the task's arguments;
+* builds the counting executor every remote call goes through (:mod:`_host._remote`);
 * maps errors: :class:`UsageError` and :class:`RemoteError` to ``failed`` with their message (also
   in ``error``, which a ``failed_when`` keyword does not overwrite),
   :class:`ChangeError` to ``failed`` plus its details, :class:`ConnectionDropped` to an
@@ -29,17 +29,17 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import fragment_loader
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write as file_write
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import (
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
     ChangeError,
     ConnectionDropped,
     Disconnected,
     RemoteError,
     UsageError,
 )
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._plain import plain
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._remote import CountingExecutor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write as file_write
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import CountingExecutor
 
 # libyaml's loader when PyYAML has it: every worker process builds its spec once, so this runs once per task
 # and host (ten times faster than the pure-Python loader).
@@ -110,7 +110,7 @@ class AtpAction(ActionBase):
 
     # -- the hook ---------------------------------------------------------
     def act(self, args: dict, execute: CountingExecutor, task_vars: dict) -> dict:  # pragma: no cover - abstract
-        """Do the work; return the result fields. Raise the errors of :mod:`._errors`."""
+        """Do the work; return the result fields. Raise the errors of :mod:`_common._errors`."""
         raise NotImplementedError
 
     def usage_failure(self, exc: UsageError) -> dict:
@@ -154,8 +154,8 @@ class AtpAction(ActionBase):
     @staticmethod
     def uploader(execute):
         """``upload(files, dest)`` for the pure write paths: ``files`` (name -> bytes) written as new files into the
-        folder ``dest`` in one ``ansible.windows.win_powershell`` run of :mod:`._file_write` (1 WinRM command);
-        returns :func:`._file_write.outcome`. Raises :class:`Disconnected`."""
+        folder ``dest`` in one ``ansible.windows.win_powershell`` run of :mod:`_host._file_write` (1 WinRM command);
+        returns :func:`_host._file_write.outcome`. Raises :class:`Disconnected`."""
         return lambda files, dest: file_write.write(execute, dest, files)
 
     def remote_copier(self, task_vars: dict, execute):

@@ -3,7 +3,7 @@
 """Host summaries for the fleet report tests, built the way the role builds them.
 
 Each row is what ``_summary.host_summary()`` makes of a ``win_wininet_proxy`` result (the fields
-``_configure.py`` returns) and of probe results made by ``_probe_outcomes.make_result()`` for the real
+``_wininet/_write.py`` returns) and of probe results made by ``_probe_outcomes.make_result()`` for the real
 endpoint catalogue: statuses, texts and hints are the collection's own, never invented here.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 
 SYSTEM, LOCAL_SERVICE = "S-1-5-18", "S-1-5-19"
 WORKSPACE = "contoso"

@@ -47,4 +47,4 @@ def test_a_tarball_built_after_a_test_run_ships_no_cache(tmp_path):
     assert [n for n in names if n in CACHES] == []
     assert not [n for n in names if n.endswith((".pyc", ".swp", ".tar.gz")) or "__pycache__" in n]
     # and the real content is there
-    assert "plugins/plugin_utils/_wininet.py" in names and "roles/atp_proxy/tasks/main.yml" in names
+    assert "plugins/plugin_utils/_wininet/_codec.py" in names and "roles/atp_proxy/tasks/main.yml" in names

@@ -18,11 +18,11 @@ import re
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.filter.fleet_report import fleet_report
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report as report
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _view as report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 
 from . import _report_fixtures as fx
 from ._report_page import Page
@@ -155,7 +155,7 @@ def test_why_hints_are_the_probes_own_words(kinds, page):
 
 
 def test_why_the_page_comes_from_autoescaped_jinja2_templates():
-    """Was: Python string concatenation. Now Jinja2 templates next to _report.py, HTML autoescaped: markup or
+    """Was: Python string concatenation. Now Jinja2 templates next to _fleet/_view.py, HTML autoescaped: markup or
     template syntax in the data stays text."""
     env = render.environment("html")
     assert env.autoescape is True and render.environment("markdown").autoescape is False

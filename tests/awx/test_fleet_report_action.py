@@ -15,9 +15,9 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_files as report_files
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _files as report_files
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
 
 from . import _report_fixtures as fx
 from ._helpers import REPO, ansible_env, run, tool

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report_render as render
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
 
 from . import _report_fixtures as fx
 from ._helpers import REPO, read_png

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as _wininet
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -29,7 +29,7 @@ import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CODEC_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_wininet.py"
+CODEC_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_wininet" / "_codec.py"
 
 # Environment passed from the fixture to ansible-playbook and from there to every module process.
 ENV_LAB_DIR = "ATP_LAB_DIR"

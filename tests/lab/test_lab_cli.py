@@ -336,7 +336,7 @@ def test_check_playbook_through_run(lab_dir):
 
 
 def test_pwsh_runs_the_collections_scripts_on_a_host_and_prints_the_win_powershell_result(tmp_path):
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write, _state_query
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write, _state_query
 
     lab = tmp_path / "lab"
     ok(lab, "create", "--hosts", "1")

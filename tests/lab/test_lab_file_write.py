@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lab's win_powershell stand-in running the collection's file write (plugins/plugin_utils/_file_write.py),
+"""The lab's win_powershell stand-in running the collection's file write (plugins/plugin_utils/_host/_file_write.py),
 through real ansible-playbook, checked against the REAL ansible.windows 3.3.0 RETURN docs, and refusing what
 Windows refuses: an existing file (FileMode.CreateNew), a write into a protected folder by a user who is not an
 administrator, a name that is not a plain file name."""
@@ -17,7 +17,7 @@ SCRIPT_DEFINED = "win_powershell: undocumented key result."
 
 
 def file_write():
-    return state.load_by_path("atp_lab_file_write_test", state.REPO_ROOT / "plugins/plugin_utils/_file_write.py")
+    return state.load_by_path("atp_lab_file_write_test", state.REPO_ROOT / "plugins/plugin_utils/_host/_file_write.py")
 
 
 def play(*names) -> str:

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The probe script (_probe_script.py) run for real by the lab's executor and read by the collection's own Python
+"""The probe script (_probe/_script.py) run for real by the lab's executor and read by the collection's own Python
 (_probe_facts.probe), on the lab's real proxies and TLS servers: what the script does besides what the end-to-end
 probe tests show (tests/network/lab): the bound on the whole run, an error of its own, FIPS, check mode, and the
 proxy password that reaches it only as a sensitive parameter."""
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as endpoints
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_facts as facts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_script as script
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _facts as facts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as script
 from tests.lab import system_state
 from tests.lab.conftest import SENSOR_HOST, WORKSPACE_NAME
 from tests.lab.pwsh import runner

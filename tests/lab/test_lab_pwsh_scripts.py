@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The collection's own PowerShell (the state query of _state_query.py, the file write of _file_write.py) run for
+"""The collection's own PowerShell (the state query of _host/_state_query.py, the file write of _host/_file_write.py) run for
 real by the lab's executor, read by the collection's own Python (_remote.read_state, _file_write.write).
 
 Each test here failed on the scripts as they were before the executor existed (issue: variables ignore case and a
@@ -12,12 +12,12 @@ import hashlib
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write as file_write
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query as state_query
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import RemoteError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import RemoteError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write as file_write
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as state_query
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 from tests.lab import state, system_state
 from tests.lab.pwsh import runner
 

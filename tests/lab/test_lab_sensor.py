@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
 from tests.lab import system_state as ss
 
 pytestmark = [pytest.mark.lab]

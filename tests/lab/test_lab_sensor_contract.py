@@ -12,7 +12,7 @@ from tests.lab.test_lab_contract import check, real_return_doc
 
 pytestmark = [pytest.mark.lab]
 
-SCRIPT_PATH = "plugins/plugin_utils/_state_query.py"
+SCRIPT_PATH = "plugins/plugin_utils/_host/_state_query.py"
 # Keys the real PowerShell returns that its RETURN documents otherwise, with where they come from.
 DEVIATIONS = {
     # win_certificate_info.ps1 line 38 sets "raw"; RETURN documents the same data as "cert_data".

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_watch as watch
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _watch as watch
 from tests.lab import state
 from tests.lab import system_state as ss
 from tests.lab.pwsh import runner

@@ -13,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _graph_assertion as assertion
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _graph_client as graph
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_health as health
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_assertion as assertion
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
 
 from .conftest import PROXY_PASSWORD, PROXY_USER
 from .graph_server import FakeGraph, health_issue, sensor

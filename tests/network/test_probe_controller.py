@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as probe
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 from .conftest import OLD_WORKSPACE_HOST, PROXY_PASSWORD, PROXY_USER
 

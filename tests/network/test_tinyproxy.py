@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as probe
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as outcomes
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as probe
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 pytestmark = pytest.mark.network
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 from .conftest import (
     CHECK,
@@ -83,7 +83,7 @@ def test_round_trips_converged_and_drifted(lab, record_property):
     assert converged == 1, lab.host("dc02").ledger()
     # drifted (both targets different), the first change on the host: read 1, create and secure the backup folder 5
     # (win_file, win_owner, win_acl x2, win_acl_inheritance), write before.reg + after.reg 1 (one win_powershell run
-    # of _file_write.py), ONE reg import 1, read back 1
+    # of _host/_file_write.py), ONE reg import 1, read back 1
     assert drifted == 9, lab.host("dc02").ledger()
     assert drifted_sequence == ["win_powershell", "win_file", "win_owner", "win_acl", "win_acl",
                                 "win_acl_inheritance", "win_powershell", "win_command", "win_powershell"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 from .conftest import CONFIGURE, NO_PROBE, PROXY, RESTORE, WRITE_TASK, backups, snapshot, summary_lines, task_result
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 from tests.lab import system_state as ss
 from tests.lab.network import SENSOR_HOST, WORKSPACE_NAME
 

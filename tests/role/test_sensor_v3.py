@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from tests.lab import system_state as ss
 
 from .conftest import CHECK, CONFIGURE, NO_PROBE, WRITE_TASK, snapshot, summary_lines, task_result

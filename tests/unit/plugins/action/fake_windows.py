@@ -13,11 +13,11 @@ The shapes follow the real modules bundled in the ``ansible`` package
 * ``win_regedit.ps1``: ``changed``, ``data_changed``, ``data_type_changed`` and
   ``diff`` ``{before, after}``; a failed write is
   ``failed to change registry property '<name>' at <path>: <exception message>``.
-* ``win_powershell.ps1`` running the collection's state query (plugins/plugin_utils/_state_query.py):
+* ``win_powershell.ps1`` running the collection's state query (plugins/plugin_utils/_host/_state_query.py):
   ``result`` is the script's ``$Ansible.Result``: ``keys`` (path -> ``{exists, values: {name: {type, value}},
   sub_keys, hive_loaded}`` with .NET kind names and base64 binary values), ``processes``, ``services``,
   ``root_certificates``, ``user`` ``{name, sid, administrator}``.
-* ``win_powershell.ps1`` running the collection's file write (plugins/plugin_utils/_file_write.py):
+* ``win_powershell.ps1`` running the collection's file write (plugins/plugin_utils/_host/_file_write.py):
   :func:`file_write` (new files only, a SHA-256 read back each, ``failed`` with ``result.error``).
 """
 
@@ -38,7 +38,7 @@ def file_write(args: dict, files: dict, key=lambda path: path, error: str | None
     """Answer the collection's file-write script as win_powershell would, writing into ``files`` (``key(path)`` ->
     bytes); None when ``args`` are not that script. ``error`` makes the first file fail with that .NET message. In
     check mode win_powershell skips a script without SupportsShouldProcess (win_powershell.ps1 lines 589-592)."""
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write
 
     if args.get("script") != _file_write.SCRIPT:
         return None
@@ -107,7 +107,7 @@ class FakeWindows:
 
     def win_powershell(self, args):
         """The state query (the fake checks it is sent the collection's script, with depth enough)."""
-        from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query
+        from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query
 
         assert args["script"] == _state_query.SCRIPT and args["depth"] >= 6, "not the collection's state query"
         keys = {}

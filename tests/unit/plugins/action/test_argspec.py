@@ -13,7 +13,7 @@ import yaml
 from ansible_collections.atp.sensor_proxy.plugins import action as actions
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule as Write
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy_compare import ActionModule as Compare
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _argspec as argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec as argspec
 
 ACTIONS = sorted(m.name for m in pkgutil.iter_modules(actions.__path__))
 

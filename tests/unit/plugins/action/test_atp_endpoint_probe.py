@@ -16,7 +16,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action import atp_endpoint_probe as action_mod
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_controller as controller
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as controller
 
 from .harness import build_action
 

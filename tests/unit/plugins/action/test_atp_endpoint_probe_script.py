@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """atp_endpoint_probe, via: target, engine script (the default): one ansible.windows.win_powershell run, driven with
-recorded results of the probe script (plugins/plugin_utils/_probe_script.py).
+recorded results of the probe script (plugins/plugin_utils/_probe/_script.py).
 
 Shapes: ``win_powershell.ps1`` of ansible.windows 3.3.0 (``result`` is ``$Ansible.Result``; a terminating error sets
 ``failed`` and adds an ``error`` record; a failed ``become`` never starts the module and leaves only ``msg`` and
@@ -20,9 +20,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_facts as facts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_script as script
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import CRL_URLS
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _facts as facts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as script
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import CRL_URLS
 
 from .harness import build_action
 

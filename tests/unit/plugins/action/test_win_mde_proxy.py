@@ -19,7 +19,7 @@ import yaml
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mde_proxy import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 
 from .fake_windows import file_write
 from .harness import build_action

@@ -5,7 +5,7 @@
 Every answer has the shape of the real module's return (ansible.windows 3.3.0):
 
 * ``win_powershell.ps1`` lines 55-63 and 891-942 running the collection's state query
-  (plugins/plugin_utils/_state_query.py): ``result`` is the script's ``$Ansible.Result``: ``keys`` (path ->
+  (plugins/plugin_utils/_host/_state_query.py): ``result`` is the script's ``$Ansible.Result``: ``keys`` (path ->
   ``{exists, values: {name: {type, value}}, sub_keys}``, .NET RegistryValueKind names, binary values base64,
   ``hive_loaded`` for an absent HKU key), ``processes`` (``Get-Process``: ``{name, id}``), ``services`` (asked
   name -> ``{name, status, dependents, path, account, start, dependencies}``: ``Get-Service`` and the service's
@@ -23,9 +23,9 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mdi_sensor_info import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query as query
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as query
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 from .harness import build_action
 
@@ -397,7 +397,7 @@ def test_bad_options_are_refused():
 
 def test_a_callers_snapshot_leaves_only_the_file_to_read(v2):
     """The role's job merges discovery_reads() into its own state query and passes the snapshot."""
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 
     reads = sensor.discovery_reads(True, ("v4.0.30319",))
     own = ["HKCU:\\" + CONN, "HKLM:\\SOFTWARE\\atp.sensor_proxy\\Backups"]
@@ -417,7 +417,7 @@ def test_a_callers_snapshot_leaves_only_the_file_to_read(v2):
 
 
 def test_a_snapshot_that_did_not_ask_for_something_is_completed_in_one_query(v2):
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 
     snapshot = remote.read_state(v2, [sensor.POLICY_KEY])  # no services asked: "not installed" would be a lie
     v2.calls.clear()

@@ -32,12 +32,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mdi_sensor_proxy import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write as file_write_module
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sensor_apply
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import Disconnected
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import Disconnected
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write as file_write_module
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 
 from .fake_windows import file_write
 from .harness import build_action

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 from .fake_windows import FakeWindows, file_write
 from .harness import build_action

@@ -8,7 +8,7 @@ import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy_compare import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 from .fake_windows import CONN, FakeWindows
 from .harness import build_action

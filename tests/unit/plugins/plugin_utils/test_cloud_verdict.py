@@ -5,10 +5,10 @@ set_stats, the report's cell, and the check of the role's Graph variables."""
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _cloud_verdict as cv
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _report as report
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_health as health
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _verdict as cv
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _view as report
 from tests.network.graph_server import health_issue, sensor
 
 STOPPED = "Sensor stopped communicating"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as e
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as e
 
 
 def urls(endpoints):

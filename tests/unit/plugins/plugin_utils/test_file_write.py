@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _file_write as fw
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write as fw
 
 FOLDER = "C:\\ProgramData\\atp.sensor_proxy\\backups\\atp_proxy_20261201T120000000000Z"
 FILES = {"before.reg": b"\xff\xfeold", "after.reg": b"\xff\xfenew"}

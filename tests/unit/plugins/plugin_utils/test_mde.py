@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import ChangeError, UsageError
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._remote import KeyRead, RegValue
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
 
 REPO = Path(__file__).resolve().parents[4]
 WINHTTP = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as o
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as o
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 PING = Endpoint("mdi_workspace", "https://contososensorapi.atp.azure.com/tri/sensor/api/ping", "sensor_ping", "mdi")
 ROOT = Endpoint("mdi_eu_1", "https://triprd1wceun2sensorapi.atp.azure.com/", "sensor_root", "mdi")

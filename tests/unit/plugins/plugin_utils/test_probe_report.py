@@ -8,9 +8,9 @@ import json
 import multiprocessing
 import xml.etree.ElementTree as ET
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_report as r
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_target as t
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as r
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _target as t
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 PING = Endpoint("mdi_workspace", "https://contososensorapi.atp.azure.com/tri/sensor/api/ping", "sensor_ping", "mdi")
 MDE = Endpoint("mde_1", "https://winatp-gw-weu.microsoft.com/test", "service", "mde")

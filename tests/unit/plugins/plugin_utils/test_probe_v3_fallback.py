@@ -11,12 +11,12 @@ import json
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _endpoints as e
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_outcomes as o
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _probe_report as r
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as sensor
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as s
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as s
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as e
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as o
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as r
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 
 GEO = "https://winatp-gw-eus.microsoft.com/"
 IDENTITY = GEO + "cnc/identity/api"

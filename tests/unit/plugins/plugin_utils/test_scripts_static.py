@@ -20,7 +20,7 @@ UTILS = Path(__file__).resolve().parents[4] / "plugins" / "plugin_utils"
 
 def scripts() -> dict:
     found = {}
-    for path in sorted(UTILS.glob("*.py")):
+    for path in sorted(UTILS.rglob("*.py")):
         source = path.read_text()
         if "win_powershell" not in source:
             continue
@@ -29,13 +29,13 @@ def scripts() -> dict:
                     node.value.value, str):
                 for target in node.targets:
                     if isinstance(target, ast.Name) and target.id.endswith("SCRIPT"):
-                        found["%s.%s" % (path.stem, target.id)] = node.value.value
+                        found["%s.%s" % (path.relative_to(UTILS).with_suffix("").as_posix().replace("/", "."), target.id)] = node.value.value
     return found
 
 
 def test_the_scripts_are_found():
-    assert set(scripts()) >= {"_state_query.SCRIPT", "_file_write.SCRIPT", "_probe_script.SCRIPT",
-                              "_sensor_watch.SCRIPT"}
+    assert set(scripts()) >= {"_host._state_query.SCRIPT", "_host._file_write.SCRIPT", "_probe._script.SCRIPT",
+                              "_sensor._watch.SCRIPT"}
 
 
 @pytest.mark.parametrize("name", sorted(scripts()))

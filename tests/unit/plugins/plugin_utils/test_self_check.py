@@ -1,11 +1,11 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The self-check's comparison (plugins/plugin_utils/_self_check.py): the two bugs the lab's executor found in the
+"""The self-check's comparison (plugins/plugin_utils/_job/_self_check.py): the two bugs the lab's executor found in the
 state query (services read as the last registry key; signed DWORDs) are exactly what it shows on a real host."""
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _self_check as self_check
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _self_check as self_check
 
 KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"
 FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.1\\"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _readiness as readiness
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor as s
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as s
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as readiness
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.18972.54612\\"
 

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _backup as backup
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_apply as sa
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sa
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
 
 DIR = backup.DEFAULT_BACKUP_DIR
 SET = {"state": "set", "configured": True, "url": "http://proxy.corp:8080", "username": "CORP\\svc",

@@ -11,9 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_config as sc
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_secret as secret
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _secret as secret
 
 SECRET_MANAGER = "E44826515D2778493F7F1B44A4F0A435832C657B"
 OTHER = "B6DED748E000B5A62D3F4C45058E1DCF64BB55B9"

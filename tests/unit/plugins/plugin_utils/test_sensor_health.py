@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _graph_client as graph
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_health as health
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
 from tests.network.graph_server import health_issue, sensor
 
 STOPPED = "Sensor stopped communicating"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _mde as mde
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _sensor_v3 as v3
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _summary as summary
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._errors import UsageError
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._remote import KeyRead, RegValue
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as v3
 
 DATA = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection"
 DEFENDER = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender"

@@ -10,8 +10,8 @@ import pytest
 import tree_sitter_powershell
 from tree_sitter import Language, Parser
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _state_query as query
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as query
 
 PARSER = Parser(Language(tree_sitter_powershell.language()))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 CONTRACT_KEYS = {"version", "counter", "flags", "proxy_server", "bypass", "auto_config_url", "length"}
 

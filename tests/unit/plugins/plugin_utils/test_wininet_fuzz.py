@@ -15,7 +15,7 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils import _wininet as w
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 EXAMPLES = int(os.environ.get("ATP_FUZZ_EXAMPLES", "2000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lab's own reader of .reg files, as reg.exe import applies them (TEST ONLY).
 
-Independent of the collection's ``plugins/plugin_utils/_regfile.py`` on purpose: the stand-in for
+Independent of the collection's ``plugins/plugin_utils/_host/_regfile.py`` on purpose: the stand-in for
 ``reg import`` must not share the code it is used to test. No imports, so unit tests can load it by path.
 """
 

@@ -1,0 +1,567 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report's content: what one run did on every host, as data the templates show.
+
+Pure Python, no Ansible imports. Input is a list of host summaries (``atp_proxy_summary``, schema in
+``docs/dev/contracts.md``); statuses, totals and texts come from :mod:`_fleet._summary`, the one status
+model, and are never re-derived here. :func:`build` turns the rows into the report's view:
+
+* tiles: the totals of :func:`_fleet._summary.totals` (partial writes and backups included); a zero is neutral;
+* one row per host: the status, each account's current value against the wanted one, the backup, a
+  partial write, the sensor's method and effective proxy, Defender for Endpoint, the cloud's verdict
+  (:func:`_cloud._verdict.report_cell`), and a cell per endpoint;
+* causes: each distinct probe outcome with its hint, error, failing rule, unloaded hive or readiness fix,
+  explained once with the hosts it affects; cells refer to a cause by its number.
+
+:func:`scrub` masks anything secret (URL credentials, password-like keys) before a value is shown or saved.
+Rendering is in :mod:`_fleet._render` (Jinja2 templates next to this file), files in :mod:`_fleet._files`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from urllib.parse import urlsplit
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _verdict as cloud_verdict
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
+
+TITLE = "atp.sensor_proxy fleet report"
+MASK = "********"
+
+# Colour class of each host status (one entry per status of the status model).
+STATUS_CLASS = {
+    summary.IN_SYNC: "ok",
+    summary.CHANGED: "change",
+    summary.WOULD_CHANGE: "warn",
+    summary.DRIFTED: "warn",
+    summary.HIVE_NOT_LOADED: "bad",
+    summary.FAILED: "bad",
+    summary.UNREACHABLE: "bad",
+}
+# Per-account cell states beyond the host statuses (an unreachable host's partial write).
+WRITTEN = "written"
+MAYBE_WRITTEN = "maybe_written"
+UNKNOWN = "unknown"
+NOT_TARGETED = "not_targeted"
+CELL_LABELS = dict(summary.LABELS, **{WRITTEN: "written", MAYBE_WRITTEN: "maybe written", UNKNOWN: "unknown",
+                                      NOT_TARGETED: "not targeted"})
+CELL_CLASS = dict(STATUS_CLASS, **{WRITTEN: "change", MAYBE_WRITTEN: "bad", UNKNOWN: "off", NOT_TARGETED: "off"})
+IN_SYNC_STATES = ("identical", "equivalent")
+# Short names of the probe's outcomes (``_probe_outcomes.OUTCOMES``) for the page's narrow endpoint cells;
+# the causes and the Markdown twin spell them out.
+OUTCOME_SHORT = {
+    "proxy_auth_required": "auth",
+    "blocked_by_proxy": "blocked",
+    "tls_intercepted": "TLS inspected",
+    "tls_error": "TLS error",
+    "dns_failure": "DNS",
+    "connection_refused": "refused",
+    "timeout": "timeout",
+    "proxy_unreachable": "proxy down",  # the account has a proxy; it did not answer
+    "become_failed": "become",
+    "unknown": "unknown",
+    "works_only_direct": "direct only",
+}
+# Outcomes that work today and will not (a warning, never reachable): works_only_direct (the proxy fails and the
+# client falls back to a direct connection).
+OUTCOME_WARN = ("works_only_direct",)
+# The sensor's proxy method (contracts.md, field ``method``), as the page names it.
+METHOD_LABELS = {"wininet": "WinINet", "sensor_config": "SensorConfiguration.json", "mde": "Defender for Endpoint",
+                 "none": "none"}
+
+_SECRET_KEY = re.compile(r"passw(or)?d|secret|token|credential|api_?key", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
+_BARE_USERINFO = re.compile(r"(?P<head>(?<![\w/:@])[\w.%-]+):[^\s/@:]+@(?=[\w-]+(?:\.[\w-]+)*(?::\d+)?\b)")
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+# ---------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------
+def mask_text(text: str) -> str:
+    """``http://user:pass@proxy:8080`` -> ``http://user:********@proxy:8080`` (also without a scheme)."""
+    if "@" not in text:
+        return text
+    text = _URL_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
+    return _BARE_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
+
+
+def scrub(value):
+    """A deep copy with every secret masked: credentials in URLs, and the value of any password-like key."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            key = _text(key)
+            if _SECRET_KEY.search(key) and isinstance(item, str) and item:
+                out[key] = MASK
+            else:
+                out[key] = scrub(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [scrub(item) for item in value]
+    if isinstance(value, str):
+        return mask_text(value)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------
+def rows_of(items) -> list:
+    """Host summaries as the report takes them: a dict each, with a host name, secrets masked.
+
+    A mapping without a status (``{"host": "dc05"}``: no summary was recorded) becomes the summary
+    :func:`_fleet._summary.row_for` builds for a host that registered nothing: unreachable.
+    """
+    rows = []
+    for item in _list(items):
+        item = dict(item) if isinstance(item, dict) else {}
+        host = _text(item.get("host")) or "(unknown host)"
+        if not item.get("status"):
+            item = summary.row_for(host, {"atp_proxy_result": item.get("atp_proxy_result")})
+        item["host"] = host
+        rows.append(scrub(item))
+    return rows
+
+
+def merge(sources) -> tuple:
+    """One list of rows from several (job slices, or runs over parts of a fleet): ``(rows, duplicates)``.
+
+    A host that appears in more than one source keeps its last row (a later run is newer); its name is
+    listed in ``duplicates``.
+    """
+    by_host: OrderedDict = OrderedDict()
+    duplicates = []
+    for source in sources:
+        for row in rows_of(source):
+            if row["host"] in by_host:
+                duplicates.append(row["host"])
+                del by_host[row["host"]]
+            by_host[row["host"]] = row
+    return list(by_host.values()), sorted(set(duplicates))
+
+
+# ---------------------------------------------------------------------------
+# Causes: each explained once, cells refer to them by number
+# ---------------------------------------------------------------------------
+class Cause:
+    """One distinct reason (a probe outcome with its hint, an error, ...) and the hosts it affects."""
+
+    def __init__(self, kind: str, title: str, text: str, css: str):
+        self.kind, self.title, self.text, self.css = kind, title, text, css
+        self.hosts: list = []
+        self.endpoints: list = []
+        self.accounts: list = []
+        self.number = 0
+
+    def touch(self, host: str, endpoint: str = "", account: str = "") -> Cause:
+        for bucket, value in ((self.hosts, host), (self.endpoints, endpoint), (self.accounts, account)):
+            if value and value not in bucket:
+                bucket.append(value)
+        return self
+
+
+class CauseGroup:
+    """Causes shown as one entry: the same outcome on the same hosts (a proxy that blocks four CRL hosts for one
+    site is one problem), each with its own hint. Every member refers to the group's number."""
+
+    def __init__(self, members: list, number: int):
+        head = members[0]
+        self.kind, self.title, self.css, self.number = head.kind, head.title, head.css, number
+        self.hosts = list(head.hosts)
+        self.endpoints = list(OrderedDict.fromkeys(e for m in members for e in m.endpoints))
+        self.accounts = list(OrderedDict.fromkeys(a for m in members for a in m.accounts))
+        # (endpoints, text): one line per distinct hint; the endpoints only when there are several lines.
+        texts: OrderedDict = OrderedDict()
+        for member in members:
+            texts.setdefault(member.text, []).extend(member.endpoints)
+        self.lines = [(eps if len(texts) > 1 else [], text) for text, eps in texts.items() if text]
+        for member in members:
+            member.number = number
+
+
+class Causes:
+    def __init__(self):
+        self._by_key: OrderedDict = OrderedDict()
+
+    def add(self, key: tuple, title: str, text: str, css: str, host: str, endpoint: str = "",
+            account: str = "") -> Cause:
+        cause = self._by_key.get(key)
+        if cause is None:
+            cause = self._by_key[key] = Cause(key[0], title, text, css)
+        return cause.touch(host, endpoint, account)
+
+    def numbered(self) -> list:
+        """The causes as groups (one per probe outcome and set of hosts), most hosts first, numbered 1..n."""
+        groups: OrderedDict = OrderedDict()
+        for index, cause in enumerate(self._by_key.values()):
+            key = (cause.title, cause.css, frozenset(cause.hosts)) if cause.kind == "probe" else index
+            groups.setdefault(key, []).append(cause)
+        ordered = sorted(groups.values(), key=lambda members: -len(members[0].hosts))
+        return [CauseGroup(members, number) for number, members in enumerate(ordered, 1)]
+
+
+def _generic(text: str, host: str) -> str:
+    """The host's own name in an error becomes ``<host>``, so one cause covers every host it hit."""
+    if not host or host not in text:
+        return text
+    return re.sub(r"(?<![\w-])%s(?![\w-])" % re.escape(host), "<host>", text)
+
+
+# ---------------------------------------------------------------------------
+# Endpoint columns
+# ---------------------------------------------------------------------------
+def endpoint_columns(rows: list) -> list:
+    """``[{url, label, endpoint}]`` in order of first appearance: short labels (the endpoint id, or the host
+    when an id names several URLs), the full URL for the hover text."""
+    seen: OrderedDict = OrderedDict()
+    for row in rows:
+        for probe in _list(row.get("probe")):
+            for result in _list(_dict(probe).get("results")):
+                url = _text(_dict(result).get("url"))
+                if url and url not in seen:
+                    seen[url] = _text(result.get("endpoint"))
+    ids: dict = {}
+    for url, ident in seen.items():
+        ids.setdefault(ident, []).append(url)
+    columns, labels = [], set()
+    for url, ident in seen.items():
+        label = ident if ident and len(ids[ident]) == 1 else (urlsplit(url).hostname or url)
+        if label in labels:
+            label = "%s (%d)" % (label, len(columns) + 1)
+        labels.add(label)
+        columns.append({"url": url, "label": label, "endpoint": ident})
+    return columns
+
+
+def account_columns(rows: list) -> list:
+    """``[{sid, name}]``: the sensor's two accounts always, any other account some host targets."""
+    sids = list(accounts.SENSOR_TARGETS)
+    for row in rows:
+        for target in _list(row.get("targets")):
+            sid = _text(_dict(target).get("sid")).upper()
+            if sid and sid not in sids:
+                sids.append(sid)
+    known = [a.sid for a in accounts.ACCOUNTS]
+    sids.sort(key=lambda s: known.index(s) if s in known else len(known))
+    return [{"sid": sid, "name": accounts.account_name(sid)} for sid in sids]
+
+
+# ---------------------------------------------------------------------------
+# Cells
+# ---------------------------------------------------------------------------
+def _account_cell(row: dict, sid: str, causes: Causes) -> dict:
+    targets = {_text(t.get("sid")).upper(): t for t in _list(row.get("targets")) if isinstance(t, dict)}
+    target = targets.get(sid)
+    cell = {"sid": sid, "current": "", "wanted": "", "cause": None}
+    name = accounts.account_name(sid)
+    if target is None:
+        if sid in _list(row.get("written")):
+            state = WRITTEN
+        elif sid in _list(row.get("maybe_written")):
+            state = MAYBE_WRITTEN
+        elif row.get("status") in (summary.FAILED, summary.UNREACHABLE):
+            state = UNKNOWN
+        else:
+            state = NOT_TARGETED
+    else:
+        before = _text(target.get("before"))
+        cell["current"] = _text(target.get("current"))
+        cell["wanted"] = _text(target.get("wanted"))
+        if before == summary.HIVE_NOT_LOADED:
+            state = summary.HIVE_NOT_LOADED
+            cell["current"] = ""
+            cell["cause"] = causes.add(
+                ("hive", sid), "hive not loaded",
+                "The registry hive of %s (%s) is not loaded, so its proxy could not be read or written. Start a "
+                "service that runs as %s (the sensor does), or set atp_proxy_load_hive to load it from the "
+                "account's profile." % (name, sid, name), "bad", row["host"], account=name)
+        elif target.get("changed") and row.get("mode") != "check":
+            pending = row.get("check_mode") or row.get("status") == summary.WOULD_CHANGE
+            state = summary.WOULD_CHANGE if pending else summary.CHANGED
+        elif before in IN_SYNC_STATES:
+            state = summary.IN_SYNC
+        else:
+            state = summary.DRIFTED
+    cell.update(state=state, label=CELL_LABELS[state], css=CELL_CLASS[state],
+                differs=state in (summary.WOULD_CHANGE, summary.CHANGED, summary.DRIFTED),
+                # A written account's old value is gone: it was the current one, the wanted one is now.
+                tense=("was", "now") if state == summary.CHANGED else ("now", "want"))
+    return cell
+
+
+def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
+    by_url: dict = {}
+    for probe in _list(row.get("probe")):
+        probe = _dict(probe)
+        account = _text(probe.get("account")) or "controller"
+        for result in _list(probe.get("results")):
+            result = _dict(result)
+            mode = _text(result.get("mode"))
+            # Several probe modes (the Client Analyzer's ways): each result says which way it went.
+            who = "%s via %s" % (account, mode) if mode and mode != "default" else account
+            by_url.setdefault(_text(result.get("url")), []).append((who, result, bool(probe.get("fixing"))))
+    cells = []
+    for column in columns:
+        found = by_url.get(column["url"], [])
+        if not found:
+            cells.append({"css": "off", "parts": []})
+            continue
+        groups: OrderedDict = OrderedDict()
+        for account, result, fixing in found:
+            outcome = _text(result.get("outcome")) or "unknown"
+            ok = outcome == summary.REACHABLE
+            cause = None
+            if not ok:
+                hint = _text(result.get("hint"))
+                title = outcome.replace("_", " ")
+                if fixing:
+                    # Check mode: the account is about to be written; a drift check: it has drifted.
+                    title += ", while the account is drifted" if row.get("mode") == "check" else \
+                        ", before the pending change"
+                cause = causes.add(("probe", outcome, hint, fixing), title, hint,
+                                   "warn" if fixing or outcome in OUTCOME_WARN else "bad",
+                                   row["host"], endpoint=column["label"], account=account)
+            key = (outcome, fixing)
+            group = groups.setdefault(key, {"outcome": outcome, "label": "reachable" if ok else
+                                            outcome.replace("_", " "), "short": OUTCOME_SHORT.get(outcome, outcome),
+                                            "ok": ok, "fixing": fixing, "accounts": [], "statuses": [],
+                                            "causes": []})
+            group["accounts"].append(account)
+            if result.get("status") not in (None, ""):
+                group["statuses"].append(_text(result.get("status")))
+            if cause is not None and cause not in group["causes"]:
+                group["causes"].append(cause)
+        parts = list(groups.values())
+        bad = [p for p in parts if not p["ok"]]
+        css = "ok" if not bad else ("warn" if all(p["fixing"] for p in bad) else "bad")
+        if any(p["outcome"] in OUTCOME_WARN for p in parts):
+            css = "warn"  # the proxy's failure and the direct fallback that hides it: one warning with the fix
+        for part in parts:
+            part["who"] = ", ".join(part["accounts"]) if len(parts) > 1 else ""
+            part["status"] = "/".join(OrderedDict.fromkeys(part["statuses"]))
+        cells.append({"css": css, "parts": parts})
+    return cells
+
+
+def _backup(row: dict) -> dict:
+    path = _text(row.get("backup_file"))
+    if not path:
+        return {}
+    folder = path.replace("/", "\\").rstrip("\\").split("\\")
+    name = folder[-2] if len(folder) > 1 and folder[-1].lower().endswith(".reg") else folder[-1]
+    stamp = re.search(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})", name)
+    short = "%s-%s-%s %s:%s" % stamp.groups()[:5] if stamp else name
+    return {"path": path, "short": short}
+
+
+def _partial(row: dict, causes: Causes) -> dict:
+    written = [accounts.account_name(s) for s in _list(row.get("written"))]
+    maybe = [accounts.account_name(s) for s in _list(row.get("maybe_written"))]
+    if row.get("status") != summary.UNREACHABLE or not (written or maybe):
+        return {}
+    where = _text(row.get("dropped_at")) or "during the change"
+    cause = causes.add(
+        ("partial", where), "partial write",
+        "The connection dropped %s, part way through the change: the accounts shown as written or maybe "
+        "written may hold the new value. Run the job again when the host is back (it writes only what "
+        "differs), or restore the backup named on the host's row." % where,
+        "bad", row["host"])
+    return {"written": written, "maybe": maybe, "dropped_at": where, "cause": cause}
+
+
+def _sensor(row: dict, causes: Causes) -> dict:
+    keys = ("method", "sensor", "effective_proxy", "readiness")
+    if not any(k in row for k in keys):
+        return {}
+    sensor = _dict(row.get("sensor"))
+    readiness = _dict(row.get("readiness"))
+    method = _text(row.get("method"))
+    out = {"method": METHOD_LABELS.get(method, method), "installed": sensor.get("installed"),
+           "version": " ".join(_text(sensor.get(k)) for k in ("generation", "version") if sensor.get(k)),
+           "ready": readiness.get("ok") if readiness else None, "causes": [], "proxies": []}
+    for fix in _list(readiness.get("fixes")):
+        out["causes"].append(causes.add(("readiness", _text(fix)), "sensor readiness", _text(fix), "warn",
+                                        row["host"]))
+    for warning in _list(sensor.get("warnings")):
+        out["causes"].append(causes.add(("sensor", _text(warning)), "sensor", _text(warning), "warn", row["host"]))
+    for component, value in _dict(row.get("effective_proxy")).items():
+        value = _dict(value)
+        out["proxies"].append({"component": _text(component), "proxy": _text(value.get("proxy")) or "direct",
+                               "source": _text(value.get("source")).replace("_", " "),
+                               "ambiguous": bool(value.get("ambiguous"))})
+    return out
+
+
+CONNECTED_CLASS = {"yes": "ok", "likely": "ok", "no": "bad", "unknown": "warn"}
+
+
+def _connected(row: dict, causes: Causes) -> dict:
+    """"Sensor connected?" (``_connected``): the answer and each piece of evidence (service, log, probe, cloud)."""
+    found = _dict(row.get("connected"))
+    answer = _text(found.get("connected"))
+    if answer not in CONNECTED_CLASS:
+        return {}
+    evidence = []
+    for name in ("service", "log", "probe", "cloud"):
+        piece = _dict(_dict(found.get("evidence")).get(name))
+        if piece:
+            evidence.append({"name": name, "ok": bool(piece.get("ok")), "text": mask_text(_text(piece.get("text")))})
+    out = {"answer": answer, "css": CONNECTED_CLASS[answer], "why": mask_text(_text(found.get("why"))),
+           "evidence": evidence, "causes": []}
+    if answer == "no":
+        why = _generic(out["why"], row["host"])
+        out["causes"].append(causes.add(("connected", why), "sensor not connected", why, "bad", row["host"]))
+    return out
+
+
+def _mde(row: dict, causes: Causes) -> dict:
+    """Defender for Endpoint (``_mde.summary``): each setting's current value against the wanted one."""
+    mde = _dict(row.get("mde"))
+    settings = []
+    for item in _list(mde.get("settings")):
+        item = _dict(item)
+        settings.append({"name": _text(item.get("name")), "current": _text(item.get("current")),
+                         "wanted": _text(item.get("wanted")), "changed": bool(item.get("changed"))})
+    configured = bool(mde.get("configured")) or bool(settings)
+    out = {"configured": configured, "settings": settings, "backup": _text(mde.get("backup_file")), "causes": []}
+    if mde.get("failed"):
+        out.update(css="bad", label="failed")
+        error = _generic(_text(mde.get("error")) or "the Defender for Endpoint step failed", row["host"])
+        out["causes"].append(causes.add(("mde", error), "Defender for Endpoint failed", error, "bad", row["host"]))
+    elif mde.get("changed"):
+        pending = row.get("check_mode") or row.get("mode") == "check"
+        out.update(css="warn" if pending else "change", label="would change" if pending else "changed")
+    else:
+        out.update(css="ok" if configured else "off", label="in sync" if configured else "not configured")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------
+def _tiles(tot: dict) -> list:
+    def tile(key, label, value, css, flt=""):
+        return {"key": key, "label": label, "value": value, "css": css if value else "zero", "filter": flt}
+
+    tiles = [tile("hosts", "Hosts", tot["hosts"], "neutral")]
+    tiles += [tile(s, summary.LABELS[s], tot[s], STATUS_CLASS[s], "status:" + s) for s in summary.STATUSES]
+    tiles.append(tile("partial", "Partial writes", tot["partial"], "bad", "flag:partial"))
+    tiles.append(tile("backups_written", "Backups written", tot["backups_written"], "neutral", "flag:backup"))
+    tiles.append(tile("probe_failed", "Probe failed", tot["probe_failed"], "bad", "flag:probe_failed"))
+    probed, reachable = tot["endpoints_probed"], tot["endpoints_reachable"]
+    if not probed and tot.get("not_probed"):  # the probe was to run and gave no verdict: never "off", never ok
+        tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "not probed", "css": "bad",
+                      "filter": "flag:not_probed"})
+    elif not probed:
+        tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "probe off", "css": "zero",
+                      "filter": ""})
+    else:
+        tiles.append({"key": "endpoints", "label": "Endpoints reachable", "value": "%d/%d" % (reachable, probed),
+                      "css": "ok" if reachable == probed else "bad", "filter": "flag:probe_failed"})
+    return tiles
+
+
+def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> dict:
+    """The report's view of the rows (host summaries): tiles, columns, causes and a record per host."""
+    rows = rows_of(items)
+    causes = Causes()
+    columns = endpoint_columns(rows)
+    account_cols = account_columns(rows)
+    hosts = []
+    for row in rows:
+        host = row["host"]
+        status = row.get("status") if row.get("status") in STATUS_CLASS else summary.FAILED
+        record = {"host": host, "status": status, "label": summary.LABELS[status], "css": STATUS_CLASS[status],
+                  "rank": len(summary.STATUSES) - 1 - summary.STATUSES.index(status), "line": _text(row.get("line")) or summary.line(row),
+                  "causes": []}
+        if row.get("error"):
+            record["causes"].append(causes.add(("error", status, _generic(_text(row["error"]), host)),
+                                               summary.LABELS[status], _generic(_text(row["error"]), host),
+                                               "bad", host))
+        for warning in _list(row.get("warnings")):
+            record["causes"].append(causes.add(("warning", _generic(_text(warning), host)), "warning",
+                                               _generic(_text(warning), host), "warn", host))
+        for reason in _list(row.get("fail")):
+            record["causes"].append(causes.add(("fail", _generic(_text(reason), host)), "fails the job",
+                                               _generic(_text(reason), host), "bad", host))
+        record["accounts"] = [_account_cell(row, c["sid"], causes) for c in account_cols]
+        record["partial"] = _partial(row, causes)
+        record["backup"] = _backup(row)
+        record["sensor"] = _sensor(row, causes)
+        record["mde"] = _mde(row, causes)
+        record["cloud"] = cloud_verdict.report_cell(row) or {"causes": []}
+        cloud_cause = record["cloud"].get("cause")
+        cloud_cause = _generic(cloud_cause, host) if cloud_cause else ""
+        record["cloud"]["causes"] = [causes.add(("cloud", cloud_cause), "the cloud's verdict", cloud_cause,
+                                                record["cloud"]["css"], host)] if cloud_cause else []
+        record["connected"] = _connected(row, causes)
+        record["probes"] = _probe_cells(row, columns, causes)
+        probe_failed = any(not _dict(p).get("all_reachable") and _dict(p).get("probed") is not False
+                           for p in _list(row.get("probe")))
+        not_probed = [_dict(p) for p in _list(row.get("probe")) if _dict(p).get("probed") is False]
+        for probe in not_probed:
+            why = _generic(_text(probe.get("why_not_probed")) or "no results", host)
+            record["causes"].append(causes.add(
+                ("not_probed", why), "not probed",
+                "The probe gave no verdict for %s: %s. Nothing is known about its endpoints; probe again (the check "
+                "playbook) when the host answers." % (_text(probe.get("account")) or "an account", why),
+                "bad", host, account=_text(probe.get("account"))))
+        flags = []
+        if status in summary.PROBLEMS or probe_failed or not_probed or summary.outcome(row) or record["partial"]:
+            flags.append("problem")
+        if not_probed:
+            flags.append("not_probed")
+        if record["partial"]:
+            flags.append("partial")
+        if record["backup"]:
+            flags.append("backup")
+        if probe_failed:
+            flags.append("probe_failed")
+        if summary.outcome(row):
+            flags.append("failing")
+        record["flags"] = flags
+        cell_causes = [a["cause"] for a in record["accounts"] if a["cause"]]
+        cell_causes += [c for cell in record["probes"] for part in cell["parts"] for c in part["causes"]]
+        cell_causes += record["sensor"].get("causes", []) + record["mde"]["causes"] + record["cloud"]["causes"]
+        cell_causes += record["connected"].get("causes", [])
+        cell_causes += [record["partial"]["cause"]] if record["partial"] else []
+        record["all_causes"] = list(OrderedDict.fromkeys(record["causes"] + cell_causes))
+        hosts.append(record)
+    tot = summary.totals(rows)
+    modes = sorted({_text(r.get("mode")) for r in rows if r.get("mode")})
+    return {
+        "title": title,
+        "generated": generated,
+        "sources": sources,
+        "rows": rows,
+        "totals": tot,
+        "tiles": _tiles(tot),
+        "accounts": account_cols,
+        "endpoints": columns,
+        "hosts": hosts,
+        "causes": causes.numbered(),
+        "check_mode": any(r.get("check_mode") for r in rows),
+        "drift_check": "check" in modes,
+        "has_sensor": any(h["sensor"] for h in hosts),
+        "has_proxies": any(h["sensor"].get("proxies") for h in hosts),
+        "has_mde": any(h["mde"]["configured"] for h in hosts),
+        "has_cloud": any(h["cloud"].get("label") for h in hosts),
+        "has_connected": any(h["connected"] for h in hosts),
+        "failing": [r["host"] for r in rows if summary.outcome(r)],
+    }

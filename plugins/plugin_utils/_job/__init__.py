@@ -1,0 +1,12 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The atp_proxy role: its variables (``_variables``), its job on one host (``_job``: every part from one state
+query) and the real-host self-check (``_self_check``).
+
+The top layer: may import every other package."""
+
+# FOR INTERNAL COLLECTION USE ONLY: these interfaces may change in any release (as microsoft.ad says of its
+# plugin_utils/_ldap). PUBLIC_MODULES names the modules other packages may import; the rest are this package's own
+# (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
+
+PUBLIC_MODULES = ("_job", "_self_check", "_variables")

@@ -1,0 +1,216 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The whole WinINet write path as one function of an executor and the module's options.
+
+Pure logic (the ``atp.sensor_proxy.win_wininet_proxy`` action binds the executor and the upload):
+
+1. resolve the source (the connection user's HKCU, a SID, a blob, a settings spec, or a backup);
+2. compare every target (one read each); nothing to do -> done;
+3. check that the connection user is an enabled member of BUILTIN\\Administrators (the state query says);
+4. load an unloaded LocalService/NetworkService hive from its profile when allowed
+   (``reg.exe load`` through ``win_command``) and compare that target again; in check mode the
+   result says "would load the hive and write" instead;
+5. back up, write with one ``reg import``, read back, roll back on failure, prune (:mod:`_wininet._registry_change`).
+
+Every message names the option the user set, spelled by ``name_prefix`` (the role passes
+``atp_proxy_``, so that ``settings`` is reported as ``atp_proxy_settings``).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
+    ChangeError,
+    ConnectionDropped,
+    Disconnected,
+    UsageError,
+)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _restore as restore
+
+
+def namer(prefix: str):
+    """``name("settings")`` -> ``atp_proxy_settings`` for a role, ``settings`` for a task."""
+    return lambda option: (prefix or "") + option
+
+
+def reads(args: dict, name=compare._same) -> list:
+    """Every registry key this run reads before deciding anything: for ONE state query (with the manifest)."""
+    settings = compare.clean_settings(args.get("settings"))
+    kind = compare.infer_source_kind(args.get("source"), dict(args, settings=settings), name)
+    targets, dummy = compare.normalize_targets(args["targets"], args["value_names"], name)
+    return compare.reads(kind if kind != "backup" else "value", args.get("source_sid"), targets, name) + [
+        backup.MANIFEST_PATH]
+
+
+def _resolve(args: dict, execute, name, snapshot) -> tuple:
+    """(Source, [(target SID, value names)], restore info) from the options."""
+    settings = compare.clean_settings(args.get("settings"))
+    kind = compare.infer_source_kind(args.get("source"), dict(args, settings=settings), name)
+    targets, value_names = compare.normalize_targets(args["targets"], args["value_names"], name)
+    if kind != "backup":
+        source = compare.load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings, name,
+                                     snapshot=snapshot)
+        source.exact = bool(args.get("exact"))
+        return source, [(sid, value_names) for sid in targets], None
+    manifest = backup.manifest_from(snapshot.key(backup.MANIFEST_PATH))
+    chosen = restore.choose(execute, manifest, args["backup_dir"], args.get("backup_file"), name)
+    if chosen is None:
+        return None, [], {"restored_from": "", "nothing_to_restore": True,
+                          "msg": "no backup of atp.sensor_proxy in %s on this host (%s lists none): nothing to "
+                                 "restore" % (args["backup_dir"], backup.MANIFEST_PATH)}
+    path, content, why = chosen
+    source, plan, lacking = restore.source_from(path, content, targets, name)
+    info = {"restored_from": path, "trusted_because": why, "nothing_to_restore": not plan}
+    if lacking:  # restored for the others; these keep what they hold, and the result says so
+        info["restore_skipped"] = lacking
+        info["restore_note"] = "%s holds nothing for %s, left as is" % (path, ", ".join(map(accounts.label, lacking)))
+    return source, plan, info
+
+
+def _admin_check(snapshot) -> None:
+    """The connection user must be an enabled member of BUILTIN\\Administrators (the state query's answer)."""
+    if not snapshot.user.get("administrator"):
+        user = snapshot.user.get("name") or "The connection user"
+        raise ChangeError(
+            "%s is not an enabled member of BUILTIN\\Administrators (S-1-5-32-544), and writing the service "
+            "accounts' HKU\\<SID> keys needs local administrator rights (on a DC: Administrators or Domain Admins). "
+            "Nothing was changed. Connect as an administrator, or use become with ansible.builtin.runas."
+            % user, changed=False)
+
+
+def _hive_problem(unloaded: list, load_hive: bool, name, host: str) -> str | None:
+    cannot = [sid for sid in unloaded if accounts.hive_to_load(sid) is None]
+    if cannot:
+        return ("the registry hive of %s is not loaded on %s and cannot be loaded from a service profile, so its "
+                "proxy cannot be set. Nothing was changed. Log that account on (or start a service that runs as it), "
+                "or remove it from %s." % (", ".join(map(accounts.label, cannot)), host, name("targets")))
+    if not load_hive:
+        return ("the registry hive of %s is not loaded on %s, so its proxy cannot be set. Nothing was changed. It is "
+                "loaded while a service runs as that account (the sensor service runs as LocalService); or set "
+                "%s=true to load it from the account's profile."
+                % (", ".join(map(accounts.label, unloaded)), host, name("load_hive")))
+    return None
+
+
+def _load_hives(execute, sids: list, name) -> list:
+    """``reg.exe load HKU\\<SID> <profile>\\NTUSER.DAT`` for each; returns the loaded SIDs."""
+    loaded = []
+    for sid in sids:
+        hive, hive_file = accounts.hive_to_load(sid)
+        result = remote.run_command(execute, ["reg.exe", "load", hive, hive_file])
+        if result.get("rc") != 0 or result.get("failed"):
+            output = (result.get("stderr") or result.get("stdout") or result.get("msg") or "").strip()
+            raise ChangeError(
+                "loading the hive %s from %s failed (even with %s=true): %s. Nothing was written. The profile may be "
+                "in use or missing; start the service that runs as %s once, or check the file."
+                % (hive, hive_file, name("load_hive"), output, accounts.account_name(sid)),
+                changed=False, hives_loaded=loaded)
+        loaded.append(sid)
+    return loaded
+
+
+def run(execute, upload, args: dict, check_mode: bool, host: str = "host", snapshot=None, extra_items=()) -> dict:
+    """Everything ``win_wininet_proxy`` does (see :func:`_run`); a drop before the change says nothing was written.
+
+    ``snapshot``: a state query that already read :func:`reads` (the role's job reads them with its other keys);
+    ``extra_items``: other registry values (Defender for Endpoint) that join this change: one backup, one import.
+    """
+    try:
+        return _run(execute, upload, args, check_mode, host, snapshot, list(extra_items))
+    except Disconnected as exc:
+        raise ConnectionDropped(
+            "The connection to the host dropped before anything was written (%s). Nothing was written to the "
+            "registry. A rerun compares first, so it finishes the change or reports the host in sync." % exc,
+            written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
+
+
+def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> dict:
+    """Everything ``win_wininet_proxy`` does; returns the result fields (raises the errors of :mod:`_common._errors`).
+
+    ``read_only`` (a drift report) plans like check mode but never checks rights or loads a hive, and
+    reports ``changed: false``.
+    """
+    name = namer(args.get("name_prefix") or "")
+    read_only = bool(args.get("read_only"))
+    check_mode = check_mode or read_only
+    keys = reads(args, name)
+    missing = [k for k in keys if snapshot is None or not snapshot.has(k)]
+    if missing:
+        more = remote.read_state(execute, missing)
+        snapshot = more if snapshot is None else snapshot.merge(more)
+    source, plan, restore_info = _resolve(args, execute, name, snapshot)
+    result = {"changed": False, "changed_sids": [], "backup_file": "", "applied_file": "", "backups": [],
+              "written": [], "hives_loaded": [], "actions": [], "pruned": []}
+    if restore_info:
+        result.update(restore_info)
+        if source is None or restore_info["nothing_to_restore"]:
+            result.update(source={"kind": "backup"}, targets=[], in_sync=True, needs_write=[], hive_not_loaded=[])
+            result.setdefault("msg", "%s holds nothing for %s: nothing to restore"
+                              % (restore_info.get("restored_from"), ", ".join(args["targets"])))
+            return result
+    compared = [compare.compare_target(execute, source, sid, names, snapshot) for sid, names in plan]
+    result.update(compare.summarize(source, compared))
+    if not result["needs_write"] and not result["hive_not_loaded"] and not extra_items:
+        return result
+
+    if read_only:
+        items = apply.plan(compared) + extra_items
+        result.update(changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
+                      backups=[i.to_result() for i in items], diff=[apply.diff_for(i) for i in items])
+        result["actions"] += [apply.sentence(i, True) for i in items]
+        return result
+    _admin_check(snapshot)
+    unloaded = list(result["hive_not_loaded"])
+    if unloaded:
+        problem = _hive_problem(unloaded, bool(args.get("load_hive")), name, host)
+        if problem:
+            raise UsageError(problem)
+        if check_mode:
+            for sid in unloaded:
+                hive, hive_file = accounts.hive_to_load(sid)
+                result["actions"].append("would load the hive %s from %s and write %s" % (
+                    hive, hive_file, ", ".join(args["value_names"])))
+        else:
+            result["hives_loaded"] = _load_hives(execute, unloaded, name)
+            names = dict(plan)
+            reread = remote.read_state(execute, [accounts.connections_path(sid) for sid in unloaded])
+            compared = [compare.compare_target(execute, source, t["sid"], names[t["sid"]], reread)
+                        if t["sid"] in unloaded else t for t in compared]
+            result.update(compare.summarize(source, compared))
+            result["hive_loaded_before"] = False
+
+    items = apply.plan(compared)
+    if check_mode:
+        items += [apply.Pending(sid, accounts.connections_path(sid), value, None, compare.HIVE_NOT_LOADED,
+                                source.wanted_for(sid, value, None))
+                  for sid in unloaded for value in dict(plan)[sid]]
+    items += extra_items
+    result.update(
+        changed=bool(items or result["hives_loaded"]),
+        changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
+        backups=[i.to_result() for i in items],
+        diff=[apply.diff_for(i) for i in items],
+    )
+    result["actions"] += [apply.sentence(i, check_mode) for i in items]
+    if check_mode or not items:
+        return result
+    restoring = (restore_info or {}).get("restored_from")
+    change = apply.Change(execute, upload, items, backup_dir=args["backup_dir"], keep=args["backup_keep"],
+                          comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
+                                                                       if restoring else ""),
+                          manifest=backup.manifest_from(snapshot.key(backup.MANIFEST_PATH)),
+                          kind=backup.RESTORE if restoring else "")
+    try:
+        done = change.run()
+    except ChangeError as exc:
+        exc.details.update(changed_sids=result["changed_sids"], diff=result["diff"], hives_loaded=result["hives_loaded"],
+                           targets=result["targets"], actions=result["actions"])
+        exc.details.setdefault("changed", bool(exc.details.get("written")))
+        raise
+    result.update(done)
+    result["warnings"] = change.warnings
+    return result
