@@ -2,52 +2,24 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_endpoint_probe (read-only, check mode: full).
 
-Glue only: the catalogue is in ``plugin_utils/_probe/_endpoints.py``; outcomes and hints in ``_probe_outcomes``,
-the win_uri arguments and their reading in ``_probe_target``, the controller prober and the issuer check in
-``_probe_controller``, the result and the reports in ``_probe_report``.
+Glue only: it maps the task's arguments and play context and calls :func:`_probe._run.probe_endpoints`, where the
+probe lives (the catalogue, both sides' probes, the issuer check, the result and the reports).
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-import time
 
 from ansible import constants as C
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as controller
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints_mod
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _facts as facts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as report
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _target as target
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _run as probe
 
-CONTROLLER_ONLY = ("ca_path",)
-TARGET_ONLY = ("expected_proxy",)
-TARGET_ONLY_CHANGED = {"modes": ["default"], "tls_inspection_check": True,
-                       "proxy_source": outcomes.WININET_PER_ACCOUNT, "engine": "script", "direct_fallback": False}
-ENGINE_WIN_URI = "win_uri"
+# Inside ansible-core's per-run local temporary directory: created by the controller process before it forks its
+# workers, removed when the run ends, so the target-mode issuer check runs once per proxy and destination per run.
 ISSUER_CACHE = "atp_sensor_proxy_issuers"
-
-
-def check_become_user(name: str | None) -> None:
-    """Refuse, before anything runs, a become_user that runas cannot log on as (a SID, ``LocalSystem``).
-
-    Only names of the well-known service accounts are judged (through the one account table); any other
-    name (a domain account) is left to runas.
-    """
-    text = (name or "").strip()
-    if not text:
-        return
-    if _accounts.canonical_sid(text) or _accounts.lookup(text) is not None:
-        try:
-            _accounts.resolve_become(text, "become_user")
-        except _accounts.AccountError as exc:
-            raise UsageError(str(exc)) from None
 
 
 class ActionModule(AtpAction):
@@ -62,137 +34,8 @@ class ActionModule(AtpAction):
             return self._play_context.become_user
         return self._play_context.remote_user or ""
 
-    def _check_options(self, args: dict, via: str) -> None:
-        if via == "target":
-            wrong = [n for n in CONTROLLER_ONLY if args.get(n) is not None]
-            if wrong:
-                raise UsageError("%s: only used with via=controller" % ", ".join(wrong))
-            if (args["proxy"] or args["proxy_username"] is not None) and "named" not in args["modes"]:
-                raise UsageError("proxy, proxy_username, proxy_password: with via=target only used by mode 'named' "
-                                 "(add it to modes)")
-            if args["direct_fallback"] and not {"named", "direct"} <= set(args["modes"]):
-                raise UsageError("direct_fallback: needs modes 'named' and 'direct' (the proxy, and the fallback)")
-        else:
-            wrong = [n for n in TARGET_ONLY if args.get(n) is not None]
-            wrong += [n for n, default in TARGET_ONLY_CHANGED.items() if args.get(n) != default]
-            if wrong:
-                raise UsageError("%s: only used with via=target" % ", ".join(wrong))
-
     def act(self, args, execute, task_vars):
-        via = args["via"]
-        secrets = controller.credential_secrets(args["proxy"], args["proxy_username"], args["proxy_password"])
-        try:
-            return outcomes.scrub(self._act(args, execute, task_vars, via, secrets), secrets)
-        except outcomes.ProbeError as exc:
-            raise UsageError(outcomes.redact(str(exc), secrets)) from None
-
-    def _act(self, args, execute, task_vars, via, secrets):
-        self._check_options(args, via)
-        try:
-            endpoints = endpoints_mod.build_catalogue(
-                workspace=args["workspace"], regions=args["regions"], products=args["products"],
-                mde_urls=args["mde_urls"], urls=args["urls"], include_crl=args["include_crl"],
-                cloud=args["cloud"], mde_sets=args["mde_sets"], mde_geo=args["mde_geo"],
-                include_azure_pki=args["include_azure_pki"], v3_geo_url=args["v3_geo_url"],
-            )
-        except endpoints_mod.CatalogueError as exc:
-            raise UsageError(str(exc)) from None
-        account = self._account(via)
-        args = dict(args, expected_issuers=outcomes.expected_issuers_for(args["cloud"], args["expected_issuers"]))
-        start = time.monotonic()
-        if via == "controller":
-            results = controller.probe_controller(
-                endpoints, proxy=args["proxy"], proxy_username=args["proxy_username"],
-                proxy_password=args["proxy_password"], timeout=args["timeout"], validate_certs=args["validate_certs"],
-                ca_path=args["ca_path"], expected_issuers=args["expected_issuers"],
-            )
-            summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start)
-        else:
-            become = bool(self._play_context.become)
-            if become:
-                check_become_user(self._play_context.become_user)
-            results, not_tested = self._probe_target(endpoints, args, account, become, execute)
-            if args["direct_fallback"] and args["proxy"]:
-                results = outcomes.direct_fallback(results, endpoints, controller.proxy_display(args["proxy"]))
-            summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start,
-                                       round_trips=len(execute.calls), modes=args["modes"], not_tested=not_tested)
-        summary = outcomes.scrub(summary, secrets)
-        host = task_vars.get("inventory_hostname") or "localhost"
-        if args["report_json"]:
-            summary["report_json"] = report.write_json_report(args["report_json"], host, summary)
-        if args["report_junit"]:
-            summary["report_junit"] = report.write_junit_report(args["report_junit"], host, summary)
-        if args["fail_on_unreachable"] and not summary["all_reachable"]:
-            summary.update(failed=True, msg=report.failure_message(summary))
-        return summary
-
-    def _probe_target(self, endpoints, args, account, become, execute):
-        """Engine ``script`` (the default): one ansible.windows.win_powershell run for every URL and tested mode,
-        the chain the host received deciding the TLS inspection. Engine ``win_uri``: one ansible.windows.win_uri
-        call per URL and tested mode (a WinRM connection runs one module at a time), then the controller-side issuer
-        check for the HTTPS results that went through a known proxy."""
-        modes = list(dict.fromkeys(args["modes"]))
-        not_tested = {m: target.NOT_TESTABLE[m] for m in modes if m in target.NOT_TESTABLE}
-        named_proxy = named_user = named_password = None
-        if "named" in modes:
-            if args["proxy"]:
-                named_proxy, named_user, named_password = controller.proxy_credentials(
-                    args["proxy"], args["proxy_username"], args["proxy_password"])
-            else:
-                not_tested["named"] = target.NAMED_NEEDS_PROXY
-        tested = [m for m in modes if m not in not_tested]
-        if args["engine"] != ENGINE_WIN_URI:
-            results = facts.probe(
-                execute, facts.plan(endpoints, tested), timeout=args["timeout"], named_proxy=named_proxy,
-                proxy_username=named_user, proxy_password=named_password, expected_proxy=args["expected_proxy"],
-                account=account, become=become, validate_certs=args["validate_certs"],
-                expected_issuers=args["expected_issuers"], source=args["proxy_source"])
-            return results, not_tested
-        results = []
-        for endpoint in endpoints:
-            for mode in tested:
-                raw = execute(target.WIN_URI, target.win_uri_args(
-                    endpoint, args["timeout"], args["validate_certs"], mode=mode, proxy=named_proxy,
-                    proxy_username=named_user, proxy_password=named_password))
-                result = target.classify_win_uri(
-                    endpoint, raw, mode=mode, expected_proxy=args["expected_proxy"], named_proxy=named_proxy,
-                    account=account, become=become, timeout=args["timeout"],
-                    expected_issuers=args["expected_issuers"], source=args["proxy_source"])
-                results.append(self._inspect(endpoint, result, args, mode, named_proxy, named_user, named_password,
-                                             account))
-        return results, not_tested
-
-    def _inspect(self, endpoint, result, args, mode, named_proxy, named_user, named_password, account):
-        """Fill ``tls_inspection`` of one target-mode result (see the module's description)."""
-        if endpoint.scheme != "https" or result["outcome"] not in (outcomes.REACHABLE, "tls_error") \
-                or result.get("cause") == "handshake":
-            return result
-        if mode == "direct":
-            result["tls_inspection_detail"] = ("the host connected directly; the controller's own direct route is "
-                                               "not the host's, so it cannot see what the host sees")
-            return result
-        if mode == "named":
-            proxy, user, password = named_proxy, named_user, named_password
-        else:
-            proxy = target.effective_proxy(args["expected_proxy"], "https")
-            user = password = None
-            if proxy == outcomes.DIRECT:
-                result["tls_inspection_detail"] = ("expected_proxy says this account goes direct; the controller's "
-                                                   "own direct route is not the host's")
-                return result
-        if not proxy:
-            result["tls_inspection_detail"] = ("win_uri does not return the certificate and the proxy this account "
-                                               "uses is not known: pass expected_proxy so the controller can look "
-                                               "through it")
-            return result
-        if not args["tls_inspection_check"]:
-            result["tls_inspection_detail"] = "the controller-side issuer check is off (tls_inspection_check: false)"
-            return result
-        seen = controller.cached_issuer(
-            os.path.join(C.DEFAULT_LOCAL_TMP, ISSUER_CACHE), proxy, endpoint.host, endpoint.port,
-            timeout=args["timeout"], proxy_username=user, proxy_password=password)
-        how = "seen by the controller through %s, the proxy this host uses (checked once per run)" % (
-            controller.proxy_display(proxy))
-        return outcomes.with_inspection(result, endpoint, seen["issuer"], seen["why"], how, via="target",
-                                        account=account, timeout=args["timeout"],
-                                        expected_issuers=args["expected_issuers"], source=args["proxy_source"])
+        return probe.probe_endpoints(
+            args, execute, account=self._account(args["via"]), become=bool(self._play_context.become),
+            become_user=self._play_context.become_user, host=task_vars.get("inventory_hostname") or "localhost",
+            issuer_cache=os.path.join(C.DEFAULT_LOCAL_TMP, ISSUER_CACHE))

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.atp.sensor_proxy.plugins.modules import mdi_sensor_health as doc
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_identity as graph
 from tests.network.graph_server import FakeGraph, health_issue, sensor
 
 from . import _awx

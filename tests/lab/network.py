@@ -7,7 +7,7 @@
   workspace :data:`OLD_SENSOR_HOST`), 404 otherwise. ``issuer`` is its CA's name (RFC 4514).
 * :class:`CrlServer`: a plain-HTTP server standing in for ``crl.microsoft.com`` and
   ``ctldl.windowsupdate.com`` (the CDN behind them): 200 with the CDN's content type for the
-  files the probe's catalogue names (``plugins/plugin_utils/_probe/_endpoints.py`` ``CRL_URLS``), 404 otherwise.
+  files the probe's catalogue names (``plugins/plugin_utils/_probe/_urls.py`` ``CRL_URLS``), 404 otherwise.
 * :class:`ProxyPy`: a real ``proxy.py`` process (``--port 0 --port-file``), optional
   ``--basic-auth`` (a proper 407), with :mod:`tests.lab.proxy_plugin` as its DNS and request log;
   :func:`deny_through_proxy` makes it refuse a host with a plain 403 (no marker headers).
@@ -51,11 +51,11 @@ SENSOR_HOST = WORKSPACE_NAME + "sensorapi.atp.azure.com"
 OLD_WORKSPACE_NAME = "contoso-old"
 OLD_SENSOR_HOST = OLD_WORKSPACE_NAME + "sensorapi.atp.azure.com"
 PROXY_NAME = "proxy.corp:8080"
-ENDPOINTS_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_probe" / "_endpoints.py"
+ENDPOINTS_PATH = REPO_ROOT / "plugins" / "plugin_utils" / "_probe" / "_urls.py"
 
 
 def endpoints():
-    """The probe's endpoint catalogue module (pure Python), loaded by file path like the codec."""
+    """The probe's published endpoints (``_probe/_urls.py``, pure data), loaded by file path like the codec."""
     return load_by_path("atp_lab_endpoints", ENDPOINTS_PATH)
 
 

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The probe script (_probe/_script.py) run for real by the lab's executor and read by the collection's own Python
-(_probe_facts.probe), on the lab's real proxies and TLS servers: what the script does besides what the end-to-end
+(_probe._facts.probe), on the lab's real proxies and TLS servers: what the script does besides what the end-to-end
 probe tests show (tests/network/lab): the bound on the whole run, an error of its own, FIPS, check mode, and the
 proxy password that reaches it only as a sensitive parameter."""
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_assertion as assertion
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_transport as transport
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
 
 from .conftest import PROXY_PASSWORD, PROXY_USER
@@ -35,7 +36,7 @@ def client(fake, *, credential=None, opener=None, **kwargs):
     return graph.GraphClient(
         tenant_id=fake.tenant, client_id=fake.client_id, login_root=fake.url, graph_root=fake.url,
         credential=credential or (lambda url: {"client_secret": SECRET}),
-        opener=opener or graph.build_opener(use_proxy=False, ca_path=str(fake.ca_file)), secrets=[SECRET], **kwargs)
+        opener=opener or transport.build_opener(use_proxy=False, ca_path=str(fake.ca_file)), secrets=[SECRET], **kwargs)
 
 
 def test_every_page_is_read_and_the_token_is_asked_once(fake):
@@ -132,7 +133,7 @@ def test_token_errors_quote_entra_and_never_the_secret(fake, change, expected):
         tenant_id=change.get("tenant", fake.tenant), client_id=change.get("client_id", fake.client_id),
         login_root=fake.url, graph_root=fake.url, credential=lambda url: {"client_secret": change.get("secret",
                                                                                                       SECRET)},
-        opener=graph.build_opener(use_proxy=False, ca_path=str(fake.ca_file)), secrets=[SECRET])
+        opener=transport.build_opener(use_proxy=False, ca_path=str(fake.ca_file)), secrets=[SECRET])
     with pytest.raises(graph.GraphError) as caught:
         graph_client.get_all(health.SENSORS_PATH, "GET sensors")
     text = str(caught.value)
@@ -208,10 +209,10 @@ def test_certificate_problems_name_the_option_and_never_the_password(tmp_path):
 
 def test_tls_is_verified_by_default(fake):
     with pytest.raises(graph.GraphError) as caught:
-        client(fake, opener=graph.build_opener(use_proxy=False)).token()
+        client(fake, opener=transport.build_opener(use_proxy=False)).token()
     assert caught.value.kind == "tls" and "ca_path" in str(caught.value)
     assert fake.requests == []  # nothing was sent to a server it could not verify
-    assert client(fake, opener=graph.build_opener(use_proxy=False, validate_certs=False)).token()
+    assert client(fake, opener=transport.build_opener(use_proxy=False, validate_certs=False)).token()
 
 
 def test_the_token_never_leaves_the_graph_endpoint(fake):
@@ -233,10 +234,10 @@ def test_redirects_are_not_followed(fake):
 def test_through_an_authenticating_proxy(fake, start_proxy):
     proxy = start_proxy(basic_auth="%s:%s" % (PROXY_USER, PROXY_PASSWORD))
     fake.sensors = [sensor("DC01")]
-    opener = graph.build_opener(proxy=proxy.url, proxy_username=PROXY_USER, proxy_password=PROXY_PASSWORD,
+    opener = transport.build_opener(proxy=proxy.url, proxy_username=PROXY_USER, proxy_password=PROXY_PASSWORD,
                                 ca_path=str(fake.ca_file))
     assert [s["displayName"] for s in client(fake, opener=opener).get_all(health.SENSORS_PATH, "GET")] == ["DC01"]
-    anonymous = graph.build_opener(proxy=proxy.url, ca_path=str(fake.ca_file))
+    anonymous = transport.build_opener(proxy=proxy.url, ca_path=str(fake.ca_file))
     with pytest.raises(graph.GraphError) as caught:
         client(fake, opener=anonymous).token()
     assert caught.value.kind == "network" and "407" in str(caught.value)
@@ -244,10 +245,10 @@ def test_through_an_authenticating_proxy(fake, start_proxy):
 
 def test_an_inspecting_proxy_needs_its_ca(fake, mitm_proxy, intercept_ca):
     fake.sensors = [sensor("DC01")]
-    blind = graph.build_opener(proxy=mitm_proxy.url, ca_path=str(fake.ca_file))
+    blind = transport.build_opener(proxy=mitm_proxy.url, ca_path=str(fake.ca_file))
     with pytest.raises(graph.GraphError) as caught:
         client(fake, opener=blind).token()
     assert caught.value.kind == "tls" and "give its CA in ca_path" in str(caught.value)
-    trusting = graph.build_opener(proxy=mitm_proxy.url, ca_path=intercept_ca.pem)
+    trusting = transport.build_opener(proxy=mitm_proxy.url, ca_path=intercept_ca.pem)
     assert len(client(fake, opener=trusting).get_all(health.SENSORS_PATH, "GET")) == 1
     assert {s["host"] for s in mitm_proxy.seen} == {"127.0.0.1"}

@@ -27,17 +27,15 @@ import time
 import uuid
 from dataclasses import dataclass
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - exercised only without cryptography
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = exc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _libraries as libraries
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._libraries import (
+    hashes,
+    padding,
+    pkcs12,
+    rsa,
+    serialization,
+    x509,
+)
 
 ALGORITHM = "PS256"
 LIFETIME = 600  # seconds; "at most 5-10 minutes after nbf" (certificate-credentials.md, exp)
@@ -79,9 +77,8 @@ class ClientCertificate:
 
 
 def require_cryptography() -> None:
-    if not HAS_CRYPTOGRAPHY:
-        raise CertificateError("certificate_path needs the Python library 'cryptography' on the controller "
-                               "(pip install cryptography): %s" % CRYPTOGRAPHY_IMPORT_ERROR)
+    if not libraries.HAS_CRYPTOGRAPHY:
+        raise CertificateError(libraries.missing("cryptography", "certificate_path"))
 
 
 def _password(password: str | None):

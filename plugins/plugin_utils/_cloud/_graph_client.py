@@ -3,7 +3,9 @@
 """A small, well-behaved Microsoft Graph client for app-only reads, on the standard library alone.
 
 Pure Python, no Ansible imports, no third-party HTTP library (``urllib.request``; the certificate credential's
-signature is :mod:`_cloud._graph_assertion`'s, which needs ``cryptography``).
+signature is :mod:`_cloud._graph_assertion`'s, which needs ``cryptography``). Which application, cloud and roots it
+reads with is :mod:`_cloud._graph_identity`'s; how its requests travel (proxy, TLS, no redirects) is
+:mod:`_cloud._graph_transport`'s.
 
 What "well-behaved" means here, each with Microsoft's source:
 
@@ -14,12 +16,6 @@ What "well-behaved" means here, each with Microsoft's source:
   then trace and correlation ids) and ``error_codes``; the message quotes the first line of the description and
   never branches on the numbers, which Microsoft says may change (``reference-error-codes.md``). The token is
   opaque to the client: it is never decoded ("don't attempt to validate or read tokens for any API you don't own").
-* **Clouds**: the token service and Graph root of each cloud (microsoft-graph-docs-contrib
-  ``concepts/deployments.md``): global (and GCC, which keeps the worldwide endpoints)
-  ``login.microsoftonline.com`` + ``graph.microsoft.com``; GCC High (US Government L4)
-  ``login.microsoftonline.us`` + ``graph.microsoft.us``; DoD (L5) ``login.microsoftonline.us`` +
-  ``dod-graph.microsoft.us``. China (21Vianet) is not offered: the identities sensor and health issue APIs are
-  documented as not available there (``includes/global-us.md``, the table on every page of these APIs).
 * **Throttling**: 429 (and 503/504, the transient answers) are retried after ``Retry-After`` (seconds or an HTTP
   date), or after an exponential back-off when the header is missing, at most ``max_retries`` times and never past
   the run's ``total_timeout``: when Graph asks for a longer wait than the time left, the client stops at once and
@@ -30,13 +26,8 @@ What "well-behaved" means here, each with Microsoft's source:
 * **Errors**: Graph's error body is ``{"error": {"code", "message", "innerError": {"request-id", "date"}}}``
   (``concepts/errors.md``); every failure becomes a :class:`GraphError` whose message names what was asked, the
   status, Graph's code and message, and the request id Microsoft support asks for.
-* **Transport**: TLS verified by default against the system's trust store (plus ``ca_path``), redirects never
-  followed (a bearer token must not travel to another host), the proxy given or the environment's
-  (``https_proxy``/``no_proxy``, as ``ansible.builtin.uri`` with ``use_proxy``), credentials in the proxy URL sent
-  as ``Proxy-Authorization: Basic`` on the CONNECT only.
-
 Secrets (the client secret, the assertion, the token, proxy passwords) are masked in every message with the
-collection's one masking rule (``_probe_outcomes.redact``).
+collection's one masking rule (:func:`_probe._redaction.redact`).
 """
 
 from __future__ import annotations
@@ -50,9 +41,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud._graph_transport import build_opener
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 
 USER_AGENT = "atp.sensor_proxy mdi_sensor_health"
 TOKEN_PATH = "/%s/oauth2/v2.0/token"
@@ -62,65 +54,6 @@ MAX_BACKOFF = 30.0
 MAX_PAGES = 1000
 # Renew the token this long before Entra ID says it expires.
 TOKEN_MARGIN = 120.0
-
-# cloud -> (token service root, Graph root); see the module docstring for the source.
-CLOUDS = {
-    "commercial": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
-    "gcc": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
-    "gcc_high": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
-    "dod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
-}
-
-
-# Where the options come from when a task does not give them: what the collection's AWX credential type injects
-# (awx/credential_types.yml). The credential is taken whole from one source, the task or the environment.
-ENV = {
-    "tenant_id": "ATP_GRAPH_TENANT_ID",
-    "client_id": "ATP_GRAPH_CLIENT_ID",
-    "client_secret": "ATP_GRAPH_CLIENT_SECRET",
-    "certificate_path": "ATP_GRAPH_CERTIFICATE_PATH",
-    "certificate_password": "ATP_GRAPH_CERTIFICATE_PASSWORD",
-    "cloud": "ATP_GRAPH_CLOUD",
-}
-CREDENTIAL_OPTIONS = ("client_secret", "certificate_path", "certificate_password")
-
-
-def _given(value) -> bool:
-    return value not in (None, "")
-
-
-def identity(args: dict, environ) -> dict:
-    """``{tenant_id, client_id, cloud, client_secret, certificate_path, certificate_password, source}`` from the
-    task's options, each missing one from the environment (:data:`ENV`). Raises ValueError naming every problem."""
-    problems = []
-    out = {}
-    for name in ("tenant_id", "client_id"):
-        out[name] = str(args[name]) if _given(args.get(name)) else (environ.get(ENV[name]) or None)
-        if not out[name]:
-            problems.append("%s is required (or set %s)" % (name, ENV[name]))
-    cloud = args.get("cloud") if _given(args.get("cloud")) else (environ.get(ENV["cloud"]) or "commercial")
-    if cloud not in CLOUDS:
-        problems.append("%s: '%s' is not a cloud of these APIs (%s)" % (
-            "cloud" if _given(args.get("cloud")) else ENV["cloud"], cloud, ", ".join(CLOUDS)))
-    out["cloud"] = cloud
-    from_task = any(_given(args.get(n)) for n in CREDENTIAL_OPTIONS)
-    source = args if from_task else {n: environ.get(ENV[n]) for n in CREDENTIAL_OPTIONS}
-    names = {n: n if from_task else ENV[n] for n in CREDENTIAL_OPTIONS}
-    for name in CREDENTIAL_OPTIONS:
-        out[name] = str(source[name]) if _given(source.get(name)) else None
-    if out["client_secret"] and out["certificate_path"]:
-        problems.append("%s and %s are mutually exclusive: give one" % (names["client_secret"],
-                                                                        names["certificate_path"]))
-    elif not out["client_secret"] and not out["certificate_path"]:
-        problems.append("no credential: give client_secret or certificate_path (or set %s or %s)"
-                        % (ENV["client_secret"], ENV["certificate_path"]))
-    if out["certificate_password"] and not out["certificate_path"]:
-        problems.append("%s needs %s" % (names["certificate_password"], names["certificate_path"]))
-    if problems:
-        raise ValueError("; ".join(problems))
-    out["source"] = "task" if from_task else "environment"
-    return out
-
 
 class GraphError(Exception):
     """A read that failed: ``kind`` is ``token``, ``unauthorized``, ``forbidden``, ``throttled``, ``http``,
@@ -146,19 +79,6 @@ class Stats:
     def as_dict(self) -> dict:
         return {"requests": self.requests, "retries": self.retries, "waited": round(self.waited, 3),
                 "pages": self.pages, "throttled": list(self.throttled)}
-
-
-def endpoints(cloud: str, graph_endpoint: str | None = None, authority: str | None = None) -> tuple:
-    """``(token service root, Graph root)`` for ``cloud``, either replaced by an explicit override."""
-    login, graph = CLOUDS[cloud]
-    return (_root(authority) if authority else login), (_root(graph_endpoint) if graph_endpoint else graph)
-
-
-def _root(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("'%s' is not an https:// URL" % url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def retry_after(value: str | None, attempt: int, now: float | None = None) -> float:
@@ -207,39 +127,6 @@ def _snippet(body: bytes, size: int = 200) -> str:
     return text[:size] + ("..." if len(text) > size else "")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Never follow a redirect: the answer is returned (and reported) as it is."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-def proxy_url(proxy: str, username: str | None, password: str | None) -> str:
-    """The proxy URL urllib's ProxyHandler takes, credentials URL-quoted in it (it sends them as Basic)."""
-    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += ":%d" % parts.port
-    if username is not None:
-        netloc = "%s:%s@%s" % (quote(username, safe=""), quote(password or "", safe=""), netloc)
-    return urlunsplit((parts.scheme, netloc, "", "", ""))
-
-
-def tls_context(validate_certs: bool = True, ca_path: str | None = None) -> ssl.SSLContext:
-    """The system's trust store, plus ``ca_path`` when given; no verification at all with ``validate_certs``
-    false. Raises ValueError naming the file when ``ca_path`` cannot be read as PEM."""
-    context = ssl.create_default_context()
-    if ca_path:
-        try:
-            context.load_verify_locations(cafile=ca_path)
-        except (OSError, ssl.SSLError) as exc:
-            raise ValueError("ca_path: cannot load '%s' as PEM CA certificates: %s" % (ca_path, exc)) from None
-    if not validate_certs:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 class GraphClient:
     """App-only reads from one Graph root with one application identity.
 
@@ -277,7 +164,7 @@ class GraphClient:
         return forms + [quote_plus(s) for s in forms]
 
     def redact(self, text: str) -> str:
-        return outcomes.redact(text, self._forms())
+        return redaction.redact(text, self._forms())
 
     def _fail(self, message: str, kind: str, status: int | None = None, path: str = "") -> GraphError:
         return GraphError(self.redact(message), kind, status, path)
@@ -455,17 +342,3 @@ def token_hint(error: str, certificate: bool) -> str:
     if error == "invalid_scope":
         return "Check graph_endpoint and cloud: the scope is <Graph root>/.default of the tenant's cloud."
     return "Check tenant_id, client_id, the credential and cloud."
-
-
-def build_opener(*, use_proxy: bool = True, proxy: str | None = None, proxy_username: str | None = None,
-                 proxy_password: str | None = None, validate_certs: bool = True, ca_path: str | None = None):
-    """The urllib opener every request goes through (see the module docstring)."""
-    if proxy:
-        proxies = {"https": proxy_url(proxy, proxy_username, proxy_password)}
-        handler = urllib.request.ProxyHandler(proxies)
-    elif use_proxy:
-        handler = urllib.request.ProxyHandler()  # https_proxy / no_proxy from the environment
-    else:
-        handler = urllib.request.ProxyHandler({})
-    return urllib.request.build_opener(
-        handler, urllib.request.HTTPSHandler(context=tls_context(validate_certs, ca_path)), _NoRedirect)

@@ -17,7 +17,7 @@ variables, before anything is read (:func:`problems`).
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_identity as graph_identity
 
 NOT_READ = "not_read"
 ON = "atp_proxy_cloud_verdict"
@@ -42,7 +42,7 @@ def problems(v: dict, environ) -> list:
     args = {option: v.get(name) for option, name in ROLE_NAMES.items()}
     args["cloud"] = v.get("atp_proxy_cloud") or "commercial"
     try:
-        graph.identity(args, environ)
+        graph_identity.identity(args, environ)
     except ValueError as exc:
         text = str(exc)
         for option, name in sorted(ROLE_NAMES.items(), key=lambda item: -len(item[0])):

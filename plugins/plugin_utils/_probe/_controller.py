@@ -1,267 +1,50 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``via: controller``: the concurrent ``requests`` prober, and the issuer check both modes use.
+"""``via: controller``: the concurrent ``requests`` prober.
 
 Pure Python, no Ansible imports.
 
-* :func:`probe_controller` probes every URL from this machine, one thread and session per URL, so the
-  total time is the slowest URL's. The proxy's credentials, given as ``proxy_username``/``proxy_password``
-  or as ``user:password@`` in the proxy URL, are one pair used for every request (the probe and the
-  issuer check) and redacted, in every form, from everything returned.
-* :func:`peek_issuer` reads the issuer of the certificate a host presents on a route (direct, or
-  through a CONNECT tunnel), with verification off, so the issuer is visible even when verification
-  failed. It answers ``(issuer, why)``: the issuer, or why it could not be seen.
-* :func:`cached_issuer` is the target-mode check: the controller looks through the proxy a host uses,
-  once per proxy and destination per run, however many hosts and forks ask (a file lock per key in a
-  directory that lives as long as the run).
+:func:`probe_controller` probes every URL from this machine, one thread and session per URL, so the total time is
+the slowest URL's. The proxy's credentials are those of :mod:`_probe._proxy_auth` (one pair for every request,
+redacted in every form from everything returned); after each HTTPS answer the issuer check
+(:func:`_probe._issuer.peek_issuer`) looks at the certificate on the same route, and the outcome, hint and
+TLS-inspection verdict are those of :mod:`_probe._outcomes`, as for the target side.
 """
 
 from __future__ import annotations
 
-import base64
-import fcntl
-import hashlib
-import json
 import os
 import re
 import socket
 import ssl
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-try:
-    import requests
-    import urllib3
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - exercised only without requests
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = exc
-
-try:
-    from cryptography import x509
-
-    HAS_CRYPTOGRAPHY = True
-except ImportError:  # pragma: no cover
-    HAS_CRYPTOGRAPHY = False
-
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _issuer as issuer_check
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _libraries as libraries
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._libraries import (
+    HAS_REQUESTS,
+    HTTPConnection,
+    HTTPConnectionPool,
+    HTTPSConnection,
+    HTTPSConnectionPool,
+    requests,
+    urllib3,
+)
 
-DIRECT = outcomes.DIRECT
 ProbeError = outcomes.ProbeError
 USER_AGENT = "atp.sensor_proxy atp_endpoint_probe"
-ISSUER_CHECK_AGENT = "atp.sensor_proxy issuer check"
 _TUNNEL_RE = re.compile(r"Tunnel connection failed: (\d{3})")
 
 
 def require_requests() -> None:
     if not HAS_REQUESTS:
-        raise ProbeError(
-            "via=controller needs the Python library 'requests' on the controller "
-            "(pip install requests): %s" % REQUESTS_IMPORT_ERROR
-        )
+        raise ProbeError(libraries.missing("requests", "via=controller"))
 
-
-# --------------------------------------------------------------------------------------------
-# proxies and credentials
-# --------------------------------------------------------------------------------------------
-
-
-def _with_scheme(proxy: str) -> str:
-    return proxy if "://" in proxy else "http://" + proxy
-
-
-def proxy_display(proxy: str | None) -> str:
-    """``http://user:pw@proxy:8080`` -> ``http://proxy:8080``; None -> ``direct``."""
-    if not proxy:
-        return DIRECT
-    parts = urlsplit(_with_scheme(proxy))
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = "%s:%d" % (netloc, parts.port)
-    return urlunsplit((parts.scheme, netloc, "", "", ""))
-
-
-def proxy_credentials(proxy: str | None, username: str | None, password: str | None) -> tuple:
-    """(proxy URL without credentials, username, password), whichever way the credentials were given.
-
-    Raises :class:`ProbeError` naming the options when they are given twice or incompletely.
-    """
-    if password is not None and username is None:
-        raise ProbeError("proxy_password needs proxy_username")
-    if not proxy:
-        if username is not None:
-            raise ProbeError("proxy_username/proxy_password need proxy")
-        return None, None, None
-    parts = urlsplit(_with_scheme(proxy))
-    if parts.username is not None or parts.password is not None:
-        if username is not None:
-            raise ProbeError("proxy: credentials are given both in the proxy URL and in proxy_username; give them once")
-        username, password = unquote(parts.username or ""), unquote(parts.password or "")
-    if not parts.hostname:
-        raise ProbeError("proxy: '%s' is not a proxy URL (http://host:port)" % proxy_display(proxy))
-    return proxy_display(proxy), username, password
-
-
-def credential_secrets(proxy: str | None, username: str | None, password: str | None) -> list:
-    """Every string that would reveal the password: as given, as written in the URL, inside Basic."""
-    secrets = []
-    if password:
-        secrets.append(password)
-        secrets.append(base64.b64encode(("%s:%s" % (username or "", password)).encode()).decode())
-    if proxy and "@" in proxy:
-        raw = urlsplit(_with_scheme(proxy)).password
-        if raw:
-            secrets.append(raw)
-    return secrets
-
-
-def _proxy_with_auth(proxy: str, username: str | None, password: str | None) -> str:
-    parts = urlsplit(_with_scheme(proxy))
-    if username is None:
-        return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-    netloc = "%s:%s@%s" % (quote(username, safe=""), quote(password or "", safe=""), parts.hostname)
-    if parts.port:
-        netloc += ":%d" % parts.port
-    return urlunsplit((parts.scheme, netloc, "", "", ""))
-
-
-# --------------------------------------------------------------------------------------------
-# the issuer check
-# --------------------------------------------------------------------------------------------
-
-
-def _read_head(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < 65536:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def peek_issuer(
-    host: str,
-    port: int,
-    *,
-    proxy: str | None = None,
-    proxy_username: str | None = None,
-    proxy_password: str | None = None,
-    timeout: float = 5.0,
-    resolve: dict | None = None,
-) -> tuple:
-    """``(issuer, why)``: the issuer (RFC 4514) of the certificate ``host:port`` presents on this route,
-    unverified, or None and why it could not be seen. Through a proxy it opens its own CONNECT tunnel,
-    with the same credentials as the probe."""
-    if not HAS_CRYPTOGRAPHY:
-        return None, "the Python library 'cryptography' is not installed on the controller"
-    deadline = time.monotonic() + max(float(timeout), 1.0)
-    sock = None
-    try:
-        if proxy:
-            parts = urlsplit(_with_scheme(proxy))
-            where = "%s:%d" % (parts.hostname, parts.port or 8080)
-            try:
-                sock = socket.create_connection((parts.hostname, parts.port or 8080), timeout=timeout)
-            except OSError as exc:
-                return None, "the controller could not connect to the proxy %s: %s" % (where, exc)
-            lines = ["CONNECT %s:%d HTTP/1.1" % (host, port), "Host: %s:%d" % (host, port),
-                     "User-Agent: %s" % ISSUER_CHECK_AGENT]
-            if proxy_username is not None:
-                token = base64.b64encode(("%s:%s" % (proxy_username, proxy_password or "")).encode()).decode()
-                lines.append("Proxy-Authorization: Basic %s" % token)
-            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-            head = _read_head(sock)
-            match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-            if not match:
-                return None, "the proxy %s closed the issuer check's CONNECT without an answer" % where
-            if match.group(1) != b"200":
-                return None, "the proxy %s answered the issuer check's CONNECT with HTTP %s" % (
-                    where, match.group(1).decode())
-        else:
-            address = (resolve or {}).get(host.lower(), host)
-            try:
-                sock = socket.create_connection((address, port), timeout=timeout)
-            except OSError as exc:
-                return None, "the controller could not connect to %s:%d: %s" % (host, port, exc)
-        sock.settimeout(max(deadline - time.monotonic(), 0.5))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        tls = context.wrap_socket(sock, server_hostname=host)
-        sock = tls
-        der = tls.getpeercert(binary_form=True)
-    except (OSError, ValueError) as exc:
-        return None, "the issuer check's TLS handshake with %s:%d failed: %s" % (host, port, exc)
-    finally:
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
-    if not der:
-        return None, "%s:%d presented no certificate" % (host, port)
-    return x509.load_der_x509_certificate(der).issuer.rfc4514_string(), None
-
-
-def cached_issuer(
-    cache_dir: str,
-    proxy: str,
-    host: str,
-    port: int,
-    *,
-    timeout: float,
-    proxy_username: str | None = None,
-    proxy_password: str | None = None,
-    peek=None,
-) -> dict:
-    """The target-mode issuer check: ``{issuer, why, proxy, checked_at, cached}``.
-
-    One check per (proxy, user, host, port) and ``cache_dir``: the first caller (any process) takes an
-    exclusive lock on the key's lock file, checks and writes the answer; the others wait on the lock and
-    read it. The file holds the issuer or the reason only, never a credential. The action plugin gives a
-    directory inside ansible-core's per-run local temporary directory (``DEFAULT_LOCAL_TMP``, created
-    by the controller process before it forks its workers, removed when the run ends).
-    """
-    key = "|".join([proxy_display(proxy), proxy_username or "", host.lower(), str(int(port))])
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
-    os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-    path = os.path.join(cache_dir, digest + ".json")
-    with open(path + ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.exists(path):
-                try:
-                    with open(path, encoding="utf-8") as handle:
-                        data = json.load(handle)
-                    data["cached"] = True
-                    return data
-                except (OSError, ValueError):
-                    pass
-            issuer, why = (peek or peek_issuer)(host, port, proxy=proxy, proxy_username=proxy_username,
-                                                proxy_password=proxy_password, timeout=timeout)
-            data = {"issuer": issuer, "why": why, "proxy": proxy_display(proxy), "host": host, "port": int(port),
-                    "checked_at": time.time()}
-            fd, tmp = tempfile.mkstemp(prefix=".issuer.", dir=cache_dir)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(tmp, path)
-            data["cached"] = False
-            return data
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-# --------------------------------------------------------------------------------------------
-# requests machinery
-# --------------------------------------------------------------------------------------------
 
 
 def _exc_chain(exc: BaseException):
@@ -442,7 +225,7 @@ def _probe_one(endpoint: Endpoint, cfg: dict) -> dict:
         tls_route = https
     except requests.exceptions.RequestException as exc:
         outcome, status, cause = classify_exception(exc, proxied)
-        error = outcomes.redact(str(exc), secrets)[:1000]
+        error = redaction.redact(str(exc), secrets)[:1000]
         tls_route = outcome == "tls_error"
     finally:
         session.close()
@@ -454,10 +237,12 @@ def _probe_one(endpoint: Endpoint, cfg: dict) -> dict:
         # The peek is a local handshake over a route that just answered: it gets what is left of the
         # URL's timeout, but at least 1 s (a TLS failure then takes at most timeout + 1 s).
         remaining = max(start + timeout - time.monotonic(), 1.0)
-        issuer, why = peek_issuer(endpoint.host, endpoint.port, proxy=proxy, proxy_username=cfg["proxy_username"],
-                                  proxy_password=cfg["proxy_password"], timeout=remaining, resolve=cfg["resolve"])
-        why = outcomes.redact(why, secrets)
-    how = "seen by the controller %s" % ("through %s" % proxy_display(proxy) if proxy else "directly")
+        issuer, why = issuer_check.peek_issuer(endpoint.host, endpoint.port, proxy=proxy,
+                                               proxy_username=cfg["proxy_username"],
+                                               proxy_password=cfg["proxy_password"], timeout=remaining,
+                                               resolve=cfg["resolve"])
+        why = redaction.redact(why, secrets)
+    how = "seen by the controller %s" % ("through %s" % proxy_auth.proxy_display(proxy) if proxy else "directly")
     state, detail = outcomes.inspection_verdict(issuer, cfg["expected_issuers"], why, how)
     outcome = outcomes.inspected_outcome(outcome, state)
     return outcomes.make_result(
@@ -467,7 +252,7 @@ def _probe_one(endpoint: Endpoint, cfg: dict) -> dict:
         mode="controller",
         status=status,
         elapsed=time.monotonic() - start,
-        proxy=proxy_display(proxy),
+        proxy=proxy_auth.proxy_display(proxy),
         tls_issuer=issuer,
         tls_inspection=state,
         tls_inspection_detail=detail,
@@ -498,12 +283,12 @@ def probe_controller(
     """
     require_requests()
     endpoints = list(endpoints)
-    secrets = credential_secrets(proxy, proxy_username, proxy_password)
+    secrets = proxy_auth.credential_secrets(proxy, proxy_username, proxy_password)
     try:
-        bare, username, password = proxy_credentials(proxy, proxy_username, proxy_password)
+        bare, username, password = proxy_auth.proxy_credentials(proxy, proxy_username, proxy_password)
     except ProbeError as exc:
-        raise ProbeError(outcomes.redact(str(exc), secrets)) from None
-    secrets = credential_secrets(proxy, username, password) + secrets
+        raise ProbeError(redaction.redact(str(exc), secrets)) from None
+    secrets = proxy_auth.credential_secrets(proxy, username, password) + secrets
     context = verify_context(ca_path) if validate_certs else None
     if not validate_certs:
         # The user asked for it; the warning would only clutter the task output.
@@ -511,7 +296,7 @@ def probe_controller(
     cfg = {
         "timeout": float(timeout),
         "proxy": bare,
-        "proxy_url": _proxy_with_auth(bare, username, password) if bare else None,
+        "proxy_url": proxy_auth.proxy_with_auth(bare, username, password) if bare else None,
         "proxy_username": username,
         "proxy_password": password,
         "secrets": secrets,
@@ -524,4 +309,4 @@ def probe_controller(
         return []
     with ThreadPoolExecutor(max_workers=min(64, len(endpoints)), thread_name_prefix="atp-probe") as pool:
         results = list(pool.map(lambda ep: _probe_one(ep, cfg), endpoints))
-    return outcomes.scrub(results, secrets)
+    return redaction.scrub(results, secrets)

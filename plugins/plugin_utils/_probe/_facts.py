@@ -27,13 +27,7 @@ from __future__ import annotations
 
 import base64
 
-try:
-    from cryptography import x509
-
-    HAS_CRYPTOGRAPHY = True
-except ImportError:  # pragma: no cover - ansible-core requires cryptography
-    HAS_CRYPTOGRAPHY = False
-
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _libraries as libraries
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as script
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _target as target
@@ -43,7 +37,7 @@ NO_POLICY_ERRORS = "None"
 
 
 def header_names() -> list:
-    """The response headers the classifier reads (``_probe_outcomes.PROXY_MARKER_HEADERS`` and ``Server``), as
+    """The response headers the classifier reads (``_probe._outcomes.PROXY_MARKER_HEADERS`` and ``Server``), as
     HTTP writes them: ``x_squid_error`` -> ``X-Squid-Error``."""
     names = list(outcomes.PROXY_MARKER_HEADERS) + ["server"]
     return ["-".join(part.capitalize() for part in name.split("_")) for name in names]
@@ -84,9 +78,9 @@ def facts_for(result: dict, requests) -> list:
 def _issuer(fact: dict) -> str | None:
     """The issuer (RFC 4514) of the certificate the host received, as the controller reads one."""
     der = fact.get("certificate")
-    if der and HAS_CRYPTOGRAPHY:
+    if der and libraries.HAS_CRYPTOGRAPHY:
         try:
-            return x509.load_der_x509_certificate(base64.b64decode(der)).issuer.rfc4514_string()
+            return libraries.x509.load_der_x509_certificate(base64.b64decode(der)).issuer.rfc4514_string()
         except ValueError:
             pass
     chain = fact.get("chain") or []
@@ -112,7 +106,7 @@ def classify_fact(endpoint, fact: dict | None, *, mode: str = "default", expecte
                   validate_certs: bool = True, expected_issuers=outcomes.DEFAULT_EXPECTED_ISSUERS,
                   source: str = outcomes.WININET_PER_ACCOUNT) -> dict:
     """One fact of the probe script as one probe result (the module docstring gives the order of the rules);
-    ``source``: where the host's sensor takes its proxy from, which the hints name (``_probe_outcomes.SOURCES``)."""
+    ``source``: where the host's sensor takes its proxy from, which the hints name (``_probe._outcomes.SOURCES``)."""
     proxy = target.mode_proxy(endpoint, mode, expected_proxy, named_proxy)
     plain = endpoint.scheme != "https"
     fact_elapsed = (fact or {}).get("elapsed")

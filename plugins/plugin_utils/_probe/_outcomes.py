@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Probe outcomes, the HTTP rules, the TLS-inspection verdict and the one-sentence hints.
 
-Pure Python, no Ansible imports. Both probe modes (``_probe_target``, ``_probe_controller``) turn
+Pure Python, no Ansible imports. Both probe modes (``_probe._target``, ``_probe._controller``) turn
 what they saw into one :func:`make_result`, so an outcome means the same whichever side probed.
 Every outcome is documented in ``docs/troubleshooting.md``.
 """
@@ -10,7 +10,6 @@ Every outcome is documented in ``docs/troubleshooting.md``.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import RULES, Endpoint
@@ -72,9 +71,6 @@ PROXY_MARKER_HEADERS = PROXY_ERROR_HEADERS + ("via",)
 PROXY_SERVER_RE = re.compile(
     r"squid|tinyproxy|proxy|bluecoat|zscaler|web gateway|fortigate|forcepoint|websense|netcache", re.I
 )
-
-MASK = "********"
-
 
 class ProbeError(Exception):
     """A usage problem (missing library, unreadable CA file, conflicting credentials), not an outcome."""
@@ -426,36 +422,3 @@ def rehint(result: dict, endpoint: Endpoint, **kwargs) -> dict:
                               issuer=result.get("tls_issuer"), proxy=result.get("proxy"),
                               cause=result.get("cause"), **kwargs)
     return result
-
-
-def secret_forms(secrets) -> list:
-    """Every form a secret can take in text: as given, URL-quoted (both ways), and URL-unquoted."""
-    forms = set()
-    for secret in secrets or ():
-        if secret:
-            secret = str(secret)
-            forms.update({secret, quote(secret, safe=""), quote(secret), unquote(secret)})
-    return sorted((f for f in forms if f), key=len, reverse=True)
-
-
-def redact(text, secrets):
-    """Remove every form of the secrets (plain, URL-quoted, inside Basic credentials) from ``text``."""
-    if text is None:
-        return None
-    text = str(text)
-    for form in secret_forms(secrets):
-        text = text.replace(form, MASK)
-    return text
-
-
-def scrub(value, secrets):
-    """``redact`` applied to every string of a nested result."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, dict):
-        return {k: scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, secrets) for v in value]
-    return value

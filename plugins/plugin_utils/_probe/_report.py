@@ -25,7 +25,7 @@ def summarize(results, *, via: str, account: str | None, elapsed_total: float, r
     it (the Client Analyzer's reading: "If any one of the connectivity options returns a (200) status,
     then the Defender for Endpoint client can communicate with the tested URL"); ``failing`` lists each
     URL no tested mode reached, with the outcome and hint of the first mode; ``works_only_direct`` each URL only a
-    fallback to a direct connection reached (``_probe_outcomes.direct_fallback``), which is not reachable either."""
+    fallback to a direct connection reached (``_probe._outcomes.direct_fallback``), which is not reachable either."""
     results = list(results)
     by_url: dict = {}
     for result in results:

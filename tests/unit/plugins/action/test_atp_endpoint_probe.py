@@ -16,7 +16,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action import atp_endpoint_probe as action_mod
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as controller
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _issuer as issuer_mod
 
 from .harness import build_action
 
@@ -81,7 +81,7 @@ def issuer_check(monkeypatch, tmp_path):
         return seen_answer["issuer"], seen_answer["why"]
 
     seen_answer = {"issuer": "CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1,O=DigiCert Inc,C=US", "why": None}
-    monkeypatch.setattr(controller, "peek_issuer", peek)
+    monkeypatch.setattr(issuer_mod, "peek_issuer", peek)
     monkeypatch.setattr(action_mod.C, "DEFAULT_LOCAL_TMP", str(tmp_path / "run-tmp"))
     return {"seen": seen, "answer": seen_answer}
 

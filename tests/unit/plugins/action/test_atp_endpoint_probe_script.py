@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _facts as facts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as script
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import CRL_URLS
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._urls import CRL_URLS
 
 from .harness import build_action
 

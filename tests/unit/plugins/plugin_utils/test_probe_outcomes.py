@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as o
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 PING = Endpoint("mdi_workspace", "https://contososensorapi.atp.azure.com/tri/sensor/api/ping", "sensor_ping", "mdi")
@@ -111,10 +112,10 @@ def test_inspection_verdict_is_one_of_three():
 def test_redact_every_form():
     secret = "p@ss:w/rd%!"
     text = "a %s b %s c %s" % (secret, quote(secret, safe=""), quote(secret))
-    assert o.redact(text, [secret]) == "a ******** b ******** c ********"
+    assert redaction.redact(text, [secret]) == "a ******** b ******** c ********"
     # a secret given URL-quoted (as in a proxy URL) is found plain too
-    assert o.redact("x %s" % secret, [quote(secret, safe="")]) == "x ********"
-    assert o.scrub({"a": [secret, {"b": secret}], "n": 1}, [secret]) == {"a": ["********", {"b": "********"}], "n": 1}
+    assert redaction.redact("x %s" % secret, [quote(secret, safe="")]) == "x ********"
+    assert redaction.scrub({"a": [secret, {"b": secret}], "n": 1}, [secret]) == {"a": ["********", {"b": "********"}], "n": 1}
 
 
 def test_the_expected_issuers_are_those_of_each_cloud_unless_given():

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_identity as graph_identity
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
 from tests.network.graph_server import health_issue, sensor
 
@@ -206,18 +207,18 @@ def test_the_wait_waits_only_for_the_hosts_of_wait_for():
 def test_the_credential_comes_whole_from_the_task_or_from_the_environment():
     env = {"ATP_GRAPH_TENANT_ID": "t-env", "ATP_GRAPH_CLIENT_ID": "c-env", "ATP_GRAPH_CLIENT_SECRET": "s-env",
            "ATP_GRAPH_CLOUD": "gcc_high"}
-    got = graph.identity({}, env)
+    got = graph_identity.identity({}, env)
     assert (got["tenant_id"], got["client_id"], got["client_secret"], got["cloud"], got["source"]) == (
         "t-env", "c-env", "s-env", "gcc_high", "environment")
-    task = graph.identity({"tenant_id": "t", "certificate_path": "/k.pem", "cloud": "dod"}, env)
+    task = graph_identity.identity({"tenant_id": "t", "certificate_path": "/k.pem", "cloud": "dod"}, env)
     assert (task["tenant_id"], task["client_id"], task["certificate_path"], task["client_secret"], task["cloud"],
             task["source"]) == ("t", "c-env", "/k.pem", None, "dod", "task")
     with pytest.raises(ValueError, match="client_secret and certificate_path are mutually exclusive"):
-        graph.identity({"client_secret": "x", "certificate_path": "/k"}, env)
+        graph_identity.identity({"client_secret": "x", "certificate_path": "/k"}, env)
     with pytest.raises(ValueError, match="ATP_GRAPH_CLIENT_SECRET and ATP_GRAPH_CERTIFICATE_PATH are mutually"):
-        graph.identity({}, dict(env, ATP_GRAPH_CERTIFICATE_PATH="/k"))
+        graph_identity.identity({}, dict(env, ATP_GRAPH_CERTIFICATE_PATH="/k"))
     with pytest.raises(ValueError) as caught:
-        graph.identity({"certificate_password": "pw"}, {"ATP_GRAPH_CLOUD": "china"})
+        graph_identity.identity({"certificate_password": "pw"}, {"ATP_GRAPH_CLOUD": "china"})
     text = str(caught.value)
     for part in ("tenant_id is required (or set ATP_GRAPH_TENANT_ID)", "client_id is required",
                  "ATP_GRAPH_CLOUD: 'china' is not a cloud", "no credential", "certificate_password needs "
@@ -227,14 +228,14 @@ def test_the_credential_comes_whole_from_the_task_or_from_the_environment():
 
 
 def test_clouds_and_overrides():
-    assert graph.endpoints("commercial") == ("https://login.microsoftonline.com", "https://graph.microsoft.com")
-    assert graph.endpoints("gcc") == graph.endpoints("commercial")
-    assert graph.endpoints("gcc_high") == ("https://login.microsoftonline.us", "https://graph.microsoft.us")
-    assert graph.endpoints("dod") == ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us")
-    assert graph.endpoints("dod", "https://127.0.0.1:8443/", "https://127.0.0.1:8443") == (
+    assert graph_identity.endpoints("commercial") == ("https://login.microsoftonline.com", "https://graph.microsoft.com")
+    assert graph_identity.endpoints("gcc") == graph_identity.endpoints("commercial")
+    assert graph_identity.endpoints("gcc_high") == ("https://login.microsoftonline.us", "https://graph.microsoft.us")
+    assert graph_identity.endpoints("dod") == ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us")
+    assert graph_identity.endpoints("dod", "https://127.0.0.1:8443/", "https://127.0.0.1:8443") == (
         "https://127.0.0.1:8443", "https://127.0.0.1:8443")
     with pytest.raises(ValueError, match="not an https:// URL"):
-        graph.endpoints("commercial", "http://graph.example")
+        graph_identity.endpoints("commercial", "http://graph.example")
 
 
 def test_retry_after_is_seconds_or_a_date_else_exponential_backoff():
@@ -271,8 +272,8 @@ class _Recorder:
 def test_a_government_cloud_asks_its_own_token_service_for_its_own_graph(cloud, login, root):
     opener = _Recorder()
     client = graph.GraphClient(tenant_id="contoso.onmicrosoft.us", client_id="c1",
-                               credential=lambda url: {"client_secret": "s"}, login_root=graph.endpoints(cloud)[0],
-                               graph_root=graph.endpoints(cloud)[1], opener=opener)
+                               credential=lambda url: {"client_secret": "s"}, login_root=graph_identity.endpoints(cloud)[0],
+                               graph_root=graph_identity.endpoints(cloud)[1], opener=opener)
     sensors, issues = health.read(client.get_all)
     assert [s["displayName"] for s in sensors] == ["DC01"] and issues == []
     assert opener.sent == [

@@ -1,0 +1,79 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proxy's credentials, whichever way an operator gives them, and every form they take in text.
+
+Pure Python, no Ansible imports. The credentials come as ``proxy_username``/``proxy_password`` or as
+``user:password@`` in the proxy URL (as requests and curl accept them); they are one pair, used for every request
+(the probe and the issuer check) and redacted, in every form (:func:`credential_secrets`), from everything
+returned. The Graph client (:mod:`_cloud`) reads its proxy through the same rules.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
+
+DIRECT = outcomes.DIRECT
+ProbeError = outcomes.ProbeError
+
+
+
+def with_scheme(proxy: str) -> str:
+    return proxy if "://" in proxy else "http://" + proxy
+
+
+def proxy_display(proxy: str | None) -> str:
+    """``http://user:pw@proxy:8080`` -> ``http://proxy:8080``; None -> ``direct``."""
+    if not proxy:
+        return DIRECT
+    parts = urlsplit(with_scheme(proxy))
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = "%s:%d" % (netloc, parts.port)
+    return urlunsplit((parts.scheme, netloc, "", "", ""))
+
+
+def proxy_credentials(proxy: str | None, username: str | None, password: str | None) -> tuple:
+    """(proxy URL without credentials, username, password), whichever way the credentials were given.
+
+    Raises :class:`ProbeError` naming the options when they are given twice or incompletely.
+    """
+    if password is not None and username is None:
+        raise ProbeError("proxy_password needs proxy_username")
+    if not proxy:
+        if username is not None:
+            raise ProbeError("proxy_username/proxy_password need proxy")
+        return None, None, None
+    parts = urlsplit(with_scheme(proxy))
+    if parts.username is not None or parts.password is not None:
+        if username is not None:
+            raise ProbeError("proxy: credentials are given both in the proxy URL and in proxy_username; give them once")
+        username, password = unquote(parts.username or ""), unquote(parts.password or "")
+    if not parts.hostname:
+        raise ProbeError("proxy: '%s' is not a proxy URL (http://host:port)" % proxy_display(proxy))
+    return proxy_display(proxy), username, password
+
+
+def credential_secrets(proxy: str | None, username: str | None, password: str | None) -> list:
+    """Every string that would reveal the password: as given, as written in the URL, inside Basic."""
+    secrets = []
+    if password:
+        secrets.append(password)
+        secrets.append(base64.b64encode(("%s:%s" % (username or "", password)).encode()).decode())
+    if proxy and "@" in proxy:
+        raw = urlsplit(with_scheme(proxy)).password
+        if raw:
+            secrets.append(raw)
+    return secrets
+
+
+def proxy_with_auth(proxy: str, username: str | None, password: str | None) -> str:
+    parts = urlsplit(with_scheme(proxy))
+    if username is None:
+        return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    netloc = "%s:%s@%s" % (quote(username, safe=""), quote(password or "", safe=""), parts.hostname)
+    if parts.port:
+        netloc += ":%d" % parts.port
+    return urlunsplit((parts.scheme, netloc, "", "", ""))
