@@ -209,7 +209,8 @@ INSPECTED = """
 
 def test_credentials_in_the_proxy_url_reach_the_issuer_check(tmp_path, sensor_api, test_ca, intercept_ca, both_cas,
                                                              auth_mitm_proxy):
-    # Issue 12: with the credentials in the proxy URL the issuer check got a 407 and the inspection went unseen.
+    # With the credentials in the proxy URL (user:password@), the issuer check must send them too: without them the
+    # proxy answers its CONNECT with 407 and the TLS inspection goes unseen.
     report_dir = tmp_path / "reports"
     report_dir.mkdir()
     extra = {

@@ -50,8 +50,10 @@ What is its own:
   share one callback and one another's results, and win_uri's ``validate_certs: false`` sets it for the whole
   process. A script block delegate runs on the thread that makes the handshake, which for the synchronous
   ``GetResponse`` is the runspace's own (a per-request callback of a script block works on Windows PowerShell 5.1,
-  PowerShell/PowerShell issue 17340). The server certificate itself (DER) comes back so that the issuer is read
-  the same way as on the controller (RFC 4514).
+  PowerShell's own issue "ServerCertificateValidationCallback throws There is no Runspace available to run scripts
+  in this thread", https://github.com/PowerShell/PowerShell/issues/17340: the same code fails on PowerShell 7.2 and
+  works on 5.1). The server certificate itself (DER) comes back so that the issuer is read the same way as on
+  the controller (RFC 4514).
 * **credentials**: the named proxy's password reaches the script as the ``PSCredential`` parameter
   ``ProxyCredential`` through ``sensitive_parameters`` (``no_log`` in win_powershell), never in the script text, the
   ``parameters`` or the result.

@@ -94,7 +94,7 @@ def test_unreachable_proxy_with_expected_proxy(lab, sensor_api):
 
 
 # --------------------------------------------------------------------------------------------
-# Probe truth (issue 12), each against the lab's real proxies and TLS servers
+# Probe truth: each outcome against the lab's real proxies and TLS servers
 # --------------------------------------------------------------------------------------------
 
 GENERIC = """
@@ -302,7 +302,7 @@ def test_wpad_or_pac_is_not_pretended_direct(lab, sensor_api):
 
 
 # --------------------------------------------------------------------------------------------
-# Probe modes as SYSTEM (issue 14): which way works, as the Client Analyzer asks
+# Probe modes as SYSTEM: which way works (default, direct, the named proxy), as the Client Analyzer asks
 # --------------------------------------------------------------------------------------------
 
 
