@@ -235,7 +235,7 @@ def test_through_an_authenticating_proxy(fake, start_proxy):
     proxy = start_proxy(basic_auth="%s:%s" % (PROXY_USER, PROXY_PASSWORD))
     fake.sensors = [sensor("DC01")]
     opener = transport.build_opener(proxy=proxy.url, proxy_username=PROXY_USER, proxy_password=PROXY_PASSWORD,
-                                ca_path=str(fake.ca_file))
+                                    ca_path=str(fake.ca_file))
     assert [s["displayName"] for s in client(fake, opener=opener).get_all(health.SENSORS_PATH, "GET")] == ["DC01"]
     anonymous = transport.build_opener(proxy=proxy.url, ca_path=str(fake.ca_file))
     with pytest.raises(graph.GraphError) as caught:

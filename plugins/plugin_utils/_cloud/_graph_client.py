@@ -55,6 +55,7 @@ MAX_PAGES = 1000
 # Renew the token this long before Entra ID says it expires.
 TOKEN_MARGIN = 120.0
 
+
 class GraphError(Exception):
     """A read that failed: ``kind`` is ``token``, ``unauthorized``, ``forbidden``, ``throttled``, ``http``,
     ``network``, ``tls``, ``paging`` or ``protocol``; ``status`` the HTTP status when there was one."""

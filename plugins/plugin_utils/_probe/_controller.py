@@ -46,7 +46,6 @@ def require_requests() -> None:
         raise ProbeError(libraries.missing("requests", "via=controller"))
 
 
-
 def _exc_chain(exc: BaseException):
     seen = set()
     stack = [exc]

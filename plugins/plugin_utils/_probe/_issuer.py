@@ -33,7 +33,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._proxy_aut
 ISSUER_CHECK_AGENT = "atp.sensor_proxy issuer check"
 
 
-
 def _read_head(sock: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data and len(data) < 65536:

@@ -72,6 +72,7 @@ PROXY_SERVER_RE = re.compile(
     r"squid|tinyproxy|proxy|bluecoat|zscaler|web gateway|fortigate|forcepoint|websense|netcache", re.I
 )
 
+
 class ProbeError(Exception):
     """A usage problem (missing library, unreadable CA file, conflicting credentials), not an outcome."""
 

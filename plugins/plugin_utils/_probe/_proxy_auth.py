@@ -19,7 +19,6 @@ DIRECT = outcomes.DIRECT
 ProbeError = outcomes.ProbeError
 
 
-
 def with_scheme(proxy: str) -> str:
     return proxy if "://" in proxy else "http://" + proxy
 

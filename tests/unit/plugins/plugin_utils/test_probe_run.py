@@ -1,0 +1,83 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The probe's and the Graph read's entry points called directly, without an action plugin or Ansible's runtime:
+what the actions map their arguments to (``_probe._run.probe_endpoints``, ``_cloud._health_check.sensor_health``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule as ProbeAction
+from ansible_collections.atp.sensor_proxy.plugins.action.mdi_sensor_health import ActionModule as HealthAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _health_check as health_check
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import CountingExecutor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _run as run
+
+PING = "https://contososensorapi.atp.azure.com/tri/sensor/api/ping"
+SECRET = "Pr0xy:P@ss/%"
+
+
+def options(action, **given):
+    """Every option with its documented default, then ``given``: what the action's validation hands over."""
+    args = {name: spec.get("default") for name, spec in action.argument_spec().items()}
+    args.update(given)
+    return args
+
+
+def host(answers):
+    """A recorded ansible.windows.win_uri per URL, behind the executor the action builds."""
+    seen = []
+
+    def execute_module(module_name=None, module_args=None, task_vars=None):
+        seen.append((module_name, dict(module_args)))
+        return dict(answers[module_args["url"]])
+
+    return CountingExecutor(execute_module, {}), seen
+
+
+def probe(args, execute, tmp_path):
+    return run.probe_endpoints(args, execute, account="LocalService", become=True, become_user="LocalService",
+                               host="dc01", issuer_cache=str(tmp_path / "issuers"))
+
+
+def test_the_probe_runs_from_its_entry_point(tmp_path):
+    execute, seen = host({PING: {"changed": False, "url": PING, "status_code": 200, "msg": "OK"}})
+    args = options(ProbeAction, workspace="contoso", include_crl=False, engine="win_uri", timeout=7)
+    result = probe(args, execute, tmp_path)
+    assert [(r["endpoint"], r["outcome"]) for r in result["results"]] == [("mdi_workspace", "reachable")]
+    assert result["all_reachable"] is True and result["account"] == "LocalService" and result["round_trips"] == 1
+    assert seen == [("ansible.windows.win_uri", {"url": PING, "method": "GET", "status_code": list(range(100, 600)),
+                                                 "follow_redirects": "none", "validate_certs": True, "timeout": 7,
+                                                 "return_content": False})]
+
+
+def test_a_wrong_option_is_a_usage_error_without_the_password(tmp_path):
+    execute, seen = host({})
+    args = options(ProbeAction, workspace="contoso", proxy="http://ops:%s@proxy.corp:8080" % SECRET.replace("%", "%25"),
+                   proxy_username="ops", modes=["named"])
+    with pytest.raises(UsageError) as caught:
+        probe(args, execute, tmp_path)
+    assert str(caught.value) == ("proxy: credentials are given both in the proxy URL and in proxy_username; give "
+                                 "them once")
+    assert SECRET not in str(caught.value) and "P@ss" not in str(caught.value)
+    assert seen == [] and execute.calls == []
+
+
+def test_a_runas_name_windows_refuses_fails_before_the_host_is_asked(tmp_path):
+    execute, seen = host({})
+    with pytest.raises(UsageError, match="become_user"):
+        run.probe_endpoints(options(ProbeAction, workspace="contoso"), execute, account="S-1-5-19", become=True,
+                            become_user="S-1-5-19", host="dc01", issuer_cache=str(tmp_path / "issuers"))
+    assert seen == []
+
+
+def test_the_graph_read_checks_its_numbers_before_any_request():
+    args = options(HealthAction, client_secret="s", tenant_id="t", client_id="c", timeout=0, max_retries=-1)
+    with pytest.raises(UsageError, match="^timeout, max_retries: must be positive$"):
+        health_check.sensor_health(args, {}, {"dc01": ["dc01"]})
+
+
+def test_the_graph_read_names_a_missing_identity_from_the_environment():
+    with pytest.raises(UsageError, match="tenant_id is required \\(or set ATP_GRAPH_TENANT_ID\\)"):
+        health_check.sensor_health(options(HealthAction, client_secret="s"), {}, {"dc01": ["dc01"]})
