@@ -14,7 +14,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import At
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 
 
@@ -30,7 +30,7 @@ class ActionModule(AtpAction):
         host = task_vars.get("inventory_hostname", "host")
         names = {option: args["name_prefix"] + option for option in sensor_apply.ROLE_NAMES}
         # Bad input fails here, before any remote call.
-        sensor_config.validate(sensor_config.ProxyRequest(args["state"], args["url"], args["username"],
+        config_plan.validate(config_plan.ProxyRequest(args["state"], args["url"], args["username"],
                                                           args["password"], args["password_update"]), names)
         reads = sensor.discovery_reads(readiness=False)
         snapshot = remote.read_state(execute, reads["keys"] + [backup.MANIFEST_PATH], reads["processes"],

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as cp
 from tests.lab import system_state as ss
 
 pytestmark = [pytest.mark.lab]
@@ -155,7 +156,7 @@ def test_a_password_encrypted_with_another_certificate_is_kept_and_reported(make
     assert config["proxy"]["certificate_thumbprint"] == seed.password_thumbprint
     assert config["secret_manager_thumbprint"] == seed.thumbprint and info["sensor_warnings"] == []
     cfg = sc.parse(host.read_file(seed.config_path))
-    kept = sc.plan(cfg, sc.ProxyRequest(url="http://new.corp:3128", username="CORP\\svc-mdi", password=CANARY))
+    kept = cp.plan(cfg, cp.ProxyRequest(url="http://new.corp:3128", username="CORP\\svc-mdi", password=CANARY))
     stored = json.loads(kept.data.decode("utf-8-sig"))["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
     assert kept.kept_password and stored["CertificateThumbprint"] == seed.password_thumbprint
     assert ss.decrypt(host, seed.password_thumbprint, stored["EncryptedBytes"]) == CANARY

@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as cp
 from tests.lab import system_state as ss
 
 pytestmark = [pytest.mark.lab]
@@ -274,7 +275,7 @@ def test_the_plan_matches_what_the_codec_computes(make_lab):
     host = lab.host("dc01")
     seed = ss.seed_v2_sensor(host, encoding="utf-16-le", newline="\n")
     old = host.read_file(seed.config_path)
-    expected = sc.plan(sc.parse(old), sc.ProxyRequest(url=URL)).data
+    expected = cp.plan(sc.parse(old), cp.ProxyRequest(url=URL)).data
     assert lab.run_playbook(play({"url": URL})).result("dc01", "proxy")["changed"] is True
     assert host.read_file(seed.config_path) == expected and expected.startswith(b"\xff\xfe")
 

@@ -45,6 +45,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _en
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as readiness
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as sensor_v3
@@ -121,7 +122,7 @@ def problems(v: dict) -> list:
     url = v.get(names["url"])
     if url:
         try:
-            sensor_config.validate_url(url, names["url"])
+            config_plan.validate_url(url, names["url"])
         except UsageError as exc:
             out.append(str(exc))
     if v.get(names["password"]) and not v.get(names["username"]):
@@ -246,7 +247,7 @@ def _sensor_v3(v: dict, discovery: dict, execute, snapshot, host: str) -> tuple:
         return None, None, []
     url = None
     if (v.get(var("state")) or "present") == "present":  # absent: both values removed, as Clear- does
-        url = sensor_config.validate_url(_sensor_url(v, execute, snapshot), sensor_apply.ROLE_NAMES["url"])
+        url = config_plan.validate_url(_sensor_url(v, execute, snapshot), sensor_apply.ROLE_NAMES["url"])
     opts = mde_options(v)
     if opts is None:  # Defender for Endpoint is not managed: only what the cmdlet writes for the sensor
         opts = {"winhttp_source": "unmanaged", "telemetry": False, "prefer_static_proxy": False,

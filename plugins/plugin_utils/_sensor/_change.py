@@ -76,6 +76,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _bac
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _secret as sensor_secret
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _watch as sensor_watch
@@ -88,7 +89,7 @@ FILE_MODULE = "ansible.windows.win_file"
 REG_EXE = "reg.exe"
 
 # The names messages use for the options: the role's variables by default; a module passes its own.
-ROLE_NAMES = dict(sensor_config.ROLE_VARIABLES, restart="atp_proxy_restart_services",
+ROLE_NAMES = dict(config_plan.ROLE_VARIABLES, restart="atp_proxy_restart_services",
                   backup_dir="atp_proxy_backup_dir", backup_keep="atp_proxy_backup_keep",
                   backup_file="atp_proxy_backup_file")
 
@@ -780,12 +781,12 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
         if cfg is None:
             raise UsageError("%s; the sensor_config method edits the file the sensor wrote, so nothing was changed. "
                              "Repair it (or restore a backup) first." % problem)
-        request = sensor_config.ProxyRequest(state=options.get("state") or "present", url=options.get("url"),
+        request = config_plan.ProxyRequest(state=options.get("state") or "present", url=options.get("url"),
                                              username=options.get("username"), password=options.get("password"),
                                              password_update=options.get("password_update") or "on_create",
                                              keep_credentials=bool(options.get("keep_credentials")))
         encrypt = _encryptor(execute, request.password, host, names["password"]) if request.password else None
-        plan = sensor_config.plan(cfg, request, encrypt, names)
+        plan = config_plan.plan(cfg, request, encrypt, names)
     result["proxy"] = plan.to_result()
     if not plan.changed:
         result["msg"] = "%s: %s" % (sensor_config.FILE_NAME, plan.reason)

@@ -13,10 +13,8 @@ from __future__ import annotations
 import base64
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor._config_file import (
-    ROLE_VARIABLES,
-    SECRET_MANAGER_KEY,
-)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor._config_file import SECRET_MANAGER_KEY
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor._config_plan import ROLE_VARIABLES
 
 try:
     from cryptography import x509

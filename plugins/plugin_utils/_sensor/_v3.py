@@ -33,10 +33,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 
-URL_VARIABLE = sensor_config.ROLE_VARIABLES["url"]
-CREDENTIAL_VARIABLES = (sensor_config.ROLE_VARIABLES["username"], sensor_config.ROLE_VARIABLES["password"])
+URL_VARIABLE = config_plan.ROLE_VARIABLES["url"]
+CREDENTIAL_VARIABLES = (config_plan.ROLE_VARIABLES["username"], config_plan.ROLE_VARIABLES["password"])
 SETTINGS = (mde.TELEMETRY_PROXY_SERVER, mde.AV_PROXY_SERVER)  # what Set-MDISensorProxyConfiguration writes for v3
 CONNECTIVITY_PAGE = "learn.microsoft.com/defender-endpoint/configure-device-connectivity"
 NEXT_READ = ("Defender for Endpoint takes it when it next reads its static proxy (Microsoft documents no restart "

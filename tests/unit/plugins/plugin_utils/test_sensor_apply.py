@@ -9,7 +9,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _bac
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sa
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as cp
 
 DIR = backup.DEFAULT_BACKUP_DIR
 SET = {"state": "set", "configured": True, "url": "http://proxy.corp:8080", "username": "CORP\\svc",
@@ -37,10 +37,10 @@ def test_describe_never_shows_more_than_url_user_and_whether_a_password_is_set()
 
 
 def test_write_sentence_in_both_moods():
-    plan = sc.Plan(True, "the Url change", NONE, dict(SET, username=None, password_set=False))
+    plan = cp.Plan(True, "the Url change", NONE, dict(SET, username=None, password_set=False))
     assert sa.write_sentence(plan, True) == "would write SensorConfiguration.json: proxy (none) -> http://proxy.corp:8080"
     assert sa.write_sentence(plan, False).startswith("wrote SensorConfiguration.json: ")
-    encrypted = sc.Plan(True, "", NONE, SET, encrypted=True, thumbprint="AB" * 20)
+    encrypted = cp.Plan(True, "", NONE, SET, encrypted=True, thumbprint="AB" * 20)
     assert sa.write_sentence(encrypted, False).endswith(", encrypted with the certificate %s" % ("AB" * 20))
     assert sa.restart_sentence("AATPSensorUpdater", [], True) == "would restart AATPSensorUpdater"
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sc
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as cp
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _secret as secret
 
 SECRET_MANAGER = "E44826515D2778493F7F1B44A4F0A435832C657B"
@@ -64,7 +65,7 @@ def fixed(thumbprint):
 
 
 def request(**kwargs):
-    return sc.ProxyRequest(**kwargs)
+    return cp.ProxyRequest(**kwargs)
 
 
 def outside_value_unchanged(old: bytes, new: bytes, cfg: sc.SensorConfigFile) -> None:
@@ -108,7 +109,7 @@ def test_every_encoding_is_read_and_rewritten_in_place(encoding, encode, label):
     raw = encode(text)
     cfg = sc.parse(raw)
     assert cfg.encoding == label and cfg.proxy.to_dict()["state"] == "null"
-    result = sc.plan(cfg, request(url="http://proxy.corp:8080"))
+    result = cp.plan(cfg, request(url="http://proxy.corp:8080"))
     assert result.changed
     outside_value_unchanged(raw, result.data, cfg)
     again = sc.parse(result.data)
@@ -149,7 +150,7 @@ def test_unreadable_files_say_why(data, message):
 def test_new_value_is_formatted_like_format_json_in_its_position_and_line_endings():
     raw = crlf(NO_PROXY).encode()
     cfg = sc.parse(raw)
-    result = sc.plan(cfg, request(url="http://proxy.corp:8080", username="CORP\\svc-proxy", password=CANARY),
+    result = cp.plan(cfg, request(url="http://proxy.corp:8080", username="CORP\\svc-proxy", password=CANARY),
                      encrypt=fixed)
     expected_value = (
         '{\r\n'
@@ -169,7 +170,7 @@ def test_new_value_is_formatted_like_format_json_in_its_position_and_line_ending
 
 def test_lf_file_and_four_space_indent_keep_their_style():
     text = NO_PROXY.replace("\n  ", "\n    ")  # an indent of four
-    result = sc.plan(sc.parse(text.encode()), request(url="http://p.corp:3128"))
+    result = cp.plan(sc.parse(text.encode()), request(url="http://p.corp:3128"))
     assert b'"SensorProxyConfiguration": {\n        "$type": "SensorProxyConfiguration",\n        "Url": ' \
            b'"http://p.corp:3128"\n    },' in result.data
     assert b"\r" not in result.data
@@ -177,7 +178,7 @@ def test_lf_file_and_four_space_indent_keep_their_style():
 
 def test_one_line_file_gets_a_one_line_value():
     text = json.dumps(json.loads(NO_PROXY), separators=(",", ":"))
-    result = sc.plan(sc.parse(text.encode()), request(url="http://p.corp:3128"))
+    result = cp.plan(sc.parse(text.encode()), request(url="http://p.corp:3128"))
     assert result.data == text.replace('"SensorProxyConfiguration":null', '"SensorProxyConfiguration":{"$type": '
                                        '"SensorProxyConfiguration", "Url": "http://p.corp:3128"}').encode()
 
@@ -191,11 +192,11 @@ def test_powershell_51_string_escapes():
 def test_non_ascii_user_in_an_ansi_file_is_escaped_in_a_utf8_file_kept():
     ansi = sc.parse(crlf(NO_PROXY).replace("contoso-corp", "caf\u00e9").encode("cp1252"))
     user = "CORP\\J\u00fcrgen"
-    written = sc.plan(ansi, request(url="http://p:1", username=user, password=CANARY), encrypt=fixed).data
+    written = cp.plan(ansi, request(url="http://p:1", username=user, password=CANARY), encrypt=fixed).data
     assert b'"UserName": "CORP\\\\J\\u00fcrgen"' in written and b"caf\xe9" in written
     assert sc.parse(written).proxy.username == user
     utf8 = sc.parse(crlf(NO_PROXY).replace("contoso-corp", "caf\u00e9").encode("utf-8"))
-    written = sc.plan(utf8, request(url="http://p:1", username=user, password=CANARY), encrypt=fixed).data
+    written = cp.plan(utf8, request(url="http://p:1", username=user, password=CANARY), encrypt=fixed).data
     assert '"UserName": "CORP\\\\J\u00fcrgen"'.encode("utf-8") in written
 
 
@@ -204,7 +205,7 @@ def test_deeper_objects_elsewhere_stay_byte_for_byte():
     text = NO_PROXY.replace('"Port": 443', '"Port": 443,\n    "Extra": {"Deep": {"Deeper": {"x": 1}}}')
     raw = text.encode()
     cfg = sc.parse(raw)
-    result = sc.plan(cfg, request(url="http://p:1"))
+    result = cp.plan(cfg, request(url="http://p:1"))
     outside_value_unchanged(raw, result.data, cfg)
     assert b'"Extra": {"Deep": {"Deeper": {"x": 1}}}' in result.data
 
@@ -213,8 +214,8 @@ def test_missing_member_is_appended_at_the_end():
     text = crlf(NO_PROXY.replace('  "SensorProxyConfiguration": null,\n', ""))
     cfg = sc.parse(text.encode())
     assert cfg.proxy.to_dict()["state"] == "absent"
-    assert not sc.plan(cfg, request(state="absent")).changed
-    data = sc.plan(cfg, request(url="http://p:1")).data
+    assert not cp.plan(cfg, request(state="absent")).changed
+    data = cp.plan(cfg, request(url="http://p:1")).data
     assert data.startswith(text[:text.rindex("\r\n}")].encode())
     assert data.endswith(b'    "Port": 443\r\n  },\r\n  "SensorProxyConfiguration": {\r\n    "$type": '
                          b'"SensorProxyConfiguration",\r\n    "Url": "http://p:1"\r\n  }\r\n}')
@@ -225,18 +226,18 @@ def test_missing_member_is_appended_at_the_end():
 # ---------------------------------------------------------------------------
 def test_clear_writes_null_and_is_then_in_sync():
     cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
-    cleared = sc.plan(cfg, request(state="absent"))
+    cleared = cp.plan(cfg, request(state="absent"))
     assert cleared.changed and cleared.after["state"] == "null"
     outside_value_unchanged(cfg.raw, cleared.data, cfg)
     assert b'"SensorProxyConfiguration": null,' in cleared.data
-    second = sc.plan(sc.parse(cleared.data), request(state="absent"))
+    second = cp.plan(sc.parse(cleared.data), request(state="absent"))
     assert not second.changed and second.data is None
 
 
 def test_same_proxy_other_spelling_is_in_sync():
-    cfg = sc.parse(sc.plan(sc.parse(NO_PROXY.encode()), request(url="http://Proxy.Corp:80")).data)
-    assert not sc.plan(cfg, request(url="http://proxy.corp/")).changed
-    assert sc.plan(cfg, request(url="https://proxy.corp")).changed
+    cfg = sc.parse(cp.plan(sc.parse(NO_PROXY.encode()), request(url="http://Proxy.Corp:80")).data)
+    assert not cp.plan(cfg, request(url="http://proxy.corp/")).changed
+    assert cp.plan(cfg, request(url="https://proxy.corp")).changed
 
 
 def test_on_create_keeps_the_stored_password_of_the_same_user_and_never_encrypts():
@@ -245,10 +246,10 @@ def test_on_create_keeps_the_stored_password_of_the_same_user_and_never_encrypts
     def must_not_encrypt(thumbprint):
         raise AssertionError("encrypted although the password is kept")
 
-    same = sc.plan(cfg, request(url="http://localhost:8080", username="THALPIUS.LOCAL\\thalpius", password=CANARY),
+    same = cp.plan(cfg, request(url="http://localhost:8080", username="THALPIUS.LOCAL\\thalpius", password=CANARY),
                    encrypt=must_not_encrypt)
     assert not same.changed and same.kept_password and same.thumbprint == OTHER
-    moved = sc.plan(cfg, request(url="http://newproxy:3128", username="thalpius.local\\thalpius", password=CANARY),
+    moved = cp.plan(cfg, request(url="http://newproxy:3128", username="thalpius.local\\thalpius", password=CANARY),
                     encrypt=must_not_encrypt)
     assert moved.changed and moved.kept_password and moved.after["certificate_thumbprint"] == OTHER
     stored = json.loads(moved.data)["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
@@ -258,7 +259,7 @@ def test_on_create_keeps_the_stored_password_of_the_same_user_and_never_encrypts
 def test_always_encrypts_again_with_the_secret_manager_certificate():
     cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
     used = []
-    result = sc.plan(cfg, request(url="http://localhost:8080", username="thalpius.local\\thalpius", password=CANARY,
+    result = cp.plan(cfg, request(url="http://localhost:8080", username="thalpius.local\\thalpius", password=CANARY,
                                   password_update="always"), encrypt=lambda t: used.append(t) or "TkVX")
     assert used == [SECRET_MANAGER] and result.changed and result.encrypted
     assert "always" in result.reason
@@ -269,15 +270,15 @@ def test_always_encrypts_again_with_the_secret_manager_certificate():
 
 def test_user_without_password_uses_the_stored_one_or_is_refused():
     cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
-    kept = sc.plan(cfg, request(url="http://other:1", username="thalpius.local\\thalpius"))
+    kept = cp.plan(cfg, request(url="http://other:1", username="thalpius.local\\thalpius"))
     assert kept.changed and kept.kept_password
     with pytest.raises(UsageError, match="atp_proxy_sensor_proxy_username is set but atp_proxy_sensor_proxy_password"):
-        sc.plan(cfg, request(url="http://other:1", username="CORP\\someone-else"))
+        cp.plan(cfg, request(url="http://other:1", username="CORP\\someone-else"))
 
 
 def test_dropping_the_user_removes_user_and_password():
     cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
-    result = sc.plan(cfg, request(url="http://localhost:8080"))
+    result = cp.plan(cfg, request(url="http://localhost:8080"))
     assert result.changed and result.after == {"state": "set", "configured": True, "url": "http://localhost:8080",
                                                "username": None, "password_set": False, "certificate_thumbprint": None}
 
@@ -297,37 +298,37 @@ def test_dropping_the_user_removes_user_and_password():
 ])
 def test_bad_requests_name_the_variable(kwargs, message):
     with pytest.raises(UsageError) as info:
-        sc.plan(sc.parse(NO_PROXY.encode()), request(**kwargs), encrypt=fixed)
+        cp.plan(sc.parse(NO_PROXY.encode()), request(**kwargs), encrypt=fixed)
     assert message in str(info.value)
     assert CANARY not in str(info.value)
 
 
 def test_module_option_names_replace_the_role_variables():
     with pytest.raises(UsageError, match="^url: 'p:1' has no scheme"):
-        sc.plan(sc.parse(NO_PROXY.encode()), request(url="p:1"), names={"url": "url"})
+        cp.plan(sc.parse(NO_PROXY.encode()), request(url="p:1"), names={"url": "url"})
 
 
 def test_password_without_a_secret_manager_certificate_is_refused():
     cfg = sc.parse(NO_PROXY.replace('"SecretManagerConfigurationCertificateThumbprint": "%s",' % SECRET_MANAGER,
                                     "").encode(), "C:\\x\\SensorConfiguration.json")
     with pytest.raises(UsageError, match="has no SecretManagerConfigurationCertificateThumbprint"):
-        sc.plan(cfg, request(url="http://p:1", username="u", password=CANARY), encrypt=fixed)
+        cp.plan(cfg, request(url="http://p:1", username="u", password=CANARY), encrypt=fixed)
 
 
 def test_the_password_is_in_no_repr_result_or_file():
     cfg = sc.parse(NO_PROXY.encode())
     req = request(url="http://p:1", username="u", password=CANARY)
-    result = sc.plan(cfg, req, encrypt=fixed)
+    result = cp.plan(cfg, req, encrypt=fixed)
     for text in (repr(req), repr(result), json.dumps(result.to_result()), result.data.decode()):
         assert CANARY not in text
 
 
 def test_verify_reads_back():
     cfg = sc.parse(NO_PROXY.encode())
-    result = sc.plan(cfg, request(url="http://p:1"))
-    assert sc.verify(result.data, result)
-    assert not sc.verify(cfg.raw, result)
-    assert not sc.verify(b"garbage", result)
+    result = cp.plan(cfg, request(url="http://p:1"))
+    assert cp.verify(result.data, result)
+    assert not cp.verify(cfg.raw, result)
+    assert not cp.verify(b"garbage", result)
 
 
 # ---------------------------------------------------------------------------
@@ -388,16 +389,16 @@ def test_a_non_rsa_certificate_is_refused():
 def test_encryptor_refuses_a_missing_certificate_only_when_it_must_encrypt(key):
     cfg = sc.parse(crlf(SENSOR_WRITTEN).encode())
     missing = secret.encryptor(CANARY, {"thumbprint": SECRET_MANAGER, "present": False}, "dc01")
-    kept = sc.plan(cfg, request(url="http://localhost:8080", username="thalpius.local\\thalpius", password=CANARY),
+    kept = cp.plan(cfg, request(url="http://localhost:8080", username="thalpius.local\\thalpius", password=CANARY),
                    encrypt=missing)
     assert not kept.changed  # the stored password is kept: no certificate needed
     with pytest.raises(UsageError, match=r"atp_proxy_sensor_proxy_password cannot be encrypted: the certificate "
                                          r"E448\w+ \(SecretManagerConfigurationCertificateThumbprint\) is not in "
                                          r"LocalMachine\\My on dc01"):
-        sc.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY), encrypt=missing)
+        cp.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY), encrypt=missing)
     entry = {"present": True, "public_key": base64.b64encode(key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.PKCS1)).decode()}
-    result = sc.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY),
+    result = cp.plan(cfg, request(url="http://localhost:8080", username="CORP\\new", password=CANARY),
                      encrypt=secret.encryptor(CANARY, entry))
     stored = json.loads(result.data)["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
     assert decrypt(key, stored["EncryptedBytes"]) == CANARY and stored["CertificateThumbprint"] == SECRET_MANAGER
