@@ -17,7 +17,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _fil
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as state_query
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
 from tests.lab import state, system_state
 from tests.lab.pwsh import runner
 
@@ -46,14 +46,14 @@ def executor(host, become=None, check_mode=False):
 def test_the_state_query_returns_the_installed_services_from_their_registry_keys(host):
     seed = system_state.seed_v2_sensor(host)
     system_state.set_service(host, "AATPSensorUpdater", state="stopped")
-    snapshot = remote.read_state(executor(host), services=list(sensor.SERVICES))
+    snapshot = remote.read_state(executor(host), services=list(sensor_services.SERVICES))
     services = {k.lower(): s for k, s in snapshot.services.items()}
     assert services["aatpsensor"] == {
         "name": "AATPSensor", "status": "Running", "dependents": [], "path": '"%sMicrosoft.Tri.Sensor.exe"'
         % seed.install_folder, "account": "NT AUTHORITY\\LocalService", "start": 2, "dependencies": []}
     assert services["aatpsensorupdater"]["status"] == "Stopped"
     assert services["aatpsensorupdater"]["account"] == "LocalSystem"
-    info = sensor.sensor_info(snapshot.services, snapshot.processes)
+    info = sensor_services.sensor_info(snapshot.services, snapshot.processes)
     assert info["generation"] == "v2" and info["config_path"] == seed.config_path  # what sensor_config slurps
 
 

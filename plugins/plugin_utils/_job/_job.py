@@ -10,7 +10,7 @@ Pure logic with injected remote access (the ``atp.sensor_proxy.atp_proxy_job`` a
    (:func:`_sensor._discovery.discovery_reads`), the Defender for Endpoint settings (:func:`_mde._settings.reads`), the backup
    manifest and whether the connection user is an administrator;
 2. discovery (:func:`_sensor._discovery.discover`; a v2 sensor adds the ``slurp`` of its SensorConfiguration.json);
-3. the method (``atp_proxy_method``; ``auto``: :func:`_sensor._discovery.auto_method`);
+3. the method (``atp_proxy_method``; ``auto``: :func:`_sensor._effective.auto_method`);
 4. the Defender for Identity proxy: ``wininet`` (:func:`_wininet._write.run`, per account, or the machine-wide key
    under ``ProxySettingsPerUser=0``) or ``sensor_config`` (:func:`_sensor._change.run`); a v3 sensor (method
    ``mde``) gets its proxy where Set-MDISensorProxyConfiguration puts it (:mod:`_sensor._v3`), written in step 5;

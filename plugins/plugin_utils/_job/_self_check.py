@@ -33,6 +33,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _acc
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as state_query
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
 
 START_MODES = {0: ("boot",), 1: ("system",), 2: ("auto", "delayed"), 3: ("manual",), 4: ("disabled",)}
 STATES = {"Running": "started", "Stopped": "stopped", "Paused": "paused", "StartPending": "start_pending",
@@ -65,7 +66,7 @@ def paths(query_result: dict) -> list:
     SensorConfiguration.json."""
     data = _data(query_result)
     out = [executable(s.get("path")) for s in (data.get("services") or {}).values() if isinstance(s, dict)]
-    info = sensor.sensor_info(data.get("services") or {}, data.get("processes") or [])
+    info = sensor_services.sensor_info(data.get("services") or {}, data.get("processes") or [])
     if info.get("config_path"):
         out.append(info["config_path"])
     return list(dict.fromkeys(p for p in out if p))

@@ -11,4 +11,4 @@ Imports :mod:`.._common`, :mod:`.._host`, :mod:`.._wininet` and :mod:`.._mde`.""
 # plugin_utils/_ldap). PUBLIC_MODULES names the modules other packages may import; the rest are this package's own
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
-PUBLIC_MODULES = ("_after", "_change", "_config_file", "_config_plan", "_connected", "_discovery", "_readiness", "_v3")
+PUBLIC_MODULES = ("_after", "_change", "_config_file", "_config_plan", "_connected", "_discovery", "_readiness", "_services", "_v3")

@@ -79,6 +79,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _c
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _secret as sensor_secret
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _watch as sensor_watch
 
 BACKUP_NAME = sensor_config.FILE_NAME  # the previous bytes, exactly
@@ -143,7 +144,7 @@ def restart_sentence(name: str, dependents, check_mode: bool) -> str:
 
 
 def _restart_args(name: str) -> dict:
-    return dict(sensor.RESTART_ARGS, name=name)
+    return dict(sensor_services.RESTART_ARGS, name=name)
 
 
 def _running_dependents(services: dict, name: str) -> list:
@@ -180,7 +181,7 @@ def restart_plan(discovery: dict, changed_wininet: bool, check_mode: bool, alrea
     for name, entry in services.items():  # what restarted with a service restarted already
         if name.lower() in done:
             done |= {d.lower() for d in entry.get("dependency_of") or []}
-    for name in (sensor.UPDATER_SERVICE, sensor.SENSOR_SERVICE):
+    for name in (sensor_services.UPDATER_SERVICE, sensor_services.SENSOR_SERVICE):
         entry = services.get(name)
         if entry is None:
             continue
@@ -204,12 +205,12 @@ def _restart_services(execute, names: list, start=()) -> dict:
     Returns ``{restarted, failures: {name: msg}, states: {name: state}}``; raises Disconnected."""
     restarted, failures = [], {}
     for name, args in [(n, _restart_args(n)) for n in names] + [(n, {"name": n, "state": "started"}) for n in start]:
-        result = execute(sensor.SERVICE_MODULE, args)
+        result = execute(sensor_services.SERVICE_MODULE, args)
         if result.get("failed"):
             failures[name] = str(result.get("msg") or "no message")
         elif args["state"] == "restarted":
             restarted.append(name)
-    snapshot = remote.read_state(execute, services=list(dict.fromkeys(list(sensor.SERVICES) + list(names))))
+    snapshot = remote.read_state(execute, services=list(dict.fromkeys(list(sensor_services.SERVICES) + list(names))))
     states = {str(s.get("name")): str(s.get("status")) for s in snapshot.services.values()}
     return {"restarted": restarted, "failures": failures, "states": states}
 
@@ -421,7 +422,7 @@ class SensorChange:
     # -- what to restart and check ------------------------------------------------
     @property
     def updater(self) -> str | None:
-        return sensor.UPDATER_SERVICE if sensor.UPDATER_SERVICE in self.services else None
+        return sensor_services.UPDATER_SERVICE if sensor_services.UPDATER_SERVICE in self.services else None
 
     def expected_running(self) -> list:
         """The updater (Restart-Service starts it) and every sensor service that ran before the change."""
@@ -519,7 +520,7 @@ class SensorChange:
         if stopped:  # Set-MDISensorProxyConfiguration's order: Stop-Service -Force, write, Start-Service
             self.stage = "while %s was being stopped" % self.updater
             self.stopping = True
-            result = self.execute(sensor.SERVICE_MODULE, {"name": self.updater, "state": "stopped",
+            result = self.execute(sensor_services.SERVICE_MODULE, {"name": self.updater, "state": "stopped",
                                                           "force_dependent_services": True})
             if result.get("failed"):
                 raise ChangeError("Stopping %s before writing %s failed: %s. %s was not changed (backup: %s)."
@@ -563,7 +564,7 @@ class SensorChange:
                                           if v != sensor_watch.RUNNING])
         elif self.restart:
             self.warnings.append("%s is not installed, so nothing was restarted; the sensor reads %s when it starts"
-                                 % (sensor.UPDATER_SERVICE, sensor_config.FILE_NAME))
+                                 % (sensor_services.UPDATER_SERVICE, sensor_config.FILE_NAME))
         self._prune(pruned)
         return self.details(changed=True, verified=True, services=verified_services or {})
 
@@ -705,7 +706,7 @@ def info_services(discovery: dict) -> dict:
 def _current_file(execute, discovery: dict, ansi_codec: str):
     """(bytes, parsed or None, why not parsed) of the sensor's file: from the discovery, else one ``slurp``."""
     path = discovery["sensor"]["config_path"]
-    cfg = getattr(discovery, "config_file", None)
+    cfg = discovery.config_file
     if cfg is not None:
         return cfg.raw, cfg, None
     data = sensor.read_file(execute, path)
@@ -721,7 +722,7 @@ def run(execute, upload, remote_copy, discovery: dict, options: dict, check_mode
         manifest: backup.Manifest | None = None, name: dict | None = None) -> dict:
     """Set (``state: present``), clear (``absent``) or restore (``source: backup``) the v2 sensor's own proxy.
 
-    ``discovery``: :func:`_sensor._discovery.discover`'s result (its ``config_file`` and ``snapshot`` attributes spare a
+    ``discovery``: :func:`_sensor._discovery.discover`'s result (its ``config_file`` and ``snapshot`` spare a
     read); ``options``: ``url``, ``username``, ``password``, ``password_update`` (``on_create``),
     ``keep_credentials`` (false: no user name stores none; the role keeps the stored ones), ``state``
     (``present``), ``restart`` (true), ``backup_dir``, ``backup_keep``, ``ansi_encoding`` (``cp1252``), and for a
@@ -754,7 +755,7 @@ def run(execute, upload, remote_copy, discovery: dict, options: dict, check_mode
 
 
 def _run(execute, upload, remote_copy, discovery, options, check_mode, host, manifest, names, config_path, ansi):
-    snapshot = getattr(discovery, "snapshot", None)
+    snapshot = discovery.snapshot
     backup_dir = options.get("backup_dir") or backup.DEFAULT_BACKUP_DIR
     if manifest is None:
         if snapshot is not None and snapshot.has(backup.MANIFEST_PATH):
@@ -793,14 +794,14 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
         return result
     restart = options.get("restart", True) is not False
     services = info_services(discovery)
-    updater = sensor.UPDATER_SERVICE if sensor.UPDATER_SERVICE in services else None
+    updater = sensor_services.UPDATER_SERVICE if sensor_services.UPDATER_SERVICE in services else None
     result.update(changed=True, diff=diff_for(config_path, plan.before, plan.after))
     result["actions"].append(write_sentence(plan, check_mode))
     if restart and updater:
         result["actions"].append(restart_sentence(updater, _running_dependents(services, updater), check_mode))
     elif not restart:
         result["warnings"].append("%s is not restarted (%s: false): the running sensor keeps its old proxy until its "
-                                  "services restart" % (sensor.UPDATER_SERVICE, names["restart"]))
+                                  "services restart" % (sensor_services.UPDATER_SERVICE, names["restart"]))
         result["restart_needed"] = [updater] if updater else []
     if check_mode:
         result["msg"] = "; ".join(result["actions"])

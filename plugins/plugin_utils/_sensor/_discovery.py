@@ -1,9 +1,10 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Discovery of the Defender for Identity sensor on a host, and where each of its parts takes its proxy.
+"""Discovery of the Defender for Identity sensor on a host: the reads, the decoded proxy values, and the whole result.
 
 Pure Python, no Ansible imports: every remote read goes through the injected ``execute`` (see
-:mod:`_host._remote`). Sources: docs/dev/sensor_sources.md.
+:mod:`_host._remote`). Sources: docs/dev/sensor_sources.md. What is installed (services, process, generation,
+folder) is :mod:`_sensor._services`; which proxy each part uses, from those values, is :mod:`_sensor._effective`.
 
 Round trips of :func:`discover` (one module execution each):
 
@@ -36,25 +37,21 @@ from __future__ import annotations
 
 import base64
 import json
-import ntpath
-import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import RemoteError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _effective as eff
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as checks
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as services
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
 
-SERVICE_MODULE = "ansible.windows.win_service"
 SLURP_MODULE = "ansible.windows.slurp"
 CERTIFICATE_MODULE = "ansible.windows.win_certificate_info"
 
-SENSOR_SERVICE = "AATPSensor"  # runs Microsoft.Tri.Sensor.exe as LocalService
-UPDATER_SERVICE = "AATPSensorUpdater"  # runs as LocalSystem
-SERVICES = (SENSOR_SERVICE, UPDATER_SERVICE)
-SENSOR_EXE = "Microsoft.Tri.Sensor.exe"
-V3_PROCESS = "SenseIdentity"
 # The accounts whose WinINet values the query reads up front (the documented accounts of the v2 services).
 SENSOR_SIDS = (accounts.LOCAL_SERVICE.sid, accounts.SYSTEM.sid)
 
@@ -66,35 +63,34 @@ ATP_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat 
 DEFENDER_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"
 DATACOLLECTION_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DataCollection"
 
-SOURCES = ("sensor_config", "wininet_per_account", "wininet_machine", "mde")
+@dataclass(frozen=True, eq=False)
+class Discovery(Mapping):
+    """The result of :func:`discover`: three explicit parts.
 
-# How the write path restarts the v2 sensor, as Set-MDISensorProxyConfiguration does (Stop-Service
-# AATPSensorUpdater -Force, then Start-Service AATPSensorUpdater): win_service state=restarted runs
-# Restart-Service -Force, which stops the running dependents too and starts them again
-# (win_service.ps1 lines 850-852; PowerShell's RestartServiceCommand).
-RESTART_ARGS = {"name": UPDATER_SERVICE, "state": "restarted", "force_dependent_services": True}
-
-# The state query's service status (ServiceControllerStatus.ToString()) and Start value (the service key's
-# REG_DWORD), as win_service_info.ps1 names them (lines 111-128; "delayed" needs DelayedAutostart, not read).
-STATUS = {"Running": "started", "Stopped": "stopped", "StartPending": "start_pending", "StopPending": "stop_pending",
-          "ContinuePending": "continue_pending", "PausePending": "pause_pending", "Paused": "paused"}
-START_MODES = {0: "boot", 1: "system", 2: "auto", 3: "manual", 4: "disabled"}
-
-
-class Discovery(dict):
-    """The result of :func:`discover`: a plain dict (what a task returns), which also carries, as attributes and
-    never as keys, what the write path needs and no result may show:
-
+    * ``result``: the documented fields, what ``win_mdi_sensor_info`` returns (``sensor``, ``sensor_config``,
+      ``wininet``, ``winhttp``, ``mde``, ``effective_proxy``, ``message`` on a v3 host, ``readiness``,
+      ``method_in_use``, ``auto_method``, ``sensor_warnings``). The discovery reads as this mapping
+      (``discovery["sensor"]``, ``dict(discovery)``, ``result.update(discovery)``), so only these keys are ever copied
+      into a task result;
     * ``config_file``: the parsed ``SensorConfiguration.json`` (:class:`_sensor._config_file.SensorConfigFile`, its
-      exact bytes included, the encrypted password among them), or None;
+      exact bytes included, the encrypted password among them), or None: what the write path needs and no result
+      may show;
     * ``snapshot``: the state query it read (:class:`_host._remote.Snapshot`: the caller's rights, the manifest
       when the caller asked for it).
-
-    ``dict(discovery)``, ``result.update(discovery)`` and JSON copy the keys only.
     """
 
-    config_file = None
-    snapshot = None
+    result: dict
+    config_file: sensor_config.SensorConfigFile | None = field(default=None, repr=False)
+    snapshot: remote.Snapshot | None = field(default=None, repr=False)
+
+    def __getitem__(self, key):
+        return self.result[key]
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def __len__(self):
+        return len(self.result)
 
 
 # ---------------------------------------------------------------------------
@@ -111,7 +107,7 @@ def discovery_reads(readiness: bool = True, dotnet_versions=checks.DOTNET_VERSIO
         ATP_POLICY_KEY, DEFENDER_POLICY_KEY, DATACOLLECTION_KEY]
     if readiness:
         keys += checks.tls_key_paths(dotnet_versions)
-    return {"keys": keys, "processes": [V3_PROCESS], "services": list(SERVICES),
+    return {"keys": keys, "processes": [services.V3_PROCESS], "services": list(services.SERVICES),
             "root_certificates": [r["thumbprint"] for r in checks.ROOT_CERTIFICATES] if readiness else [],
             "tcp_ports": [checks.SENSOR_PORT] if readiness else []}
 
@@ -149,92 +145,9 @@ def read_certificate(execute, thumbprint: str) -> dict | None:
     return found[0] if found else None
 
 
-def service_states(snapshot: remote.Snapshot) -> dict:
-    """``{AATPSensor: 'started', AATPSensorUpdater: 'stopped'}`` from a state query (missing services absent)."""
-    found = {str(k).lower(): v for k, v in snapshot.services.items()}
-    return {name: STATUS.get(str(found[name.lower()].get("status")), str(found[name.lower()].get("status")).lower())
-            for name in SERVICES if name.lower() in found}
-
-
 # ---------------------------------------------------------------------------
 # Pure pieces
 # ---------------------------------------------------------------------------
-def install_folder(binary_path: str | None) -> str | None:
-    """The folder of Microsoft.Tri.Sensor.exe from the AATPSensor service's binary path.
-
-    As the DefenderForIdentity module's Get-MDISensorBinPath: ``PathName -replace
-    '"|Microsoft\\.Tri\\.Sensor\\.exe', ''`` (case-insensitive), which leaves the folder with its
-    trailing backslash. Arguments after the executable, if any, are dropped.
-    """
-    if not binary_path:
-        return None
-    text = binary_path.strip()
-    match = re.search(r"^\"?(.*?)" + re.escape(SENSOR_EXE) + r"\"?", text, re.IGNORECASE)
-    if match:
-        folder = match.group(1)
-    else:
-        folder = ntpath.dirname(text.strip('"'))
-    folder = folder.strip('"')
-    return folder if folder.endswith("\\") else folder + "\\"
-
-
-def version_from_folder(folder: str | None) -> str | None:
-    """The sensor version: its install folder's name (``...\\Azure Advanced Threat Protection Sensor\\<version>\\``,
-    configure-proxy.md: "By default, this location is C:\\Program Files\\Azure Advanced Threat Protection
-    Sensor\\version number\\")."""
-    if not folder:
-        return None
-    name = ntpath.basename(folder.rstrip("\\"))
-    return name if re.match(r"^\d+(\.\d+){1,3}$", name) else None
-
-
-def _service_entry(service: dict | None) -> dict | None:
-    """A service as the state query returns it (``Get-Service`` and the service's registry key)."""
-    if service is None:
-        return None
-    status = str(service.get("status") or "")
-    account = accounts.lookup(service.get("account"))
-    return {
-        "name": service.get("name"),
-        "state": STATUS.get(status, status.lower()),
-        "status": status,
-        "running": status == "Running",
-        "start_mode": START_MODES.get(service.get("start")),
-        "username": service.get("account"),  # the key's ObjectName: LocalSystem, NT AUTHORITY\\LocalService, ...
-        "account": account.name if account else service.get("account"),
-        "sid": account.sid if account else None,
-        "path": service.get("path"),  # ImagePath, environment variables not expanded
-        "dependencies": list(service.get("dependencies") or []),
-        "dependency_of": list(service.get("dependents") or []),
-    }
-
-
-def sensor_info(services: dict, processes: list) -> dict:
-    """What is installed, from the state query's services (any key case) and SenseIdentity processes, and which
-    markers said so."""
-    services = {str(k).lower(): v for k, v in (services or {}).items()}
-    processes = [p for p in processes or [] if str(p.get("name", "")).lower() == V3_PROCESS.lower()]
-    sensor = _service_entry(services.get(SENSOR_SERVICE.lower()))
-    updater = _service_entry(services.get(UPDATER_SERVICE.lower()))
-    markers = []
-    if processes:
-        markers.append("process %s running" % V3_PROCESS)
-    if sensor:
-        markers.append("service %s" % SENSOR_SERVICE)
-    if updater:
-        markers.append("service %s" % UPDATER_SERVICE)
-    generation = "v3" if processes else ("v2" if sensor else None)
-    folder = install_folder(sensor["path"]) if sensor else None
-    return {
-        "installed": generation is not None,
-        "generation": generation,
-        "markers": markers,
-        "version": version_from_folder(folder) if generation == "v2" else None,
-        "install_folder": folder,
-        "config_path": folder + sensor_config.FILE_NAME if folder else None,
-        "services": {name: entry for name, entry in ((SENSOR_SERVICE, sensor), (UPDATER_SERVICE, updater)) if entry},
-        "processes": [{"name": p.get("name"), "pid": p.get("id")} for p in processes],
-    }
 
 
 def decode_value(value: remote.RegValue | None, path: str, state_if_absent: str = "missing") -> dict:
@@ -321,166 +234,6 @@ def mde_settings(atp: remote.KeyRead, defender: remote.KeyRead, datacollection: 
     }
 
 
-def endpoint(text: str | None) -> str | None:
-    """``host:port`` (lower case, port 80 when none) of a proxy URL or WinINet/WinHTTP proxy string, for HTTPS.
-
-    A per-protocol list (``http=a:1;https=b:2``) gives its ``https=`` entry, else an entry without a
-    protocol. Used only to tell whether two sources name the same proxy.
-    """
-    if not text or not text.strip():
-        return None
-    entries = [e.strip() for e in text.split(";") if e.strip()]
-    chosen = None
-    for entry in entries:
-        if entry.lower().startswith("https="):
-            chosen = entry.split("=", 1)[1]
-            break
-    if chosen is None:
-        plain = [e for e in entries if "=" not in e.split("://", 1)[0]]
-        chosen = plain[0] if plain else None
-    if chosen is None:
-        return None
-    chosen = re.sub(r"^[a-z][a-z0-9+.-]*://", "", chosen.strip(), flags=re.IGNORECASE).rstrip("/").lower()
-    if not re.search(r":\d+$", chosen):
-        chosen += ":80"
-    return chosen
-
-
-def _wininet_identity(entry: dict):
-    """What a WinINet value does for HTTPS: ('proxy', host:port), ('pac', url), ('auto_detect',) or None (direct)."""
-    if entry.get("state") != "ok" or not entry.get("uses_proxy"):
-        return None
-    if entry.get("proxy_server"):
-        return ("proxy", endpoint(entry["proxy_server"]))
-    if entry.get("auto_config_url"):
-        return ("pac", entry["auto_config_url"].strip().lower())
-    return ("auto_detect",)
-
-
-def _candidate(source: str, proxy, summary: str, where: str, identity) -> dict:
-    return {"source": source, "proxy": proxy, "summary": summary, "where": where, "configured": identity is not None,
-            "_identity": identity}
-
-
-def effective_proxy(sensor: dict, config: dict | None, wininet_info: dict, winhttp_info: dict,
-                    mde: dict | None) -> tuple:
-    """``(effective_proxy, warnings)``: per sensor component, the proxy it will use and its source.
-
-    v2 (components ``sensor`` = AATPSensor as LocalService, ``updater`` = AATPSensorUpdater as
-    LocalSystem): the candidates are the sensor's own setting (``sensor_config``) and WinINet of the
-    component's account, which is the machine value under ProxySettingsPerUser=0
-    (``wininet_machine``), else the account's own value (``wininet_per_account``). No public source
-    says which of the two a v2 sensor prefers: when both are set and differ, the result names the
-    sensor's own setting (the method Microsoft recommends) with ``ambiguous: true`` and a warning
-    names both. Without a sensor_config proxy, WinINet decides (``direct`` included).
-
-    v3 (component ``sensor`` = SenseIdentity inside Defender for Endpoint, LocalSystem): source
-    ``mde``: ``TelemetryProxyServer``, else the Windows Defender ``ProxyServer`` policy, else WinHTTP;
-    a warning when two of them are set and differ.
-    """
-    warnings = []
-    components = {}
-    if sensor.get("generation") == "v2":
-        json_proxy = (config or {}).get("proxy") or {}
-        json_url = json_proxy.get("url") if json_proxy.get("configured") else None
-        for component, service_name in (("sensor", SENSOR_SERVICE), ("updater", UPDATER_SERVICE)):
-            service = sensor["services"].get(service_name)
-            if service is None:
-                continue
-            sid = service.get("sid")
-            if wininet_info["per_user_policy"]["per_machine"]:
-                value, source = wininet_info["machine"], "wininet_machine"
-            else:
-                value = wininet_info["accounts"].get(sid) if sid else None
-                source = "wininet_per_account"
-                if value is None:
-                    value = {"path": "", "state": "not_read", "summary": "(account %s not read)" % service.get("username"),
-                             "uses_proxy": False}
-            candidates = []
-            if config is not None and config.get("exists"):
-                candidates.append(_candidate("sensor_config", json_url,
-                                             "proxy %s" % json_url if json_url else "not set",
-                                             (config or {}).get("path") or "", ("proxy", endpoint(json_url)) if json_url else None))
-            wi = _wininet_identity(value)
-            candidates.append(_candidate(source, value.get("proxy_server") or value.get("auto_config_url") or None,
-                                         value.get("summary", ""), value.get("path", ""), wi))
-            chosen = candidates[0] if json_url else candidates[-1]
-            configured = [c for c in candidates if c["configured"]]
-            ambiguous = len(configured) == 2 and configured[0]["_identity"] != configured[1]["_identity"]
-            label = "%s (%s)" % (service_name, service.get("account"))
-            if ambiguous:
-                warnings.append(
-                    "%s: the sensor's own proxy %s (sensor_config, %s) and its WinINet proxy %s (%s, %s) differ; no "
-                    "public source says which one a v2 sensor uses, so make them agree or clear one"
-                    % (label, configured[0]["summary"], configured[0]["where"], configured[1]["summary"],
-                       configured[1]["source"], configured[1]["where"]))
-            components[component] = {
-                "component": component, "service": service_name, "account": service.get("account"), "sid": sid,
-                "source": chosen["source"], "proxy": chosen["proxy"], "summary": chosen["summary"],
-                "ambiguous": ambiguous,
-                "candidates": [{k: v for k, v in c.items() if not k.startswith("_")} for c in candidates],
-                "_identity": chosen["_identity"],
-            }
-        pair = [components.get("sensor"), components.get("updater")]
-        if all(pair) and not json_url and pair[0]["_identity"] != pair[1]["_identity"]:
-            warnings.append("the sensor %s uses %s (%s) but its updater %s uses %s (%s); both need the proxy"
-                            % (pair[0]["account"], pair[0]["summary"], pair[0]["source"], pair[1]["account"],
-                               pair[1]["summary"], pair[1]["source"]))
-    elif sensor.get("generation") == "v3":
-        mde = mde or {}
-        options = [
-            ("TelemetryProxyServer", mde.get("telemetry_proxy_server"), mde.get("telemetry_proxy_server_path")),
-            ("Windows Defender ProxyServer", mde.get("proxy_server"), mde.get("proxy_server_path")),
-            ("WinHTTP", winhttp_info.get("proxy_server") or None, winhttp_info.get("path")),
-        ]
-        candidates = [{"source": "mde", "setting": name, "proxy": value, "where": where,
-                       "summary": "proxy %s" % value if value else "not set", "configured": bool(value)}
-                      for name, value, where in options]
-        configured = [c for c in candidates if c["configured"]]
-        for i, first in enumerate(configured):
-            for second in configured[i + 1:]:
-                if endpoint(first["proxy"]) != endpoint(second["proxy"]):
-                    warnings.append("sensor v3 (Defender for Endpoint): %s is %s (%s) but %s is %s (%s); make them agree"
-                                    % (first["setting"], first["proxy"], first["where"], second["setting"],
-                                       second["proxy"], second["where"]))
-        chosen = configured[0] if configured else None
-        components["sensor"] = {
-            "component": "sensor", "service": None, "process": V3_PROCESS, "account": accounts.SYSTEM.name,
-            "sid": accounts.SYSTEM.sid, "source": "mde", "proxy": chosen["proxy"] if chosen else None,
-            "summary": "%s %s" % (chosen["setting"], chosen["proxy"]) if chosen else "direct (no proxy)",
-            "ambiguous": False, "candidates": candidates,
-        }
-    for entry in components.values():
-        entry.pop("_identity", None)
-    return components, warnings
-
-
-def method_in_use(info: dict) -> str:
-    """How the host's sensor gets its proxy today: ``sensor_config``, ``wininet``, ``mde`` or ``none``."""
-    generation = info["sensor"]["generation"]
-    if generation == "v3":
-        return "mde"
-    if generation != "v2":
-        return "none"
-    proxy = (info.get("sensor_config") or {}).get("proxy") or {}
-    if proxy.get("configured"):
-        return "sensor_config"
-    for component in info["effective_proxy"].values():
-        if any(c["configured"] for c in component["candidates"] if c["source"].startswith("wininet")):
-            return "wininet"
-    return "none"
-
-
-def auto_method(info: dict) -> str:
-    """``atp_proxy_method: auto``: keep the method the host uses, as Microsoft asks ("use the same method
-    you used originally", configure-proxy.md); a v2 sensor without any gets ``sensor_config``; a v3
-    sensor ``mde``; a host without a sensor ``wininet`` (the classic per-account copy)."""
-    in_use = method_in_use(info)
-    if in_use != "none":
-        return in_use
-    return "sensor_config" if info["sensor"]["generation"] == "v2" else "wininet"
-
-
 # ---------------------------------------------------------------------------
 # The whole discovery
 # ---------------------------------------------------------------------------
@@ -543,7 +296,7 @@ def effective_from(discovery: dict, snapshot: remote.Snapshot, sensor_proxy: dic
         mde = dict(discovery.get("mde") or {}, **{k: v for k, v in mde_settings(
             snapshot.key(ATP_POLICY_KEY), snapshot.key(DEFENDER_POLICY_KEY), snapshot.key(DATACOLLECTION_KEY)).items()
             if k != "onboarded"})
-    return effective_proxy(sensor, config, wininet_info, winhttp(snapshot.key(MACHINE_CONNECTIONS)), mde)
+    return eff.effective_proxy(sensor, config, wininet_info, winhttp(snapshot.key(MACHINE_CONNECTIONS)), mde)
 
 
 def readiness_from(snapshot: remote.Snapshot, dotnet_versions=checks.DOTNET_VERSIONS, v2: bool = False) -> dict:
@@ -570,14 +323,14 @@ def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool =
     warnings = []
     reads = discovery_reads(readiness, dotnet_versions)
     snapshot = complete(execute, snapshot, reads)
-    sensor = sensor_info(snapshot.services, snapshot.processes)
+    sensor = services.sensor_info(snapshot.services, snapshot.processes)
     wininet_info = _wininet_info(snapshot)
     policy = wininet_info["per_user_policy"]
     winhttp_info = winhttp(snapshot.key(MACHINE_CONNECTIONS))
     config, parsed, mde = None, None, None
-    if sensor["generation"] == "v3" and "service %s" % SENSOR_SERVICE in sensor["markers"]:
+    if sensor["generation"] == "v3" and "service %s" % services.SENSOR_SERVICE in sensor["markers"]:
         warnings.append("both the v3 sensor (SenseIdentity running) and the v2 service %s are present; treated as v3, "
-                        "as the DefenderForIdentity module does (a migration in progress?)" % SENSOR_SERVICE)
+                        "as the DefenderForIdentity module does (a migration in progress?)" % services.SENSOR_SERVICE)
     for entry in sensor["services"].values():
         if sensor["generation"] == "v2" and not entry["running"]:
             warnings.append("the service %s is %s" % (entry["name"], entry["state"]))
@@ -596,9 +349,9 @@ def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool =
         if not mde["onboarded"]:
             warnings.append("SenseIdentity runs but %s has no OnboardingInfo (Defender for Endpoint onboarding)"
                             % ATP_POLICY_KEY)
-    effective, proxy_warnings = effective_proxy(sensor, config, wininet_info, winhttp_info, mde)
+    effective, proxy_warnings = eff.effective_proxy(sensor, config, wininet_info, winhttp_info, mde)
     warnings += proxy_warnings
-    result = Discovery(
+    result = dict(
         sensor=sensor,
         sensor_config=config,
         wininet=wininet_info,
@@ -611,9 +364,7 @@ def discover(execute, snapshot: remote.Snapshot | None = None, readiness: bool =
                              "(TelemetryProxyServer, Windows Defender ProxyServer, WinHTTP)")
     result["readiness"] = readiness_from(snapshot, dotnet_versions, v2=sensor["generation"] == "v2") \
         if readiness else None
-    result["method_in_use"] = method_in_use(result)
-    result["auto_method"] = auto_method(result)
+    result["method_in_use"] = eff.method_in_use(result)
+    result["auto_method"] = eff.auto_method(result)
     result["sensor_warnings"] = warnings
-    result.config_file = parsed
-    result.snapshot = snapshot
-    return result
+    return Discovery(result, config_file=parsed, snapshot=snapshot)

@@ -38,6 +38,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _fil
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
 
 from .fake_windows import file_write
 from .harness import build_action
@@ -546,7 +547,7 @@ def test_restore_puts_the_newest_trusted_backup_back():
     original = host.files[CONFIG.lower()]
     run(host, {"url": URL})
     discovery = sensor.discover(host, sensor.remote.read_state(
-        host, sensor.discovery_reads(False)["keys"] + [backup.MANIFEST_PATH], ["SenseIdentity"], list(sensor.SERVICES)),
+        host, sensor.discovery_reads(False)["keys"] + [backup.MANIFEST_PATH], ["SenseIdentity"], list(sensor_services.SERVICES)),
         readiness=False)
     restored = sensor_apply.run(host, upload_to(host), host.remote_copy, discovery, {"source": "backup"}, False, "dc01")
     assert restored["changed"] and host.files[CONFIG.lower()] == original

@@ -8,7 +8,9 @@ import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as s
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _effective as eff
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as readiness
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as services
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.18972.54612\\"
@@ -24,12 +26,12 @@ FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.1897
     (None, None),
 ])
 def test_install_folder_as_get_mdisensorbinpath(path, folder):
-    assert s.install_folder(path) == folder
+    assert services.install_folder(path) == folder
 
 
 def test_version_is_the_install_folder_name():
-    assert s.version_from_folder(FOLDER) == "2.250.18972.54612"
-    assert s.version_from_folder("D:\\MDI\\Sensor\\") is None
+    assert services.version_from_folder(FOLDER) == "2.250.18972.54612"
+    assert services.version_from_folder("D:\\MDI\\Sensor\\") is None
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -43,7 +45,7 @@ def test_version_is_the_install_folder_name():
     (None, None),
 ])
 def test_endpoint_of_each_proxy_syntax(text, expected):
-    assert s.endpoint(text) == expected
+    assert eff.endpoint(text) == expected
 
 
 def key(values: dict) -> remote.KeyRead:
@@ -84,7 +86,7 @@ def test_winhttp_decodes_netsh_values():
 
 def v2_sensor():
     """From the state query's services (keyed by the name asked for, in any case)."""
-    return s.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "Running", "start": 2, "dependents": [],
+    return services.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "Running", "start": 2, "dependents": [],
                                          "path": FOLDER + "Microsoft.Tri.Sensor.exe",
                                          "account": "NT AUTHORITY\\LocalService", "dependencies": []},
                           "aatpsensorupdater": {"name": "AATPSensorUpdater", "status": "Running", "start": 2,
@@ -99,12 +101,12 @@ def test_services_from_the_state_query():
     assert (updater["state"], updater["running"], updater["start_mode"]) == ("started", True, "auto")
     assert (updater["account"], updater["sid"], updater["dependency_of"]) == ("LocalSystem", "S-1-5-18", ["AATPSensor"])
     assert sensor["services"]["AATPSensor"]["sid"] == "S-1-5-19" and sensor["install_folder"] == FOLDER
-    stopped = s.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "StopPending", "start": 4}}, [])
+    stopped = services.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "StopPending", "start": 4}}, [])
     entry = stopped["services"]["AATPSensor"]
     assert (entry["state"], entry["running"], entry["start_mode"], entry["sid"]) == (
         "stop_pending", False, "disabled", None)
     # Get-Process -Name matches any case; other processes in the snapshot (the caller asked for more) are ignored.
-    v3 = s.sensor_info({}, [{"name": "senseidentity", "id": 7}, {"name": "lsass", "id": 600}])
+    v3 = services.sensor_info({}, [{"name": "senseidentity", "id": 7}, {"name": "lsass", "id": 600}])
     assert v3["generation"] == "v3" and v3["processes"] == [{"name": "senseidentity", "pid": 7}]
 
 
@@ -121,7 +123,7 @@ def test_same_proxy_in_json_and_wininet_is_not_ambiguous():
     config = {"exists": True, "path": "f", "proxy": {"configured": True, "url": "http://PROXY.corp:8080/"}}
     info = wininet_info(accounts={"S-1-5-19": value({"proxy_server": "proxy.corp:8080"}),
                                   "S-1-5-18": value({"proxy_server": "proxy.corp:8080"})})
-    effective, warnings = s.effective_proxy(v2_sensor(), config, info, {}, None)
+    effective, warnings = eff.effective_proxy(v2_sensor(), config, info, {}, None)
     assert warnings == [] and effective["sensor"]["ambiguous"] is False
     assert effective["sensor"]["source"] == "sensor_config"
     assert [c["configured"] for c in effective["sensor"]["candidates"]] == [True, True]
@@ -131,38 +133,38 @@ def test_pac_against_a_json_proxy_is_ambiguous():
     config = {"exists": True, "path": "f", "proxy": {"configured": True, "url": "http://proxy.corp:8080"}}
     info = wininet_info(accounts={"S-1-5-19": value({"auto_config_url": "http://wpad/p.pac"}),
                                   "S-1-5-18": value({})})
-    effective, warnings = s.effective_proxy(v2_sensor(), config, info, {}, None)
+    effective, warnings = eff.effective_proxy(v2_sensor(), config, info, {}, None)
     assert effective["sensor"]["ambiguous"] is True and effective["updater"]["ambiguous"] is False
     assert len(warnings) == 1 and "PAC http://wpad/p.pac" in warnings[0]
 
 
 def test_machine_policy_applies_to_both_components():
     info = wininet_info(True, value({"proxy_server": "m.corp:1"}))
-    effective, warnings = s.effective_proxy(v2_sensor(), None, info, {}, None)
+    effective, warnings = eff.effective_proxy(v2_sensor(), None, info, {}, None)
     assert {c["source"] for c in effective.values()} == {"wininet_machine"} and warnings == []
 
 
 def test_v3_falls_back_to_winhttp_then_direct():
-    sensor = s.sensor_info({}, [{"name": "SenseIdentity", "id": 1}])
+    sensor = services.sensor_info({}, [{"name": "SenseIdentity", "id": 1}])
     winhttp = {"proxy_server": "w.corp:8080", "path": "HKLM"}
-    effective, warnings = s.effective_proxy(sensor, None, wininet_info(), winhttp,
+    effective, warnings = eff.effective_proxy(sensor, None, wininet_info(), winhttp,
                                             {"telemetry_proxy_server": None, "proxy_server": None})
     assert (effective["sensor"]["proxy"], effective["sensor"]["summary"]) == ("w.corp:8080", "WinHTTP w.corp:8080")
-    effective, warnings = s.effective_proxy(sensor, None, wininet_info(), {}, {})
+    effective, warnings = eff.effective_proxy(sensor, None, wininet_info(), {}, {})
     assert (effective["sensor"]["proxy"], effective["sensor"]["summary"]) == (None, "direct (no proxy)")
 
 
 def test_auto_method_rule():
     base = {"sensor": {"generation": None}, "effective_proxy": {}, "sensor_config": None}
-    assert s.auto_method(base) == "wininet"
-    assert s.auto_method(dict(base, sensor={"generation": "v3"})) == "mde"
+    assert eff.auto_method(base) == "wininet"
+    assert eff.auto_method(dict(base, sensor={"generation": "v3"})) == "mde"
     v2 = dict(base, sensor={"generation": "v2"}, sensor_config={"proxy": {"configured": False}},
               effective_proxy={"sensor": {"candidates": [{"source": "wininet_per_account", "configured": False}]}})
-    assert (s.method_in_use(v2), s.auto_method(v2)) == ("none", "sensor_config")
+    assert (eff.method_in_use(v2), eff.auto_method(v2)) == ("none", "sensor_config")
     v2["effective_proxy"]["sensor"]["candidates"][0]["configured"] = True
-    assert s.auto_method(v2) == "wininet"
+    assert eff.auto_method(v2) == "wininet"
     v2["sensor_config"]["proxy"]["configured"] = True
-    assert s.auto_method(v2) == "sensor_config"
+    assert eff.auto_method(v2) == "sensor_config"
 
 
 def test_readiness_root_thumbprints_are_the_documented_ones():
@@ -208,12 +210,12 @@ def test_write_path_helpers():
     assert execute.calls == [
         ("ansible.windows.win_certificate_info", {"store_name": "My", "store_location": "LocalMachine",
                                                   "thumbprint": "ab" * 20})]
-    assert s.RESTART_ARGS == {"name": "AATPSensorUpdater", "state": "restarted", "force_dependent_services": True}
+    assert services.RESTART_ARGS == {"name": "AATPSensorUpdater", "state": "restarted", "force_dependent_services": True}
     execute.answers["ansible.windows.win_certificate_info"] = {"changed": False, "exists": False, "certificates": []}
     assert s.read_certificate(execute, "cd" * 20) is None
     snapshot = remote.Snapshot(services={"aatpsensor": {"name": "AATPSensor", "status": "Running"},
                                          "AATPSensorUpdater": {"name": "AATPSensorUpdater", "status": "Stopped"}})
-    assert s.service_states(snapshot) == {"AATPSensor": "started", "AATPSensorUpdater": "stopped"}
+    assert services.service_states(snapshot) == {"AATPSensor": "started", "AATPSensorUpdater": "stopped"}
 
 
 def test_discovery_reads_cover_every_key_discover_looks_at():
