@@ -3,19 +3,15 @@
 """Action plugin for atp.sensor_proxy.win_mdi_sensor_proxy: the sensor's own proxy (SensorConfiguration.json),
 backed up, written, read back, the updater restarted and checked, rolled back on failure.
 
-Glue only: the discovery is plugin_utils/_sensor/_discovery.py (one state query, which also reads the backup manifest,
-and the file), the plan _sensor/_config_file.py, the change, restart and rollback _sensor/_change.py.
+Glue only: it maps its arguments and binds the remote access, then calls the one entry point
+plugins/plugin_utils/_sensor/_change.py ``set_proxy`` (the options checked, the discovery, the plan, the change).
 """
 
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mdi_sensor_proxy import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_change
 
 
 class ActionModule(AtpAction):
@@ -27,16 +23,6 @@ class ActionModule(AtpAction):
     WHAT = "setting the Defender for Identity sensor's proxy"
 
     def act(self, args, execute, task_vars):
-        host = task_vars.get("inventory_hostname", "host")
-        names = {option: args["name_prefix"] + option for option in sensor_apply.ROLE_NAMES}
-        # Bad input fails here, before any remote call.
-        config_plan.validate(config_plan.ProxyRequest(args["state"], args["url"], args["username"],
-                                                          args["password"], args["password_update"]), names)
-        reads = sensor.discovery_reads(readiness=False)
-        snapshot = remote.read_state(execute, reads["keys"] + [backup.MANIFEST_PATH], reads["processes"],
-                                     reads["services"], reads["root_certificates"])
-        discovery = sensor.discover(execute, snapshot, readiness=False)
-        return sensor_apply.run(
-            execute, self.uploader(execute), self.remote_copier(task_vars, execute), discovery, args,
-            self.check_mode,
-            host=host, name=names)
+        names = {option: args["name_prefix"] + option for option in sensor_change.ROLE_NAMES}
+        return sensor_change.set_proxy(execute, self.uploader(execute), self.remote_copier(task_vars, execute), args,
+                                       self.check_mode, host=task_vars.get("inventory_hostname", "host"), name=names)

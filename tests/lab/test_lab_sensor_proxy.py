@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """win_mdi_sensor_proxy end to end: real ansible-playbook against emulated domain controllers with a sensor v2.
 
-Each test seeds a host kind of issue 13 (tests/lab/system_state.py) and checks what users judge: the file the
+Each test seeds a kind of sensor host (tests/lab/system_state.py seed_v2_sensor) and checks what users judge: the file the
 sensor reads, its backup and the manifest entry a restore trusts, the services, the second run, check mode,
 the messages of bad input and of a failed restart, and that the password is nowhere but encrypted in the file.
 """

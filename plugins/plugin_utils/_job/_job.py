@@ -18,7 +18,7 @@ Pure logic with injected remote access (the ``atp.sensor_proxy.atp_proxy_job`` a
    (:func:`_mde._settings.run`: one backup in their own folder, one write; the atp_proxy_mde_* values must agree with the
    sensor's);
 6. the refresh: a running sensor keeps the proxy it read at start, so what a change needs is restarted, once
-   (:func:`_sensor._change.restart_plan`);
+   (:func:`_sensor._restart.restart_plan`);
 7. what each sensor component uses now (:func:`_sensor._discovery.effective_from`, from the values written and verified;
    nothing more is read).
 
@@ -48,6 +48,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _c
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as readiness
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as sensor_restart
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as sensor_v3
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
@@ -460,12 +461,12 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     tls_changed = bool(machine_items) and (predicted or bool((mde_result or {}).get("written")))
     restart = {"services": [], "actions": [], "reasons": [], "restarted": []}
     if not read_only(v):
-        plan = sensor_apply.restart_plan(discovery, wininet_changed or tls_changed, predicted,
+        plan = sensor_restart.restart_plan(discovery, wininet_changed or tls_changed, predicted,
                                          already=(sensor_result or {}).get("restarted") or [])
         restart.update(plan)
         if plan["services"] and v.get(var("restart_services"), True):
             try:
-                done = sensor_apply.restart(execute, plan["services"], predicted, watch=_watch_seconds(v),
+                done = sensor_restart.restart(execute, plan["services"], predicted, watch=_watch_seconds(v),
                                             logs=_log_files(v, discovery), secrets=sensor_after.secrets(v))
             except (ChangeError, ConnectionDropped) as exc:
                 record.failed("restart", exc)

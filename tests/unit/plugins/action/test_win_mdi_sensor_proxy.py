@@ -38,6 +38,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _fil
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_backup as sensor_backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as sensor_restart
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
 
 from .fake_windows import file_write
@@ -285,7 +287,7 @@ def test_a_sensor_without_a_proxy_gets_one_with_backup_restart_and_check():
     host.calls.clear()
     later = run(host, {"url": "http://other.corp:3128"})
     assert later["changed"] and "win_owner" not in modules(host) and later["round_trips"] == 2 + 1 + 6
-    assert later["backup_file"] != result["backup_file"] and len(sensor_apply.sensor_backups(
+    assert later["backup_file"] != result["backup_file"] and len(sensor_backup.sensor_backups(
         backup.manifest_from(sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH)))) == 2
 
 
@@ -554,7 +556,7 @@ def test_restore_puts_the_newest_trusted_backup_back():
     assert restored["trusted_because"] == "listed in the manifest with this SHA-256"
     assert restored["actions"][0] == "wrote SensorConfiguration.json: proxy %s -> (none)" % URL
     # A tampered backup is refused, naming why (the newest written before a change: a restore's own is never picked).
-    listed = sensor_apply.sensor_backups(backup.manifest_from(
+    listed = sensor_backup.sensor_backups(backup.manifest_from(
         sensor.remote.read_state(host, [backup.MANIFEST_PATH]).key(backup.MANIFEST_PATH)))
     assert [e.by_restore for e in listed] == [False, True]
     newest = [e for e in listed if not e.by_restore][-1].path
@@ -573,42 +575,42 @@ def v2_discovery(host):
 
 def test_restart_plan_restarts_each_running_service_once():
     host = WriteHost()
-    plan = sensor_apply.restart_plan(v2_discovery(host), True, check_mode=True)
+    plan = sensor_restart.restart_plan(v2_discovery(host), True, check_mode=True)
     assert plan["services"] == ["AATPSensorUpdater", "AATPSensor"]
     assert plan["actions"] == ["would restart AATPSensorUpdater", "would restart AATPSensor"]
-    assert sensor_apply.restart_plan(v2_discovery(host), False, True)["services"] == []
+    assert sensor_restart.restart_plan(v2_discovery(host), False, True)["services"] == []
     # the sensor depends on the updater: restarting the updater restarts it
     host.service("AATPSensor")["dependencies"] = ["AATPSensorUpdater"]
-    plan = sensor_apply.restart_plan(v2_discovery(host), True, check_mode=False)
+    plan = sensor_restart.restart_plan(v2_discovery(host), True, check_mode=False)
     assert plan["services"] == ["AATPSensorUpdater"]
     assert plan["actions"] == ["restarted AATPSensorUpdater with the services that depend on it (AATPSensor)"]
     # the sensor_config change already restarted the updater in this run: nothing more
-    assert sensor_apply.restart_plan(v2_discovery(host), True, False, already=["AATPSensorUpdater"])["services"] == []
+    assert sensor_restart.restart_plan(v2_discovery(host), True, False, already=["AATPSensorUpdater"])["services"] == []
     host.service("AATPSensor")["dependencies"] = []
-    assert sensor_apply.restart_plan(v2_discovery(host), True, False, already=["AATPSensorUpdater"])["services"] == [
+    assert sensor_restart.restart_plan(v2_discovery(host), True, False, already=["AATPSensorUpdater"])["services"] == [
         "AATPSensor"]
     # a stopped service reads the proxy when it starts
     host.service("AATPSensor")["status"] = "Stopped"
-    plan = sensor_apply.restart_plan(v2_discovery(host), True, False)
+    plan = sensor_restart.restart_plan(v2_discovery(host), True, False)
     assert plan["services"] == ["AATPSensorUpdater"] and any("reads the proxy when it starts" in r
                                                              for r in plan["reasons"])
     v3 = FakeSensorHost()
     v3.processes = [{"name": "SenseIdentity", "id": 4}]
-    assert sensor_apply.restart_plan(sensor.discover(v3, None, readiness=False), True, False)["services"] == []
+    assert sensor_restart.restart_plan(sensor.discover(v3, None, readiness=False), True, False)["services"] == []
 
 
 def test_restart_checks_the_services_run_again_and_fails_saying_what_runs():
     host = WriteHost()
-    assert sensor_apply.restart(host, ["AATPSensorUpdater", "AATPSensor"], check_mode=True) == {
+    assert sensor_restart.restart(host, ["AATPSensorUpdater", "AATPSensor"], check_mode=True) == {
         "changed": True, "restarted": [], "actions": ["would restart AATPSensorUpdater", "would restart AATPSensor"],
         "services": {}, "verified": False}
     assert host.calls == []
-    done = sensor_apply.restart(host, ["AATPSensorUpdater", "AATPSensor"], check_mode=False)
+    done = sensor_restart.restart(host, ["AATPSensorUpdater", "AATPSensor"], check_mode=False)
     assert done["verified"] and done["restarted"] == ["AATPSensorUpdater", "AATPSensor"]
     assert modules(host) == ["win_service", "win_service", "win_powershell"]
     host.failing.add("AATPSensor")
     with pytest.raises(sensor_apply.ChangeError) as failed:
-        sensor_apply.restart(host, ["AATPSensorUpdater", "AATPSensor"], check_mode=False)
+        sensor_restart.restart(host, ["AATPSensorUpdater", "AATPSensor"], check_mode=False)
     assert str(failed.value).startswith("AATPSensor did not come back to running after the restart")
     assert "Now: AATPSensor Stopped, AATPSensorUpdater Running" in str(failed.value)
     assert failed.value.details["restarted"] == ["AATPSensorUpdater"]

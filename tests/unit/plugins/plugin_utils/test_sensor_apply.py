@@ -10,6 +10,9 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _reg
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sa
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as cp
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_backup as sensor_backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_change as sensor_file_change
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as sensor_restart
 
 DIR = backup.DEFAULT_BACKUP_DIR
 SET = {"state": "set", "configured": True, "url": "http://proxy.corp:8080", "username": "CORP\\svc",
@@ -42,7 +45,7 @@ def test_write_sentence_in_both_moods():
     assert sa.write_sentence(plan, False).startswith("wrote SensorConfiguration.json: ")
     encrypted = cp.Plan(True, "", NONE, SET, encrypted=True, thumbprint="AB" * 20)
     assert sa.write_sentence(encrypted, False).endswith(", encrypted with the certificate %s" % ("AB" * 20))
-    assert sa.restart_sentence("AATPSensorUpdater", [], True) == "would restart AATPSensorUpdater"
+    assert sensor_restart.restart_sentence("AATPSensorUpdater", [], True) == "would restart AATPSensorUpdater"
 
 
 def test_the_manifest_keeps_sensor_backups_apart_from_the_wininet_ones_with_the_same_trust():
@@ -54,7 +57,7 @@ def test_the_manifest_keeps_sensor_backups_apart_from_the_wininet_ones_with_the_
     assert [e.path for e in manifest.files] == [json_backup] and manifest.is_secured(DIR)
     assert backup.trust(manifest, json_backup, b"{}", None) == (True, "listed in the manifest with this SHA-256")
     assert backup.trust(manifest, json_backup, b"{ }", None)[0] is False
-    assert sa.sensor_backups(manifest, DIR) == manifest.files and sa.sensor_backups(manifest, "D:\\Other") == []
+    assert sensor_backup.sensor_backups(manifest, DIR) == manifest.files and sensor_backup.sensor_backups(manifest, "D:\\Other") == []
 
 
 def test_retention_keeps_the_newest_and_spares_a_folder_another_backup_shares():
@@ -62,7 +65,7 @@ def test_retention_keeps_the_newest_and_spares_a_folder_another_backup_shares():
     values = {folder(s) + "\\SensorConfiguration.json": backup.sha256(s.encode()) for s in stamps}
     values[folder(stamps[1]) + "\\before.reg"] = backup.sha256(b"wininet")  # the run shared its folder
     manifest = backup.manifest_from(manifest_key(values))
-    pruned = sa.to_prune(manifest, DIR, 3)
+    pruned = sensor_backup.to_prune(manifest, DIR, 3)
     assert [e.folder for e in pruned] == [folder(stamps[0]), folder(stamps[1])]
     calls = []
 
@@ -70,7 +73,7 @@ def test_retention_keeps_the_newest_and_spares_a_folder_another_backup_shares():
         calls.append((module, args["path"]))
         return {"changed": True}
 
-    change = sa.SensorChange(execute, None, None, "C:\\S\\SensorConfiguration.json", b"", b"", manifest=manifest)
+    change = sensor_file_change.SensorChange(execute, None, None, "C:\\S\\SensorConfiguration.json", b"", b"", manifest=manifest)
     change._prune(pruned)
     assert calls == [("ansible.windows.win_file", folder(stamps[0]))] + [
         ("ansible.windows.win_file", folder(stamps[1]) + "\\" + name)
