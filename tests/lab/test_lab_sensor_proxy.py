@@ -270,7 +270,7 @@ def test_win_mdi_sensor_proxy_refuses_a_v3_host(make_lab):
 
 
 def test_the_plan_matches_what_the_codec_computes(make_lab):
-    """The module writes exactly the bytes _sensor_config.plan() computes for the file it read."""
+    """The module writes exactly the bytes _sensor/_config_plan.py plan() computes for the file it read."""
     lab = make_lab(1)
     host = lab.host("dc01")
     seed = ss.seed_v2_sensor(host, encoding="utf-16-le", newline="\n")

@@ -93,7 +93,7 @@ def _admin_check(snapshot, config_path: str) -> None:
 
 
 def _encryptor(execute, password: str, host: str, variable: str):
-    """``encrypt(thumbprint)`` for :func:`_sensor._config_file.plan`: reads that certificate from LocalMachine\\My
+    """``encrypt(thumbprint)`` for :func:`_sensor._config_plan.plan`: reads that certificate from LocalMachine\\My
     (one ``win_certificate_info``) only when called, i.e. only when a password must be encrypted."""
 
     def encrypt(thumbprint: str) -> str:

@@ -185,7 +185,7 @@ def plan(cfg: config_file.SensorConfigFile, request: ProxyRequest, encrypt=None,
 
     ``encrypt(thumbprint) -> base64`` is called only when a password must be encrypted, with
     ``SecretManagerConfigurationCertificateThumbprint`` (the certificate Set-MDISensorProxyConfiguration
-    uses); bind it to :func:`encrypt_password` and that certificate's ``win_certificate_info`` entry.
+    uses); bind it to :func:`_sensor._secret.encrypt_password` and that certificate's ``win_certificate_info`` entry.
     Idempotence without decrypting:
 
     * ``absent``: in sync when no proxy is set (the member is null, missing, or has no Url);

@@ -74,7 +74,7 @@ def choose_backup(execute, manifest: backup.Manifest, backup_dir: str, backup_fi
 
 @dataclass(frozen=True)
 class RestorePlan:
-    """What restoring a backup does (the same fields as :class:`_sensor._config_file.Plan` that the change reads)."""
+    """What restoring a backup does (the same fields as :class:`_sensor._config_plan.Plan` that the change reads)."""
 
     changed: bool
     reason: str

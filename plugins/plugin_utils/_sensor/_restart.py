@@ -46,7 +46,7 @@ def restart_plan(discovery: dict, changed_wininet: bool, check_mode: bool, alrea
     services read WinINet (the sensor as LocalService, the updater as LocalSystem, or the machine value under
     ProxySettingsPerUser=0): the updater is restarted first, as Microsoft's cmdlet does (with the services
     that depend on it), then the sensor, unless it depends on the updater (then it restarted with it) or was
-    restarted already in this run (``already``: what :func:`run` restarted). Stopped services are left alone:
+    restarted already in this run (``already``: what :func:`_sensor._change.run` restarted). Stopped services are left alone:
     they read the proxy when they start. A v3 sensor takes Defender for Endpoint's proxy, so nothing.
 
     Returns ``{services: [names], actions: [sentences], reasons: [why]}``; call :func:`restart` with
