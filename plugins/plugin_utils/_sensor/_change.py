@@ -108,7 +108,7 @@ def info_services(discovery: dict) -> dict:
     return dict((discovery.get("sensor") or {}).get("services") or {})
 
 
-def _current_file(execute, discovery: dict, ansi_codec: str):
+def _current_file(execute, discovery: sensor.Discovery, ansi_codec: str):
     """(bytes, parsed or None, why not parsed) of the sensor's file: from the discovery, else one ``slurp``."""
     path = discovery["sensor"]["config_path"]
     cfg = discovery.config_file
@@ -165,8 +165,8 @@ def set_proxy(execute, upload, remote_copy, options: dict, check_mode: bool, hos
     return run(execute, upload, remote_copy, discovery, options, check_mode, host=host, name=names)
 
 
-def run(execute, upload, remote_copy, discovery: dict, options: dict, check_mode: bool, host: str = "host",
-        manifest: backup.Manifest | None = None, name: dict | None = None) -> dict:
+def run(execute, upload, remote_copy, discovery: sensor.Discovery, options: dict, check_mode: bool,
+        host: str = "host", manifest: backup.Manifest | None = None, name: dict | None = None) -> dict:
     """Set (``state: present``), clear (``absent``) or restore (``source: backup``) the v2 sensor's own proxy.
 
     ``discovery``: :func:`_sensor._discovery.discover`'s result (its ``config_file`` and ``snapshot`` spare a
