@@ -462,12 +462,12 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
     restart = {"services": [], "actions": [], "reasons": [], "restarted": []}
     if not read_only(v):
         plan = sensor_restart.restart_plan(discovery, wininet_changed or tls_changed, predicted,
-                                         already=(sensor_result or {}).get("restarted") or [])
+                                           already=(sensor_result or {}).get("restarted") or [])
         restart.update(plan)
         if plan["services"] and v.get(var("restart_services"), True):
             try:
                 done = sensor_restart.restart(execute, plan["services"], predicted, watch=_watch_seconds(v),
-                                            logs=_log_files(v, discovery), secrets=sensor_after.secrets(v))
+                                              logs=_log_files(v, discovery), secrets=sensor_after.secrets(v))
             except (ChangeError, ConnectionDropped) as exc:
                 record.failed("restart", exc)
                 raise

@@ -230,9 +230,9 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
             raise UsageError("%s; the sensor_config method edits the file the sensor wrote, so nothing was changed. "
                              "Repair it (or restore a backup) first." % problem)
         request = config_plan.ProxyRequest(state=options.get("state") or "present", url=options.get("url"),
-                                             username=options.get("username"), password=options.get("password"),
-                                             password_update=options.get("password_update") or "on_create",
-                                             keep_credentials=bool(options.get("keep_credentials")))
+                                           username=options.get("username"), password=options.get("password"),
+                                           password_update=options.get("password_update") or "on_create",
+                                           keep_credentials=bool(options.get("keep_credentials")))
         encrypt = _encryptor(execute, request.password, host, names["password"]) if request.password else None
         plan = config_plan.plan(cfg, request, encrypt, names)
     result["proxy"] = plan.to_result()
@@ -259,13 +259,13 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
         manifest = backup.read_manifest(execute)
     restoring = result.get("restored_from")
     change = file_change.SensorChange(execute, upload, remote_copy, config_path, old, plan.data, services, restart,
-                          backup_dir, int(options.get("backup_keep") or backup.DEFAULT_KEEP), manifest,
-                          options.get("when") or backup.stamp(),
-                          comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
-                                                                       if restoring else ""),
-                          kind=backup.RESTORE if restoring else "", watch=options.get("watch"),
-                          log_files=list(options.get("log_files") or []),
-                          secrets=list(options.get("log_secrets") or []))
+                                      backup_dir, int(options.get("backup_keep") or backup.DEFAULT_KEEP), manifest,
+                                      options.get("when") or backup.stamp(),
+                                      comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
+                                                                                   if restoring else ""),
+                                      kind=backup.RESTORE if restoring else "", watch=options.get("watch"),
+                                      log_files=list(options.get("log_files") or []),
+                                      secrets=list(options.get("log_secrets") or []))
     try:
         done = change.run()
     except (ChangeError, ConnectionDropped) as exc:

@@ -63,6 +63,7 @@ ATP_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat 
 DEFENDER_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"
 DATACOLLECTION_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DataCollection"
 
+
 @dataclass(frozen=True, eq=False)
 class Discovery(Mapping):
     """The result of :func:`discover`: three explicit parts.

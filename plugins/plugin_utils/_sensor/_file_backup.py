@@ -24,6 +24,7 @@ NEW_NAME = "SensorConfiguration.new.json"  # the bytes written
 MANIFEST_NAME = "manifest.reg"  # the manifest entries of this backup
 STAT_MODULE = "ansible.windows.win_stat"
 
+
 def is_sensor_backup(entry: backup.Entry) -> bool:
     return entry.path.lower().endswith("\\" + BACKUP_NAME.lower())
 

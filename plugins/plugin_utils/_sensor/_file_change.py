@@ -183,8 +183,9 @@ class SensorChange:
 
     def _read_back(self) -> str | None:
         """SHA-256 of the sensor's file now (one ``win_stat``), or None when it is missing."""
-        stat = remote.call(self.execute, file_backup.STAT_MODULE, {"path": self.config_path, "get_checksum": True,
-                                                       "checksum_algorithm": "sha256"}).get("stat") or {}
+        stat = remote.call(self.execute, file_backup.STAT_MODULE,
+                           {"path": self.config_path, "get_checksum": True,
+                            "checksum_algorithm": "sha256"}).get("stat") or {}
         return str(stat.get("checksum") or "").lower() if stat.get("exists") else None
 
     def _copy(self, src: str) -> None:
@@ -231,8 +232,8 @@ class SensorChange:
         if stopped:  # Set-MDISensorProxyConfiguration's order: Stop-Service -Force, write, Start-Service
             self.stage = "while %s was being stopped" % self.updater
             self.stopping = True
-            result = self.execute(sensor_services.SERVICE_MODULE, {"name": self.updater, "state": "stopped",
-                                                          "force_dependent_services": True})
+            result = self.execute(sensor_services.SERVICE_MODULE,
+                                  {"name": self.updater, "state": "stopped", "force_dependent_services": True})
             if result.get("failed"):
                 raise ChangeError("Stopping %s before writing %s failed: %s. %s was not changed (backup: %s)."
                                   % (self.updater, self.config_path, result.get("msg") or "no message",

@@ -87,12 +87,12 @@ def test_winhttp_decodes_netsh_values():
 def v2_sensor():
     """From the state query's services (keyed by the name asked for, in any case)."""
     return services.sensor_info({"AATPSensor": {"name": "AATPSensor", "status": "Running", "start": 2, "dependents": [],
-                                         "path": FOLDER + "Microsoft.Tri.Sensor.exe",
-                                         "account": "NT AUTHORITY\\LocalService", "dependencies": []},
-                          "aatpsensorupdater": {"name": "AATPSensorUpdater", "status": "Running", "start": 2,
-                                                "dependents": ["AATPSensor"],
-                                                "path": FOLDER + "Microsoft.Tri.Sensor.Updater.exe",
-                                                "account": "LocalSystem", "dependencies": []}}, [])
+                                                "path": FOLDER + "Microsoft.Tri.Sensor.exe",
+                                                "account": "NT AUTHORITY\\LocalService", "dependencies": []},
+                                 "aatpsensorupdater": {"name": "AATPSensorUpdater", "status": "Running", "start": 2,
+                                                       "dependents": ["AATPSensor"],
+                                                       "path": FOLDER + "Microsoft.Tri.Sensor.Updater.exe",
+                                                       "account": "LocalSystem", "dependencies": []}}, [])
 
 
 def test_services_from_the_state_query():
@@ -148,7 +148,7 @@ def test_v3_falls_back_to_winhttp_then_direct():
     sensor = services.sensor_info({}, [{"name": "SenseIdentity", "id": 1}])
     winhttp = {"proxy_server": "w.corp:8080", "path": "HKLM"}
     effective, warnings = eff.effective_proxy(sensor, None, wininet_info(), winhttp,
-                                            {"telemetry_proxy_server": None, "proxy_server": None})
+                                              {"telemetry_proxy_server": None, "proxy_server": None})
     assert (effective["sensor"]["proxy"], effective["sensor"]["summary"]) == ("w.corp:8080", "WinHTTP w.corp:8080")
     effective, warnings = eff.effective_proxy(sensor, None, wininet_info(), {}, {})
     assert (effective["sensor"]["proxy"], effective["sensor"]["summary"]) == (None, "direct (no proxy)")
