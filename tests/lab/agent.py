@@ -37,6 +37,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ENV_AGENT = "ATP_LAB_AGENT"  # "0" disables the agent
@@ -110,7 +111,7 @@ def _preload(repo: str) -> None:
         # ``ansible.module_utils.basic`` it imports (the preloaded one) and runs the module with runpy.
         pass
 
-    from tests.lab import state
+    from tests.lab import state, system_state  # noqa: F401 (the executor's host context imports it per run)
     from tests.lab.pwsh import runner, syntax  # the win_powershell stand-in's executor (tree-sitter loaded once)
 
     state.codec()
@@ -121,7 +122,6 @@ def _preload(repo: str) -> None:
 def _run_child(conn, env: dict, payload: bytes) -> None:
     """In the forked child: run the payload as ``python -`` would, send rc/stdout/stderr, exit."""
     rc = 0
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
@@ -170,11 +170,14 @@ def serve(socket_path: str, repo: str, parent_pid: int | None = None) -> None:
     server.bind(socket_path)
     server.listen(128)
     server.settimeout(1.0)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    # Children are reaped here (not auto-reaped with SIGCHLD ignored): a reaped child's CPU time is added to the
+    # agent's ``RUSAGE_CHILDREN``, so the agent's own accounting (and its parent's, once it waits for the agent)
+    # includes every module it ran (bench/fleet.py reports it as the lab's CPU).
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     print("ready", flush=True)
     try:
         while True:
+            _reap()
             try:
                 conn, dummy = server.accept()
             except TimeoutError:
@@ -198,6 +201,21 @@ def serve(socket_path: str, repo: str, parent_pid: int | None = None) -> None:
     finally:
         server.close()
         Path(socket_path).unlink(missing_ok=True)
+        _reap(wait=10.0)
+
+
+def _reap(wait: float = 0.0) -> None:
+    """Reap the finished children (all of them, waiting up to ``wait`` seconds for those still running)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            pid, dummy = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.02)
 
 
 def _alive(pid: int) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,10 @@ class PlaybookResult:
     results: list = field(default_factory=list)  # [{host, task, play, status, module_calls, result}]
     elapsed: float = 0.0
     agent_calls: int | None = None  # module payloads the agent ran (None: no agent)
+    # CPU seconds (user + system) of ``ansible-playbook`` with every process it waited for (its worker forks, the
+    # modules it ran itself without the agent), and of the agent with every module it ran (None: no agent).
+    controller_cpu: float = 0.0
+    agent_cpu: float | None = None
 
     def task(self, task_name: str, host: str | None = None) -> list:
         """Results of one task (all hosts, or one host)."""
@@ -107,6 +112,8 @@ class LabEnv:
         self.ansible_cfg = self.dir / "ansible.cfg"
         self.ansible_cfg.write_text("[defaults]\nhost_key_checking = False\nretry_files_enabled = False\n")
         self._runs = 0
+        # CPUs ``ansible-playbook`` (the controller and its forks) is pinned to (sched_setaffinity(2)); None: not pinned.
+        self.controller_cpus: set | None = None
 
     # -- state ---------------------------------------------------------
     def host(self, name: str) -> state.Host:
@@ -211,17 +218,30 @@ class LabEnv:
         env = self.env(results_file)
         start = time.monotonic()
         runner = Agent(self.lab.dir).start(env) if self.agent else None
+        agent_cpu = None
         try:
             if runner:
                 env["ATP_LAB_AGENT_SOCKET"] = runner.socket_path
+            before = children_cpu()
+            cpus = self.controller_cpus
             proc = subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
+                                  check=False, preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+            controller_cpu = children_cpu() - before
         finally:
             if runner:
+                before = children_cpu()
                 runner.stop()
+                agent_cpu = children_cpu() - before
         elapsed = time.monotonic() - start
         data = json.loads(results_file.read_text()) if results_file.exists() else {"stats": {}}
         lines = Path(str(results_file) + ".jsonl")
         data["results"] = [json.loads(line) for line in lines.read_text().splitlines() if line] if lines.exists() else []
         return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data["stats"], data["results"], elapsed,
-                              runner.served if runner else None)
+                              runner.served if runner else None, controller_cpu, agent_cpu)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's children that were waited for, and of their own waited-for
+    descendants (getrusage(2) ``RUSAGE_CHILDREN``). The difference across one ``wait`` is that child's tree."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -60,3 +60,33 @@ def test_same_results_with_and_without_the_agent(make_lab):
     status, bad = by_task["bad arguments"]
     assert status == "ignored" and "missing required arguments: path" in bad["msg"]
     assert env_on.host("dc01").get_value(r"HKLM:\SOFTWARE\Lab", "Count")["data"] == 7
+
+
+BUSY = r"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: count
+      ansible.windows.win_powershell:
+        script: |
+          $n = 0
+          $i = 0
+          while ($i -lt %d) { $i += 1; $n += $i }
+          $Ansible.Result = @{ n = $n }
+"""
+
+
+def test_the_cpu_of_every_module_the_agent_runs_is_accounted(make_lab):
+    """PlaybookResult.agent_cpu includes the modules' own CPU (the agent reaps its children) and controller_cpu is
+    ansible-playbook's: a module that computes 60 times more moves the agent's CPU, not the controller's."""
+    env = make_lab(1)
+    light = env.run_playbook(BUSY % 100)
+    heavy = env.run_playbook(BUSY % 6000)
+    assert light.rc == heavy.rc == 0, (light, heavy)
+    assert heavy.result("dc01", "count")["result"] == {"n": 6000 * 6001 // 2}
+    assert light.agent_calls == heavy.agent_calls == 1
+    assert heavy.agent_cpu - light.agent_cpu > 0.2, (light.agent_cpu, heavy.agent_cpu)
+    assert heavy.controller_cpu > 0.5 and light.controller_cpu > 0.5  # ansible-playbook's start alone is more
+    env.agent = False
+    without = env.run_playbook(BUSY % 100)
+    assert without.rc == 0 and without.agent_cpu is None

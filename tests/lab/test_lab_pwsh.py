@@ -298,5 +298,20 @@ def test_anything_outside_the_emulated_subset_is_refused_loudly(host, script, re
 def test_powershell_7_syntax_does_not_parse(host):
     result = run(host, "$a = $true ? 1 : 2")  # Windows PowerShell 5.1 has no ternary operator
     assert result["failed"] is True and "does not parse" in messages(result)[0]
+    assert run(host, "$a = $true ? 1 : 2") == result  # the same text again: refused again, the same way
     with pytest.raises(Unsupported, match="&& and ||"):
         run(host, "Get-Service && Get-Process")
+
+
+def test_the_same_script_text_runs_the_same_way_every_time(host):
+    """The parse of a script text is kept (per process): a second run starts from the same variables, not from what
+    the first one left, and one character more is another script."""
+    script = """param([int]$Add = 1)
+$total = 0
+foreach ($i in @(1, 2, 3)) { $total += $i * $Add }
+$Ansible.Result = @{ total = $total }"""
+    first = run(host, script, {"Add": 2})
+    assert first["result"] == {"total": 12} and run(host, script, {"Add": 2}) == first
+    assert run(host, script, {"Add": 3})["result"] == {"total": 18}
+    broken = run(host, script + " }")
+    assert broken["failed"] is True and "does not parse" in messages(broken)[0]

@@ -170,6 +170,10 @@ def test_the_callback_sees_the_chain_and_decides_and_tls_12_must_be_turned_on(ho
     assert (old["protocols"], old["failure"]) == ("Ssl3, Tls", "SecureChannelFailure"), old
     ok = run(host, CALLBACK, {"Url": url, "Fix": True, "Accept": True})["result"]
     assert ok["protocols"] == "Ssl3, Tls, Tls11, Tls12" and ok["code"] == 200, ok
+    # the other way round in the same process (each protocol range has its own client context): still refused
+    system_state.seed_tls(host, 0)
+    again = run(host, CALLBACK, {"Url": url, "Fix": False, "Accept": True})["result"]
+    assert (again["protocols"], again["failure"]) == ("Ssl3, Tls", "SecureChannelFailure"), again
     # the name matches (*.corp is not in the certificate): NameMismatch, and the chain ends at the store's CA
     assert ok["errors"] == "RemoteCertificateNameMismatch" and ok["status"] == [] and ok["length"] > 300
     assert ok["subjects"][-1].endswith("O=Microsoft Corporation") and len(ok["subjects"]) == 2

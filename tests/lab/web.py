@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import functools
 import hashlib
 import http.client
 import ipaddress
@@ -328,9 +329,11 @@ def thumbprint(cert) -> str:
     return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()  # noqa: S324 (a thumbprint, not crypto)
 
 
-def tls_wrap(req, sock, host, ca_file, tls_max=None, validate=True, on_certificate=None):
-    """The TLS handshake of one request. ``validate`` (win_uri's ``validate_certs``): an untrusted certificate or a
-    wrong name is TrustFailure; ``on_certificate(der)`` (a per-request validation callback): its answer decides."""
+@functools.cache
+def _client_context(tls_max=None) -> ssl.SSLContext:
+    """The client context of a handshake, one per ``tls_max`` and process (creating one costs about a millisecond
+    of CPU; a context is safe to share between threads, and it holds no per-connection state: no certificate store,
+    as the server's chain is judged afterwards by :func:`certificate_view` or the request's callback)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -341,6 +344,13 @@ def tls_wrap(req, sock, host, ca_file, tls_max=None, validate=True, on_certifica
             ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
             ctx.maximum_version = getattr(ssl.TLSVersion, tls_max)
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return ctx
+
+
+def tls_wrap(req, sock, host, ca_file, tls_max=None, validate=True, on_certificate=None):
+    """The TLS handshake of one request. ``validate`` (win_uri's ``validate_certs``): an untrusted certificate or a
+    wrong name is TrustFailure; ``on_certificate(der)`` (a per-request validation callback): its answer decides."""
+    ctx = _client_context(tls_max)
     sock.settimeout(req.remaining())
     try:
         wrapped = ctx.wrap_socket(sock, server_hostname=host)

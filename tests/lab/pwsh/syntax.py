@@ -40,13 +40,24 @@ def parser() -> Parser:
 
 def parse(script: str) -> Node:
     """The root node of ``script``; raises :class:`ScriptSyntaxError` naming the first error and its line."""
+    root, error = _parsed(script)
+    if error is not None:
+        raise ScriptSyntaxError(error)
+    return root
+
+
+@functools.lru_cache(maxsize=128)
+def _parsed(script: str) -> tuple:
+    """``(root, None)`` or ``(None, message)``, once per script text and process. A syntax tree is immutable (the
+    interpreter only reads it), so a script run again (the probe's per-URL script block, added to one runspace per
+    URL) reuses the tree of the exact same text instead of parsing and checking it again."""
     root = parser().parse(script.encode("utf-8")).root_node
     bad = first_error(root)
     if bad is not None:
-        raise ScriptSyntaxError("the script does not parse: %s at line %d: %s"
-                                % ("missing " + bad.type if bad.is_missing else "unexpected text", line(bad),
-                                   text(bad)[:60] or bad.type))
-    return root
+        return None, ("the script does not parse: %s at line %d: %s"
+                      % ("missing " + bad.type if bad.is_missing else "unexpected text", line(bad),
+                         text(bad)[:60] or bad.type))
+    return root, None
 
 
 def first_error(node: Node):
