@@ -26,7 +26,35 @@ transfers), the tasks each host executed (not skipped), and the load average bef
 ``--latency 0,0.3`` repeats every run with each modelled WinRM latency: the lab's connection sleeps that many
 seconds before each remote command, the usual cost of one PowerShell module execution over WinRM.
 
-    python bench/fleet.py [--hosts 200] [--forks 20] [--latency 0,0.3] [--playbook PATH]
+Where the time goes. The lab runs on the controller's own CPUs: what 200 DCs would do on their own processors (the
+agent's forks running the stand-in modules and the PowerShell executor interpreting our scripts, proxy.py, the TLS
+sensor API and CRL servers answering the probe) competes with ansible-playbook for the same cores, so the raw wall
+time overstates what a real fleet would see. Each run therefore prints CPU seconds (user + system) measured by the
+kernel, not estimated:
+
+* ``controller``: ansible-playbook and every process it waited for (its worker forks), getrusage(2)
+  ``RUSAGE_CHILDREN`` across its wait. It includes the lab's connection plugin and ledger callback, which run in
+  those processes (about 1-2 % of it in a profile): the controller's figure is, if anything, too high;
+* ``lab``: the agent with every module it ran (the agent reaps its forks, so their CPU is in its
+  ``RUSAGE_CHILDREN``, measured across its wait), proxy.py's process session (/proc/PID/stat utime, stime, cutime,
+  cstime of each process), and this process (the sensor API and CRL servers are threads here; the rest of it is
+  reading ansible-playbook's output).
+
+The ratio that judges the controller's share against the baseline of the same run is ``ctl cpu ratio``: the
+controller's CPU seconds divided by the baseline run's. CPU time does not grow with the machine's load or the lab's
+emulation cost the way wall time does (a busy machine delays a process; it does not make it execute more), and it is
+what bounds a real controller: with the modelled latency, a run takes at least its round trips' latency and at
+least its controller CPU divided by the controller's cores; on a fleet whose controller is the bottleneck the wall
+ratio tends to the CPU ratio, on one whose WinRM latency is the bottleneck to the round-trip ratio.
+
+``--pin`` measures the same thing as wall time: ansible-playbook and its forks run on CPU 0 only, the lab (this
+process and its server threads, proxy.py, the agent and its forks) on the other CPUs (sched_setaffinity(2)), for
+every run including the baseline. The lab's work then never runs on the controller's CPU, as on a real fleet; the
+controller has one CPU in every run, so the pinned wall ratio is the controller's, measured. The lab's CPU
+utilisation (lab CPU / wall / lab CPUs) is printed too: near 1, the lab's own CPU is the bottleneck and the pinned
+ratio overstates the controller's share. Other processes on the machine still share both CPUs: note the load.
+
+    python bench/fleet.py [--hosts 200] [--forks 20] [--latency 0,0.3] [--playbook PATH] [--pin]
                           [--runs baseline,converged,...] [--no-agent] [-e key=value ...]
 """
 
@@ -35,6 +63,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -109,11 +138,36 @@ def tasks_executed(result, hosts) -> list:
     return list(counts.values()) or [0]
 
 
-def measure(env: LabEnv, label: str, playbook: str, forks: int, extra_vars: dict, latency: float) -> dict:
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system, with the waited-for children) of every live process of session ``sid``
+    (proc(5) ``/proc/PID/stat`` fields utime, stime, cutime, cstime)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields[0] is the state (field 3 of proc(5)), fields[3] the session (field 6)
+            total += sum(int(x) for x in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(env: LabEnv, label: str, playbook: str, forks: int, extra_vars: dict, latency: float,
+            cloud: Cloud) -> dict:
     env.reset_ledgers()
     os.environ["ATP_LAB_LATENCY"] = str(latency)
     load_before = os.getloadavg()
+    proxy_before, servers_before = session_cpu(cloud.proxy.proc.pid), self_cpu()
     result = env.run_playbook(playbook, forks=forks, extra_vars=extra_vars, timeout=3600)
+    proxy_cpu, servers_cpu = session_cpu(cloud.proxy.proc.pid) - proxy_before, self_cpu() - servers_before
     load_after = os.getloadavg()
     os.environ.pop("ATP_LAB_LATENCY", None)
     trips = [led["module_calls"] for led in env.ledger().values()]
@@ -123,6 +177,8 @@ def measure(env: LabEnv, label: str, playbook: str, forks: int, extra_vars: dict
     return {"label": label, "latency": latency, "elapsed": result.elapsed, "rc": result.rc, "trips": trips,
             "tasks": tasks, "bad": bad,
             "load": (load_before[0], load_after[0]), "result": result,
+            "cpu": {"controller": result.controller_cpu, "agent": result.agent_cpu or 0.0, "proxy": proxy_cpu,
+                    "servers": servers_cpu},
             "probes": (outcomes.count("reachable"), len(outcomes))}
 
 
@@ -137,6 +193,8 @@ def main(argv=None) -> int:
                         help="comma-separated modelled WinRM latencies per remote command, in seconds")
     parser.add_argument("--no-agent", action="store_true", help="run every module in a fresh python (slow)")
     parser.add_argument("-e", "--extra-var", action="append", default=[], help="key=value (JSON values allowed)")
+    parser.add_argument("--pin", action="store_true",
+                        help="ansible-playbook on CPU 0, the lab on the other CPUs (see above)")
     args = parser.parse_args(argv)
     extra = {"atp_proxy_hosts": "all", "atp_proxy_workspace": WORKSPACE_NAME}
     for item in args.extra_var:
@@ -150,63 +208,90 @@ def main(argv=None) -> int:
     unknown = set(runs) - set(RUNS) - set(OPTIONAL_RUNS)
     if unknown:
         parser.error("unknown runs: %s" % ", ".join(sorted(unknown)))
-    print("hosts %d, forks %d, %d CPUs, agent %s, load average at start %.2f %.2f %.2f"
-          % (args.hosts, args.forks, os.cpu_count(), "off" if args.no_agent else "on", *os.getloadavg()),
-          flush=True)
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = None
+    if args.pin:
+        if len(cpus) < 2:
+            parser.error("--pin needs two CPUs at least")
+        pin = ({cpus[0]}, set(cpus[1:]))  # (controller, lab)
+        os.sched_setaffinity(0, pin[1])  # the lab's servers and processes start from here and inherit it
+    print("hosts %d, forks %d, %d CPUs, agent %s, %s, load average at start %.2f %.2f %.2f"
+          % (args.hosts, args.forks, len(cpus), "off" if args.no_agent else "on",
+             "controller on CPU %s, lab on CPU %s" % (sorted(pin[0]), sorted(pin[1])) if pin else "not pinned",
+             *os.getloadavg()), flush=True)
     latencies = [float(x) for x in args.latency.split(",") if x.strip()]
     measured = []
     with tempfile.TemporaryDirectory(prefix="atp-fleet-") as tmp:
         env = LabEnv(Path(tmp) / "lab", hosts=args.hosts, agent=not args.no_agent)
-        with Cloud(env.lab, Path(tmp) / "cloud"):
+        env.controller_cpus = pin[0] if pin else None
+        with Cloud(env.lab, Path(tmp) / "cloud") as cloud:
             for latency in latencies:
                 for run in runs:
                     if run == "baseline":
                         seed_converged(env)
-                        m = measure(env, "baseline: one win_reg_stat per host", BASELINE, args.forks, {}, latency)
+                        m = measure(env, "baseline: one win_reg_stat per host", BASELINE, args.forks, {}, latency, cloud)
                     elif run == "converged":
                         seed_converged(env)
                         m = measure(env, "ours, converged, probe off", playbook, args.forks,
-                                    dict(extra, atp_proxy_probe=False), latency)
+                                    dict(extra, atp_proxy_probe=False), latency, cloud)
                     elif run == "converged_probe":
                         seed_converged(env)
                         m = measure(env, "ours, converged, probe on", playbook, args.forks,
-                                    dict(extra, atp_proxy_probe=True), latency)
+                                    dict(extra, atp_proxy_probe=True), latency, cloud)
                     elif run == "converged_probe_win_uri":
                         seed_converged(env)
                         m = measure(env, "ours, converged, probe on, win_uri", playbook, args.forks,
-                                    dict(extra, atp_proxy_probe=True, atp_proxy_probe_engine="win_uri"), latency)
+                                    dict(extra, atp_proxy_probe=True, atp_proxy_probe_engine="win_uri"), latency, cloud)
                     elif run == "drifted_first":
                         seed_drifted(env)
                         forget_backups(env)
                         m = measure(env, "ours, drifted, first change", playbook, args.forks,
-                                    dict(extra, atp_proxy_probe=False), latency)
+                                    dict(extra, atp_proxy_probe=False), latency, cloud)
                     else:
                         seed_drifted(env)
                         m = measure(env, "ours, drifted, later change", playbook, args.forks,
-                                    dict(extra, atp_proxy_probe=False), latency)
+                                    dict(extra, atp_proxy_probe=False), latency, cloud)
                     measured.append(m)
                     print("  latency %.2f s  %-38s %7.1f s  rc=%d  round trips/host mean %.2f (min %d, max %d)  "
                           "tasks/host %.1f  load %.1f -> %.1f"
                           % (latency, m["label"], m["elapsed"], m["rc"], statistics.mean(m["trips"]), min(m["trips"]),
                              max(m["trips"]), statistics.mean(m["tasks"]), *m["load"]), flush=True)
+                    m["lab_cpus"] = len(pin[1]) if pin else len(cpus)
+                    print("  %-52s cpu: controller %.1f s, lab %.1f s (agent %.1f, proxy.py %.1f, servers %.1f)"
+                          % ("", m["cpu"]["controller"], lab_cpu(m), m["cpu"]["agent"], m["cpu"]["proxy"],
+                             m["cpu"]["servers"]), flush=True)
                     if m["probes"][1]:
                         print("  %-52s %d of %d probes (host x account x URL) reachable"
                               % ("", *m["probes"]), flush=True)
     name = playbook if "\n" not in playbook else "win_wininet_proxy_compare (one task)"
     print("\nour playbook: %s" % name)
-    print("%-8s %-40s %9s %8s %12s %11s" % ("latency", "run", "wall (s)", "ratio", "trips/host", "tasks/host"))
+    print("%s; CPU seconds: user + system, measured by the kernel (see the docstring)"
+          % ("pinned: controller on one CPU, lab on the others" if pin else "not pinned: the lab shares the CPUs"))
+    print("%-8s %-40s %9s %8s %12s %11s %8s %8s %9s %8s" % ("latency", "run", "wall (s)", "ratio", "trips/host",
+                                                           "tasks/host", "ctl cpu", "lab cpu", "ctl ratio", "lab use"))
     for m in measured:
-        base = next((b for b in measured if b["label"].startswith("baseline") and b["latency"] == m["latency"]), None)
+        base = baseline_of(measured, m)
         ratio = "%.2f" % (m["elapsed"] / base["elapsed"]) if base else "-"
-        values = (m["latency"], m["label"], m["elapsed"], ratio, statistics.mean(m["trips"]), statistics.mean(m["tasks"]))
-        print("%-8.2f %-40s %9.1f %8s %12.2f %11.1f" % values)
+        cpu_ratio = "%.2f" % (m["cpu"]["controller"] / base["cpu"]["controller"]) if base else "-"
+        values = (m["latency"], m["label"], m["elapsed"], ratio, statistics.mean(m["trips"]), statistics.mean(m["tasks"]),
+                  m["cpu"]["controller"], lab_cpu(m), cpu_ratio, lab_cpu(m) / m["elapsed"] / m["lab_cpus"])
+        print("%-8.2f %-40s %9.1f %8s %12.2f %11.1f %8.1f %8.1f %9s %8.2f" % values)
     missed = probe_goals(measured)
+    print("load average at end %.2f %.2f %.2f" % os.getloadavg())
     failed = [m for m in measured if m["rc"] or m["bad"] or m["probes"][0] != m["probes"][1]]
     for m in failed:
         bad = ", ".join(m["bad"][:5])
         print("\n%s: rc=%d, %d hosts failed/unreachable (%s)" % (m["label"], m["rc"], len(m["bad"]), bad))
         print(m["result"].stdout[-3000:])
     return 1 if failed or missed else 0
+
+
+def lab_cpu(m: dict) -> float:
+    return m["cpu"]["agent"] + m["cpu"]["proxy"] + m["cpu"]["servers"]
+
+
+def baseline_of(measured: list, m: dict):
+    return next((b for b in measured if b["label"].startswith("baseline") and b["latency"] == m["latency"]), None)
 
 
 def probe_goals(measured: list) -> bool:
@@ -224,10 +309,13 @@ def probe_goals(measured: list) -> bool:
         missed |= trips > PROBE_TRIPS_GOAL
         if base:
             ratio = m["elapsed"] / base["elapsed"]
+            cpu_ratio = m["cpu"]["controller"] / base["cpu"]["controller"]
             line += "; wall/baseline %.2f" % ratio
             if m["latency"] == max(r["latency"] for r in runs):
                 line += " (goal <= %.0f): %s" % (PROBE_RATIO_GOAL, "OK" if ratio <= PROBE_RATIO_GOAL else "MISSED")
                 missed |= ratio > PROBE_RATIO_GOAL
+            line += "; controller CPU/baseline %.2f (%.1f s / %.1f s), lab CPU %.1f s / baseline %.1f s" % (
+                cpu_ratio, m["cpu"]["controller"], base["cpu"]["controller"], lab_cpu(m), lab_cpu(base))
         print(line)
     return missed
 
