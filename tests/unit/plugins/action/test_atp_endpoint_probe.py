@@ -17,6 +17,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible_collections.atp.sensor_proxy.plugins.action import atp_endpoint_probe as action_mod
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _issuer as issuer_mod
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.probe import UriHost as FakeHost
 
 from .harness import build_action
 
@@ -38,26 +39,6 @@ def ok(url, status=200, msg="OK", **headers):
 
 def boom(url, message):
     return {"changed": False, "failed": True, "elapsed": 0.02, "url": url, "msg": PREFIX + message}
-
-
-class FakeHost:
-    """Answers win_uri per URL (and per mode, when the answer is a dict of modes); records every module call."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **dummy):
-        assert module_name == "ansible.windows.win_uri", "always call remote modules by FQCN"
-        self.calls.append((module_name, dict(module_args)))
-        answer = self.answers[module_args["url"]]
-        if isinstance(answer, dict) and "by_mode" in answer:
-            mode = "named" if "proxy_url" in module_args else "direct" if module_args.get("use_proxy") is False \
-                else "default"
-            answer = answer["by_mode"][mode]
-        if isinstance(answer, Exception):
-            raise answer
-        return dict(answer)
 
 
 def run(args, host, **kwargs):

@@ -23,6 +23,7 @@ from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe impo
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _facts as facts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as script
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._urls import CRL_URLS
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.probe import ProbeScriptHost as FakeHost
 
 from .harness import build_action
 
@@ -57,28 +58,6 @@ def answered(url, status=200, mode="default", cert=GENUINE, errors="None", **val
            "chain": [{"subject": "CN=leaf", "issuer": "CN=ca", "thumbprint": "AB" * 20}]} \
         if url.startswith("https") and cert else {}
     return fact(url, mode, status=status, method=values.pop("method", "GET"), **dict(tls, **values))
-
-
-class FakeHost:
-    """Answers the probe script's run with the facts given (per url and mode); records every module call."""
-
-    def __init__(self, answers, raw=None):
-        self.answers = answers
-        self.raw = raw
-        self.calls = []
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **dummy):
-        assert module_name == "ansible.windows.win_powershell", "always call remote modules by FQCN"
-        self.calls.append((module_name, module_args))
-        if self.raw is not None:
-            return dict(self.raw)
-        found = []
-        for item in module_args["parameters"]["Probe"]:
-            answer = self.answers[(item["url"], item["mode"])]
-            found.append(answer)
-        return {"changed": False, "result": {"facts": found, "unfinished": 0, "elapsed": 0.3,
-                                             "user": {"name": "NT AUTHORITY\\LOCAL SERVICE", "sid": "S-1-5-19"}},
-                "output": [], "error": [], "host_out": "", "host_err": ""}
 
 
 def run(args, host, **kwargs):

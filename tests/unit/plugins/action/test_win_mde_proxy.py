@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The win_mde_proxy action: its options (from the doc stub), check mode, the upload binding, errors and RETURN.
 
-The host answers are hand-built in the real modules' shapes: the state query's ``win_powershell`` result
+The host (tests/unit/fakes/mde.py) answers in the real modules' shapes: the state query's ``win_powershell`` result
 (``_state_query.SCRIPT``'s ``$Ansible.Result``: .NET value kinds, binary values base64) and ``win_command``'s
 ``rc``/``stdout``/``stderr`` for ``reg import``.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,8 @@ import yaml
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mde_proxy import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.mde import MdeHost
 
-from .fake_windows import file_write
 from .harness import build_action
 
 REPO = Path(__file__).resolve().parents[4]
@@ -34,63 +32,11 @@ WRITERS = {"ansible.windows.win_command", "ansible.windows.win_http_proxy", "ans
            "ansible.windows.win_owner", "ansible.windows.win_acl", "ansible.windows.win_acl_inheritance"}
 
 
-KIND = {"REG_SZ": "String", "REG_DWORD": "DWord", "REG_BINARY": "Binary"}
+class Host(MdeHost):
+    """The shared MDE host as the action meets it: become SYSTEM by default, modules named in full."""
 
-
-def _lab_reg_parser():
-    """The lab's own .reg reader (independent of the collection's _regfile)."""
-    path = REPO / "tests/lab/collections/ansible_collections/ansible/windows/plugins/module_utils/_lab_regfile.py"
-    spec = importlib.util.spec_from_file_location("lab_regfile_for_mde_action_units", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parse_reg_file
-
-
-PARSE = _lab_reg_parser()
-
-
-class Host:
     def __init__(self, values=None, user="NT AUTHORITY\\SYSTEM", admin=True):
-        self.values = values or {}  # path -> {name: (.NET kind, value)}
-        self.user, self.admin = user, admin
-        self.calls: list = []
-        self.uploads: list = []
-        self.files: dict = {}
-        self.after_import = None
-
-    def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
-        self.calls.append((module_name, dict(module_args or {})))
-        written = file_write(dict(module_args or {}), self.files)
-        if written is not None:
-            if written.get("result", {}).get("written"):
-                self.uploads.append((module_args["parameters"]["Folder"], sorted(module_args["parameters"]["File"])))
-            return written
-        if module_name == "ansible.windows.win_powershell":
-            keys = {}
-            for path in module_args["parameters"]["Key"]:
-                found = self.values.get(path)
-                keys[path] = {"exists": found is not None, "sub_keys": [],
-                              "values": {n: {"type": k, "value": v} for n, (k, v) in (found or {}).items()}}
-            return {"changed": False, "result": {"keys": keys, "processes": [], "services": {},
-                                                 "root_certificates": {},
-                                                 "user": {"name": self.user, "sid": "S-1-5-18",
-                                                          "administrator": self.admin}}}
-        if module_name == "ansible.windows.win_command":  # reg.exe import <file> /reg:64
-            for key, name, kind, data in PARSE(regfile.decode(self.files[module_args["argv"][2]])):
-                path = "HKLM:\\" + key.split("\\", 1)[1]
-                if name is not None and kind == "DELETE":
-                    self.values.get(path, {}).pop(name, None)
-                elif name is not None:
-                    value = base64.b64encode(bytes.fromhex(data)).decode() if kind == "REG_BINARY" else data
-                    self.values.setdefault(path, {})[name] = (KIND[kind], value)
-            if self.after_import and module_args["argv"][2].endswith("after.reg"):
-                self.after_import()
-            return {"changed": True, "rc": 0, "stdout": "", "stderr": "The operation completed successfully.\r\n"}
-        if module_name == "ansible.windows.win_http_proxy":
-            self.values.setdefault(WINHTTP, {})["WinHttpSettings"] = ("Binary",
-                                                                      base64.b64encode(WINHTTP_PROXY).decode())
-            return {"changed": True}
-        return {"changed": True}
+        super().__init__(values, user, admin)
 
     def modules(self):
         return {m for m, dummy in self.calls}
@@ -130,7 +76,7 @@ def test_a_value_that_does_not_stick_is_rolled_back_and_reported():
     host = Host({DATA: {"TelemetryProxyServer": ("String", "old.corp:3128")}})
 
     def agent():  # something on the host (a policy agent) puts its own TelemetryProxyServer back after the import
-        host.values[DATA]["TelemetryProxyServer"] = ("String", "gpo.corp:9090")
+        host.set(DATA, "TelemetryProxyServer", "REG_SZ", "gpo.corp:9090")
 
     host.after_import = agent
     result = run({"proxy_server": "proxy.corp:8080"}, host)

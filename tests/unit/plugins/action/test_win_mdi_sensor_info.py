@@ -1,146 +1,34 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""win_mdi_sensor_info driven with recorded ansible.windows answers.
-
-Every answer has the shape of the real module's return (ansible.windows 3.3.0):
-
-* ``win_powershell.ps1`` lines 55-63 and 891-942 running the collection's state query
-  (plugins/plugin_utils/_host/_state_query.py): ``result`` is the script's ``$Ansible.Result``: ``keys`` (path ->
-  ``{exists, values: {name: {type, value}}, sub_keys}``, .NET RegistryValueKind names, binary values base64,
-  ``hive_loaded`` for an absent HKU key), ``processes`` (``Get-Process``: ``{name, id}``), ``services`` (asked
-  name -> ``{name, status, dependents, path, account, start, dependencies}``: ``Get-Service`` and the service's
-  key, ``ImagePath``, ``ObjectName`` such as ``LocalSystem`` or ``NT AUTHORITY\\LocalService``, ``Start``,
-  ``DependOnService``), ``root_certificates`` (thumbprint -> ``Test-Path``) and ``user``.
-* ``slurp.ps1``: ``content`` (base64) and ``encoding``; ``Path <src> is not found`` when missing.
+"""win_mdi_sensor_info driven with recorded ansible.windows answers: the fake sensor host of tests/unit/fakes/sensor.py
+(the state query and slurp, in the shapes of ansible.windows 3.3.0 that its docstring cites).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mdi_sensor_info import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as query
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.sensor import (
+    CONFIG,
+    CONN,
+    ENCRYPTED,
+    FOLDER,
+    G2,
+    JSON_PROXY,
+    SECRET_MANAGER,
+    V2_SERVICES,
+    FakeSensorHost,
+    config_json,
+)
 
 from .harness import build_action
 
-CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
-FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.18972.54612\\"
-CONFIG = FOLDER + "SensorConfiguration.json"
-SECRET_MANAGER = "E44826515D2778493F7F1B44A4F0A435832C657B"
-G2 = "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4"
-ENCRYPTED = "bvzMONrdkD+/3T3cGzi5+vQp0ksjLrk2MQPv5IFKKTVMgdK6QEbpNTXyf"
 READS = {"ansible.windows.win_powershell", "ansible.windows.slurp"}
-NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString"}
-
-
-def service(name, path, account, status="Running", dependencies=(), start=2):
-    """One entry as the state query builds it (Get-Service, and ImagePath/ObjectName/Start/DependOnService)."""
-    return {"name": name, "status": status, "dependents": [], "path": path, "account": account, "start": start,
-            "dependencies": list(dependencies)}
-
-
-V2_SERVICES = [
-    service("AATPSensor", '"%sMicrosoft.Tri.Sensor.exe"' % FOLDER, "NT AUTHORITY\\LocalService"),
-    service("AATPSensorUpdater", '"%sMicrosoft.Tri.Sensor.Updater.exe"' % FOLDER, "LocalSystem"),
-]
-
-
-def config_json(proxy="null"):
-    return ("{\r\n  \"$type\": \"SensorMandatoryConfiguration\",\r\n"
-            "  \"SecretManagerConfigurationCertificateThumbprint\": \"%s\",\r\n"
-            "  \"SensorProxyConfiguration\": %s,\r\n"
-            "  \"WorkspaceApplicationSensorApiWebClientConfigurationServiceEndpoint\": {\r\n"
-            "    \"$type\": \"EndpointData\",\r\n    \"Address\": \"contoso-corpsensorapi.atp.azure.com\",\r\n"
-            "    \"Port\": 443\r\n  }\r\n}" % (SECRET_MANAGER, proxy)).encode()
-
-
-JSON_PROXY = ('{"$type": "SensorProxyConfiguration", "Url": "http://proxy.corp:8080", "UserName": "CORP\\\\svc", '
-              '"EncryptedUserPasswordData": {"$type": "EncryptedData", "EncryptedBytes": "%s", '
-              '"SecretVersion": null, "CertificateThumbprint": "%s"}}' % (ENCRYPTED, SECRET_MANAGER))
-
-
-class FakeSensorHost:
-    """Answers the state query and slurp the way ansible.windows 3.3.0 does (see the module docstring)."""
-
-    def __init__(self):
-        self.services = []
-        self.processes = []
-        self.files = {}
-        self.registry = {}  # upper-case PS path -> {name: (type, value)}
-        self.unloaded = set()
-        self.roots = {G2}
-        self.calls = []
-        for path in ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
-                     "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319"):
-            self.set(path, "SchUseStrongCrypto", "REG_DWORD", 1)
-            self.set(path, "SystemDefaultTlsVersions", "REG_DWORD", 1)
-
-    def set(self, path, name, kind, value):
-        self.registry.setdefault(path.upper(), {})[name] = (kind, value)
-
-    def set_proxy(self, sid_or_hklm, spec):
-        path = "HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections" \
-            if sid_or_hklm == "HKLM" else "HKU:\\%s\\%s" % (sid_or_hklm, CONN)
-        self.set(path, "DefaultConnectionSettings", "REG_BINARY", w.encode(spec))
-
-    def __call__(self, module, args):
-        assert module.startswith("ansible.windows."), "always call remote modules by FQCN"
-        self.calls.append((module, dict(args)))
-        return getattr(self, module.rsplit(".", 1)[1])(args)
-
-    def _key(self, path):
-        if path.upper().startswith("HKU:\\"):
-            sid = path.split("\\")[1].upper()
-            if sid in self.unloaded:
-                return {"exists": False, "values": {}, "sub_keys": [], "hive_loaded": False}
-        values = self.registry.get(path.upper())
-        if values is None:
-            entry = {"exists": False, "values": {}, "sub_keys": []}
-            if path.upper().startswith("HKU:\\"):
-                entry["hive_loaded"] = True
-            return entry
-        out = {}
-        for name, (kind, value) in values.items():
-            out[name] = {"type": NET_KIND[kind], "value": base64.b64encode(value).decode() if kind == "REG_BINARY"
-                         else value}
-        return {"exists": True, "values": out, "sub_keys": []}
-
-    def win_powershell(self, args):
-        assert args["script"] == query.SCRIPT and args["depth"] >= 6, "only the collection's state query"
-        params = args["parameters"]
-        names = {p.lower() for p in params["Process"]}
-        services = {}
-        for name in params["Service"]:
-            found = [dict(s) for s in self.services if s["name"].lower() == name.lower()]
-            if found:
-                found[0]["dependents"] = sorted(o["name"] for o in self.services
-                                                if name.lower() in [d.lower() for d in o["dependencies"]])
-                services[name] = found[0]
-        return {"changed": False, "host_out": "", "host_err": "", "output": [], "error": [], "warning": [],
-                "verbose": [], "debug": [], "information": [], "result": {
-                    "keys": {path: self._key(path) for path in params["Key"]},
-                    "processes": [p for p in self.processes if p["name"].lower() in names],
-                    "services": services,
-                    "root_certificates": {t: t.upper() in self.roots for t in params["RootCertificate"]},
-                    # TcpPort (readiness): a running AATPSensor listens on localhost TCP 444, no firewall block rule
-                    "tcp_listeners": [{"address": "127.0.0.1", "port": 444} for s in self.services
-                                      if s["name"] == "AATPSensor" and s.get("status") == "Running"
-                                      and 444 in params.get("TcpPort", [])],
-                    "firewall": {"current_profiles": 1, "enabled": {}, "block_rules": []}
-                    if params.get("TcpPort") else None,
-                    "user": {"name": "CORP\\ansible", "sid": "S-1-5-21-1-2-3-500", "administrator": True}}}
-
-    def slurp(self, args):
-        data = self.files.get(args["src"].lower())
-        if data is None:
-            return {"changed": False, "failed": True, "msg": "Path %s is not found" % args["src"]}
-        return {"changed": False, "content": base64.b64encode(data).decode(), "encoding": "base64"}
 
 
 def run(host, args=None, check_mode=False):

@@ -2,49 +2,38 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """win_mdi_sensor_proxy (the sensor_config write path of _sensor_apply) driven with recorded ansible.windows answers.
 
-The fake host extends the discovery fake (the state query and slurp) with what the write path calls, in the real
-modules' shapes (ansible.windows 3.3.0):
-
-* ``win_certificate_info.ps1`` lines 92-113: ``certificates`` by thumbprint, each with ``public_key`` (line 39,
-  Base64 of the PKCS#1 RSAPublicKey) and ``raw``;
-* ``win_powershell`` running the collection's file write (``fake_windows.file_write``: the backup folder's files in
-  one command, each read back with its SHA-256);
-* ``win_copy`` through its action: a ``remote_src`` copy (win_copy.ps1 ``remote`` mode: ``checksum`` is the SHA-1 of the source, ``operation:
-  file_copy``); a failed one is ``failed`` with the module's message;
-* ``win_command`` ``reg.exe import <file> /reg:64``: rc 0 and "The operation completed successfully." on stderr;
-* ``win_stat.ps1``: ``stat.exists`` and ``stat.checksum`` (lower-case hex, ``checksum_algorithm: sha256``);
-* ``win_service.ps1`` lines 850-852: ``Restart-Service -Force`` stops the running dependents, stops the service,
-  starts what it stopped; a start that fails fails the module with "Unhandled exception while executing module:
-  Service '<display> (<name>)' cannot be started ..." and leaves it stopped;
-* ``win_file``, ``win_owner``, ``win_acl``, ``win_acl_inheritance``: ``changed``.
+The fake host (tests/unit/fakes/sensor.py ``WriteHost``) extends the discovery fake (the state query and slurp)
+with what the write path calls, in the real modules' shapes its docstring cites.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mdi_sensor_proxy import ActionModule
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import Disconnected
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write as file_write_module
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _discovery as sensor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_backup as sensor_backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as sensor_restart
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.sensor import (
+    CONFIG,
+    JSON_PROXY,
+    SECRET_MANAGER,
+    FakeSensorHost,
+    WriteHost,
+    config_json,
+)
 
-from .fake_windows import file_write
 from .harness import build_action
-from .test_win_mdi_sensor_info import CONFIG, JSON_PROXY, SECRET_MANAGER, V2_SERVICES, FakeSensorHost, config_json
 
 REPO = Path(__file__).resolve().parents[4]
 CANARY = "Canary-Pa55-41d9"
@@ -52,165 +41,14 @@ URL = "http://proxy.corp:8080"
 BACKUPS = backup.DEFAULT_BACKUP_DIR
 
 
-def _lab_reg_parser():
-    """The lab's own .reg reader (independent of the collection's _regfile)."""
-    path = REPO / "tests/lab/collections/ansible_collections/ansible/windows/plugins/module_utils/_lab_regfile.py"
-    spec = importlib.util.spec_from_file_location("lab_regfile_for_sensor_units", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parse_reg_file
-
-
-PARSE = _lab_reg_parser()
-
-
 @pytest.fixture(scope="module")
 def private_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def certificate(key, thumbprint=SECRET_MANAGER):
-    pkcs1 = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-    return {"archived": False, "dns_names": ["Azure ATP Sensor"], "extensions": [], "friendly_name": "",
-            "has_private_key": True, "issued_by": "Azure ATP Sensor", "issued_to": "Azure ATP Sensor",
-            "issuer": "CN=Azure ATP Sensor", "public_key": base64.b64encode(pkcs1).decode(), "raw": "",
-            "serial_number": "07", "signature_algorithm": "sha256RSA", "subject": "CN=Azure ATP Sensor",
-            "thumbprint": thumbprint, "valid_from": 1.7e9, "valid_from_iso8601": "2026-01-01T00:00:00Z",
-            "valid_to": 1.8e9, "valid_to_iso8601": "2028-01-01T00:00:00Z", "version": 3}
-
-
 def decrypt(key, encrypted: str) -> str:
     return key.decrypt(base64.b64decode(encrypted), padding.OAEP(
         mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)).decode("utf-16-le")
-
-
-class WriteHost(FakeSensorHost):
-    """A v2 sensor host that also answers the write path's modules (see the module docstring)."""
-
-    DISPLAY = {"AATPSensor": "Azure Advanced Threat Protection Sensor",
-               "AATPSensorUpdater": "Azure Advanced Threat Protection Sensor Updater"}
-
-    def __init__(self, key=None):
-        super().__init__()
-        self.services = [dict(s) for s in V2_SERVICES]
-        self.files[CONFIG.lower()] = config_json()
-        self.my = [certificate(key)] if key else []
-        self.hklm = {}  # manifest value name -> data
-        self.admin = True
-        self.failing = set()  # services whose every start fails
-        self.fail_times = {}  # service -> the next N starts fail
-        self.mangle_copy = False  # the copy writes other bytes (a filter driver, a full disk)
-        self.drop_at = None  # (module, n): the n-th call of that module raises Disconnected
-        self.counts = {}
-        self.uploads = []  # (folder, [file names]) of each file write that wrote
-
-    def __call__(self, module, args):
-        self.counts[module] = self.counts.get(module, 0) + 1
-        if self.drop_at and self.drop_at == (module, self.counts[module]):
-            self.calls.append((module, dict(args)))
-            raise Disconnected("ssl: the connection was reset")
-        return super().__call__(module, args)
-
-    def service(self, name):
-        return next(s for s in self.services if s["name"].lower() == name.lower())
-
-    # -- reads ----------------------------------------------------------------
-    def win_powershell(self, args):
-        written = file_write(args, self.files, key=str.lower)
-        if written is not None:
-            if written.get("result", {}).get("written"):
-                self.uploads.append((args["parameters"]["Folder"], sorted(args["parameters"]["File"])))
-            return written
-        answer = super().win_powershell(args)
-        keys = answer["result"]["keys"]
-        for path in keys:
-            if path.upper() == backup.MANIFEST_PATH.upper() and self.hklm:
-                keys[path] = {"exists": True, "sub_keys": [],
-                              "values": {k: {"type": "String", "value": v} for k, v in self.hklm.items()}}
-        answer["result"]["user"]["administrator"] = self.admin
-        return answer
-
-    def win_certificate_info(self, args):
-        assert (args["store_name"], args["store_location"]) == ("My", "LocalMachine")
-        found = [c for c in self.my if c["thumbprint"] == args["thumbprint"].upper()]
-        return {"changed": False, "exists": bool(found), "certificates": found}
-
-    def win_stat(self, args):
-        data = self.files.get(args["path"].lower())
-        if data is None:
-            return {"changed": False, "stat": {"exists": False}}
-        assert args["checksum_algorithm"] == "sha256"
-        return {"changed": False, "stat": {"exists": True, "isdir": False, "size": len(data),
-                                           "checksum": hashlib.sha256(data).hexdigest()}}
-
-    # -- writes ---------------------------------------------------------------
-    def remote_copy(self, src, dest):
-        self.calls.append(("ansible.windows.win_copy", {"src": src, "dest": dest, "remote_src": True}))
-        data = self.files.get(src.lower())
-        if data is None:
-            return {"failed": True, "msg": "Cannot copy src file: '%s' as it does not exist" % src}
-        self.files[dest.lower()] = data + b" " if self.mangle_copy else data
-        return {"changed": True, "src": src, "dest": dest, "operation": "file_copy", "size": len(data),
-                "checksum": hashlib.sha1(data).hexdigest(), "original_basename": src.rsplit("\\", 1)[1]}
-
-    def win_command(self, args):
-        argv = args["argv"]
-        assert argv[:2] == ["reg.exe", "import"] and argv[3] == "/reg:64", argv
-        for key, name, kind, data in PARSE(regfile.decode(self.files[argv[2].lower()])):
-            assert key.upper() == backup.MANIFEST_REG_KEY.upper(), key  # the sensor path writes the manifest only
-            if kind == "DELETE":
-                self.hklm.pop(name, None)
-            elif name is not None:
-                self.hklm[name] = data
-        return {"changed": True, "rc": 0, "stdout": "", "stderr": "The operation completed successfully.\r\n"}
-
-    def win_file(self, args):
-        if args["state"] == "directory":
-            return {"changed": True}
-        assert args["state"] == "absent"
-        for name in [n for n in self.files if n == args["path"].lower() or n.startswith(args["path"].lower() + "\\")]:
-            del self.files[name]
-        return {"changed": True}
-
-    def win_owner(self, args):
-        return {"changed": True}
-
-    win_acl = win_acl_inheritance = win_owner
-
-    def _start(self, svc):
-        name = svc["name"]
-        if name in self.failing or self.fail_times.get(name, 0) > 0:
-            self.fail_times[name] = max(self.fail_times.get(name, 0) - 1, 0)
-            raise RuntimeError("Service '%s (%s)' cannot be started due to the following error: Cannot start "
-                               "service %s on computer '.'." % (self.DISPLAY[name], name, name))
-        svc["status"] = "Running"
-
-    def win_service(self, args):
-        svc = self.service(args["name"])
-        if args["state"] == "started":  # Start-Service: the SCM starts its dependencies first
-            try:
-                for s in [self.service(d) for d in svc["dependencies"]] + [svc]:
-                    if s["status"] != "Running":
-                        self._start(s)
-            except RuntimeError as exc:
-                return {"failed": True, "changed": False, "msg": "Unhandled exception while executing module: %s" % exc}
-            return {"changed": True, "name": svc["name"], "state": "running"}
-        if args["state"] == "stopped":  # Stop-Service -Force: the running services that depend on it stop first
-            assert args["force_dependent_services"] is True, args
-            for s in [s for s in self.services if svc["name"] in s["dependencies"]] + [svc]:
-                s["status"] = "Stopped"
-            return {"changed": True, "name": svc["name"], "state": "stopped"}
-        assert (args["state"], args["force_dependent_services"]) == ("restarted", True), args
-        stopped = [s for s in self.services if s["status"] == "Running"
-                   and svc["name"] in s["dependencies"]] + [svc]
-        for s in stopped:
-            s["status"] = "Stopped"
-        try:  # the SCM starts a dependent's dependency first: the service, then its dependents
-            for s in [svc] + stopped[:-1]:
-                self._start(s)
-        except RuntimeError as exc:
-            return {"failed": True, "changed": False, "msg": "Unhandled exception while executing module: %s" % exc}
-        return {"changed": True, "name": svc["name"], "state": "running"}
 
 
 def upload_to(host):

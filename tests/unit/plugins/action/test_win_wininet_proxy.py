@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy impor
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.windows import WinInetHost
 
-from .fake_windows import FakeWindows, file_write
 from .harness import build_action
 
 REPO = Path(__file__).resolve().parents[4]
@@ -29,91 +28,12 @@ OLD = bytes.fromhex("46000000" "05000000" "03000000" "08000000" "6f6c643a3331323
 CONN = r"HKEY_USERS\%s\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 
 
-def _lab_reg_parser():
-    """The lab's own .reg reader (independent of the collection's _regfile)."""
-    path = REPO / "tests/lab/collections/ansible_collections/ansible/windows/plugins/module_utils/_lab_regfile.py"
-    spec = importlib.util.spec_from_file_location("lab_regfile_for_units", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parse_reg_file
-
-
-PARSE = _lab_reg_parser()
-
-
-class Host(FakeWindows):
-    """FakeWindows plus what the write path needs: win_whoami, the HKLM manifest, the backup folder, reg import."""
+class Host(WinInetHost):
+    """The write path's fake host, starting with an administrator's proxy in the connecting account's HKCU."""
 
     def __init__(self):
         super().__init__()
-        self.files: dict = {}
-        self.hklm: dict = {}  # manifest value name -> data
-        self.admin = True
-        self.deny_sid = None  # reg import stops at this SID's key
-        self.mangle = False
-        self.secured: list = []
-        self.write_error = None  # the file write fails with this message
         self.set_value(None, "DefaultConnectionSettings", ADMIN)
-
-    def win_powershell(self, args):
-        return file_write(args, self.files, error=self.write_error) or super().win_powershell(args)
-
-    def win_whoami(self, args):
-        groups = [{"sid": "S-1-5-32-544", "attributes": ["Mandatory", "Enabled by default", "Enabled", "Owner"]}]
-        return {"changed": False, "account": {"account_name": "ansible-admin"}, "groups": groups if self.admin else []}
-
-    def win_reg_stat(self, args):
-        if args["path"].upper() == backup.MANIFEST_PATH.upper():
-            if not self.hklm:
-                return {"changed": False, "exists": False}
-            return {"changed": False, "exists": True, "sub_keys": [],
-                    "properties": {k: {"type": "REG_SZ", "value": v, "raw_value": v} for k, v in self.hklm.items()}}
-        return super().win_reg_stat(args)
-
-    def win_owner(self, args):
-        self.secured.append(("owner", args["path"], args["user"]))
-        return {"changed": True}
-
-    def win_acl(self, args):
-        self.secured.append(("acl", args["path"], args["user"], args["rights"]))
-        return {"changed": True}
-
-    def win_acl_inheritance(self, args):
-        self.secured.append(("inheritance", args["path"], args["state"], args["reorganize"]))
-        return {"changed": True}
-
-    def win_file(self, args):
-        if args.get("state") == "absent":
-            for name in [n for n in self.files if n.lower().startswith(args["path"].lower() + "\\")]:
-                del self.files[name]
-            return {"changed": True}
-        return super().win_file(args)
-
-    def win_command(self, args):
-        argv = args["argv"]
-        assert argv[:2] == ["reg.exe", "import"] and argv[3] == "/reg:64", argv
-        for key, name, kind, data in PARSE(regfile.decode(self.files[argv[2]])):
-            if key.upper().startswith("HKEY_LOCAL_MACHINE"):
-                if kind == "DELETE":
-                    self.hklm.pop(name, None)
-                elif name is not None:
-                    self.hklm[name] = data
-                continue
-            sid = key.split("\\")[1]
-            if sid == self.deny_sid:
-                return {"failed": True, "rc": 1, "stdout": "", "stderr": "ERROR: Error accessing the registry.\r\n",
-                        "msg": "non-zero return code"}
-            if name is None:
-                continue
-            if kind == "DELETE":
-                self.keys.get((sid + "\\" + CONN.split("\\", 2)[2]).upper(), {}).pop(name, None)
-            elif not self.drop_writes:
-                raw = bytes.fromhex(data)
-                if self.mangle:
-                    raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
-                self.set_value(sid, name, raw)
-        self.mangle = False
-        return {"changed": True, "rc": 0, "stdout": "", "stderr": "The operation completed successfully.\r\n"}
 
 
 def make(args, host, check_mode=False, upload_fails=False):

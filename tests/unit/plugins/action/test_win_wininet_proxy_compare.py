@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""win_wininet_proxy_compare driven with recorded ansible.windows answers (see fake_windows.py)."""
+"""win_wininet_proxy_compare driven with recorded ansible.windows answers (tests/unit/fakes/windows.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_wininet_proxy_compare import ActionModule
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.windows import CONN, FakeWindows
 
-from .fake_windows import CONN, FakeWindows
 from .harness import build_action
 
 ADMIN = w.encode({"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]})

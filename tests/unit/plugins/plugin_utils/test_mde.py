@@ -4,14 +4,12 @@
 
 Every host answer here is written by hand in the shape the real modules return (the state query's
 ``win_powershell`` result as ``_state_query.SCRIPT`` builds it: .NET value kinds, binary values base64), and the
-WinHTTP / WinINet values are hand-assembled hex, not produced by the code under test. ``reg import`` is applied with
-the lab's own .reg reader, not the collection's.
+WinHTTP / WinINet values are hand-assembled hex, not produced by the code under test. The host is
+tests/unit/fakes/mde.py: ``reg import`` is applied with the lab's own .reg reader, not the collection's.
 """
 
 from __future__ import annotations
 
-import base64
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors i
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.mde import MdeHost as Host
+from ansible_collections.atp.sensor_proxy.tests.unit.fakes.regfile import parse_reg_file as PARSE
 
 REPO = Path(__file__).resolve().parents[4]
 WINHTTP = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
@@ -49,107 +49,6 @@ WININET_PAC = bytes.fromhex("46000000 02000000 05000000 00000000 00000000 190000
                             + b"http://wpad.corp/wpad.dat".hex() + "00" * 32)
 # Direct: flags 1, nothing else.
 WININET_DIRECT = bytes.fromhex("46000000 02000000 01000000 00000000 00000000 00000000" + "00" * 32)
-
-KINDS = {"REG_SZ": "String", "REG_EXPAND_SZ": "ExpandString", "REG_DWORD": "DWord", "REG_BINARY": "Binary",
-         "REG_MULTI_SZ": "MultiString", "REG_QWORD": "QWord", "REG_NONE": "None"}
-
-
-def _lab_reg_parser():
-    path = REPO / "tests/lab/collections/ansible_collections/ansible/windows/plugins/module_utils/_lab_regfile.py"
-    spec = importlib.util.spec_from_file_location("lab_regfile_for_mde_units", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.parse_reg_file
-
-
-PARSE = _lab_reg_parser()
-
-
-class Host:
-    """A registry answering the modules _mde calls, in their real result shapes."""
-
-    def __init__(self, admin=True, user="CORP\\ansible-admin"):
-        self.reg: dict = {}  # lower-case path -> {lower name: (name, type, data)}
-        self.files: dict = {}
-        self.calls: list = []
-        self.admin = admin
-        self.user = user
-        self.http_proxy_fails = False
-
-    def set(self, path, name, kind, data):
-        self.reg.setdefault(path.lower(), {})[name.lower()] = (name, kind, data)
-
-    def get(self, path, name):
-        found = self.reg.get(path.lower(), {}).get(name.lower())
-        return None if found is None else (found[1], found[2])
-
-    def __call__(self, module, args):
-        self.calls.append((module, args))
-        return getattr(self, module.rsplit(".", 1)[1])(args)
-
-    def modules(self):
-        return [m.rsplit(".", 1)[-1] for m, dummy in self.calls]
-
-    # -- the state query (_state_query.SCRIPT's $Ansible.Result, serialized by win_powershell) ----------------
-    def win_powershell(self, args):
-        keys = {}
-        for path in args["parameters"]["Key"]:
-            values = self.reg.get(path.lower())
-            entry = {"exists": values is not None, "values": {}, "sub_keys": []}
-            for name, kind, data in (values or {}).values():
-                value = base64.b64encode(data).decode() if kind in ("REG_BINARY", "REG_NONE") else data
-                entry["values"][name] = {"type": KINDS[kind], "value": value}
-            keys[path] = entry
-        return {"changed": False, "result": {"keys": keys, "processes": [], "services": {}, "root_certificates": {},
-                                             "user": {"name": self.user, "sid": "S-1-5-21-1-2-3-500",
-                                                      "administrator": self.admin}},
-                "output": [], "error": [], "host_out": "", "host_err": ""}
-
-    # -- the write path ---------------------------------------------------------------------------------------
-    def win_file(self, args):
-        return {"changed": True}
-
-    win_owner = win_acl = win_acl_inheritance = win_file
-
-    def win_command(self, args):
-        argv = args["argv"]
-        assert argv[:2] == ["reg.exe", "import"] and argv[3] == "/reg:64", argv
-        for key, name, kind, data in PARSE(regfile.decode(self.files[argv[2]])):
-            assert key.startswith("HKEY_LOCAL_MACHINE\\"), key
-            path = "HKLM:\\" + key[len("HKEY_LOCAL_MACHINE\\"):]
-            if name is None:
-                continue
-            if kind == "DELETE":
-                self.reg.get(path.lower(), {}).pop(name.lower(), None)
-            else:
-                self.set(path, name, kind, bytes.fromhex(data) if kind == "REG_BINARY" else data)
-        return {"changed": True, "rc": 0, "stdout": "", "stderr": "The operation completed successfully.\r\n"}
-
-    def win_http_proxy(self, args):
-        if self.http_proxy_fails:
-            return {"failed": True, "msg": "Unknown error when trying to set proxy 'x' or bypass ''"}
-        if args.get("source") == "ie":
-            found = self.get(HKCU, "DefaultConnectionSettings")
-            raw = found[1]
-            flags = int.from_bytes(raw[8:12], "little")
-            length = int.from_bytes(raw[12:16], "little")
-            proxy = raw[16:16 + length].decode() if flags & 2 else ""
-            blen = int.from_bytes(raw[16 + length:20 + length], "little")
-            bypass = raw[20 + length:20 + length + blen].decode() if flags & 2 else ""
-        else:
-            proxy, bypass = args.get("proxy") or "", ";".join(args.get("bypass") or [])
-        blob = (bytes.fromhex("28000000 09000000") + (3 if proxy else 1).to_bytes(4, "little")
-                + len(proxy).to_bytes(4, "little") + proxy.encode() + len(bypass).to_bytes(4, "little")
-                + bypass.encode())
-        self.set(WINHTTP, "WinHttpSettings", "REG_BINARY", blob)
-        return {"changed": True}
-
-    def upload(self, files, dest):
-        for name, data in files.items():
-            self.files["%s\\%s" % (dest, name)] = data
-        self.calls.append(("upload", {"dest": dest}))  # the injected upload (the action's one file write)
-        return {"changed": True}
-
 
 def lm(path):
     """``HKLM:\\X`` as a .reg file names it (written out here, not taken from the code under test)."""

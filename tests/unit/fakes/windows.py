@@ -1,9 +1,8 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Recorded-shape answers of ansible.windows modules, for unit tests of the action plugins.
+"""A fake host for the WinINet actions: per-account ``DefaultConnectionSettings`` answered in the real modules' shapes.
 
-The shapes follow the real modules bundled in the ``ansible`` package
-(ansible.windows 3.3.0):
+The shapes follow the real modules bundled in the ``ansible`` package (ansible.windows 3.3.0):
 
 * ``win_reg_stat.ps1``: ``{"changed": false, "exists": bool}``; for a key without
   ``name`` also ``properties`` (name -> ``{"type", "value", "raw_value"}``) and
@@ -18,13 +17,18 @@ The shapes follow the real modules bundled in the ``ansible`` package
   sub_keys, hive_loaded}`` with .NET kind names and base64 binary values), ``processes``, ``services``,
   ``root_certificates``, ``user`` ``{name, sid, administrator}``.
 * ``win_powershell.ps1`` running the collection's file write (plugins/plugin_utils/_host/_file_write.py):
-  :func:`file_write` (new files only, a SHA-256 read back each, ``failed`` with ``result.error``).
+  :func:`.host.file_write` (new files only, a SHA-256 read back each, ``failed`` with ``result.error``).
+* ``win_command`` ``reg.exe import <file> /reg:64`` (:class:`WinInetHost`): rc 0 and "The operation completed
+  successfully." on stderr; ``ERROR: Error accessing the registry.`` with rc 1 for a key it may not write.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+
+from .host import IMPORTED, FakeHost
 
 CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString"}
@@ -34,38 +38,17 @@ def reg_stat_binary(data: bytes) -> dict:
     return {"type": "REG_BINARY", "value": list(data), "raw_value": ["0x%02x" % b for b in data]}
 
 
-def file_write(args: dict, files: dict, key=lambda path: path, error: str | None = None) -> dict | None:
-    """Answer the collection's file-write script as win_powershell would, writing into ``files`` (``key(path)`` ->
-    bytes); None when ``args`` are not that script. ``error`` makes the first file fail with that .NET message. In
-    check mode win_powershell skips a script without SupportsShouldProcess (win_powershell.ps1 lines 589-592)."""
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write
-
-    if args.get("script") != _file_write.SCRIPT:
-        return None
-    if args.get("_ansible_check_mode"):
-        return {"changed": True, "msg": "skipped, running in check mode", "result": {}}
-    folder, out = args["parameters"]["Folder"], {}
-    for name in sorted(args["parameters"]["File"], key=str.lower):
-        path = "%s\\%s" % (folder, name)
-        if error or key(path) in files:
-            message = error or "The file '%s' already exists." % path
-            answer = {"folder": folder, "written": out, "error": message}
-            return {"changed": bool(out), "failed": True, "result": answer}
-        files[key(path)] = base64.b64decode(args["parameters"]["File"][name])
-        out[name] = hashlib.sha256(files[key(path)]).hexdigest()
-    return {"changed": True, "result": {"folder": folder, "created_folder": True, "written": out, "error": None}}
-
-
-class FakeWindows:
+class FakeWindows(FakeHost):
     """A registry keyed by PS-drive paths, answering win_reg_stat / win_regedit like the real modules."""
 
     def __init__(self, hkcu_sid="S-1-5-21-1-2-3-500", loaded=("S-1-5-18", "S-1-5-19", "S-1-5-20")):
+        super().__init__()
         self.hkcu_sid = hkcu_sid
         self.loaded = set(loaded) | {hkcu_sid}
         self.keys: dict = {}  # "S-1-5-19\\Software\\..." (upper-cased) -> {name: (type, value)}
-        self.calls: list = []
         self.deny_writes = False
         self.drop_writes = False
+        self.admin = True
 
     def _norm(self, path: str) -> str:
         if path.upper().startswith("HKCU:\\"):
@@ -82,10 +65,6 @@ class FakeWindows:
     def get_value(self, sid: str | None, name: str):
         key = ((sid or self.hkcu_sid) + "\\" + CONN).upper()
         return self.keys.get(key, {}).get(name)
-
-    def __call__(self, module: str, args: dict) -> dict:
-        self.calls.append((module, dict(args)))
-        return getattr(self, module.rsplit(".", 1)[1])(args)
 
     def win_reg_stat(self, args):
         key = self._norm(args["path"])
@@ -125,7 +104,7 @@ class FakeWindows:
                 entry["hive_loaded"] = self._norm(path).split("\\", 1)[0] in self.loaded
             keys[path] = entry
         user = {"name": "CORP\\ansible-admin", "sid": self.hkcu_sid,
-                "administrator": getattr(self, "admin", True)}
+                "administrator": self.admin}
         return {"changed": False, "result": {"keys": keys, "processes": [], "services": {}, "root_certificates": {},
                                              "user": user}}
 
@@ -156,3 +135,73 @@ class FakeWindows:
         changed = args["path"].lower() not in self.files_dirs
         self.files_dirs.add(args["path"].lower())
         return {"changed": changed}
+
+
+class WinInetHost(FakeWindows):
+    """FakeWindows plus what the write path needs: win_whoami, the HKLM manifest, the backup folder, reg import."""
+
+    def __init__(self):
+        super().__init__()
+        self.hklm: dict = {}  # manifest value name -> data
+        self.deny_sid = None  # reg import stops at this SID's key
+        self.mangle = False
+        self.secured: list = []
+        self.write_error = None  # the file write fails with this message
+
+    def win_powershell(self, args):
+        return self.written(args, error=self.write_error) or super().win_powershell(args)
+
+    def win_whoami(self, args):
+        groups = [{"sid": "S-1-5-32-544", "attributes": ["Mandatory", "Enabled by default", "Enabled", "Owner"]}]
+        return {"changed": False, "account": {"account_name": "ansible-admin"}, "groups": groups if self.admin else []}
+
+    def win_reg_stat(self, args):
+        if args["path"].upper() == backup.MANIFEST_PATH.upper():
+            if not self.hklm:
+                return {"changed": False, "exists": False}
+            return {"changed": False, "exists": True, "sub_keys": [],
+                    "properties": {k: {"type": "REG_SZ", "value": v, "raw_value": v} for k, v in self.hklm.items()}}
+        return super().win_reg_stat(args)
+
+    def win_owner(self, args):
+        self.secured.append(("owner", args["path"], args["user"]))
+        return {"changed": True}
+
+    def win_acl(self, args):
+        self.secured.append(("acl", args["path"], args["user"], args["rights"]))
+        return {"changed": True}
+
+    def win_acl_inheritance(self, args):
+        self.secured.append(("inheritance", args["path"], args["state"], args["reorganize"]))
+        return {"changed": True}
+
+    def win_file(self, args):
+        if args.get("state") == "absent":
+            for name in [n for n in self.files if n.lower().startswith(args["path"].lower() + "\\")]:
+                del self.files[name]
+            return {"changed": True}
+        return super().win_file(args)
+
+    def win_command(self, args):
+        for key, name, kind, data in self.imported(args):
+            if key.upper().startswith("HKEY_LOCAL_MACHINE"):
+                if kind == "DELETE":
+                    self.hklm.pop(name, None)
+                elif name is not None:
+                    self.hklm[name] = data
+                continue
+            sid = key.split("\\")[1]
+            if sid == self.deny_sid:
+                return {"failed": True, "rc": 1, "stdout": "", "stderr": "ERROR: Error accessing the registry.\r\n",
+                        "msg": "non-zero return code"}
+            if name is None:
+                continue
+            if kind == "DELETE":
+                self.keys.get((sid + "\\" + CONN).upper(), {}).pop(name, None)
+            elif not self.drop_writes:
+                raw = bytes.fromhex(data)
+                if self.mangle:
+                    raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
+                self.set_value(sid, name, raw)
+        self.mangle = False
+        return dict(IMPORTED)
