@@ -11,7 +11,7 @@ the pages keep their names and places:
 * the reference list of ``docs/index.md`` (between the ``BEGIN GENERATED`` / ``END GENERATED`` markers).
 
 Links antsibull-docs writes as ``<name>_<type>.rst`` become links to our pages, or to docs.ansible.com for other
-collections' plugins. ``make docs`` runs this; ``tests/awx/test_docs.py`` regenerates and compares.
+collections' plugins. ``make docs`` runs this; ``tests/packaging/test_docs.py`` regenerates and compares.
 
 Usage: ``python hack/docs.py [--output DIR]`` (default: the repository's ``docs/``).
 """

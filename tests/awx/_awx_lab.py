@@ -10,11 +10,11 @@ import shutil
 
 import yaml
 
+from tests._helpers import REPO
 from tests.lab.fixtures import LabEnv
 from tests.lab.network import ProxyPy, SensorApi
 
 from . import _awx
-from ._helpers import REPO
 from ._runner import run_job
 
 WORKSPACE = "contoso-corp"

@@ -8,7 +8,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ._helpers import run
+from tests._helpers import run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ._helpers import run, tool
+from tests._helpers import run, tool
 
 
 def data(event: dict) -> dict:

@@ -15,9 +15,10 @@ import json
 import pytest
 import yaml
 
+from tests._helpers import REPO, ansible_env, run, tool
+
 from . import _awx
 from ._awx_lab import dc_job, lab_fleet, template
-from ._helpers import REPO, ansible_env, run, tool
 from ._report_page import Page
 from ._runner import host_results
 

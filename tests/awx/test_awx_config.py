@@ -9,8 +9,9 @@ import re
 
 import yaml
 
+from tests._helpers import REPO, ansible_env, run, tool
+
 from . import _awx
-from ._helpers import REPO, ansible_env, run, tool
 
 QUESTION_KEYS = {"question_name", "question_description", "required", "type", "variable", "min", "max",
                  "default", "choices", "new_question"}

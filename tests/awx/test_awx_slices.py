@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests._helpers import REPO
+
 from . import _awx
 from ._awx_lab import data_dir, dc_job, lab_fleet, run_job, template
-from ._helpers import REPO
 from ._report_page import Page
 
 DRIFT = "Defender sensor proxy - drift check"

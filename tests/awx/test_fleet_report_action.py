@@ -18,9 +18,9 @@ import yaml
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _files as report_files
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
+from tests._helpers import REPO, ansible_env, run, tool
 
 from . import _report_fixtures as fx
-from ._helpers import REPO, ansible_env, run, tool
 from ._report_page import Page
 
 FILES = ("atp_proxy_report.html", "atp_proxy_report.md", "atp_proxy_fleet.json")

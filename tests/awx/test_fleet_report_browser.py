@@ -16,9 +16,10 @@ import time
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
+from tests._helpers import REPO
 
 from . import _report_fixtures as fx
-from ._helpers import REPO, read_png
+from ._png import read_png
 from ._report_page import AMBER, BLUE, CHROMIUM, GREEN, RED, Page, dump_dom, pixel_share, screenshot
 
 GENERATED = "2026-12-01 08:20:00 UTC"

@@ -30,10 +30,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.atp.sensor_proxy.plugins.modules import mdi_sensor_health as doc
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_identity as graph
+from tests._helpers import REPO, ansible_env, run, tool
 from tests.network.graph_server import FakeGraph, health_issue, sensor
 
 from . import _awx
-from ._helpers import REPO, ansible_env, run, tool
 from ._runner import host_results, run_job
 
 FIELD_KEYS = {"id", "label", "type", "help_text", "secret", "multiline", "choices", "format", "ask_at_runtime"}

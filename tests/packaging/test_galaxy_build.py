@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from ._helpers import SITE_COLLECTIONS, ansible_env, build_collection, galaxy_version, run, tool
+from tests._helpers import SITE_COLLECTIONS, ansible_env, build_collection, galaxy_version, run, tool
 
 NAMESPACE = "atp.sensor_proxy"
 NOT_SHIPPED = ("tests", "bench", "hack", ".build", ".venv", ".ci", ".git", ".cache", ".pytest_cache")

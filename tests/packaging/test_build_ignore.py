@@ -12,7 +12,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import PurePosixPath
 
-from ._helpers import ansible_env, clean_copy, run, tool
+from tests._helpers import ansible_env, clean_copy, run, tool
 
 # What a release tarball holds at its top level; anything else is a leak.
 SHIPPED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "CHANGELOG.rst", "changelogs", "docs", "meta",

@@ -12,7 +12,7 @@ import sys
 
 import yaml
 
-from ._helpers import REPO, run
+from tests._helpers import REPO, run
 
 DOCS = REPO / "docs"
 

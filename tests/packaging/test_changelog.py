@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from ._helpers import REPO, ansible_env, clean_copy, galaxy_version, run, tool
+from tests._helpers import REPO, ansible_env, clean_copy, galaxy_version, run, tool
 
 
 def _fragment_entries(root):

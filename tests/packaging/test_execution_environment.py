@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from ._helpers import REPO, ansible_env, build_collection, galaxy_version, run, tool
+from tests._helpers import REPO, ansible_env, build_collection, galaxy_version, run, tool
 
 
 @pytest.fixture(scope="module")
