@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: what the target probe modes cost (issue 14), on the emulated lab.
+"""Benchmark: what each extra target probe mode (direct, named) costs over the default one, on the emulated lab.
 
 On one N-host lab (default 20 hosts, forks 10; real proxy.py, HTTPS sensor API), SYSTEM probes the workspace
 URL with ``modes: [default]`` (the baseline, what the role runs today), then ``[default, direct]`` and

@@ -3,9 +3,10 @@
 """Round trips per host, by host kind, for the configure playbook (probe off), counted by the lab ledger.
 
 Every remote command counts (module executions, temporary folders, file transfers): on a real fleet each costs
-about a second of WinRM. For each host kind of issue 13 it runs the playbook three times on a fresh lab host: the
-first change (the backup folder is created and secured), a second change (the proxy changed again), and the
-converged rerun. The baseline is one read: a one-task playbook with one ``ansible.windows.win_reg_stat``.
+about a second of WinRM. For each host kind the role handles (``KINDS``: no sensor, sensor v2 on WinINet, on its
+own proxy or under the machine policy, sensor v3, with Defender for Endpoint) it runs the playbook three times on a
+fresh lab host: the first change (the backup folder is created and secured), a second change (the proxy changed
+again), and the converged rerun. The baseline is one read: a one-task playbook with one ``ansible.windows.win_reg_stat``.
 
 Then the converged run with the probe on (LocalService and SYSTEM, the workspace and the 4 CRL URLs; the lab's
 cloud is not started, so every URL fails fast, which costs the same round trips), with each probe engine: the

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Alerts on drift (issue 15, item 7): the scheduled drift check fails when a host drifted, after the summary,
+"""Alerts on drift: the scheduled drift check fails when a host drifted, after the summary,
 set_stats and the report are complete, and the example notification template tells who needs attention.
 
 The job is the drift-check template of awx/job_templates.yml run by ansible-runner as AWX runs it (job type

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""AWX job slicing (issue 15, item 6): two ansible-runner jobs over the two slices of a lab inventory, as AWX runs
+"""AWX job slicing: two ansible-runner jobs over the two slices of a lab inventory, as AWX runs
 the slices of a job template with job_slice_count 2, then the merge node, fed the way AWX feeds it.
 
 Each slice's summary and set_stats cover its own hosts; the merge (playbooks/merge_fleet_report.yml) makes one

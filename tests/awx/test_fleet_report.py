@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet report's content: what an admin reads in it, from rows the role really builds.
 
-Tests named ``test_why_*`` are the bullets under "Why" of issue 15 about the report; each fails on the old
-report (Python string concatenation, one hint per cell, red zeros, full URLs as headers).
+Tests named ``test_why_*`` are what the old report got wrong, one each, stated as what an admin now reads; each
+fails on the old report (Python string concatenation, one hint per cell, red zeros, full URLs as headers).
 Chromium (screenshots, sorting, filtering, the Content-Security-Policy) is in test_fleet_report_browser.py;
 the action, the task file and merging in test_fleet_report_action.py.
 """
@@ -49,7 +49,7 @@ def page(kinds):
 
 
 # ---------------------------------------------------------------------------
-# "Why" of issue 15, the report
+# What the old report got wrong, one test each
 # ---------------------------------------------------------------------------
 def test_why_account_cells_show_current_against_wanted(page):
     """Was: "drifted, before: different". Now the decoded current value, then the wanted one."""

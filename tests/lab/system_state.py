@@ -15,7 +15,7 @@ Server with root auto-update has them). The stand-ins ``win_service_info``, ``wi
 ``win_certificate_info`` and ``win_powershell`` read and change it; the registry and the file system
 stay in ``state.py`` (``Host.set_value``, ``Host.write_file``).
 
-Seeding helpers build the host kinds of issue 13: :func:`seed_v2_sensor` (services, a realistic
+Seeding helpers build the host kinds the role handles: :func:`seed_v2_sensor` (services, a realistic
 ``SensorConfiguration.json`` under the install folder and the sensor's certificate, whose private key
 the test keeps), :func:`seed_v3_sensor`, :func:`seed_per_machine_policy`, :func:`seed_missing_root_ca`
 and :func:`seed_tls`. No Ansible imports.

@@ -48,7 +48,7 @@ def test_demo_probes_every_url_as_every_account():
     assert {before[("dc01", "LocalService", u)] for u in urls} == {"dns_failure"}, out
     assert {before[("dc03", "LocalService", u)] for u in urls} == {"reachable"}, out
     assert "GET crl.microsoft.com:80" in out and "CONNECT %s:443" % SENSOR_HOST in out
-    # Issue 15: each failure with its one-sentence fix, and the proxy in full (host:port)
+    # Each failure with its one-sentence fix, and the proxy in full (host:port)
     probe_before = out.split("== probe before", 1)[1].split("== running", 1)[0]
     assert "via old.corp:3128" in probe_before, probe_before
     assert "        -> The request went direct and" in probe_before, probe_before

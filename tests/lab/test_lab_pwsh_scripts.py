@@ -3,7 +3,7 @@
 """The collection's own PowerShell (the state query of _host/_state_query.py, the file write of _host/_file_write.py) run for
 real by the lab's executor, read by the collection's own Python (_remote.read_state, _file_write.write).
 
-Each test here failed on the scripts as they were before the executor existed (issue: variables ignore case and a
+Each test here failed on the scripts as they were before the executor existed (the traps: variables ignore case and a
 typed parameter converts; errors went on under Continue; SHA256::Create under FIPS; signed GetValue numbers)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Issue 11, item 2: a canary password through every entry point, and every output channel grepped for it.
+"""Secrets are never echoed: a canary password through every entry point, every output channel grepped for it.
 
 Entry points: the role's WinINet proxy (``atp_proxy_settings.proxy_server``), the Defender for Endpoint proxy
 (``atp_proxy_mde_proxy_server``), the sensor's own proxy URL and password, and the probe's proxy credentials

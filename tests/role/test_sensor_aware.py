@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Issue 13, "Done when": the configure playbook on each host kind, end to end with real ansible-playbook.
+"""The configure playbook on each host kind the role handles, end to end with real ansible-playbook.
 
 Each test seeds a host kind (tests/lab/system_state.py) and checks what an admin would: the file the sensor reads,
 the accounts' WinINet values, the machine-wide value, the services (a restart is a new process), the one-line
