@@ -61,6 +61,12 @@ class FakeHost:
         self.calls: list = []
         self.files: dict = {}
         self.uploads: list = []
+        # What the state query reports besides registry keys: the account it ran as, Get-Service / Get-Process
+        # entries (see :meth:`state_query`) and the thumbprints in LocalMachine\Root (upper case).
+        self.user, self.sid, self.admin = "CORP\\ansible", "S-1-5-21-1-2-3-500", True
+        self.services: list = []
+        self.processes: list = []
+        self.roots: set = set()
 
     def __call__(self, module_name=None, module_args=None, task_vars=None, **dummy):
         assert module_name.startswith("ansible.windows."), "always call remote modules by FQCN"
@@ -90,3 +96,41 @@ class FakeHost:
         return {"changed": True}
 
     win_acl = win_acl_inheritance = win_owner
+
+    def key_entry(self, path: str) -> dict:
+        """One key as the state query reports it: ``{exists, values: {name: {type, value}}, sub_keys}`` (.NET kind
+        names, binary values base64), plus ``hive_loaded`` for an absent key under HKU."""
+        raise NotImplementedError
+
+    def state_query(self, args: dict) -> dict:
+        """win_powershell running the collection's state query: ``result`` is the script's ``$Ansible.Result``
+        (win_powershell.ps1 lines 55-63 and 891-942 of ansible.windows 3.3.0 for the envelope).
+
+        ``services`` answers each asked name found with ``{name, status, dependents, path, account, start,
+        dependencies}`` (Get-Service and the service's key: ImagePath, ObjectName, Start, DependOnService);
+        ``tcp_listeners`` has a running AATPSensor on localhost TCP 444 when that port is asked, with no firewall
+        block rule."""
+        from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as query
+
+        assert args["script"] == query.SCRIPT and args["depth"] >= 6, "only the collection's state query"
+        params = args["parameters"]
+        names = {p.lower() for p in params["Process"]}
+        services = {}
+        for name in params["Service"]:
+            found = [dict(s) for s in self.services if s["name"].lower() == name.lower()]
+            if found:
+                found[0]["dependents"] = sorted(o["name"] for o in self.services
+                                                if name.lower() in [d.lower() for d in o["dependencies"]])
+                services[name] = found[0]
+        return {"changed": False, "host_out": "", "host_err": "", "output": [], "error": [], "warning": [],
+                "verbose": [], "debug": [], "information": [], "result": {
+                    "keys": {path: self.key_entry(path) for path in params["Key"]},
+                    "processes": [p for p in self.processes if p["name"].lower() in names],
+                    "services": services,
+                    "root_certificates": {t: t.upper() in self.roots for t in params["RootCertificate"]},
+                    "tcp_listeners": [{"address": "127.0.0.1", "port": 444} for s in self.services
+                                      if s["name"] == "AATPSensor" and s.get("status") == "Running"
+                                      and 444 in params.get("TcpPort", [])],
+                    "firewall": {"current_profiles": 1, "enabled": {}, "block_rules": []}
+                    if params.get("TcpPort") else None,
+                    "user": {"name": self.user, "sid": self.sid, "administrator": self.admin}}}

@@ -34,7 +34,7 @@ class MdeHost(FakeHost):
         super().__init__()
         self.reg: dict = {}  # lower-case path -> {lower name: (name, type, data)}
         self.paths: dict = {}  # lower-case path -> the path as first written
-        self.user, self.admin = user, admin
+        self.user, self.sid, self.admin = user, SIDS.get(user, "S-1-5-21-1-2-3-500"), admin
         self.http_proxy_fails = False
         self.after_import = None  # called after after.reg is imported (something on the host acting then)
         for path, found in (values or {}).items():
@@ -55,24 +55,16 @@ class MdeHost(FakeHost):
         return {self.paths[p]: {n: (NET_KIND[k], base64.b64encode(d).decode() if k in ("REG_BINARY", "REG_NONE")
                                     else d) for n, k, d in found.values()} for p, found in self.reg.items()}
 
-    # -- the state query (_state_query.SCRIPT's $Ansible.Result, serialized by win_powershell) ----------------
     def win_powershell(self, args):
-        written = self.written(args)
-        if written is not None:
-            return written
-        keys = {}
-        for path in args["parameters"]["Key"]:
-            values = self.reg.get(path.lower())
-            entry = {"exists": values is not None, "values": {}, "sub_keys": []}
-            for name, kind, data in (values or {}).values():
-                value = base64.b64encode(data).decode() if kind in ("REG_BINARY", "REG_NONE") else data
-                entry["values"][name] = {"type": NET_KIND[kind], "value": value}
-            keys[path] = entry
-        return {"changed": False, "result": {"keys": keys, "processes": [], "services": {}, "root_certificates": {},
-                                             "user": {"name": self.user,
-                                                      "sid": SIDS.get(self.user, "S-1-5-21-1-2-3-500"),
-                                                      "administrator": self.admin}},
-                "output": [], "error": [], "host_out": "", "host_err": ""}
+        return self.written(args) or self.state_query(args)
+
+    def key_entry(self, path):
+        values = self.reg.get(path.lower())
+        entry = {"exists": values is not None, "values": {}, "sub_keys": []}
+        for name, kind, data in (values or {}).values():
+            value = base64.b64encode(data).decode() if kind in ("REG_BINARY", "REG_NONE") else data
+            entry["values"][name] = {"type": NET_KIND[kind], "value": value}
+        return entry
 
     # -- the write path ---------------------------------------------------------------------------------------
     def win_file(self, args):

@@ -36,11 +36,11 @@ from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import Disconnected
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query as query
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
 from .host import IMPORTED, NET_KIND, FakeHost
 
+# A v2 sensor install as the tests start from it: its folder, its configuration file, its secret certificate.
 CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 FOLDER = "C:\\Program Files\\Azure Advanced Threat Protection Sensor\\2.250.18972.54612\\"
 CONFIG = FOLDER + "SensorConfiguration.json"
@@ -82,8 +82,6 @@ class FakeSensorHost(FakeHost):
 
     def __init__(self):
         super().__init__()
-        self.services = []
-        self.processes = []
         self.registry = {}  # upper-case PS path -> {name: (type, value)}
         self.unloaded = set()
         self.roots = {G2}
@@ -100,7 +98,7 @@ class FakeSensorHost(FakeHost):
             if sid_or_hklm == "HKLM" else "HKU:\\%s\\%s" % (sid_or_hklm, CONN)
         self.set(path, "DefaultConnectionSettings", "REG_BINARY", w.encode(spec))
 
-    def _key(self, path):
+    def key_entry(self, path):
         if path.upper().startswith("HKU:\\"):
             sid = path.split("\\")[1].upper()
             if sid in self.unloaded:
@@ -118,29 +116,7 @@ class FakeSensorHost(FakeHost):
         return {"exists": True, "values": out, "sub_keys": []}
 
     def win_powershell(self, args):
-        assert args["script"] == query.SCRIPT and args["depth"] >= 6, "only the collection's state query"
-        params = args["parameters"]
-        names = {p.lower() for p in params["Process"]}
-        services = {}
-        for name in params["Service"]:
-            found = [dict(s) for s in self.services if s["name"].lower() == name.lower()]
-            if found:
-                found[0]["dependents"] = sorted(o["name"] for o in self.services
-                                                if name.lower() in [d.lower() for d in o["dependencies"]])
-                services[name] = found[0]
-        return {"changed": False, "host_out": "", "host_err": "", "output": [], "error": [], "warning": [],
-                "verbose": [], "debug": [], "information": [], "result": {
-                    "keys": {path: self._key(path) for path in params["Key"]},
-                    "processes": [p for p in self.processes if p["name"].lower() in names],
-                    "services": services,
-                    "root_certificates": {t: t.upper() in self.roots for t in params["RootCertificate"]},
-                    # TcpPort (readiness): a running AATPSensor listens on localhost TCP 444, no firewall block rule
-                    "tcp_listeners": [{"address": "127.0.0.1", "port": 444} for s in self.services
-                                      if s["name"] == "AATPSensor" and s.get("status") == "Running"
-                                      and 444 in params.get("TcpPort", [])],
-                    "firewall": {"current_profiles": 1, "enabled": {}, "block_rules": []}
-                    if params.get("TcpPort") else None,
-                    "user": {"name": "CORP\\ansible", "sid": "S-1-5-21-1-2-3-500", "administrator": True}}}
+        return self.state_query(args)
 
     def slurp(self, args):
         data = self.files.get(args["src"].lower())
@@ -199,7 +175,6 @@ class WriteHost(FakeSensorHost):
             if path.upper() == backup.MANIFEST_PATH.upper() and self.hklm:
                 keys[path] = {"exists": True, "sub_keys": [],
                               "values": {k: {"type": "String", "value": v} for k, v in self.hklm.items()}}
-        answer["result"]["user"]["administrator"] = self.admin
         return answer
 
     def win_certificate_info(self, args):

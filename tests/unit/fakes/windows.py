@@ -48,7 +48,7 @@ class FakeWindows(FakeHost):
         self.keys: dict = {}  # "S-1-5-19\\Software\\..." (upper-cased) -> {name: (type, value)}
         self.deny_writes = False
         self.drop_writes = False
-        self.admin = True
+        self.user, self.sid = "CORP\\ansible-admin", hkcu_sid
 
     def _norm(self, path: str) -> str:
         if path.upper().startswith("HKCU:\\"):
@@ -85,28 +85,19 @@ class FakeWindows(FakeHost):
         return {"changed": False, "exists": True, "properties": props, "sub_keys": []}
 
     def win_powershell(self, args):
-        """The state query (the fake checks it is sent the collection's script, with depth enough)."""
-        from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query
+        return self.state_query(args)
 
-        assert args["script"] == _state_query.SCRIPT and args["depth"] >= 6, "not the collection's state query"
-        keys = {}
-        for path in args["parameters"]["Key"]:
-            stat = self.win_reg_stat({"path": path})
-            if stat.get("failed"):
-                return dict(stat, msg="Exception calling OpenSubKey: %s" % stat.get("msg"))
-            entry = {"exists": bool(stat.get("exists")), "values": {}, "sub_keys": stat.get("sub_keys") or []}
-            for name, prop in (stat.get("properties") or {}).items():
-                value = prop["value"]
-                if prop["type"] == "REG_BINARY":
-                    value = base64.b64encode(bytes(value)).decode()
-                entry["values"][name] = {"type": NET_KIND.get(prop["type"], "String"), "value": value}
-            if not entry["exists"] and path.upper().startswith(("HKU:\\", "HKCU:\\")):
-                entry["hive_loaded"] = self._norm(path).split("\\", 1)[0] in self.loaded
-            keys[path] = entry
-        user = {"name": "CORP\\ansible-admin", "sid": self.hkcu_sid,
-                "administrator": self.admin}
-        return {"changed": False, "result": {"keys": keys, "processes": [], "services": {}, "root_certificates": {},
-                                             "user": user}}
+    def key_entry(self, path):
+        stat = self.win_reg_stat({"path": path})
+        entry = {"exists": bool(stat.get("exists")), "values": {}, "sub_keys": stat.get("sub_keys") or []}
+        for name, prop in (stat.get("properties") or {}).items():
+            value = prop["value"]
+            if prop["type"] == "REG_BINARY":
+                value = base64.b64encode(bytes(value)).decode()
+            entry["values"][name] = {"type": NET_KIND.get(prop["type"], "String"), "value": value}
+        if not entry["exists"] and path.upper().startswith(("HKU:\\", "HKCU:\\")):
+            entry["hive_loaded"] = self._norm(path).split("\\", 1)[0] in self.loaded
+        return entry
 
     def win_regedit(self, args):
         path, name = args["path"], args["name"]
