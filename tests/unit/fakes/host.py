@@ -99,8 +99,9 @@ class FakeHost:
 
     def key_entry(self, path: str) -> dict:
         """One key as the state query reports it: ``{exists, values: {name: {type, value}}, sub_keys}`` (.NET kind
-        names, binary values base64), plus ``hive_loaded`` for an absent key under HKU."""
-        raise NotImplementedError
+        names, binary values base64), plus ``hive_loaded`` for an absent key under HKU. A host without a registry
+        has no key."""
+        return {"exists": False, "values": {}, "sub_keys": []}
 
     def state_query(self, args: dict) -> dict:
         """win_powershell running the collection's state query: ``result`` is the script's ``$Ansible.Result``
