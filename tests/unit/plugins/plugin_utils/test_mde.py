@@ -50,6 +50,7 @@ WININET_PAC = bytes.fromhex("46000000 02000000 05000000 00000000 00000000 190000
 # Direct: flags 1, nothing else.
 WININET_DIRECT = bytes.fromhex("46000000 02000000 01000000 00000000 00000000 00000000" + "00" * 32)
 
+
 def lm(path):
     """``HKLM:\\X`` as a .reg file names it (written out here, not taken from the code under test)."""
     return "HKEY_LOCAL_MACHINE\\" + path[len("HKLM:\\"):]
