@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as config_file
 
@@ -67,15 +68,8 @@ def _blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def masked_url(text: str) -> str:
-    """``http://user:password@proxy:8080`` -> ``http://***@proxy:8080``: what a message may quote (everything
-    before the last ``@`` of the authority is masked, whatever characters the password has)."""
-    if "@" not in text:
-        return text
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "", text
-    return (scheme + sep if sep else "") + "***@" + rest.rsplit("@", 1)[1]
+# What a message may quote of a proxy URL: the masking rule is _common._redaction's.
+masked_url = redaction.masked_url
 
 
 def validate_url(url, variable: str = ROLE_VARIABLES["url"]) -> str:

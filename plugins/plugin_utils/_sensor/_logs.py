@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import re
 
-MASK = "********"
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
+
+MASK = redaction.MASK
 MAX_LINE = 300  # characters of an unknown error shown
 MAX_UNKNOWN = 3  # unknown errors shown per run (the newest); the count says how many there were
 RECENT = 20  # entries kept per file in a check run (the newest)
@@ -64,18 +66,11 @@ KNOWN = (
      "AATPSensor."),
 )
 
-_URL_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]+):[^\s@/]*@")
-_KEY_VALUE = re.compile(r"(?P<head>\b[\w.-]*(?:password|passwd|pwd|secret|accesskey|access_key|token)[\w.-]*"
-                        r"\s*[=:]\s*)(?P<q>[\"']?)[^\s\"',;\]]+", re.I)
-
-
 def mask(text: str, secrets=()) -> str:
     """Credentials out of a log line: ``http://user:pass@proxy`` -> ``http://user:********@proxy``, the value of a
-    password-like ``key=value``, and every given secret wherever it appears."""
-    for secret in sorted({str(s) for s in secrets or () if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    text = _URL_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
-    return _KEY_VALUE.sub(lambda m: m.group("head") + m.group("q") + MASK, text)
+    password-like ``key=value``, and every given secret wherever it appears (:mod:`_common._redaction`)."""
+    text = redaction.redact(text, secrets)
+    return redaction.mask_key_values(redaction.mask_credentials(text))
 
 
 def entries(data: bytes) -> list:
