@@ -1,11 +1,13 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin for atp.sensor_proxy.atp_proxy_host_summary (controller only). The rules are in _fleet/_summary.py."""
+"""Action plugin for atp.sensor_proxy.atp_proxy_host_summary (controller only). The rules are in _fleet/_summary.py
+(the job's summary reused, the probe's results added), how a host ends in _fleet/_status.py."""
 
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_host_summary import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 
 
@@ -27,7 +29,7 @@ class ActionModule(AtpAction):
                                             fail_on_drift=args["fail_on_drift"])
         result = {"summary": recorded, "msg": recorded.get("line", ""), "changed": False,
                   "ansible_facts": {"atp_proxy_summary": recorded}}
-        ending = summary.outcome(recorded) if args["fail"] else {}
+        ending = st.outcome(recorded) if args["fail"] else {}
         if ending:
             # A failed task's facts are not kept, and its result is printed whole: the one line says it all.
             return dict(ending, changed=False)

@@ -3,7 +3,8 @@
 """Filters the atp_proxy role and playbooks call instead of holding rules in Jinja.
 
 Documented in the ``.yml`` files beside this one. The rules are in plugin_utils: accounts in
-``_host/_accounts.py``, role variables in ``_job/_variables.py``, statuses and fleet totals in ``_fleet/_summary.py``.
+``_host/_accounts.py``, role variables in ``_job/_variables.py``, host summaries in ``_fleet/_summary.py``, their lines in
+``_fleet/_line.py``, fleet totals in ``_fleet/_totals.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _line as lines
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _totals as totals
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as validate
 
@@ -57,7 +60,8 @@ def expected_proxy(proxy_result, account):
 
 
 def fleet_rows(hostvars, hosts):
-    """One atp_proxy_summary per host of ``hosts`` (recorded by the role, or rebuilt from what it registered)."""
+    """One atp_proxy_summary per host of ``hosts``: the one the role recorded, or the job's with the probe's results
+    (``_summary.row_for``)."""
     rows = []
     for host in [str(h) for h in hosts or []]:
         try:
@@ -73,17 +77,17 @@ def fleet_rows(hostvars, hosts):
 def fleet_cloud(rows, reading, fail=False):
     """The rows with the cloud's verdict of one atp.sensor_proxy.mdi_sensor_health reading in each host's summary
     and line."""
-    return summary.with_cloud(plain(rows), plain(reading), bool(fail))
+    return totals.with_cloud(plain(rows), plain(reading), bool(fail))
 
 
 def fleet_lines(rows):
     """The one-line text of each row."""
-    return [str(row.get("line") or summary.line(row)) for row in plain(rows)]
+    return [str(row.get("line") or lines.line(row)) for row in plain(rows)]
 
 
 def fleet_stats(rows):
     """The atp_proxy_fleet data for set_stats: hosts per status, failing probes, backups, totals."""
-    return summary.stats(plain(rows))
+    return totals.stats(plain(rows))
 
 
 class FilterModule:

@@ -3,7 +3,7 @@
 """Filter ``atp.sensor_proxy.fleet_report``; documented in ``fleet_report.yml`` next to it.
 
 The same renderer as the ``atp.sensor_proxy.atp_proxy_fleet_report`` action (``_fleet/_render.py``); hosts
-without a summary are rebuilt as ``_summary.row_for`` does (unreachable, or what they registered)."""
+without a summary are summarized as ``_summary.row_for`` does (unreachable, or what they registered)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ HOST_VARS = (SUMMARY_VAR, "atp_proxy_result", "atp_proxy_probe_results", "atp_pr
 
 
 def _row(host: str, item) -> dict:
-    """A host's summary from its hostvars, from a mapping host -> summary, or rebuilt (``_summary.row_for``)."""
+    """A host's summary from its hostvars, from a mapping host -> summary, or as ``_summary.row_for`` makes it."""
     if isinstance(item, Mapping) and any(k in item for k in HOST_VARS):
         return summary.row_for(host, plain({k: item[k] for k in HOST_VARS if k in item}))
     if isinstance(item, Mapping) and item.get("status"):

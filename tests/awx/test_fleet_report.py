@@ -19,7 +19,10 @@ import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.filter.fleet_report import fleet_report
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _rows as rows_mod
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _totals as totals_mod
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _view as report
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
@@ -139,7 +142,7 @@ def test_why_partial_writes_and_backups_are_counted():
     assert "partial write: written LocalSystem; maybe written LocalService" in parsed.cell(
         "dc03", data_status="unreachable")[1]
     assert parsed.cause_of("The connection dropped during reg import, part way")["text"].count("6 hosts") == 1
-    totals = summary.totals(report.rows_of([summary.row_for(h, v) for h, v in hostvars.items()]))
+    totals = totals_mod.totals(rows_mod.rows_of([summary.row_for(h, v) for h, v in hostvars.items()]))
     assert (totals["partial"], totals["backups_written"]) == (6, 6)
 
 
@@ -175,8 +178,8 @@ def test_why_the_page_comes_from_autoescaped_jinja2_templates():
 # The rest of the page
 # ---------------------------------------------------------------------------
 def test_tiles_are_the_status_models_totals(kinds, page):
-    totals = summary.totals(kinds)
-    for status in summary.STATUSES:
+    totals = totals_mod.totals(kinds)
+    for status in st.STATUSES:
         assert page.tiles[status][1] == str(totals[status]), status
     assert page.tiles["hosts"] == ("tile neutral", "8")
     assert (page.tiles["partial"][1], page.tiles["backups_written"][1]) == ("1", "2")
@@ -213,7 +216,7 @@ def test_no_secret_reaches_the_page_or_its_files():
                   probes=[fx.healthy("LocalService")])
     row["probe"][0]["results"][0]["proxy"] = "http://svc-probe:S3cr3t!@proxy.corp:8080"
     row["sensor"] = {"installed": True, "proxy_password": "S3cr3t!", "warnings": ["user:S3cr3t!@proxy.corp:8080"]}
-    for text in (html([row]), markdown([row]).replace("\\*", "*"), json.dumps(report.rows_of([row]))):
+    for text in (html([row]), markdown([row]).replace("\\*", "*"), json.dumps(rows_mod.rows_of([row]))):
         assert "S3cr3t" not in text
         assert "svc-probe:********@proxy.corp:8080" in text
 
@@ -320,7 +323,7 @@ def test_short_endpoint_labels_stay_unique_when_an_id_names_several_urls():
 
 def test_outcome_short_names_cover_exactly_the_probes_outcomes():
     assert set(report.OUTCOME_SHORT) == set(outcomes.OUTCOMES) - {outcomes.REACHABLE}
-    assert set(report.STATUS_CLASS) == set(summary.STATUSES)
+    assert set(report.STATUS_CLASS) == set(st.STATUSES)
 
 
 def test_a_cell_names_each_cause_once_when_two_accounts_fail_alike():

@@ -21,8 +21,11 @@ import re
 import tempfile
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _line as lines
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _rows
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _totals as totals
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _view as report
 
 HTML_FILE = "atp_proxy_report.html"
@@ -54,7 +57,7 @@ def atomic_write(path: str, text: str, mode: int = FILE_MODE) -> str:
 
 def fleet_json(rows: list, title: str, generated: str) -> str:
     return json.dumps({"kind": JSON_KIND, "version": JSON_VERSION, "title": title, "generated": generated,
-                       "rows": rows, "stats": summary.stats(rows)}, sort_keys=True, separators=(",", ":")) + "\n"
+                       "rows": rows, "stats": totals.stats(rows)}, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def read_fleet_json(path: str) -> list:
@@ -110,7 +113,7 @@ def gather(rows=None, slices=None, files=None) -> dict:
     """Every source merged: ``{rows, sources, files, duplicates}``."""
     paths = expand(files)
     sources = ([rows] if rows else []) + slice_sources(slices) + [read_fleet_json(p) for p in paths]
-    merged, duplicates = report.merge(sources)
+    merged, duplicates = _rows.merge(sources)
     return {"rows": merged, "sources": len(sources), "files": paths, "duplicates": duplicates}
 
 
@@ -118,15 +121,15 @@ def publish(rows: list, dest: str = "", title: str = report.TITLE, generated: st
     """Render the report of ``rows``; write the three files into ``dest`` when it is given.
 
     Returns what a task reports: ``files`` written, ``totals``, ``stats`` (the set_stats data), ``lines``
-    (one per host) and ``failing`` (the hosts whose run ends failed: ``_summary.outcome``).
+    (one per host) and ``failing`` (the hosts whose run ends failed: ``_status.outcome``).
     """
-    rows = report.rows_of(rows)
+    rows = _rows.rows_of(rows)  # the gathered rows as they are; others made ready (masked) once
     result = {
         "hosts": len(rows),
-        "totals": summary.totals(rows),
-        "stats": summary.stats(rows),
-        "lines": [str(r.get("line") or summary.line(r)) for r in rows],
-        "failing": [r["host"] for r in rows if summary.outcome(r)],
+        "totals": totals.totals(rows),
+        "stats": totals.stats(rows),
+        "lines": [str(r.get("line") or lines.line(r)) for r in rows],
+        "failing": [r["host"] for r in rows if st.outcome(r)],
         "files": {},
     }
     if not dest:

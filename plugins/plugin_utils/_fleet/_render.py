@@ -24,6 +24,7 @@ import re
 import jinja2
 import markupsafe
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _view as report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,7 +51,7 @@ CSP = ("default-src 'none'; script-src %s; style-src %s; img-src 'none'; base-ur
 
 def md(value) -> str:
     """A value as plain text in Markdown (a table cell or a list item): no markup, no pipes, no line breaks."""
-    text = report.mask_text(report._text(value)).replace("\r", " ").replace("\n", " ")
+    text = redaction.mask_credentials("" if value is None else str(value)).replace("\r", " ").replace("\n", " ")
     text = html.escape(text, quote=False)
     for char in "\\`*[]|":
         text = text.replace(char, "\\" + char)

@@ -3,17 +3,18 @@
 """The fleet report's content: what one run did on every host, as data the templates show.
 
 Pure Python, no Ansible imports. Input is a list of host summaries (``atp_proxy_summary``, schema in
-``docs/dev/contracts.md``); statuses, totals and texts come from :mod:`_fleet._summary`, the one status
-model, and are never re-derived here. :func:`build` turns the rows into the report's view:
+``docs/dev/contracts.md``), made ready by :func:`_fleet._rows.rows_of`; statuses, totals and texts come from
+the status model (:mod:`_fleet._status`, :mod:`_fleet._line`, :mod:`_fleet._totals`), and are never re-derived
+here. :func:`build` turns the rows into the report's view:
 
-* tiles: the totals of :func:`_fleet._summary.totals` (partial writes and backups included); a zero is neutral;
+* tiles: the totals of :func:`_fleet._totals.totals` (partial writes and backups included); a zero is neutral;
 * one row per host: the status, each account's current value against the wanted one, the backup, a
   partial write, the sensor's method and effective proxy, Defender for Endpoint, the cloud's verdict
   (:func:`_cloud._verdict.report_cell`), and a cell per endpoint;
 * causes: each distinct probe outcome with its hint, error, failing rule, unloaded hive or readiness fix,
-  explained once with the hosts it affects; cells refer to a cause by its number.
+  explained once with the hosts it affects (:mod:`_fleet._causes`); cells refer to a cause by its number.
 
-:func:`scrub` masks anything secret (URL credentials, password-like keys) before a value is shown or saved.
+Secrets are masked before a value is shown or saved (:mod:`_common._redaction`).
 Rendering is in :mod:`_fleet._render` (Jinja2 templates next to this file), files in :mod:`_fleet._files`.
 """
 
@@ -24,32 +25,36 @@ from collections import OrderedDict
 from urllib.parse import urlsplit
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _verdict as cloud_verdict
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _line as lines
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _rows
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _totals as totals
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet._causes import Causes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 
 TITLE = "atp.sensor_proxy fleet report"
-MASK = "********"
 
 # Colour class of each host status (one entry per status of the status model).
 STATUS_CLASS = {
-    summary.IN_SYNC: "ok",
-    summary.CHANGED: "change",
-    summary.WOULD_CHANGE: "warn",
-    summary.DRIFTED: "warn",
-    summary.HIVE_NOT_LOADED: "bad",
-    summary.FAILED: "bad",
-    summary.UNREACHABLE: "bad",
+    st.IN_SYNC: "ok",
+    st.CHANGED: "change",
+    st.WOULD_CHANGE: "warn",
+    st.DRIFTED: "warn",
+    st.HIVE_NOT_LOADED: "bad",
+    st.FAILED: "bad",
+    st.UNREACHABLE: "bad",
 }
 # Per-account cell states beyond the host statuses (an unreachable host's partial write).
 WRITTEN = "written"
 MAYBE_WRITTEN = "maybe_written"
 UNKNOWN = "unknown"
 NOT_TARGETED = "not_targeted"
-CELL_LABELS = dict(summary.LABELS, **{WRITTEN: "written", MAYBE_WRITTEN: "maybe written", UNKNOWN: "unknown",
+CELL_LABELS = dict(st.LABELS, **{WRITTEN: "written", MAYBE_WRITTEN: "maybe written", UNKNOWN: "unknown",
                                       NOT_TARGETED: "not targeted"})
 CELL_CLASS = dict(STATUS_CLASS, **{WRITTEN: "change", MAYBE_WRITTEN: "bad", UNKNOWN: "off", NOT_TARGETED: "off"})
 IN_SYNC_STATES = ("identical", "equivalent")
-# Short names of the probe's outcomes (``_probe_outcomes.OUTCOMES``) for the page's narrow endpoint cells;
+# Short names of the probe's outcomes (``_probe._outcomes.OUTCOMES``) for the page's narrow endpoint cells;
 # the causes and the Markdown twin spell them out.
 OUTCOME_SHORT = {
     "proxy_auth_required": "auth",
@@ -71,10 +76,6 @@ OUTCOME_WARN = ("works_only_direct",)
 METHOD_LABELS = {"wininet": "WinINet", "sensor_config": "SensorConfiguration.json", "mde": "Defender for Endpoint",
                  "none": "none"}
 
-_SECRET_KEY = re.compile(r"passw(or)?d|secret|token|credential|api_?key", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
-_BARE_USERINFO = re.compile(r"(?P<head>(?<![\w/:@])[\w.%-]+):[^\s/@:]+@(?=[\w-]+(?:\.[\w-]+)*(?::\d+)?\b)")
-
 
 def _text(value) -> str:
     return "" if value is None else str(value)
@@ -89,131 +90,6 @@ def _list(value) -> list:
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
-
-# ---------------------------------------------------------------------------
-# Secrets
-# ---------------------------------------------------------------------------
-def mask_text(text: str) -> str:
-    """``http://user:pass@proxy:8080`` -> ``http://user:********@proxy:8080`` (also without a scheme)."""
-    if "@" not in text:
-        return text
-    text = _URL_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
-    return _BARE_USERINFO.sub(lambda m: m.group("head") + ":" + MASK + "@", text)
-
-
-def scrub(value):
-    """A deep copy with every secret masked: credentials in URLs, and the value of any password-like key."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            key = _text(key)
-            if _SECRET_KEY.search(key) and isinstance(item, str) and item:
-                out[key] = MASK
-            else:
-                out[key] = scrub(item)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [scrub(item) for item in value]
-    if isinstance(value, str):
-        return mask_text(value)
-    return value
-
-
-# ---------------------------------------------------------------------------
-# Rows
-# ---------------------------------------------------------------------------
-def rows_of(items) -> list:
-    """Host summaries as the report takes them: a dict each, with a host name, secrets masked.
-
-    A mapping without a status (``{"host": "dc05"}``: no summary was recorded) becomes the summary
-    :func:`_fleet._summary.row_for` builds for a host that registered nothing: unreachable.
-    """
-    rows = []
-    for item in _list(items):
-        item = dict(item) if isinstance(item, dict) else {}
-        host = _text(item.get("host")) or "(unknown host)"
-        if not item.get("status"):
-            item = summary.row_for(host, {"atp_proxy_result": item.get("atp_proxy_result")})
-        item["host"] = host
-        rows.append(scrub(item))
-    return rows
-
-
-def merge(sources) -> tuple:
-    """One list of rows from several (job slices, or runs over parts of a fleet): ``(rows, duplicates)``.
-
-    A host that appears in more than one source keeps its last row (a later run is newer); its name is
-    listed in ``duplicates``.
-    """
-    by_host: OrderedDict = OrderedDict()
-    duplicates = []
-    for source in sources:
-        for row in rows_of(source):
-            if row["host"] in by_host:
-                duplicates.append(row["host"])
-                del by_host[row["host"]]
-            by_host[row["host"]] = row
-    return list(by_host.values()), sorted(set(duplicates))
-
-
-# ---------------------------------------------------------------------------
-# Causes: each explained once, cells refer to them by number
-# ---------------------------------------------------------------------------
-class Cause:
-    """One distinct reason (a probe outcome with its hint, an error, ...) and the hosts it affects."""
-
-    def __init__(self, kind: str, title: str, text: str, css: str):
-        self.kind, self.title, self.text, self.css = kind, title, text, css
-        self.hosts: list = []
-        self.endpoints: list = []
-        self.accounts: list = []
-        self.number = 0
-
-    def touch(self, host: str, endpoint: str = "", account: str = "") -> Cause:
-        for bucket, value in ((self.hosts, host), (self.endpoints, endpoint), (self.accounts, account)):
-            if value and value not in bucket:
-                bucket.append(value)
-        return self
-
-
-class CauseGroup:
-    """Causes shown as one entry: the same outcome on the same hosts (a proxy that blocks four CRL hosts for one
-    site is one problem), each with its own hint. Every member refers to the group's number."""
-
-    def __init__(self, members: list, number: int):
-        head = members[0]
-        self.kind, self.title, self.css, self.number = head.kind, head.title, head.css, number
-        self.hosts = list(head.hosts)
-        self.endpoints = list(OrderedDict.fromkeys(e for m in members for e in m.endpoints))
-        self.accounts = list(OrderedDict.fromkeys(a for m in members for a in m.accounts))
-        # (endpoints, text): one line per distinct hint; the endpoints only when there are several lines.
-        texts: OrderedDict = OrderedDict()
-        for member in members:
-            texts.setdefault(member.text, []).extend(member.endpoints)
-        self.lines = [(eps if len(texts) > 1 else [], text) for text, eps in texts.items() if text]
-        for member in members:
-            member.number = number
-
-
-class Causes:
-    def __init__(self):
-        self._by_key: OrderedDict = OrderedDict()
-
-    def add(self, key: tuple, title: str, text: str, css: str, host: str, endpoint: str = "",
-            account: str = "") -> Cause:
-        cause = self._by_key.get(key)
-        if cause is None:
-            cause = self._by_key[key] = Cause(key[0], title, text, css)
-        return cause.touch(host, endpoint, account)
-
-    def numbered(self) -> list:
-        """The causes as groups (one per probe outcome and set of hosts), most hosts first, numbered 1..n."""
-        groups: OrderedDict = OrderedDict()
-        for index, cause in enumerate(self._by_key.values()):
-            key = (cause.title, cause.css, frozenset(cause.hosts)) if cause.kind == "probe" else index
-            groups.setdefault(key, []).append(cause)
-        ordered = sorted(groups.values(), key=lambda members: -len(members[0].hosts))
-        return [CauseGroup(members, number) for number, members in enumerate(ordered, 1)]
 
 
 def _generic(text: str, host: str) -> str:
@@ -275,7 +151,7 @@ def _account_cell(row: dict, sid: str, causes: Causes) -> dict:
             state = WRITTEN
         elif sid in _list(row.get("maybe_written")):
             state = MAYBE_WRITTEN
-        elif row.get("status") in (summary.FAILED, summary.UNREACHABLE):
+        elif row.get("status") in (st.FAILED, st.UNREACHABLE):
             state = UNKNOWN
         else:
             state = NOT_TARGETED
@@ -283,8 +159,8 @@ def _account_cell(row: dict, sid: str, causes: Causes) -> dict:
         before = _text(target.get("before"))
         cell["current"] = _text(target.get("current"))
         cell["wanted"] = _text(target.get("wanted"))
-        if before == summary.HIVE_NOT_LOADED:
-            state = summary.HIVE_NOT_LOADED
+        if before == st.HIVE_NOT_LOADED:
+            state = st.HIVE_NOT_LOADED
             cell["current"] = ""
             cell["cause"] = causes.add(
                 ("hive", sid), "hive not loaded",
@@ -292,16 +168,16 @@ def _account_cell(row: dict, sid: str, causes: Causes) -> dict:
                 "service that runs as %s (the sensor does), or set atp_proxy_load_hive to load it from the "
                 "account's profile." % (name, sid, name), "bad", row["host"], account=name)
         elif target.get("changed") and row.get("mode") != "check":
-            pending = row.get("check_mode") or row.get("status") == summary.WOULD_CHANGE
-            state = summary.WOULD_CHANGE if pending else summary.CHANGED
+            pending = row.get("check_mode") or row.get("status") == st.WOULD_CHANGE
+            state = st.WOULD_CHANGE if pending else st.CHANGED
         elif before in IN_SYNC_STATES:
-            state = summary.IN_SYNC
+            state = st.IN_SYNC
         else:
-            state = summary.DRIFTED
+            state = st.DRIFTED
     cell.update(state=state, label=CELL_LABELS[state], css=CELL_CLASS[state],
-                differs=state in (summary.WOULD_CHANGE, summary.CHANGED, summary.DRIFTED),
+                differs=state in (st.WOULD_CHANGE, st.CHANGED, st.DRIFTED),
                 # A written account's old value is gone: it was the current one, the wanted one is now.
-                tense=("was", "now") if state == summary.CHANGED else ("now", "want"))
+                tense=("was", "now") if state == st.CHANGED else ("now", "want"))
     return cell
 
 
@@ -325,7 +201,7 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
         groups: OrderedDict = OrderedDict()
         for account, result, fixing in found:
             outcome = _text(result.get("outcome")) or "unknown"
-            ok = outcome == summary.REACHABLE
+            ok = outcome == st.REACHABLE
             cause = None
             if not ok:
                 hint = _text(result.get("hint"))
@@ -373,7 +249,7 @@ def _backup(row: dict) -> dict:
 def _partial(row: dict, causes: Causes) -> dict:
     written = [accounts.account_name(s) for s in _list(row.get("written"))]
     maybe = [accounts.account_name(s) for s in _list(row.get("maybe_written"))]
-    if row.get("status") != summary.UNREACHABLE or not (written or maybe):
+    if row.get("status") != st.UNREACHABLE or not (written or maybe):
         return {}
     where = _text(row.get("dropped_at")) or "during the change"
     cause = causes.add(
@@ -421,8 +297,8 @@ def _connected(row: dict, causes: Causes) -> dict:
     for name in ("service", "log", "probe", "cloud"):
         piece = _dict(_dict(found.get("evidence")).get(name))
         if piece:
-            evidence.append({"name": name, "ok": bool(piece.get("ok")), "text": mask_text(_text(piece.get("text")))})
-    out = {"answer": answer, "css": CONNECTED_CLASS[answer], "why": mask_text(_text(found.get("why"))),
+            evidence.append({"name": name, "ok": bool(piece.get("ok")), "text": redaction.mask_credentials(_text(piece.get("text")))})
+    out = {"answer": answer, "css": CONNECTED_CLASS[answer], "why": redaction.mask_credentials(_text(found.get("why"))),
            "evidence": evidence, "causes": []}
     if answer == "no":
         why = _generic(out["why"], row["host"])
@@ -431,7 +307,7 @@ def _connected(row: dict, causes: Causes) -> dict:
 
 
 def _mde(row: dict, causes: Causes) -> dict:
-    """Defender for Endpoint (``_mde.summary``): each setting's current value against the wanted one."""
+    """Defender for Endpoint (``_mde._settings.summary``): each setting's current value against the wanted one."""
     mde = _dict(row.get("mde"))
     settings = []
     for item in _list(mde.get("settings")):
@@ -460,7 +336,7 @@ def _tiles(tot: dict) -> list:
         return {"key": key, "label": label, "value": value, "css": css if value else "zero", "filter": flt}
 
     tiles = [tile("hosts", "Hosts", tot["hosts"], "neutral")]
-    tiles += [tile(s, summary.LABELS[s], tot[s], STATUS_CLASS[s], "status:" + s) for s in summary.STATUSES]
+    tiles += [tile(s, st.LABELS[s], tot[s], STATUS_CLASS[s], "status:" + s) for s in st.STATUSES]
     tiles.append(tile("partial", "Partial writes", tot["partial"], "bad", "flag:partial"))
     tiles.append(tile("backups_written", "Backups written", tot["backups_written"], "neutral", "flag:backup"))
     tiles.append(tile("probe_failed", "Probe failed", tot["probe_failed"], "bad", "flag:probe_failed"))
@@ -479,20 +355,20 @@ def _tiles(tot: dict) -> list:
 
 def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> dict:
     """The report's view of the rows (host summaries): tiles, columns, causes and a record per host."""
-    rows = rows_of(items)
+    rows = _rows.rows_of(items)
     causes = Causes()
     columns = endpoint_columns(rows)
     account_cols = account_columns(rows)
     hosts = []
     for row in rows:
         host = row["host"]
-        status = row.get("status") if row.get("status") in STATUS_CLASS else summary.FAILED
-        record = {"host": host, "status": status, "label": summary.LABELS[status], "css": STATUS_CLASS[status],
-                  "rank": len(summary.STATUSES) - 1 - summary.STATUSES.index(status), "line": _text(row.get("line")) or summary.line(row),
+        status = row.get("status") if row.get("status") in STATUS_CLASS else st.FAILED
+        record = {"host": host, "status": status, "label": st.LABELS[status], "css": STATUS_CLASS[status],
+                  "rank": len(st.STATUSES) - 1 - st.STATUSES.index(status), "line": _text(row.get("line")) or lines.line(row),
                   "causes": []}
         if row.get("error"):
             record["causes"].append(causes.add(("error", status, _generic(_text(row["error"]), host)),
-                                               summary.LABELS[status], _generic(_text(row["error"]), host),
+                                               st.LABELS[status], _generic(_text(row["error"]), host),
                                                "bad", host))
         for warning in _list(row.get("warnings")):
             record["causes"].append(causes.add(("warning", _generic(_text(warning), host)), "warning",
@@ -523,7 +399,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
                 "playbook) when the host answers." % (_text(probe.get("account")) or "an account", why),
                 "bad", host, account=_text(probe.get("account"))))
         flags = []
-        if status in summary.PROBLEMS or probe_failed or not_probed or summary.outcome(row) or record["partial"]:
+        if status in st.PROBLEMS or probe_failed or not_probed or st.outcome(row) or record["partial"]:
             flags.append("problem")
         if not_probed:
             flags.append("not_probed")
@@ -533,7 +409,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
             flags.append("backup")
         if probe_failed:
             flags.append("probe_failed")
-        if summary.outcome(row):
+        if st.outcome(row):
             flags.append("failing")
         record["flags"] = flags
         cell_causes = [a["cause"] for a in record["accounts"] if a["cause"]]
@@ -543,7 +419,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         cell_causes += [record["partial"]["cause"]] if record["partial"] else []
         record["all_causes"] = list(OrderedDict.fromkeys(record["causes"] + cell_causes))
         hosts.append(record)
-    tot = summary.totals(rows)
+    tot = totals.totals(rows)
     modes = sorted({_text(r.get("mode")) for r in rows if r.get("mode")})
     return {
         "title": title,
@@ -563,5 +439,5 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         "has_mde": any(h["mde"]["configured"] for h in hosts),
         "has_cloud": any(h["cloud"].get("label") for h in hosts),
         "has_connected": any(h["connected"] for h in hosts),
-        "failing": [r["host"] for r in rows if summary.outcome(r)],
+        "failing": [r["host"] for r in rows if st.outcome(r)],
     }

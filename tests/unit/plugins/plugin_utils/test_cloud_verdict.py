@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _verdict as cv
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _totals as totals
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _view as report
 from tests.network.graph_server import health_issue, sensor
 
@@ -29,7 +30,7 @@ def rows() -> list:
 
 
 def test_each_row_gets_its_verdict_in_its_summary_and_line():
-    out = {r["host"]: r for r in summary.with_cloud(rows(), reading())}
+    out = {r["host"]: r for r in totals.with_cloud(rows(), reading())}
     assert out["dc01"]["cloud"]["connected"] is True
     assert out["dc01"]["line"] == "dc01: in_sync; cloud connected (Graph: healthy, upToDate)"
     assert out["dc02"]["line"] == ("dc02: in_sync; cloud NOT CONNECTED (Graph: notHealthyHigh, disconnected; "
@@ -40,7 +41,7 @@ def test_each_row_gets_its_verdict_in_its_summary_and_line():
 
 
 def test_the_gate_fails_only_the_hosts_graph_shows_not_connected():
-    out = {r["host"]: r for r in summary.with_cloud(rows(), reading(), fail=True)}
+    out = {r["host"]: r for r in totals.with_cloud(rows(), reading(), fail=True)}
     assert out["dc02"]["outcome"]["failed"] is True
     assert "Microsoft Graph shows the sensor not connected (atp_proxy_fail_on_cloud)" in out["dc02"]["outcome"]["msg"]
     assert out["dc02"]["end"] == out["dc02"]["outcome"]  # the playbooks end it after the summary
@@ -50,33 +51,33 @@ def test_the_gate_fails_only_the_hosts_graph_shows_not_connected():
 def test_a_failed_reading_is_on_every_line_and_in_set_stats():
     failed = {"failed": True, "msg": "GET security/identities/healthIssues: HTTP 403 Forbidden",
               "missing_permissions": ["SecurityIdentitiesHealth.Read.All"]}
-    out = summary.with_cloud(rows(), failed)
+    out = totals.with_cloud(rows(), failed)
     assert all(r["line"].endswith("; cloud not read: GET security/identities/healthIssues: HTTP 403 Forbidden")
                for r in out)
     assert out[0]["cloud"]["missing_permissions"] == ["SecurityIdentitiesHealth.Read.All"]
-    stats = summary.stats(out)
+    stats = totals.stats(out)
     assert stats["cloud"]["not_read"] == ["dc01", "dc02", "dc03"] and "HTTP 403" in stats["cloud"]["error"]
-    assert all(r["outcome"]["failed"] for r in summary.with_cloud(rows(), failed, fail=True))
+    assert all(r["outcome"]["failed"] for r in totals.with_cloud(rows(), failed, fail=True))
 
 
 def test_a_skipped_reading_changes_nothing():
     plain = rows()
     for skipped in ({"skipped": True, "changed": False}, None, {}):
-        assert summary.with_cloud(plain, skipped) == plain
-    assert "cloud" not in summary.stats(plain) and summary.totals(plain)["cloud_read"] == 0
+        assert totals.with_cloud(plain, skipped) == plain
+    assert "cloud" not in totals.stats(plain) and totals.totals(plain)["cloud_read"] == 0
 
 
 def test_a_host_still_disconnected_after_the_wait_says_so():
-    out = {r["host"]: r for r in summary.with_cloud(rows(), reading(readings=5, waited=4.2, waited_for=["dc02"]))}
+    out = {r["host"]: r for r in totals.with_cloud(rows(), reading(readings=5, waited=4.2, waited_for=["dc02"]))}
     assert out["dc02"]["line"].endswith("; still so after waiting 4s (atp_proxy_cloud_wait_timeout))")
     assert out["dc01"]["cloud"]["waited"] is None  # not waited for
 
 
 def test_stats_totals_and_report():
-    out = summary.with_cloud(rows(), reading())
-    assert summary.stats(out)["cloud"]["connected"] == ["dc01"]
-    assert summary.stats(out)["cloud"]["not_connected"] == ["dc02"]
-    assert {k: v for k, v in summary.totals(out).items() if k.startswith("cloud")} == {
+    out = totals.with_cloud(rows(), reading())
+    assert totals.stats(out)["cloud"]["connected"] == ["dc01"]
+    assert totals.stats(out)["cloud"]["not_connected"] == ["dc02"]
+    assert {k: v for k, v in totals.totals(out).items() if k.startswith("cloud")} == {
         "cloud_read": 3, "cloud_connected": 1, "cloud_not_connected": 1}
     view = report.build(out)
     assert view["has_cloud"] is True

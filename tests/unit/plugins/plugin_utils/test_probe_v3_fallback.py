@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _line as lines
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as s
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as e
@@ -89,7 +90,7 @@ def test_a_failing_proxy_hidden_by_the_direct_fallback_works_only_direct():
     assert summary["works_only_direct"] == [{"url": IDENTITY, "endpoint": "mdi_v3_identity",
                                              "proxy_outcome": "proxy_unreachable", "hint": direct["hint"]}]
     assert r.failure_message(summary) == "1 of 1 endpoint(s) not reachable: %s (works_only_direct)" % IDENTITY
-    line = s._probe_text(s.probe_entry(dict(summary, account="SYSTEM"), set()))
+    line = lines._probe_text(s.probe_entry(dict(summary, account="SYSTEM"), set()))
     assert line == "SYSTEM WORKS ONLY DIRECT (%s: %s) [modes: named 0/1, direct 1/1]" % (IDENTITY, direct["hint"])
 
 

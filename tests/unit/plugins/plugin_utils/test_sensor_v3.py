@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
@@ -150,14 +151,14 @@ def job_result(pending, check_mode=False, mode="check", in_sync=None):
 
 def test_the_line_of_a_drifted_v3_host_has_the_fix_and_never_says_in_sync():
     drifted = summary.host_summary("dc01", mode="check", proxy=job_result(True))
-    assert drifted["status"] == summary.DRIFTED
+    assert drifted["status"] == st.DRIFTED
     assert "fix: run the configure playbook, or Set-MDISensorProxyConfiguration -ProxyUrl 'http://proxy.corp:8080' " \
            "on the host" in drifted["line"], drifted["line"]
     assert drifted["sensor_v3"]["pending"] == ["telemetry_proxy_server", "av_proxy_server"]
     would = summary.host_summary("dc01", mode="configure", check_mode=True, proxy=job_result(True, check_mode=True))
-    assert would["status"] == summary.WOULD_CHANGE and "fix: " in would["line"]
+    assert would["status"] == st.WOULD_CHANGE and "fix: " in would["line"]
     changed = summary.host_summary("dc01", mode="configure", proxy=job_result(True, mode="configure"))
-    assert changed["status"] == summary.CHANGED and "fix: " not in changed["line"]
+    assert changed["status"] == st.CHANGED and "fix: " not in changed["line"]
     assert "sensor v3: %s" % v3.NEXT_READ in changed["line"]
     synced = summary.host_summary("dc01", mode="check", proxy=job_result(False))
-    assert synced["status"] == summary.IN_SYNC and "fix" not in synced["line"] and "sensor v3:" not in synced["line"]
+    assert synced["status"] == st.IN_SYNC and "fix" not in synced["line"] and "sensor v3:" not in synced["line"]
