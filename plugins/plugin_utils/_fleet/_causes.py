@@ -68,4 +68,3 @@ class Causes:
             groups.setdefault(key, []).append(cause)
         ordered = sorted(groups.values(), key=lambda members: -len(members[0].hosts))
         return [CauseGroup(members, number) for number, members in enumerate(ordered, 1)]
-

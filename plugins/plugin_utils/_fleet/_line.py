@@ -159,4 +159,3 @@ def line(summary: dict) -> str:
     if summary.get("error"):
         parts.append("error: " + summary["error"])
     return "%s: %s" % (summary["host"], "; ".join(parts))
-

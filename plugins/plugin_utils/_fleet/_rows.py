@@ -56,4 +56,3 @@ def merge(sources) -> tuple:
                 del by_host[row["host"]]
             by_host[row["host"]] = row
     return Rows(by_host.values()), sorted(set(duplicates))
-

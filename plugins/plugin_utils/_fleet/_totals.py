@@ -79,4 +79,3 @@ def stats(rows: list) -> dict:
                                for r in rows if (r.get("connected") or {}).get("connected") not in (None, connected.NA)}
     out["totals"] = totals(rows)
     return out
-
