@@ -51,7 +51,7 @@ MAYBE_WRITTEN = "maybe_written"
 UNKNOWN = "unknown"
 NOT_TARGETED = "not_targeted"
 CELL_LABELS = dict(st.LABELS, **{WRITTEN: "written", MAYBE_WRITTEN: "maybe written", UNKNOWN: "unknown",
-                                      NOT_TARGETED: "not targeted"})
+                                 NOT_TARGETED: "not targeted"})
 CELL_CLASS = dict(STATUS_CLASS, **{WRITTEN: "change", MAYBE_WRITTEN: "bad", UNKNOWN: "off", NOT_TARGETED: "off"})
 IN_SYNC_STATES = ("identical", "equivalent")
 # Short names of the probe's outcomes (``_probe._outcomes.OUTCOMES``) for the page's narrow endpoint cells;
@@ -89,7 +89,6 @@ def _list(value) -> list:
 
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
-
 
 
 def _generic(text: str, host: str) -> str:

@@ -66,6 +66,7 @@ KNOWN = (
      "AATPSensor."),
 )
 
+
 def mask(text: str, secrets=()) -> str:
     """Credentials out of a log line: ``http://user:pass@proxy`` -> ``http://user:********@proxy``, the value of a
     password-like ``key=value``, and every given secret wherever it appears (:mod:`_common._redaction`)."""

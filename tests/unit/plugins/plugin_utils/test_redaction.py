@@ -19,8 +19,8 @@ def test_every_form_of_a_given_secret_is_redacted():
     text = "Basic user:%s, in a URL http://user:%s@proxy:8080" % (SECRET, "p%40ss%20w%2Frd")
     assert redaction.redact(text, [SECRET]) == "Basic user:********, in a URL http://user:********@proxy:8080"
     assert redaction.redact(None, [SECRET]) is None
-    assert redaction.scrub_secrets({"a": [SECRET, (SECRET,)], "n": 1}, [SECRET]) == {"a": ["********", ["********"]],
-                                                                                    "n": 1}
+    scrubbed = redaction.scrub_secrets({"a": [SECRET, (SECRET,)], "n": 1}, [SECRET])
+    assert scrubbed == {"a": ["********", ["********"]], "n": 1}
 
 
 def test_url_credentials_and_password_like_keys_are_masked():
