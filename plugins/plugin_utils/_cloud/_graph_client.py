@@ -27,7 +27,7 @@ What "well-behaved" means here, each with Microsoft's source:
   (``concepts/errors.md``); every failure becomes a :class:`GraphError` whose message names what was asked, the
   status, Graph's code and message, and the request id Microsoft support asks for.
 Secrets (the client secret, the assertion, the token, proxy passwords) are masked in every message with the
-collection's one masking rule (:func:`_probe._redaction.redact`).
+collection's one masking rule (:func:`_common._redaction.redact`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud._graph_transport import build_opener
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 
 USER_AGENT = "atp.sensor_proxy mdi_sensor_health"
 TOKEN_PATH = "/%s/oauth2/v2.0/token"

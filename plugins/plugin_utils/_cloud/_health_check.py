@@ -20,11 +20,11 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _gr
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_identity as graph_identity
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_transport as transport
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _sensor_health as health
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 
 POSITIVE = ("timeout", "total_timeout", "wait_interval")
 NOT_NEGATIVE = ("max_retries", "wait_timeout")
@@ -69,7 +69,7 @@ def sensor_health(args: dict, environ, hosts: dict, *, clock=time.monotonic, sle
     secrets += proxy_auth.credential_secrets(args["proxy"], args["proxy_username"], args["proxy_password"])
     secrets = [s for s in secrets if s]
     try:
-        return redaction.scrub(_read(args, hosts, who, login, root, proxy, secrets, clock, sleep), secrets)
+        return redaction.scrub_secrets(_read(args, hosts, who, login, root, proxy, secrets, clock, sleep), secrets)
     except UsageError as exc:
         raise UsageError(redaction.redact(str(exc), secrets)) from None
 

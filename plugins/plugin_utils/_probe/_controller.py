@@ -20,11 +20,11 @@ import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _issuer as issuer_check
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _libraries as libraries
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._libraries import (
     HAS_REQUESTS,
@@ -308,4 +308,4 @@ def probe_controller(
         return []
     with ThreadPoolExecutor(max_workers=min(64, len(endpoints)), thread_name_prefix="atp-probe") as pool:
         results = list(pool.map(lambda ep: _probe_one(ep, cfg), endpoints))
-    return redaction.scrub(results, secrets)
+    return redaction.scrub_secrets(results, secrets)

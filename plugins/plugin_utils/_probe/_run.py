@@ -7,13 +7,14 @@ Pure Python, no Ansible imports. It checks the options that only one side uses, 
 (:mod:`_probe._endpoints`), probes from the controller (:mod:`_probe._controller`) or from the host (engine
 ``script``: :mod:`_probe._facts`; engine ``win_uri``: :mod:`_probe._target`, then the controller-side issuer check of
 :mod:`_probe._issuer`), and turns the results into the documented summary and reports (:mod:`_probe._report`),
-every form of the proxy's password masked (:mod:`_probe._redaction`).
+every form of the proxy's password masked (:mod:`_common._redaction`).
 """
 
 from __future__ import annotations
 
 import time
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as controller
@@ -22,7 +23,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _fa
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _issuer as issuer_check
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as report
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _target as target
 
@@ -75,7 +75,7 @@ def probe_endpoints(args: dict, execute, *, account: str, become: bool, become_u
     """
     secrets = proxy_auth.credential_secrets(args["proxy"], args["proxy_username"], args["proxy_password"])
     try:
-        return redaction.scrub(_probe(args, execute, secrets, account, become, become_user, host, issuer_cache),
+        return redaction.scrub_secrets(_probe(args, execute, secrets, account, become, become_user, host, issuer_cache),
                                secrets)
     except outcomes.ProbeError as exc:
         raise UsageError(redaction.redact(str(exc), secrets)) from None
@@ -127,7 +127,7 @@ def _probe(args, execute, secrets, account, become, become_user, host, issuer_ca
             results = outcomes.direct_fallback(results, endpoints, proxy_auth.proxy_display(args["proxy"]))
         summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start,
                                    round_trips=len(execute.calls), modes=args["modes"], not_tested=not_tested)
-    summary = redaction.scrub(summary, secrets)
+    summary = redaction.scrub_secrets(summary, secrets)
     if args["report_json"]:
         summary["report_json"] = report.write_json_report(args["report_json"], host, summary)
     if args["report_junit"]:

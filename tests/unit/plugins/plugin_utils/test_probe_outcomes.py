@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as o
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._endpoints import Endpoint
 
 PING = Endpoint("mdi_workspace", "https://contososensorapi.atp.azure.com/tri/sensor/api/ping", "sensor_ping", "mdi")
@@ -115,7 +115,7 @@ def test_redact_every_form():
     assert redaction.redact(text, [secret]) == "a ******** b ******** c ********"
     # a secret given URL-quoted (as in a proxy URL) is found plain too
     assert redaction.redact("x %s" % secret, [quote(secret, safe="")]) == "x ********"
-    assert redaction.scrub({"a": [secret, {"b": secret}], "n": 1}, [secret]) == {"a": ["********", {"b": "********"}], "n": 1}
+    assert redaction.scrub_secrets({"a": [secret, {"b": secret}], "n": 1}, [secret]) == {"a": ["********", {"b": "********"}], "n": 1}
 
 
 def test_the_expected_issuers_are_those_of_each_cloud_unless_given():

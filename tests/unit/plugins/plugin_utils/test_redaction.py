@@ -5,10 +5,12 @@ probe, the Graph client, the sensor's logs, the sensor's URL messages, the fleet
 
 from __future__ import annotations
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_client as graph_client
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _rows as rows
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _redaction as probe_redaction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _controller as probe_controller
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _run as probe_run
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _logs as logs
 
@@ -39,8 +41,9 @@ def test_every_caller_masks_with_the_one_rule(monkeypatch):
     monkeypatch.setattr(redaction, "MASK", "<hidden>")
     assert logs.mask("2021-01-19 Error http://u:hunter2@proxy:8080 password=x " + SECRET, [SECRET]) == \
         "2021-01-19 Error http://u:<hidden>@proxy:8080 password=<hidden> <hidden>"
-    assert probe_redaction.redact("auth %s" % SECRET, [SECRET]) == "auth <hidden>"
-    assert probe_redaction.scrub({"e": [SECRET]}, [SECRET]) == {"e": ["<hidden>"]}
+    for probe_module in (probe_controller, probe_run, graph_client):
+        assert probe_module.redaction.redact("auth %s" % SECRET, [SECRET]) == "auth <hidden>"
+        assert probe_module.redaction.scrub_secrets({"e": [SECRET]}, [SECRET]) == {"e": ["<hidden>"]}
     row = rows.rows_of([{"host": "dc01", "status": "failed", "error": "via http://u:hunter2@proxy:8080",
                          "proxy_password": "hunter2"}])[0]
     assert (row["error"], row["proxy_password"]) == ("via http://u:<hidden>@proxy:8080", "<hidden>")
