@@ -1,5 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# One concern: this file is the module's documentation only (DOCUMENTATION, EXAMPLES, RETURN; the action plugin of the
+# same name runs it). Its length is the documented options and return values, which ansible-doc shows whole.
 
 DOCUMENTATION = r"""
 ---
