@@ -3,15 +3,17 @@
 """Action plugin for atp.sensor_proxy.win_mde_proxy: the Defender for Endpoint and Defender Antivirus proxy
 settings, backed up, written only where they differ, read back.
 
-Glue only: the settings, the validation and the plan are in plugin_utils/_mde/_settings.py; the backup, the one reg
-import, the win_http_proxy call, the read back and the rollback in _wininet/_registry_change.py.
+Glue only: it maps the task to :func:`plugin_utils._mde._run.run` (Args and Returns listed there), which validates
+(``_mde/_desired.py``, against ``_mde/_catalogue.py``), plans (``_mde/_plan.py``) and writes through
+``_wininet/_registry_change.py`` (the backup, the one reg import, the win_http_proxy call, the read back and the
+rollback).
 """
 
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.win_mde_proxy import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _run as mde
 
 
 class ActionModule(AtpAction):
@@ -22,6 +24,8 @@ class ActionModule(AtpAction):
     WHAT = "applying Defender for Endpoint proxy settings"
 
     def act(self, args, execute, task_vars):
+        """The task's arguments (checked against ``DOCUMENTATION``) -> :func:`_mde._run.run`'s result fields; the
+        backups are written by :meth:`uploader`, and ``winhttp_source=ie`` names the account of :meth:`_runs_as`."""
         host = task_vars.get("inventory_hostname", "host")
         return mde.run(execute, self.uploader(execute), args,
                        self.check_mode, host=host, runs_as=self._runs_as())

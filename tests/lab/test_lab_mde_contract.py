@@ -166,7 +166,7 @@ SCRIPT_DEFINED = "win_powershell: undocumented key result."
 def test_the_state_query_reads_the_mde_values_in_the_real_return_shape(lab):
     """win_mde_proxy reads every key in one ansible.windows.win_powershell run of _state_query.SCRIPT."""
     from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _state_query
-    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _plan as mde
 
     host = lab.host("dc01")
     host.set_value(DATA, "TelemetryProxyServer", "REG_SZ", "proxy.corp:8080")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _line as lines
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde_part
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _summary as mde_part
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _connected as connected
 
 

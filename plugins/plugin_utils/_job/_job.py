@@ -7,7 +7,7 @@ Pure logic with injected remote access (the ``atp.sensor_proxy.atp_proxy_job`` a
 
 1. one read-only state query (:mod:`_host._remote`): the WinINet keys (:mod:`_wininet._write`), the sensor's services,
    the SenseIdentity process, the policy, WinHTTP, Defender for Endpoint and readiness keys
-   (:func:`_sensor._discovery.discovery_reads`), the Defender for Endpoint settings (:func:`_mde._settings.reads`), the backup
+   (:func:`_sensor._discovery.discovery_reads`), the Defender for Endpoint settings (:func:`_mde._plan.reads`), the backup
    manifest and whether the connection user is an administrator;
 2. discovery (:func:`_sensor._discovery.discover`; a v2 sensor adds the ``slurp`` of its SensorConfiguration.json);
 3. the method (``atp_proxy_method``; ``auto``: :func:`_sensor._effective.auto_method`);
@@ -15,7 +15,7 @@ Pure logic with injected remote access (the ``atp.sensor_proxy.atp_proxy_job`` a
    under ``ProxySettingsPerUser=0``) or ``sensor_config`` (:func:`_sensor._change.run`); a v3 sensor (method
    ``mde``) gets its proxy where Set-MDISensorProxyConfiguration puts it (:mod:`_sensor._v3`), written in step 5;
 5. Defender for Endpoint, the v3 sensor's two static proxy values and the opt-in .NET TLS values
-   (:func:`_mde._settings.run`: one backup in their own folder, one write; the atp_proxy_mde_* values must agree with the
+   (:func:`_mde._run.run`: one backup in their own folder, one write; the atp_proxy_mde_* values must agree with the
    sensor's);
 6. the refresh: a running sensor keeps the proxy it read at start, so what a change needs is restarted, once
    (:func:`_sensor._restart.restart_plan`);
@@ -40,7 +40,10 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors i
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as mde_desired
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _plan as mde_plans
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _run as mde_run
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
@@ -53,6 +56,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _winhttp as winhttp
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _write as configure
 
 PREFIX = "atp_proxy_"
@@ -113,7 +117,7 @@ def problems(v: dict) -> list:
     opts = mde_options(v)
     if opts is not None:
         try:
-            mde.desired(opts, mde.namer(MDE_PREFIX))
+            mde_desired.desired(opts, mde.namer(MDE_PREFIX))
         except UsageError as exc:
             out.append(str(exc))
         if opts.get("winhttp_source") == "ie":
@@ -149,7 +153,7 @@ def reads(v: dict) -> dict:
     if opts is not None:
         ie = opts.get("winhttp_source") == "ie"
         # WinHTTP from ie is computed from the account's value as this run leaves it, not the caller's HKCU.
-        keys += [k for k in mde.reads(opts, mde.namer(MDE_PREFIX)) if not (ie and k == mde.CURRENT_USER_CONNECTIONS)]
+        keys += [k for k in mde_plans.reads(opts, mde.namer(MDE_PREFIX)) if not (ie and k == mde.CURRENT_USER_CONNECTIONS)]
         if ie:
             keys.append(accounts.connections_path(_ie_account(v)))
     keys.append(backup.MANIFEST_PATH)
@@ -234,7 +238,7 @@ def _log_files(v: dict, discovery: dict) -> list:
 
 
 def _sensor_v3(v: dict, discovery: dict, execute, snapshot, host: str) -> tuple:
-    """``(options for _mde.run, wanted URL or None, warnings)`` of a v3 sensor's proxy (method ``mde``): the
+    """``(options for _mde._run.run, wanted URL or None, warnings)`` of a v3 sensor's proxy (method ``mde``): the
     atp_proxy_mde_* options (or only the sensor's two values when Defender for Endpoint is not managed) with the
     values Set-MDISensorProxyConfiguration writes; checked before anything is written. ``(None, None, [])``
     for a restore (atp_proxy_source=backup): the restore playbook puts the backups back."""
@@ -255,7 +259,7 @@ def _sensor_v3(v: dict, discovery: dict, execute, snapshot, host: str) -> tuple:
                 "backup_dir": v.get(MDE_PREFIX + "backup_dir") or mde.DEFAULT_BACKUP_DIR,
                 "backup_keep": v.get(var("backup_keep")), "read_only": read_only(v), "name_prefix": MDE_PREFIX}
     opts["also"] = sensor_v3.wanted(url, sensor_v3.owner(v))
-    mde.desired(opts, mde.namer(MDE_PREFIX))  # one setting, one owner: a conflict stops here, nothing written
+    mde_desired.desired(opts, mde.namer(MDE_PREFIX))  # one setting, one owner: a conflict stops here, nothing written
     warning = sensor_v3.credentials_warning(v, host)
     return opts, url, [warning] if warning else []
 
@@ -309,7 +313,7 @@ def _written_machine(snapshot, the_plan, items: list) -> None:
     for entry in the_plan.settings if the_plan is not None else []:
         if not entry.changed:
             continue
-        wanted = mde.winhttp_bytes(entry.wanted) if entry.setting is mde.WINHTTP else entry.wanted
+        wanted = winhttp.winhttp_bytes(entry.wanted) if entry.setting is mde.WINHTTP else entry.wanted
         _patch(snapshot, entry.setting.path, entry.setting.value_name, entry.setting.reg_type, wanted)
     for item in items:
         _patch(snapshot, item.path, item.name, "REG_DWORD", item.wanted)
@@ -437,13 +441,13 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
                 _written_wininet(after, result)
             else:
                 _predicted_wininet(after, result)
-            ie_from = mde.copy_of(after.key(accounts.connections_path(sid)), accounts.label(sid))
+            ie_from = mde_plans.copy_of(after.key(accounts.connections_path(sid)), accounts.label(sid))
         try:
             if opts is not None:
-                mde_plan = mde.plan(execute, opts, snapshot.keys, mde.namer(MDE_PREFIX),
-                                    ie_from[1] if ie_from else str(snapshot.user.get("name") or ""))
-                mde_result = mde.run(execute, upload, opts, check_mode, snapshot=snapshot, host=host,
-                                     extra_items=machine_items, ie_from=ie_from, stamp=stamp)
+                mde_plan = mde_plans.plan(execute, opts, snapshot.keys, mde.namer(MDE_PREFIX),
+                                          ie_from[1] if ie_from else str(snapshot.user.get("name") or ""))
+                mde_result = mde_run.run(execute, upload, opts, check_mode, snapshot=snapshot, host=host,
+                                         extra_items=machine_items, ie_from=ie_from, stamp=stamp)
             else:
                 mde_result = _machine_change(execute, upload, machine_items, v, predicted, host, snapshot, stamp)
         except (ChangeError, ConnectionDropped) as exc:

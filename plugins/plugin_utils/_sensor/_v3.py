@@ -4,7 +4,7 @@
 about it.
 
 Pure Python, no Ansible imports and no remote access: the role's job (:mod:`_job._job`) writes these values through
-the Defender for Endpoint write path (:func:`_mde._settings.run`: one backup, one ``reg import``, read back, roll back).
+the Defender for Endpoint write path (:func:`_mde._run.run`: one backup, one ``reg import``, read back, roll back).
 Sources (docs/dev/sensor_sources.md, "Sensor v3.x"):
 
 * [DFI-3] the DefenderForIdentity module, ``Set-MDISensorProxyConfiguration`` when ``SenseIdentity`` runs:
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 
 URL_VARIABLE = config_plan.ROLE_VARIABLES["url"]
@@ -59,7 +59,7 @@ def av_value(url: str) -> str:
 
 
 def wanted(url: str | None, owner: str) -> list:
-    """What the sensor v3's proxy needs, as :class:`_mde._settings.Wanted` for ``options["also"]`` of :func:`_mde._settings.run`:
+    """What the sensor v3's proxy needs, as :class:`_mde._catalogue.Wanted` for ``options["also"]`` of :func:`_mde._run.run`:
     both values for ``url``, or both removed (``None``: ``atp_proxy_state: absent``)."""
     if url is None:
         return [mde.Wanted(setting, None, owner=owner) for setting in SETTINGS]

@@ -17,7 +17,11 @@ import pytest
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as desired_mod
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _plan as plans
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _run as runs
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _summary as summaries
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._winhttp import WinHttp
 from ansible_collections.atp.sensor_proxy.tests.unit.fakes.mde import MdeHost as Host
 from ansible_collections.atp.sensor_proxy.tests.unit.fakes.regfile import parse_reg_file as PARSE
 
@@ -97,19 +101,19 @@ def converged(host):
 def test_bad_input_names_the_role_variable_and_reads_nothing(options, variable, words):
     host = Host()
     with pytest.raises(UsageError) as err:
-        mde.plan(host, options, name=name)
+        plans.plan(host, options, name=name)
     message = str(err.value)
     assert message.startswith(variable + ": ") or message.startswith(variable + " "), message
     assert words in message and "Nothing was changed." in message
     assert host.calls == []  # validated before anything is read
     with pytest.raises(UsageError):
-        mde.run(host, host.upload, dict(options, name_prefix=PREFIX), check_mode=False)
+        runs.run(host, host.upload, dict(options, name_prefix=PREFIX), check_mode=False)
     assert host.calls == [] and host.reg == {}
 
 
 def test_without_a_prefix_the_option_is_named():
     with pytest.raises(UsageError, match=r"^av_proxy_server: 'proxy.corp:8080' has no http://"):
-        mde.desired(dict(BASE, av_proxy_server="proxy.corp:8080"))
+        desired_mod.desired(dict(BASE, av_proxy_server="proxy.corp:8080"))
 
 
 @pytest.mark.parametrize("options", [
@@ -119,30 +123,30 @@ def test_without_a_prefix_the_option_is_named():
 ])
 def test_credentials_are_refused_and_never_quoted(options):
     with pytest.raises(UsageError) as err:
-        mde.desired(options, name)
+        desired_mod.desired(options, name)
     message = str(err.value)
     assert "Secr3t" not in message and "alice" not in message, message
     assert "***@" in message and "credentials" in message
 
 
 def test_a_per_protocol_list_is_fine_for_winhttp_alone():
-    wanted = mde.desired({"proxy_server": "http=a.corp:1;https=b.corp:2", "telemetry": False})
-    expected = mde.WinHttp("http=a.corp:1;https=b.corp:2", None)
+    wanted = desired_mod.desired({"proxy_server": "http=a.corp:1;https=b.corp:2", "telemetry": False})
+    expected = WinHttp("http=a.corp:1;https=b.corp:2", None)
     assert [(w.setting.name, w.value) for w in wanted] == [("winhttp", expected)]
 
 
 def test_what_is_managed_by_default_and_what_is_opt_in():
-    names = [w.setting.name for w in mde.desired(BASE)]
+    names = [w.setting.name for w in desired_mod.desired(BASE)]
     assert names == ["winhttp", "telemetry_proxy_server", "disable_enterprise_auth_proxy", "prefer_static_proxy"]
-    assert "prefer_static_proxy" not in [w.setting.name for w in mde.desired(dict(BASE, prefer_static_proxy=False))]
+    assert "prefer_static_proxy" not in [w.setting.name for w in desired_mod.desired(dict(BASE, prefer_static_proxy=False))]
     # PreferStaticProxyForHttpRequest goes with the static proxy: without TelemetryProxyServer it is not set.
-    assert [w.setting.name for w in mde.desired(dict(BASE, telemetry=False))] == ["winhttp"]
-    everything = mde.desired(dict(BASE, av_proxy_server="https://proxy.corp:8443", av_proxy_pac_url="http://w/p.pac",
+    assert [w.setting.name for w in desired_mod.desired(dict(BASE, telemetry=False))] == ["winhttp"]
+    everything = desired_mod.desired(dict(BASE, av_proxy_server="https://proxy.corp:8443", av_proxy_pac_url="http://w/p.pac",
                                   av_proxy_bypass=["*.corp", "10.0.0.1"], av_disable_crl_check=True))
     assert {w.setting.name: w.value for w in everything if w.setting.name.startswith("av_")} == {
         "av_proxy_server": "https://proxy.corp:8443", "av_proxy_pac_url": "http://w/p.pac",
         "av_proxy_bypass": "*.corp;10.0.0.1", "av_ssl_options": 2}
-    only_av = mde.desired({"winhttp_source": "unmanaged", "telemetry": False, "av_proxy_pac_url": "http://w/p.pac"})
+    only_av = desired_mod.desired({"winhttp_source": "unmanaged", "telemetry": False, "av_proxy_pac_url": "http://w/p.pac"})
     assert [w.setting.name for w in only_av] == ["av_proxy_pac_url"]
 
 
@@ -151,7 +155,7 @@ def test_what_is_managed_by_default_and_what_is_opt_in():
 # ---------------------------------------------------------------------------
 def test_a_bare_host_gets_the_four_default_settings_in_one_read():
     host = Host()
-    plan = mde.plan(host, BASE, name=name)
+    plan = plans.plan(host, BASE, name=name)
     assert host.modules() == ["win_powershell"]  # one state query
     assert host.calls[0][1]["parameters"]["Key"] == [WINHTTP, DATA, ATP]
     assert plan.changed_settings == ["winhttp", "telemetry_proxy_server", "disable_enterprise_auth_proxy",
@@ -184,9 +188,9 @@ def test_a_bare_host_gets_the_four_default_settings_in_one_read():
 def test_a_converged_host_has_nothing_to_do_even_in_other_letter_case():
     host = Host()
     converged(host)
-    assert mde.plan(host, BASE).items == []
+    assert plans.plan(host, BASE).items == []
     host.set(WINHTTP, "WinHttpSettings", "REG_BINARY", WINHTTP_UPPER)
-    plan = mde.plan(host, BASE)
+    plan = plans.plan(host, BASE)
     assert plan.items == [] and plan.settings[0].current_text == "PROXY.CORP:8080, bypass <LOCAL>"
 
 
@@ -195,7 +199,7 @@ def test_only_what_differs_is_planned():
     converged(host)
     host.set(WINHTTP, "WinHttpSettings", "REG_BINARY", WINHTTP_DIRECT_OLD)  # direct, old strings kept
     host.set(DATA, "DisableEnterpriseAuthProxy", "REG_SZ", "1")  # right text, wrong type
-    plan = mde.plan(host, BASE)
+    plan = plans.plan(host, BASE)
     assert plan.changed_settings == ["winhttp", "disable_enterprise_auth_proxy"]
     assert plan.actions(True) == ["would set WinHTTP proxy: direct (no proxy) -> proxy.corp:8080, bypass <local>",
                                   "would set DisableEnterpriseAuthProxy: 1 (REG_SZ) -> 1"]
@@ -212,16 +216,16 @@ def test_values_the_caller_read_are_not_read_again():
               DATA.upper(): KeyRead(DATA, True, {
                   "telemetryproxyserver": RegValue("TelemetryProxyServer", "REG_SZ", None, "old.corp:3128"),
                   "disableenterpriseauthproxy": RegValue("DisableEnterpriseAuthProxy", "REG_DWORD", None, 1)})}
-    plan = mde.plan(host, BASE, values=values)
+    plan = plans.plan(host, BASE, values=values)
     assert host.calls[0][1]["parameters"]["Key"] == [ATP]  # only the key it lacked
     assert plan.changed_settings == ["telemetry_proxy_server", "prefer_static_proxy"]
     assert plan.reads == [ATP]
     values[ATP] = KeyRead(ATP, False)
     host.calls.clear()
-    assert mde.plan(host, BASE, values=values).changed_settings == ["telemetry_proxy_server", "prefer_static_proxy"]
+    assert plans.plan(host, BASE, values=values).changed_settings == ["telemetry_proxy_server", "prefer_static_proxy"]
     assert host.calls == []
-    assert mde.reads(BASE) == [WINHTTP, DATA, ATP]
-    assert mde.reads(dict(BASE, winhttp_source="ie", bypass=[])) == [WINHTTP, DATA, ATP, HKCU]
+    assert plans.reads(BASE) == [WINHTTP, DATA, ATP]
+    assert plans.reads(dict(BASE, winhttp_source="ie", bypass=[])) == [WINHTTP, DATA, ATP, HKCU]
 
 
 def test_defender_antivirus_settings():
@@ -230,7 +234,7 @@ def test_defender_antivirus_settings():
     host.set(DEFENDER, "ProxyServer", "REG_SZ", "http://old.corp:3128")
     options = dict(BASE, av_proxy_server="http://proxy.corp:8080", av_proxy_pac_url="https://wpad.corp/proxy.pac",
                    av_proxy_bypass=["*.corp", "<local>"], av_disable_crl_check=True)
-    plan = mde.plan(host, options)
+    plan = plans.plan(host, options)
     assert host.calls[0][1]["parameters"]["Key"] == [WINHTTP, DATA, ATP, DEFENDER, SPYNET]
     assert plan.actions(True) == [
         "would set Defender Antivirus ProxyServer: http://old.corp:3128 -> http://proxy.corp:8080",
@@ -249,7 +253,7 @@ def test_a_value_a_reg_file_cannot_restore_exactly_stops_the_change():
     host = Host()
     host.set(DATA, "TelemetryProxyServer", "REG_MULTI_SZ", ["proxy.corp:8080"])
     with pytest.raises(ChangeError, match="REG_MULTI_SZ, which a .reg backup cannot give back exactly"):
-        mde.plan(host, BASE)
+        plans.plan(host, BASE)
 
 
 # ---------------------------------------------------------------------------
@@ -262,7 +266,7 @@ def test_source_ie_predicts_what_win_http_proxy_copies():
     host = Host(user="NT AUTHORITY\\SYSTEM")
     converged(host)
     host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", WININET_SYSTEM)
-    plan = mde.plan(host, IE, name=name)
+    plan = plans.plan(host, IE, name=name)
     assert HKCU in host.calls[0][1]["parameters"]["Key"]
     assert plan.changed_settings == ["winhttp"]
     (item,) = plan.items
@@ -273,7 +277,7 @@ def test_source_ie_predicts_what_win_http_proxy_copies():
                            + b"*.corp".hex())
     assert item.verified(copied) and not item.verified(WINHTTP_PROXY)
     host.set(WINHTTP, "WinHttpSettings", "REG_BINARY", copied)
-    assert mde.plan(host, IE).items == []
+    assert plans.plan(host, IE).items == []
 
 
 def test_source_ie_refuses_what_win_http_proxy_would_fail_or_lose():
@@ -281,15 +285,15 @@ def test_source_ie_refuses_what_win_http_proxy_would_fail_or_lose():
     converged(host)
     with pytest.raises(UsageError, match=r"^atp_proxy_mde_winhttp_source: ie copies the WinINet proxy of NT AUTHORITY"
                                          r"\\LOCAL SERVICE, but that account has no DefaultConnectionSettings"):
-        mde.plan(host, IE, name=name)
+        plans.plan(host, IE, name=name)
     host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", WININET_PAC)
     with pytest.raises(UsageError, match=r"a PAC URL \(http://wpad.corp/wpad.dat\) without a proxy server"):
-        mde.plan(host, IE, name=name)
+        plans.plan(host, IE, name=name)
     host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", bytes.fromhex("46000000 02000000"))
     with pytest.raises(UsageError, match="is not a valid WinINet value"):
-        mde.plan(host, IE, name=name)
+        plans.plan(host, IE, name=name)
     host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", WININET_DIRECT)
-    plan = mde.plan(host, IE, name=name)
+    plan = plans.plan(host, IE, name=name)
     assert plan.changed_settings == ["winhttp"] and plan.settings[0].wanted_text == "direct (no proxy)"
     assert plan.warnings == ["NT AUTHORITY\\LOCAL SERVICE's WinINet setting is direct (no proxy): "
                              "atp_proxy_mde_winhttp_source=ie sets WinHTTP to direct"]
@@ -303,12 +307,12 @@ WRITERS = {"win_command", "win_http_proxy", "upload", "win_file", "win_owner", "
 
 def test_check_mode_and_read_only_write_nothing():
     host = Host()
-    result = mde.run(host, host.upload, dict(BASE), check_mode=True)
+    result = runs.run(host, host.upload, dict(BASE), check_mode=True)
     assert result["changed"] is True and result["changed_settings"][0] == "winhttp"
     assert result["actions"][1] == "would set TelemetryProxyServer: (absent) -> proxy.corp:8080"
     assert result["backup_file"] == "" and host.files == {} and host.reg == {}
     assert set(host.modules()) == {"win_powershell"} and len(host.calls) == 1
-    result = mde.run(host, host.upload, dict(BASE, read_only=True), check_mode=False)
+    result = runs.run(host, host.upload, dict(BASE, read_only=True), check_mode=False)
     assert result["changed"] is False and len(result["actions"]) == 4
     assert not WRITERS & set(host.modules()) and host.reg == {}
 
@@ -316,7 +320,7 @@ def test_check_mode_and_read_only_write_nothing():
 def test_a_converged_host_costs_one_state_query():
     host = Host()
     converged(host)
-    result = mde.run(host, host.upload, dict(BASE), check_mode=False)
+    result = runs.run(host, host.upload, dict(BASE), check_mode=False)
     assert result["changed"] is False and result["changed_settings"] == [] and host.modules() == ["win_powershell"]
     assert [s["current"] for s in result["settings"]] == ["proxy.corp:8080, bypass <local>", "proxy.corp:8080", "1", "1"]
 
@@ -324,7 +328,7 @@ def test_a_converged_host_costs_one_state_query():
 def test_not_an_administrator_changes_nothing():
     host = Host(admin=False, user="CORP\\helpdesk")
     with pytest.raises(ChangeError, match=r"^CORP\\helpdesk is not an enabled member of BUILTIN\\Administrators"):
-        mde.run(host, host.upload, dict(BASE), check_mode=False)
+        runs.run(host, host.upload, dict(BASE), check_mode=False)
     assert host.modules() == ["win_powershell"] and host.reg == {}
 
 
@@ -332,7 +336,7 @@ def test_a_change_is_backed_up_then_imported_once_then_winhttp_then_read_back():
     host = Host()
     host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
     host.set(WINHTTP, "WinHttpSettings", "REG_BINARY", WINHTTP_DIRECT)
-    result = mde.run(host, host.upload, dict(BASE), check_mode=False, host="dc01")
+    result = runs.run(host, host.upload, dict(BASE), check_mode=False, host="dc01")
     assert result["changed"] is True and result["verified"] is True
     assert result["written"] == ["winhttp", "telemetry_proxy_server", "disable_enterprise_auth_proxy",
                                  "prefer_static_proxy"]
@@ -366,7 +370,7 @@ def test_a_failed_win_http_proxy_rolls_the_registry_values_back():
     host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
     host.http_proxy_fails = True
     with pytest.raises(ChangeError) as err:
-        mde.run(host, host.upload, dict(BASE), check_mode=False)
+        runs.run(host, host.upload, dict(BASE), check_mode=False)
     assert "win_http_proxy failed" in str(err.value) and "restored to their previous" in str(err.value)
     assert host.get(DATA, "TelemetryProxyServer") == ("REG_SZ", "old.corp:3128")
     assert host.get(ATP, "PreferStaticProxyForHttpRequest") is None
@@ -378,20 +382,20 @@ def test_a_failed_win_http_proxy_rolls_the_registry_values_back():
 # The host summary and the one-line text
 # ---------------------------------------------------------------------------
 def test_summary_and_line_say_what_the_mde_step_did():
-    assert mde.summary(None)["configured"] is False and mde.line(None) == ""
+    assert summaries.summary(None)["configured"] is False and summaries.line(None) == ""
     host = Host()
     host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
-    checked = mde.run(host, host.upload, dict(BASE, prefer_static_proxy=False), check_mode=True)
-    found = mde.summary(checked)
+    checked = runs.run(host, host.upload, dict(BASE, prefer_static_proxy=False), check_mode=True)
+    found = summaries.summary(checked)
     assert found["configured"] and found["changed"] and not found["failed"]
     assert found["settings"][1] == {"name": "telemetry_proxy_server", "current": "old.corp:3128",
                                     "wanted": "proxy.corp:8080", "changed": True}
-    assert mde.line(checked) == ("MDE: would set WinHTTP proxy: (absent) -> proxy.corp:8080, bypass <local>; "
+    assert summaries.line(checked) == ("MDE: would set WinHTTP proxy: (absent) -> proxy.corp:8080, bypass <local>; "
                                  "would set TelemetryProxyServer: old.corp:3128 -> proxy.corp:8080; "
                                  "would set DisableEnterpriseAuthProxy: (absent) -> 1")
     converged(host)
-    assert mde.line(mde.run(host, host.upload, dict(BASE), check_mode=False)) == "MDE in sync (4 settings)"
+    assert summaries.line(runs.run(host, host.upload, dict(BASE), check_mode=False)) == "MDE in sync (4 settings)"
     failed = {"failed": True, "changed": False, "msg": "atp_proxy_mde_bypass: entry 2 is empty",
               "error": "atp_proxy_mde_bypass: entry 2 is empty"}
-    assert mde.line(failed) == "MDE failed: atp_proxy_mde_bypass: entry 2 is empty"
-    assert mde.summary(failed)["settings"] == [] and mde.summary(failed)["failed"] is True
+    assert summaries.line(failed) == "MDE failed: atp_proxy_mde_bypass: entry 2 is empty"
+    assert summaries.summary(failed)["settings"] == [] and summaries.summary(failed)["failed"] is True

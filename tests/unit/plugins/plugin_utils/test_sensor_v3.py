@@ -12,12 +12,15 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors i
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _settings as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as catalogue
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as desired_mod
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _plan as plans
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as v3
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._winhttp import WinHttp
 
 DATA = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection"
 DEFENDER = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender"
-NAME = mde.namer("atp_proxy_mde_")
+NAME = catalogue.namer("atp_proxy_mde_")
 OWNER = "the sensor v3's proxy (atp_proxy_settings.proxy_server)"
 SENSOR_ONLY = {"winhttp_source": "unmanaged", "telemetry": False}
 
@@ -52,7 +55,7 @@ def test_the_two_values_of_a_proxy_url(url, telemetry, defender):
 
 
 def test_a_direct_v3_host_gets_both_values_and_absent_removes_both():
-    plan = mde.plan(no_reads, dict(SENSOR_ONLY, also=v3.wanted("http://proxy.corp:8080", OWNER)), values(), NAME)
+    plan = plans.plan(no_reads, dict(SENSOR_ONLY, also=v3.wanted("http://proxy.corp:8080", OWNER)), values(), NAME)
     assert plan.changed_settings == ["telemetry_proxy_server", "av_proxy_server"]
     assert plan.actions(False) == [
         "set TelemetryProxyServer: (absent) -> proxy.corp:8080 (the sensor v3's proxy)",
@@ -63,38 +66,38 @@ def test_a_direct_v3_host_gets_both_values_and_absent_removes_both():
     assert plan.diff()[0]["after"] == "# TelemetryProxyServer (REG_SZ)\nproxy.corp:8080\n"
 
     converged = values("proxy.corp:8080", "http://proxy.corp:8080")
-    assert mde.plan(no_reads, dict(SENSOR_ONLY, also=v3.wanted("http://proxy.corp:8080", OWNER)), converged,
+    assert plans.plan(no_reads, dict(SENSOR_ONLY, also=v3.wanted("http://proxy.corp:8080", OWNER)), converged,
                     NAME).changed_settings == []
 
     clear = dict(SENSOR_ONLY, also=v3.wanted(None, "atp_proxy_state=absent"))
-    plan = mde.plan(no_reads, clear, converged, NAME)
+    plan = plans.plan(no_reads, clear, converged, NAME)
     assert plan.actions(True) == ["would remove TelemetryProxyServer: proxy.corp:8080 -> (absent) (the sensor v3's proxy)",
                                   "would remove Defender Antivirus ProxyServer: http://proxy.corp:8080 -> (absent) "
                                   "(the sensor v3's proxy)"]
     assert [(i.old, i.wanted) for i in plan.items] == [("proxy.corp:8080", None), ("http://proxy.corp:8080", None)]
     # each removed on its own: the one value left is removed, nothing to do when both are gone
-    assert mde.plan(no_reads, clear, values(defender="http://proxy.corp:8080"), NAME).changed_settings == \
+    assert plans.plan(no_reads, clear, values(defender="http://proxy.corp:8080"), NAME).changed_settings == \
         ["av_proxy_server"]
-    assert mde.plan(no_reads, clear, values(), NAME).changed_settings == []
+    assert plans.plan(no_reads, clear, values(), NAME).changed_settings == []
 
 
 def test_another_proxy_or_half_of_the_values_is_a_change():
     wanted = dict(SENSOR_ONLY, also=v3.wanted("http://proxy.corp:8080", OWNER))
-    assert mde.plan(no_reads, wanted, values("old.corp:3128", "http://old.corp:3128"), NAME).changed_settings == [
+    assert plans.plan(no_reads, wanted, values("old.corp:3128", "http://old.corp:3128"), NAME).changed_settings == [
         "telemetry_proxy_server", "av_proxy_server"]
-    assert mde.plan(no_reads, wanted, values("proxy.corp:8080"), NAME).changed_settings == ["av_proxy_server"]
+    assert plans.plan(no_reads, wanted, values("proxy.corp:8080"), NAME).changed_settings == ["av_proxy_server"]
 
 
 def test_agreeing_mde_options_own_the_value_and_it_is_written_once():
     options = {"proxy_server": "PROXY.corp:8080", "av_proxy_server": "http://proxy.corp:8080/",
                "also": v3.wanted("http://proxy.corp:8080", OWNER)}
-    got = [(w.setting.name, w.value, w.owner) for w in mde.desired(options, NAME)]
-    assert got == [("winhttp", mde.WinHttp("PROXY.corp:8080", None), ""),
+    got = [(w.setting.name, w.value, w.owner) for w in desired_mod.desired(options, NAME)]
+    assert got == [("winhttp", WinHttp("PROXY.corp:8080", None), ""),
                    ("telemetry_proxy_server", "PROXY.corp:8080", ""),
                    ("disable_enterprise_auth_proxy", 1, ""), ("prefer_static_proxy", 1, ""),
                    ("av_proxy_server", "http://proxy.corp:8080/", "")]
     # a URL without a port names the scheme's default port
-    assert len(mde.desired({"proxy_server": "proxy.corp:80", "also": v3.wanted("http://proxy.corp", OWNER)}, NAME)) == 5
+    assert len(desired_mod.desired({"proxy_server": "proxy.corp:80", "also": v3.wanted("http://proxy.corp", OWNER)}, NAME)) == 5
 
 
 @pytest.mark.parametrize("options, url, owner, words", [
@@ -111,7 +114,7 @@ def test_agreeing_mde_options_own_the_value_and_it_is_written_once():
 ], ids=["telemetry", "antivirus_scheme", "absent"])
 def test_a_conflict_names_both_variables(options, url, owner, words):
     with pytest.raises(UsageError) as caught:
-        mde.desired(dict(options, also=v3.wanted(url, owner)), NAME)
+        desired_mod.desired(dict(options, also=v3.wanted(url, owner)), NAME)
     text = str(caught.value)
     for word in words + ["one setting has one owner", "Nothing was changed"]:
         assert word in text, (word, text)

@@ -1,0 +1,99 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Defender for Endpoint write: one state query (unless the caller has one), the plan (:mod:`_plan`), then
+one change through :class:`_wininet._registry_change.Change`: backup in
+``before.reg`` under its own folder, one ``reg import``, ``win_http_proxy`` for WinHTTP, read back, roll back,
+prune. :func:`run` is the entry point of ``atp.sensor_proxy.win_mde_proxy`` and of the role's job.
+
+Pure Python, no Ansible imports; remote work goes through the injected executor (:mod:`_host._remote`).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
+    ChangeError,
+    ConnectionDropped,
+    Disconnected,
+)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue import (
+    CURRENT_USER_CONNECTIONS,
+    DEFAULT_BACKUP_DIR,
+    DEFAULT_KEEP,
+    namer,
+)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._plan import _explicit, lookup, plan, reads
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
+
+
+def _admin_check(user: dict) -> None:
+    """HKLM\\SOFTWARE\\Policies and WinHTTP need an enabled BUILTIN\\Administrators (the state query's answer)."""
+    if not user.get("administrator"):
+        raise ChangeError("%s is not an enabled member of BUILTIN\\Administrators (S-1-5-32-544), and the Defender "
+                          "policies under HKLM\\SOFTWARE\\Policies and the WinHTTP proxy need local administrator "
+                          "rights. Nothing was changed. Connect as an administrator, or use become with "
+                          "ansible.builtin.runas." % (user.get("name") or "The connection user"), changed=False)
+
+
+def run(execute, upload, options: dict, check_mode: bool, values: dict | None = None, host: str = "host",
+        runs_as: str = "", snapshot: remote.Snapshot | None = None, extra_items=(), ie_from: tuple | None = None,
+        stamp: str | None = None) -> dict:
+    """Everything ``atp.sensor_proxy.win_mde_proxy`` does; returns the result fields (raises the errors of
+    :mod:`_common._errors`).
+
+    One state query reads every key of :func:`reads` that ``values`` lacks, the backup manifest and whether the
+    caller is an administrator; :func:`plan` decides. ``upload(files, dest_dir)`` writes the two backup files (the
+    action binds it to :func:`_host._file_write.write`, one round trip). In check mode, or with ``read_only``, nothing is written: the result says what
+    would change (``read_only`` reports ``changed: false``, for a drift report).
+    """
+    name = namer(options.get("name_prefix") or "")
+    read_only = bool(options.get("read_only"))
+    predicted = check_mode or read_only
+    try:
+        paths = reads(options, name) + [backup.MANIFEST_PATH]
+        if snapshot is None or any(not snapshot.has(p) for p in paths if p != CURRENT_USER_CONNECTIONS or not ie_from):
+            snapshot = remote.read_state(execute, [p for p in paths if lookup(values, p) is None])
+        known = dict(values or {})
+        known.update(snapshot.keys)
+        runs_as = str(snapshot.user.get("name") or runs_as)
+        if ie_from:
+            known[CURRENT_USER_CONNECTIONS.lower()], runs_as = ie_from
+        the_plan = plan(execute, options, known, name, runs_as)
+        if ie_from:
+            _explicit(the_plan)
+        result = {"changed": False, "backup_file": "", "applied_file": "", "written": [], "pruned": [],
+                  "winhttp_copied_from": runs_as if options.get("winhttp_source") == "ie" else ""}
+        result.update(the_plan.to_result(predicted))
+        result["warnings"] = list(the_plan.warnings)
+        items = the_plan.items + list(extra_items)
+        if extra_items:
+            result["actions"] += [apply.sentence(i, predicted) for i in extra_items]
+            result["diff"] += [apply.diff_for(i) for i in extra_items]
+            result["backups"] += [i.to_result() for i in extra_items]
+            result["changed_settings"] += [i.label or i.name for i in extra_items]
+        if not items or predicted:
+            result["changed"] = bool(items) and not read_only
+            return result
+        _admin_check(snapshot.user)
+    except Disconnected as exc:
+        raise ConnectionDropped(
+            "The connection to the host dropped before anything was written (%s). Nothing was written to the "
+            "registry. A rerun compares first, so it finishes the change or reports the host in sync." % exc,
+            written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
+    keep = options.get("backup_keep")
+    manifest = lookup(known, backup.MANIFEST_PATH)
+    change = apply.Change(execute, upload, items, backup_dir=options.get("backup_dir") or DEFAULT_BACKUP_DIR,
+                          keep=DEFAULT_KEEP if keep is None else keep, manifest=backup.manifest_from(manifest),
+                          comment="atp.sensor_proxy backup of %s (Defender for Endpoint proxy settings)" % host,
+                          **({"when": stamp} if stamp else {}))
+    try:
+        done = change.run()
+    except (ChangeError, ConnectionDropped) as exc:
+        exc.details.update(changed_settings=result["changed_settings"], diff=result["diff"],
+                           settings=result["settings"], actions=result["actions"])
+        exc.details.setdefault("changed", bool(exc.details.get("written")))
+        raise
+    result.update(done)
+    result["warnings"] += change.warnings
+    return result
