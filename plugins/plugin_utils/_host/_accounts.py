@@ -120,6 +120,9 @@ ADMINISTRATORS_SID = "S-1-5-32-544"
 # compare, the backup, the reg import, the read back and the restore take it like one.
 MACHINE = "HKLM"
 MACHINE_NAME = "machine-wide"
+# The same key as the state query reads it and the results name it: the ProxySettingsPerUser=0 target, and the
+# home of the machine-wide WinHTTP proxy (WinHttpSettings, which ``netsh winhttp`` and win_http_proxy write).
+MACHINE_CONNECTIONS = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 _MACHINE_NAMES = ("hklm", "machine", "machine-wide", "hkey_local_machine")
 
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Defender for Endpoint and Defender Antivirus proxy settings Microsoft documents: where each value lives,
 its type and its source, the role-style options' defaults, and :class:`Wanted` (one setting and the value it
-should hold).
+should hold). The registry keys are stated here once; discovery (:mod:`_sensor._discovery`) reads the same keys.
 
 Pure Python, no Ansible imports, nothing read or written.
 
@@ -41,15 +41,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
+
 WINHTTP_MODULE = "ansible.windows.win_http_proxy"
 
-WINHTTP_PATH = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
+WINHTTP_PATH = accounts.MACHINE_CONNECTIONS  # [proxy]: netsh winhttp set proxy; the value is WinHttpSettings
 DATA_COLLECTION_PATH = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection"
 ATP_POLICY_PATH = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Advanced Threat Protection"
 DEFENDER_POLICY_PATH = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender"
 SPYNET_POLICY_PATH = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Spynet"
 # The WinINet setting win_http_proxy source=ie copies: the HKCU of whoever the task runs as.
-CURRENT_USER_CONNECTIONS = r"HKCU:\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
+CURRENT_USER_CONNECTIONS = accounts.connections_path(None)
 
 # A folder of its own: a restore of the WinINet backups ("the newest backup in backup_dir") must not pick an
 # MDE backup, and _backup.Manifest.in_dir matches by prefix, so it is a sibling of ...\backups, not a child.

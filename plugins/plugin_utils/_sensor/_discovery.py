@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import RemoteError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde_catalogue
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _effective as eff
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as checks
@@ -57,11 +58,11 @@ SENSOR_SIDS = (accounts.LOCAL_SERVICE.sid, accounts.SYSTEM.sid)
 
 POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\CurrentVersion\\Internet Settings"
 POLICY_VALUE = "ProxySettingsPerUser"
-MACHINE_CONNECTIONS = "HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections"
-WINHTTP_VALUE = "WinHttpSettings"
-ATP_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Advanced Threat Protection"
-DEFENDER_POLICY_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"
-DATACOLLECTION_KEY = "HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows\\DataCollection"
+MACHINE_CONNECTIONS = accounts.MACHINE_CONNECTIONS
+WINHTTP_VALUE = mde_catalogue.WINHTTP.value_name
+ATP_POLICY_KEY = mde_catalogue.ATP_POLICY_PATH
+DEFENDER_POLICY_KEY = mde_catalogue.DEFENDER_POLICY_PATH
+DATACOLLECTION_KEY = mde_catalogue.DATA_COLLECTION_PATH
 
 
 @dataclass(frozen=True, eq=False)
