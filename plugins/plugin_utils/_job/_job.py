@@ -445,9 +445,9 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> 
         try:
             if opts is not None:
                 mde_plan = mde_plans.plan(execute, opts, snapshot.keys, mde.namer(MDE_PREFIX),
-                                          ie_from[1] if ie_from else str(snapshot.user.get("name") or ""))
+                                          str(snapshot.user.get("name") or ""), ie_from=ie_from)
                 mde_result = mde_run.run(execute, upload, opts, check_mode, snapshot=snapshot, host=host,
-                                         extra_items=machine_items, ie_from=ie_from, stamp=stamp)
+                                         extra_items=machine_items, ie_from=ie_from, stamp=stamp, the_plan=mde_plan)
             else:
                 mde_result = _machine_change(execute, upload, machine_items, v, predicted, host, snapshot, stamp)
         except (ChangeError, ConnectionDropped) as exc:

@@ -7,7 +7,7 @@ differs, a decoded diff and one sentence per change.
 Pure Python, no Ansible imports; the keys the plan needs (:func:`reads`) come from the caller's state query, and
 the ones it lacks are read here in one more (:func:`_host._remote.read_state`). ``winhttp_source=ie`` is planned
 as ``win_http_proxy source: ie`` would set it ([winhttp] in :mod:`_catalogue`): from the WinINet value of the
-account the task runs as, or of another account the caller names (``ie_from`` of :func:`_run.run`, :func:`copy_of`).
+account the task runs as, or of another account the caller names (``ie_from``, :func:`copy_of`).
 """
 
 from __future__ import annotations
@@ -142,6 +142,7 @@ class Plan:
     settings: list = field(default_factory=list)  # [SettingPlan], in SETTINGS order
     warnings: list = field(default_factory=list)
     reads: list = field(default_factory=list)  # the keys read from the host (round trips), in order
+    runs_as: str = ""  # the account whose WinINet setting winhttp_source=ie copies (the account the task runs as)
 
     @property
     def items(self) -> list:
@@ -186,26 +187,35 @@ def _restorable(setting: Setting, value: remote.RegValue | None):
 def reads(options: dict, name=None) -> list:
     """Every registry key :func:`plan` needs for these options (validated first), for ONE state query: a caller
     that reads other keys too (the role's job) adds these to its own query and passes the result as ``values``."""
-    wanted = desired(options, name)
+    return _paths(desired(options, name))
+
+
+def _paths(wanted: list) -> list:
     paths = list(dict.fromkeys(w.setting.path for w in wanted))
     if any(w.value is FROM_IE for w in wanted):
         paths.append(CURRENT_USER_CONNECTIONS)
     return paths
 
 
-def plan(execute, options: dict, values: dict | None = None, name=None, runs_as: str = "") -> Plan:
-    """What differs between the host and the wanted settings (:func:`desired`): the ``_wininet._registry_change.Pending`` items,
-    a decoded diff and one sentence per change.
+def plan(execute, options: dict, values: dict | None = None, name=None, runs_as: str = "",
+         ie_from: tuple | None = None) -> Plan:
+    """What differs between the host and the wanted settings (:func:`desired`): the
+    ``_wininet._registry_change.Pending`` items, a decoded diff and one sentence per change.
 
     ``values``: ``{path: _remote.KeyRead}`` the caller already read (a ``_remote.Snapshot``'s ``keys`` will do);
     the keys of :func:`reads` it lacks are read here in one state query (:func:`_remote.read_state`), none when it
-    has them all. ``runs_as`` names the account the task runs as, for ``winhttp_source=ie``. Options are validated
-    before anything is read. The items can join another change (``_wininet._write.run(extra_items=...)``): they carry
-    their own backup value, and WinHTTP is written by ``win_http_proxy`` (``write_with``) and verified decoded.
+    has them all. ``runs_as`` names the account the task runs as, for ``winhttp_source=ie``; ``ie_from``
+    (:func:`copy_of`) plans it from another account's WinINet value instead, written as the explicit proxy and
+    bypass it holds (:func:`_explicit`). Options are validated, once, before anything is read. The items can join
+    another change (``_wininet._write.run(extra_items=...)``): they carry their own backup value, and WinHTTP is
+    written by ``win_http_proxy`` (``write_with``) and verified decoded. :func:`_run.run` writes this plan.
     """
     name = name or namer("")
     wanted = desired(options, name)
-    paths = reads(options, name)
+    paths = _paths(wanted)
+    if ie_from:
+        values = {k: v for k, v in (values or {}).items() if k.lower() != CURRENT_USER_CONNECTIONS.lower()}
+        values[CURRENT_USER_CONNECTIONS.lower()], runs_as = ie_from
     result = Plan()
     keys = {}
     missing = []
@@ -261,11 +271,14 @@ def plan(execute, options: dict, values: dict | None = None, name=None, runs_as:
                     None, setting.path, setting.value_name, _restorable(setting, found),
                     "missing" if found is None else "different", target, key=setting.reg_key, label=setting.name)
         result.settings.append(entry)
+    result.runs_as = runs_as
+    if ie_from:
+        _explicit(result)
     return result
 
 
 def copy_of(key: remote.KeyRead, account: str) -> tuple:
-    """``(key, runs_as)`` for :func:`_run.run`'s ``ie_from``: WinHTTP from ``account``'s WinINet value as ``key`` holds
+    """``(key, runs_as)`` for the ``ie_from`` of :func:`plan` (and of :func:`_run.run`): WinHTTP from ``account``'s WinINet value as ``key`` holds
     it (a caller that knows what its own run leaves there, like the role's job, builds that key)."""
     return remote.KeyRead(CURRENT_USER_CONNECTIONS, key.exists, dict(key.values), [], key.hive_loaded), account
 

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Defender for Endpoint write: one state query (unless the caller has one), the plan (:mod:`_plan`), then
-one change through :class:`_wininet._registry_change.Change`: backup in
+"""The Defender for Endpoint write: one state query (unless the caller has one), the plan (:mod:`_plan`, or the
+one the caller already made), then one change through :class:`_wininet._registry_change.Change`: backup in
 ``before.reg`` under its own folder, one ``reg import``, ``win_http_proxy`` for WinHTTP, read back, roll back,
 prune. :func:`run` is the entry point of ``atp.sensor_proxy.win_mde_proxy`` and of the role's job.
 
@@ -23,7 +23,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue i
     DEFAULT_KEEP,
     namer,
 )
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._plan import _explicit, lookup, plan, reads
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._plan import Plan, lookup, plan, reads
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
 
 
@@ -38,30 +38,45 @@ def _admin_check(user: dict) -> None:
 
 def run(execute, upload, options: dict, check_mode: bool, values: dict | None = None, host: str = "host",
         runs_as: str = "", snapshot: remote.Snapshot | None = None, extra_items=(), ie_from: tuple | None = None,
-        stamp: str | None = None) -> dict:
-    """Everything ``atp.sensor_proxy.win_mde_proxy`` does; returns the result fields (raises the errors of
-    :mod:`_common._errors`).
+        stamp: str | None = None, the_plan: Plan | None = None) -> dict:
+    """Everything ``atp.sensor_proxy.win_mde_proxy`` does: plan (unless given), back up, write, verify.
 
-    One state query reads every key of :func:`reads` that ``values`` lacks, the backup manifest and whether the
-    caller is an administrator; :func:`plan` decides. ``upload(files, dest_dir)`` writes the two backup files (the
-    action binds it to :func:`_host._file_write.write`, one round trip). In check mode, or with ``read_only``, nothing is written: the result says what
-    would change (``read_only`` reports ``changed: false``, for a drift report).
+    Args:
+        execute: the remote executor (:mod:`_host._remote`): ``execute(module, args)`` -> the module's result.
+        upload: ``upload(files, dest_dir)`` writes the two backup files (the action binds it to
+            :func:`_host._file_write.write`, one round trip).
+        options: the module's options (``DOCUMENTATION`` of ``win_mde_proxy``; the role passes ``name_prefix``
+            ``atp_proxy_mde_`` so that errors name its variables, and ``also``, the sensor v3's values).
+        check_mode: predict only; with ``options["read_only"]`` too, and then ``changed`` stays false (a drift
+            report).
+        values: ``{path: _remote.KeyRead}`` already read; host: the name in the backup's comment; runs_as: the
+            account the task runs as (for ``winhttp_source=ie``, when the state query does not name it).
+        snapshot: the caller's state query (:class:`_host._remote.Snapshot`); read again only for what it lacks.
+        extra_items: more ``Pending`` writes joining the same backup and ``reg import`` (the .NET TLS values).
+        ie_from: ``(key, account)`` from :func:`_plan.copy_of`: WinHTTP from that account's WinINet value.
+        stamp: the backup's time stamp (one per run of the role).
+        the_plan: the :class:`_plan.Plan` the caller made with :func:`_plan.plan` for these same options, values
+            and ``ie_from``; it is written as it is, not planned again.
+
+    Returns:
+        The result fields: ``changed``, ``settings``, ``changed_settings``, ``actions``, ``diff``, ``backups``,
+        ``backup_file``, ``applied_file``, ``written``, ``pruned``, ``winhttp_copied_from``, ``warnings``.
+
+    Raises the errors of :mod:`_common._errors`: :class:`UsageError` (bad options, nothing read),
+    :class:`ChangeError` and :class:`ConnectionDropped` (with what was written and where the backup is).
     """
     name = namer(options.get("name_prefix") or "")
     read_only = bool(options.get("read_only"))
     predicted = check_mode or read_only
     try:
-        paths = reads(options, name) + [backup.MANIFEST_PATH]
+        paths = [backup.MANIFEST_PATH] if the_plan is not None else reads(options, name) + [backup.MANIFEST_PATH]
         if snapshot is None or any(not snapshot.has(p) for p in paths if p != CURRENT_USER_CONNECTIONS or not ie_from):
             snapshot = remote.read_state(execute, [p for p in paths if lookup(values, p) is None])
         known = dict(values or {})
         known.update(snapshot.keys)
-        runs_as = str(snapshot.user.get("name") or runs_as)
-        if ie_from:
-            known[CURRENT_USER_CONNECTIONS.lower()], runs_as = ie_from
-        the_plan = plan(execute, options, known, name, runs_as)
-        if ie_from:
-            _explicit(the_plan)
+        if the_plan is None:
+            the_plan = plan(execute, options, known, name, str(snapshot.user.get("name") or runs_as), ie_from=ie_from)
+        runs_as = the_plan.runs_as
         result = {"changed": False, "backup_file": "", "applied_file": "", "written": [], "pruned": [],
                   "winhttp_copied_from": runs_as if options.get("winhttp_source") == "ie" else ""}
         result.update(the_plan.to_result(predicted))
