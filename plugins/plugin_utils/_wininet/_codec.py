@@ -17,10 +17,19 @@ length-prefixed)::
     ..  detection cache  whatever follows, filled by WPAD; kept byte for byte
 
 ``WinHttpSettings`` (``netsh winhttp``) uses the same header with version 0x28,
-two strings (proxy, bypass) and no PAC URL; :func:`decode_winhttp` reads it.
+two strings (proxy, bypass) and no PAC URL; :func:`decode_winhttp` reads it
+(:mod:`_winhttp` turns it into what ``win_http_proxy`` sees and sets).
 
 Every malformed input raises :class:`WinInetCodecError` (a ``ValueError``),
 whose message names the byte offset and the problem. Nothing else escapes.
+
+One concern: the value format, both ways. Reading (the input forms, the layout,
+the effective settings, one line of text) and writing (the strings a value can
+hold, checked before they are encoded: single-byte ASCII, ``host:port``, the
+flags they imply) are the two sides of the same layout. It stays one file over
+450 lines because the lab loads it by path (``tests/lab/state.py`` ``CODEC_PATH``)
+as the stand-in for Windows' own reading and writing of the value, in processes
+where the collection is not importable: it imports only the standard library.
 """
 
 from __future__ import annotations
