@@ -48,21 +48,21 @@ def problem(name, option: str, message: str) -> UsageError:
 def _validate_mde_proxy(text, name, telemetry: bool) -> str:
     if isinstance(text, str) and "@" in text:
         raise problem(name, "proxy_server", "%r contains credentials (user:password@); TelemetryProxyServer and the "
-                       "WinHTTP proxy take host:port only, and proxy authentication breaks Defender for Endpoint "
-                       "connectivity (configure-device-connectivity.md): let the proxy allow the device anonymously"
-                       % _masked(text.strip()))
+                      "WinHTTP proxy take host:port only, and proxy authentication breaks Defender for Endpoint "
+                      "connectivity (configure-device-connectivity.md): let the proxy allow the device anonymously"
+                      % _masked(text.strip()))
     if isinstance(text, str) and "://" in text:
         raise problem(name, "proxy_server", "%r has a URL scheme; TelemetryProxyServer and netsh winhttp set proxy take "
-                       "servername:port or ip:port without http://, for example proxy.corp.example:8080"
-                       % text.strip())
+                      "servername:port or ip:port without http://, for example proxy.corp.example:8080"
+                      % text.strip())
     try:
         proxy = wininet.validate_proxy_server(text, name("proxy_server"))
     except wininet.WinInetSettingsError as exc:
         raise UsageError("%s. Nothing was changed." % exc) from None
     if telemetry and ("=" in proxy or ";" in proxy):
         raise problem(name, "proxy_server", "%r is a per-protocol list, but TelemetryProxyServer takes one "
-                       "servername:port or ip:port (configure-proxy-internet.md); give one host:port such as "
-                       "proxy.corp.example:8080, or set %s=false" % (proxy, name("telemetry")))
+                      "servername:port or ip:port (configure-proxy-internet.md); give one host:port such as "
+                      "proxy.corp.example:8080, or set %s=false" % (proxy, name("telemetry")))
     return proxy
 
 
@@ -83,17 +83,17 @@ def _validate_av_proxy(text, name) -> str:
     text = text.strip()
     if "@" in text:
         raise problem(name, option, "%r contains credentials (user:password@); Defender Antivirus ProxyServer takes "
-                       "no user or password, and proxy authentication breaks Defender for Endpoint connectivity "
-                       "(configure-device-connectivity.md): let the proxy allow the device anonymously"
-                       % _masked(text))
+                      "no user or password, and proxy authentication breaks Defender for Endpoint connectivity "
+                      "(configure-device-connectivity.md): let the proxy allow the device anonymously"
+                      % _masked(text))
     match = _URL.match(text)
     if not match:
         raise problem(name, option, "%r has no http:// or https:// scheme; Defender Antivirus needs a URL such as "
-                       "http://%s (configure-proxy-internet.md: \"The URL must have either http:// or https://\")"
-                       % (text, text or "proxy.corp.example:8080"))
+                      "http://%s (configure-proxy-internet.md: \"The URL must have either http:// or https://\")"
+                      % (text, text or "proxy.corp.example:8080"))
     if match.group("scheme").lower() not in ("http", "https"):
         raise problem(name, option, "%r uses the scheme %r; Defender Antivirus takes http:// or https:// only, for "
-                       "example http://proxy.corp.example:8080" % (text, match.group("scheme")))
+                      "example http://proxy.corp.example:8080" % (text, match.group("scheme")))
     host_port = match.group("rest").rstrip("/")
     wrong = any(c in host_port for c in "=;/")
     if not wrong:
@@ -103,7 +103,7 @@ def _validate_av_proxy(text, name) -> str:
             wrong = True
     if wrong:
         raise problem(name, option, "%r is not http(s)://<server name or ip>:<port>, the format "
-                       "configure-proxy-internet.md gives (for example http://10.0.0.6:8080)" % text)
+                      "configure-proxy-internet.md gives (for example http://10.0.0.6:8080)" % text)
     return text
 
 
@@ -114,13 +114,13 @@ def _validate_pac_url(text, name) -> str:
     text = text.strip()
     if "@" in text.split("?", 1)[0]:
         raise problem(name, option, "%r contains credentials (user:password@); give the PAC file's URL without them"
-                       % _masked(text))
+                      % _masked(text))
     match = _URL.match(text)
     if not match or match.group("scheme").lower() not in ("http", "https") or not match.group("rest") \
             or match.group("rest").startswith("/"):
         raise problem(name, option, "%r is not an http:// or https:// URL (for example "
-                       "http://wpad.corp.example/proxy.pac); Defender Antivirus fetches the .pac file over HTTP(S)"
-                       % text)
+                      "http://wpad.corp.example/proxy.pac); Defender Antivirus fetches the .pac file over HTTP(S)"
+                      % text)
     try:
         text.encode("ascii")
     except UnicodeEncodeError:
@@ -171,8 +171,8 @@ def desired(options: dict, name=None) -> list:
 
     if bypass and source != "proxy_server":
         raise problem(name, "bypass", "only used with %s=proxy_server (win_http_proxy takes a bypass list or "
-                       "source=ie, not both: win_http_proxy.ps1 mutually_exclusive bypass/source); it is %s"
-                       % (name("winhttp_source"), source))
+                      "source=ie, not both: win_http_proxy.ps1 mutually_exclusive bypass/source); it is %s"
+                      % (name("winhttp_source"), source))
     if source == "proxy_server":
         joined = ";".join(bypass) or None  # win_http_proxy.ps1 line 64: $bypass -join ';'
         out.append(Wanted(WINHTTP, WinHttp(proxy, joined), {"proxy": proxy, "bypass": list(bypass)}))
@@ -190,7 +190,7 @@ def desired(options: dict, name=None) -> list:
     av_bypass = _validate_bypass(opts["av_proxy_bypass"], name, "av_proxy_bypass")
     if av_bypass and not (av_proxy or pac):
         raise problem(name, "av_proxy_bypass", "is set but %s and %s are empty; a bypass list only applies to a "
-                       "proxy" % (name("av_proxy_server"), name("av_proxy_pac_url")))
+                      "proxy" % (name("av_proxy_server"), name("av_proxy_pac_url")))
     if av_proxy:
         out.append(Wanted(AV_PROXY_SERVER, av_proxy))
     if pac:
@@ -246,8 +246,8 @@ def merged(own: list, also, name=None) -> list:
         leave = ("set %s: false" % name(options[-1])) if len(options) > 1 else ("leave %s empty" % name(options[0]))
         fix = ("give both the same proxy, or " if extra.value is not None else "") + leave
         raise problem(name, option, "sets %s to %r, but %s %s: one setting has one owner. To fix it, %s to leave "
-                       "%s to the sensor"
-                       % (extra.setting.label, same.value, extra.owner or "another part of the run", wants, fix,
+                      "%s to the sensor"
+                      % (extra.setting.label, same.value, extra.owner or "another part of the run", wants, fix,
                           extra.setting.label))
     order = {setting.name: i for i, setting in enumerate(SETTINGS)}
     return sorted(out, key=lambda w: order[w.setting.name])

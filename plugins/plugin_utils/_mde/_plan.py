@@ -45,17 +45,17 @@ def winhttp_from_ie(key: remote.KeyRead, name, runs_as: str) -> tuple:
     value = key.get("DefaultConnectionSettings") if key.exists else None
     if value is None or value.data is None:
         raise problem(name, "winhttp_source", "ie copies the WinINet proxy of %s, but that account has no "
-                       "DefaultConnectionSettings (%s), so win_http_proxy would fail "
-                       "(WinHttpGetIEProxyConfigForCurrentUser finds no Internet Explorer proxy settings). Set that "
-                       "account's WinINet proxy first (the MDI step sets SYSTEM's), run the task as another account "
-                       "(become_user), or use %s=proxy_server" % (who, CURRENT_USER_CONNECTIONS,
-                                                                  name("winhttp_source")))
+                      "DefaultConnectionSettings (%s), so win_http_proxy would fail "
+                      "(WinHttpGetIEProxyConfigForCurrentUser finds no Internet Explorer proxy settings). Set that "
+                      "account's WinINet proxy first (the MDI step sets SYSTEM's), run the task as another account "
+                      "(become_user), or use %s=proxy_server" % (who, CURRENT_USER_CONNECTIONS,
+                                                                 name("winhttp_source")))
     try:
         settings = wininet.decode(value.data)
     except wininet.WinInetCodecError as exc:
         raise problem(name, "winhttp_source", "ie copies the WinINet proxy of %s, but its DefaultConnectionSettings "
-                       "is not a valid WinINet value (%s); fix it, or use %s=proxy_server"
-                       % (who, exc, name("winhttp_source"))) from None
+                      "is not a valid WinINet value (%s); fix it, or use %s=proxy_server"
+                      % (who, exc, name("winhttp_source"))) from None
     flags = settings.flags
     if flags["proxy"] and settings.proxy_server:
         return WinHttp(settings.proxy_server, settings.bypass_string or None), []
@@ -63,10 +63,10 @@ def winhttp_from_ie(key: remote.KeyRead, name, runs_as: str) -> tuple:
                                   ("automatic detection (WPAD)", flags["auto_detect"])) if on]
     if lost:
         raise problem(name, "winhttp_source", "ie copies only the proxy server and bypass list of %s's WinINet "
-                       "setting (win_http_proxy documents: \"Only IE's proxy URL and bypass list will be imported\"), "
-                       "and that account uses %s without a proxy server, so WinHTTP would be set to direct. Use "
-                       "%s=proxy_server with the proxy the PAC file returns"
-                       % (who, " and ".join(lost), name("winhttp_source")))
+                      "setting (win_http_proxy documents: \"Only IE's proxy URL and bypass list will be imported\"), "
+                      "and that account uses %s without a proxy server, so WinHTTP would be set to direct. Use "
+                      "%s=proxy_server with the proxy the PAC file returns"
+                      % (who, " and ".join(lost), name("winhttp_source")))
     return WinHttp(None, None), ["%s's WinINet setting is direct (no proxy): %s=ie sets WinHTTP to direct" % (
         who, name("winhttp_source"))]
 
@@ -278,8 +278,9 @@ def plan(execute, options: dict, values: dict | None = None, name=None, runs_as:
 
 
 def copy_of(key: remote.KeyRead, account: str) -> tuple:
-    """``(key, runs_as)`` for the ``ie_from`` of :func:`plan` (and of :func:`_run.run`): WinHTTP from ``account``'s WinINet value as ``key`` holds
-    it (a caller that knows what its own run leaves there, like the role's job, builds that key)."""
+    """``(key, runs_as)`` for the ``ie_from`` of :func:`plan` (and of :func:`_run.run`): WinHTTP from
+    ``account``'s WinINet value as ``key`` holds it (a caller that knows what its own run leaves there, like the
+    role's job, builds that key)."""
     return remote.KeyRead(CURRENT_USER_CONNECTIONS, key.exists, dict(key.values), [], key.hive_loaded), account
 
 
