@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue, read_state
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as desired_mod
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _plan as plans
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _run as runs
@@ -399,3 +399,46 @@ def test_summary_and_line_say_what_the_mde_step_did():
               "error": "atp_proxy_mde_bypass: entry 2 is empty"}
     assert summaries.line(failed) == "MDE failed: atp_proxy_mde_bypass: entry 2 is empty"
     assert summaries.summary(failed)["settings"] == [] and summaries.summary(failed)["failed"] is True
+
+
+# ---------------------------------------------------------------------------
+# One plan per run: the role's job plans (with the account WinHTTP copies) and run() writes that plan
+# ---------------------------------------------------------------------------
+def test_a_given_plan_is_written_without_planning_or_reading_again(monkeypatch):
+    host = Host()
+    host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
+    snapshot = read_state(host, [WINHTTP, DATA, ATP, MANIFEST])  # the caller's one state query
+    the_plan = plans.plan(host, BASE, snapshot.keys)
+    assert host.modules() == ["win_powershell"]  # planned from the caller's query: nothing more was read
+
+    def planned_again(*args, **kwargs):
+        raise AssertionError("run() planned again")
+
+    monkeypatch.setattr(runs, "plan", planned_again)
+    monkeypatch.setattr(plans, "plan", planned_again)
+    result = runs.run(host, host.upload, dict(BASE), check_mode=False, snapshot=snapshot, the_plan=the_plan)
+    assert result["written"] == ["winhttp", "telemetry_proxy_server", "disable_enterprise_auth_proxy",
+                                 "prefer_static_proxy"]
+    assert host.get(DATA, "TelemetryProxyServer") == ("REG_SZ", "proxy.corp:8080")
+    # the second state query is the write path's read back, after the write: none before it
+    assert host.modules()[1] == "win_file" and host.modules().count("win_powershell") == 2
+
+
+def test_winhttp_from_another_account_is_planned_once_with_its_values():
+    host = Host(user="CORP\\ansible-admin")
+    converged(host)
+    host.set(HKCU, "DefaultConnectionSettings", "REG_BINARY", WININET_DIRECT)  # the connection user's: not used
+    snapshot = read_state(host, [WINHTTP, DATA, ATP, MANIFEST])
+    system = KeyRead(r"HKU:\S-1-5-18\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections", True,
+                     {"defaultconnectionsettings": RegValue("DefaultConnectionSettings", "REG_BINARY", WININET_SYSTEM)})
+    ie_from = plans.copy_of(system, "LocalSystem (S-1-5-18)")
+    the_plan = plans.plan(host, IE, snapshot.keys, name, "CORP\\ansible-admin", ie_from=ie_from)
+    assert host.modules() == ["win_powershell"]  # the account's value came with ie_from: no read of HKCU
+    assert the_plan.runs_as == "LocalSystem (S-1-5-18)" and the_plan.changed_settings == ["winhttp"]
+    (item,) = the_plan.items
+    # win_http_proxy source=ie would copy the connection user's setting, so the account's values are explicit
+    assert item.write_with == ("ansible.windows.win_http_proxy", {"proxy": "sys.corp:8080", "bypass": ["*.corp"]})
+    result = runs.run(host, host.upload, dict(IE, name_prefix=PREFIX), check_mode=True, snapshot=snapshot,
+                      ie_from=ie_from, the_plan=the_plan)
+    assert result["winhttp_copied_from"] == "LocalSystem (S-1-5-18)" and result["changed_settings"] == ["winhttp"]
+    assert host.modules() == ["win_powershell"]
