@@ -142,7 +142,7 @@ def test_what_is_managed_by_default_and_what_is_opt_in():
     # PreferStaticProxyForHttpRequest goes with the static proxy: without TelemetryProxyServer it is not set.
     assert [w.setting.name for w in desired_mod.desired(dict(BASE, telemetry=False))] == ["winhttp"]
     everything = desired_mod.desired(dict(BASE, av_proxy_server="https://proxy.corp:8443", av_proxy_pac_url="http://w/p.pac",
-                                  av_proxy_bypass=["*.corp", "10.0.0.1"], av_disable_crl_check=True))
+                                          av_proxy_bypass=["*.corp", "10.0.0.1"], av_disable_crl_check=True))
     assert {w.setting.name: w.value for w in everything if w.setting.name.startswith("av_")} == {
         "av_proxy_server": "https://proxy.corp:8443", "av_proxy_pac_url": "http://w/p.pac",
         "av_proxy_bypass": "*.corp;10.0.0.1", "av_ssl_options": 2}
@@ -391,8 +391,8 @@ def test_summary_and_line_say_what_the_mde_step_did():
     assert found["settings"][1] == {"name": "telemetry_proxy_server", "current": "old.corp:3128",
                                     "wanted": "proxy.corp:8080", "changed": True}
     assert summaries.line(checked) == ("MDE: would set WinHTTP proxy: (absent) -> proxy.corp:8080, bypass <local>; "
-                                 "would set TelemetryProxyServer: old.corp:3128 -> proxy.corp:8080; "
-                                 "would set DisableEnterpriseAuthProxy: (absent) -> 1")
+                                       "would set TelemetryProxyServer: old.corp:3128 -> proxy.corp:8080; "
+                                       "would set DisableEnterpriseAuthProxy: (absent) -> 1")
     converged(host)
     assert summaries.line(runs.run(host, host.upload, dict(BASE), check_mode=False)) == "MDE in sync (4 settings)"
     failed = {"failed": True, "changed": False, "msg": "atp_proxy_mde_bypass: entry 2 is empty",

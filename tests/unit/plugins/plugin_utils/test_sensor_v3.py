@@ -67,7 +67,7 @@ def test_a_direct_v3_host_gets_both_values_and_absent_removes_both():
 
     converged = values("proxy.corp:8080", "http://proxy.corp:8080")
     assert plans.plan(no_reads, dict(SENSOR_ONLY, also=v3.wanted("http://proxy.corp:8080", OWNER)), converged,
-                    NAME).changed_settings == []
+                      NAME).changed_settings == []
 
     clear = dict(SENSOR_ONLY, also=v3.wanted(None, "atp_proxy_state=absent"))
     plan = plans.plan(no_reads, clear, converged, NAME)
