@@ -306,7 +306,7 @@ def _connected(row: dict, causes: Causes) -> dict:
 
 
 def _mde(row: dict, causes: Causes) -> dict:
-    """Defender for Endpoint (``_mde._settings.summary``): each setting's current value against the wanted one."""
+    """Defender for Endpoint (``_mde._summary.summary``): each setting's current value against the wanted one."""
     mde = _dict(row.get("mde"))
     settings = []
     for item in _list(mde.get("settings")):
