@@ -267,8 +267,8 @@ def main(argv=None) -> int:
     print("\nour playbook: %s" % name)
     print("%s; CPU seconds: user + system, measured by the kernel (see the docstring)"
           % ("pinned: controller on one CPU, lab on the others" if pin else "not pinned: the lab shares the CPUs"))
-    print("%-8s %-40s %9s %8s %12s %11s %8s %8s %9s %8s" % ("latency", "run", "wall (s)", "ratio", "trips/host",
-                                                           "tasks/host", "ctl cpu", "lab cpu", "ctl ratio", "lab use"))
+    print("%-8s %-40s %9s %8s %12s %11s %8s %8s %9s %8s" % (
+        "latency", "run", "wall (s)", "ratio", "trips/host", "tasks/host", "ctl cpu", "lab cpu", "ctl ratio", "lab use"))
     for m in measured:
         base = baseline_of(measured, m)
         ratio = "%.2f" % (m["elapsed"] / base["elapsed"]) if base else "-"

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The endpoint probe: Microsoft's published endpoints (``_urls``) and the catalogue built from them
 (``_endpoints``), the outcomes, hints and TLS-inspection rule both sides apply (``_outcomes``), the proxy's
-credentials (``_proxy_auth``), the target-side probe script and its facts (``_script``, ``_facts``), ``win_uri``'s results (``_target``), the issuer check (``_issuer``), the controller-side
-prober (``_controller``), the reports (``_report``), the optional libraries (``_libraries``), and the probe as one
+credentials (``_proxy_auth``), the target-side probe script and its facts (``_script``, ``_facts``), ``win_uri``'s
+results (``_target``), the issuer check (``_issuer``), the controller-side prober (``_controller``), the reports (``_report``), the optional libraries (``_libraries``), and the probe as one
 call (``_run``).
 
 Imports :mod:`.._common` and :mod:`.._host`."""

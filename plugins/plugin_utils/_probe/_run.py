@@ -76,7 +76,7 @@ def probe_endpoints(args: dict, execute, *, account: str, become: bool, become_u
     secrets = proxy_auth.credential_secrets(args["proxy"], args["proxy_username"], args["proxy_password"])
     try:
         return redaction.scrub_secrets(_probe(args, execute, secrets, account, become, become_user, host, issuer_cache),
-                               secrets)
+                                       secrets)
     except outcomes.ProbeError as exc:
         raise UsageError(redaction.redact(str(exc), secrets)) from None
 
