@@ -3,8 +3,8 @@
 """The endpoint probe: Microsoft's published endpoints (``_urls``) and the catalogue built from them
 (``_endpoints``), the outcomes, hints and TLS-inspection rule both sides apply (``_outcomes``), the proxy's
 credentials (``_proxy_auth``), the target-side probe script and its facts (``_script``, ``_facts``), ``win_uri``'s
-results (``_target``), the issuer check (``_issuer``), the controller-side prober (``_controller``), the reports (``_report``), the optional libraries (``_libraries``), and the probe as one
-call (``_run``).
+results (``_target``), the issuer check (``_issuer``), the controller-side prober (``_controller``), the reports
+(``_report``), the optional libraries (``_libraries``), and the probe as one call (``_run``).
 
 Imports :mod:`.._common` and :mod:`.._host`."""
 

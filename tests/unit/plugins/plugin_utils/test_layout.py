@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[4]
 UTILS = REPO / "plugins" / "plugin_utils"
 PREFIX = "ansible_collections.atp.sensor_proxy.plugins.plugin_utils"
+MAX_LINES = 450
 BASE = importlib.import_module(PREFIX)
 
 
@@ -44,17 +45,23 @@ def test_every_module_sits_in_a_domain_package():
     assert sorted(p.name for p in UTILS.iterdir() if p.is_dir() and p.name != "__pycache__") == sorted(BASE.LAYERS)
 
 
+def _violations(path: Path, own: str) -> list:
+    """What breaks the layering in one file of package ``own``: a later layer imported, or a private module."""
+    rank = BASE.LAYERS.index(own) if own in BASE.LAYERS else len(BASE.LAYERS)
+    found = []
+    for package, module in _imports(path):
+        if package in (own, "_action"):
+            continue
+        if package not in BASE.LAYERS or BASE.LAYERS.index(package) >= rank:
+            found.append("imports %s, a later layer" % package)
+        elif module not in _package(package).PUBLIC_MODULES:
+            found.append("imports %s.%s, which %s does not export" % (package, module, package))
+    return found
+
+
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(UTILS)))
 def test_a_package_imports_only_earlier_packages_and_their_public_modules(path):
-    own = path.relative_to(UTILS).parts[0]
-    rank = BASE.LAYERS.index(own) if own in BASE.LAYERS else len(BASE.LAYERS)
-    for package, module in _imports(path):
-        if package == own or package == "_action":
-            continue
-        assert package in BASE.LAYERS, (path, package)
-        assert BASE.LAYERS.index(package) < rank, "%s imports %s, a later layer" % (path.relative_to(REPO), package)
-        assert module in _package(package).PUBLIC_MODULES, "%s imports %s.%s, which %s does not export" % (
-            path.relative_to(REPO), package, module, package)
+    assert _violations(path, path.relative_to(UTILS).parts[0]) == [], path.relative_to(REPO)
 
 
 @pytest.mark.parametrize("folder", ["action", "filter"])
@@ -71,8 +78,18 @@ def test_every_public_module_exists():
             assert (UTILS / name / (module + ".py")).is_file(), (name, module)
 
 
-def test_the_layout_rules_catch_an_import_running_back_up(tmp_path):
+def test_the_layout_rules_catch_an_import_running_back_up_and_a_private_module(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from %s._job import _job\n" % PREFIX)
-    assert list(_imports(bad)) == [("_job", "_job")]
-    assert BASE.LAYERS.index("_job") > BASE.LAYERS.index("_host")
+    bad.write_text("from %s._job import _job\nfrom %s._sensor import _watch as watch\n" % (PREFIX, PREFIX))
+    assert _violations(bad, "_host") == ["imports _job, a later layer", "imports _sensor, a later layer"]
+    assert _violations(bad, "_fleet") == ["imports _job, a later layer", "imports _sensor._watch, which _sensor does not export"]
+    assert _violations(bad, "_job") == ["imports _sensor._watch, which _sensor does not export"]
+
+
+@pytest.mark.parametrize("path", sorted(REPO.joinpath("plugins").rglob("*.py")), ids=lambda p: str(p.relative_to(REPO)))
+def test_no_file_is_over_the_limit_without_its_reason(path):
+    lines = path.read_text().splitlines()
+    if len(lines) > MAX_LINES:
+        head = "\n".join(lines[:40])
+        assert "One concern:" in head, "%s has %d lines; split it, or say at its top why it is one concern " \
+            "('One concern: ...')" % (path.relative_to(REPO), len(lines))
