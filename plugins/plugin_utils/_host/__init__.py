@@ -3,7 +3,8 @@
 """The Windows host, as the collection reaches it: the remote executor over documented ``ansible.windows`` modules
 (``_remote``), the one read-only state query (``_state_query``), the one PowerShell file write (``_file_write``), the
 service accounts and their registry paths (``_accounts``), ``.reg`` files (``_regfile``) and the secured backup
-folders (``_backup``).
+folders (``_backup``), and what must hold before any write (``_preconditions``: administrator rights, a drop
+before the first write).
 
 Imports only :mod:`.._common`."""
 
@@ -11,4 +12,4 @@ Imports only :mod:`.._common`."""
 # plugin_utils/_ldap). PUBLIC_MODULES names the modules other packages may import; the rest are this package's own
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
-PUBLIC_MODULES = ("_accounts", "_backup", "_file_write", "_regfile", "_remote", "_state_query")
+PUBLIC_MODULES = ("_accounts", "_backup", "_file_write", "_preconditions", "_regfile", "_remote", "_state_query")

@@ -34,11 +34,11 @@ import copy
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
     ChangeError,
     ConnectionDropped,
-    Disconnected,
     UsageError,
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _preconditions as preconditions
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as mde_desired
@@ -353,13 +353,9 @@ def _wininet_stub(method: str, why: str) -> dict:
 def run(execute, upload, remote_copy, v: dict, check_mode: bool, host: str = "host") -> dict:
     """The job (see the module docstring); ``v``: the role's variables, checked (:mod:`_job._variables`)."""
     record = _Record()
-    try:
+    with preconditions.nothing_written_on_drop("Nothing was written.", "A rerun reads the host first, so it finishes "
+                                               "the change or reports the host in sync."):
         return _run(execute, upload, remote_copy, v, check_mode, host, record)
-    except Disconnected as exc:
-        raise ConnectionDropped(
-            "The connection to the host dropped before anything was written (%s). Nothing was written. A rerun "
-            "reads the host first, so it finishes the change or reports the host in sync." % exc,
-            written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
 
 
 def _run(execute, upload, remote_copy, v, check_mode, host, record: _Record) -> dict:
@@ -605,11 +601,8 @@ def _machine_change(execute, upload, items: list, v: dict, predicted: bool, host
            "warnings": []}
     if not items or predicted:
         return out
-    if not snapshot.user.get("administrator"):
-        raise ChangeError("%s is not an enabled member of BUILTIN\\Administrators, and the .NET TLS values under HKLM "
-                          "need local administrator rights. Nothing was changed." % (snapshot.user.get("name")
-                                                                                     or "The connection user"),
-                          changed=False)
+    preconditions.require_administrator(snapshot.user, "the .NET TLS values under HKLM need local administrator rights",
+                                        sid=False, fix="")
     change = apply.Change(execute, upload, items, backup_dir=v.get(MDE_PREFIX + "backup_dir") or mde.DEFAULT_BACKUP_DIR,
                           keep=v.get(var("backup_keep")) or backup.DEFAULT_KEEP,
                           comment="atp.sensor_proxy backup of %s (.NET TLS values)" % host, when=stamp,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
     ChangeError,
     ConnectionDropped,
-    Disconnected,
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _preconditions as preconditions
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue import (
     CURRENT_USER_CONNECTIONS,
@@ -29,11 +29,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _
 
 def _admin_check(user: dict) -> None:
     """HKLM\\SOFTWARE\\Policies and WinHTTP need an enabled BUILTIN\\Administrators (the state query's answer)."""
-    if not user.get("administrator"):
-        raise ChangeError("%s is not an enabled member of BUILTIN\\Administrators (S-1-5-32-544), and the Defender "
-                          "policies under HKLM\\SOFTWARE\\Policies and the WinHTTP proxy need local administrator "
-                          "rights. Nothing was changed. Connect as an administrator, or use become with "
-                          "ansible.builtin.runas." % (user.get("name") or "The connection user"), changed=False)
+    preconditions.require_administrator(user, "the Defender policies under HKLM\\SOFTWARE\\Policies and the WinHTTP "
+                                        "proxy need local administrator rights")
 
 
 def run(execute, upload, options: dict, check_mode: bool, values: dict | None = None, host: str = "host",
@@ -68,7 +65,7 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
     name = namer(options.get("name_prefix") or "")
     read_only = bool(options.get("read_only"))
     predicted = check_mode or read_only
-    try:
+    with preconditions.nothing_written_on_drop():
         paths = [backup.MANIFEST_PATH] if the_plan is not None else reads(options, name) + [backup.MANIFEST_PATH]
         if snapshot is None or any(not snapshot.has(p) for p in paths if p != CURRENT_USER_CONNECTIONS or not ie_from):
             snapshot = remote.read_state(execute, [p for p in paths if lookup(values, p) is None])
@@ -91,11 +88,6 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
             result["changed"] = bool(items) and not read_only
             return result
         _admin_check(snapshot.user)
-    except Disconnected as exc:
-        raise ConnectionDropped(
-            "The connection to the host dropped before anything was written (%s). Nothing was written to the "
-            "registry. A rerun compares first, so it finishes the change or reports the host in sync." % exc,
-            written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
     keep = options.get("backup_keep")
     manifest = lookup(known, backup.MANIFEST_PATH)
     change = apply.Change(execute, upload, items, backup_dir=options.get("backup_dir") or DEFAULT_BACKUP_DIR,

@@ -23,10 +23,10 @@ from __future__ import annotations
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
     ChangeError,
     ConnectionDropped,
-    Disconnected,
     UsageError,
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _preconditions as preconditions
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
@@ -85,11 +85,9 @@ def write_sentence(plan, check_mode: bool) -> str:
 # ---------------------------------------------------------------------------
 def _admin_check(snapshot, config_path: str) -> None:
     user = (snapshot.user if snapshot is not None else {}) or {}
-    if user and not user.get("administrator"):
-        raise ChangeError("%s is not an enabled member of BUILTIN\\Administrators (S-1-5-32-544), and writing %s and "
-                          "restarting the sensor's services needs local administrator rights. Nothing was changed. "
-                          "Connect as an administrator, or use become with ansible.builtin.runas."
-                          % (user.get("name") or "The connection user", config_path), changed=False)
+    if user:
+        preconditions.require_administrator(user, "writing %s and restarting the sensor's services needs local "
+                                                  "administrator rights" % config_path)
 
 
 def _encryptor(execute, password: str, host: str, variable: str):
@@ -191,14 +189,10 @@ def run(execute, upload, remote_copy, discovery: sensor.Discovery, options: dict
                          % (host, found))
     config_path = info["config_path"]
     ansi = options.get("ansi_encoding") or "cp1252"
-    try:
+    with preconditions.nothing_written_on_drop("%s was not changed." % config_path, "A rerun reads the file first.",
+                                               restarted=[]):
         return _run(execute, upload, remote_copy, discovery, options, check_mode, host, manifest, names, config_path,
                     ansi)
-    except Disconnected as exc:
-        raise ConnectionDropped("The connection to the host dropped before anything was written (%s). %s was not "
-                                "changed. A rerun reads the file first." % (exc, config_path), written=[],
-                                maybe_written=[], backup_file="", restarted=[], dropped_at="before the change",
-                                changed=False) from None
 
 
 def _run(execute, upload, remote_copy, discovery, options, check_mode, host, manifest, names, config_path, ansi):

@@ -18,14 +18,10 @@ Every message names the option the user set, spelled by ``name_prefix`` (the rol
 
 from __future__ import annotations
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
-    ChangeError,
-    ConnectionDropped,
-    Disconnected,
-    UsageError,
-)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _preconditions as preconditions
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
@@ -73,13 +69,9 @@ def _resolve(args: dict, execute, name, snapshot) -> tuple:
 
 def _admin_check(snapshot) -> None:
     """The connection user must be an enabled member of BUILTIN\\Administrators (the state query's answer)."""
-    if not snapshot.user.get("administrator"):
-        user = snapshot.user.get("name") or "The connection user"
-        raise ChangeError(
-            "%s is not an enabled member of BUILTIN\\Administrators (S-1-5-32-544), and writing the service "
-            "accounts' HKU\\<SID> keys needs local administrator rights (on a DC: Administrators or Domain Admins). "
-            "Nothing was changed. Connect as an administrator, or use become with ansible.builtin.runas."
-            % user, changed=False)
+    preconditions.require_administrator(
+        snapshot.user, "writing the service accounts' HKU\\<SID> keys needs local administrator rights (on a DC: "
+        "Administrators or Domain Admins)")
 
 
 def _hive_problem(unloaded: list, load_hive: bool, name, host: str) -> str | None:
@@ -119,13 +111,8 @@ def run(execute, upload, args: dict, check_mode: bool, host: str = "host", snaps
     ``snapshot``: a state query that already read :func:`reads` (the role's job reads them with its other keys);
     ``extra_items``: other registry values (Defender for Endpoint) that join this change: one backup, one import.
     """
-    try:
+    with preconditions.nothing_written_on_drop():
         return _run(execute, upload, args, check_mode, host, snapshot, list(extra_items))
-    except Disconnected as exc:
-        raise ConnectionDropped(
-            "The connection to the host dropped before anything was written (%s). Nothing was written to the "
-            "registry. A rerun compares first, so it finishes the change or reports the host in sync." % exc,
-            written=[], maybe_written=[], backup_file="", dropped_at="before the change", changed=False) from None
 
 
 def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> dict:
