@@ -1,7 +1,8 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_proxy_job: the role's job on one host. Glue only: the variable check is
-_job/_variables.py, the run _job/_job.py (one state query, then each part's own module), the summary _fleet/_summary.py."""
+_job/_variables.py, the run _job/_job.py (one state query, then each part's own module), what the probe takes from
+the result _job/_result.py, the summary _fleet/_summary.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import At
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _job as job
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _result as job_result
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as validate
 
 _display = Display()
@@ -34,7 +36,7 @@ class ActionModule(AtpAction):
 
     def role_variables(self, task_vars: dict) -> dict:
         """Every atp_proxy_* variable the host sees, templated (role defaults, inventory, play and extra vars)."""
-        names = [n for n in task_vars if n.startswith(job.PREFIX)]
+        names = [n for n in task_vars if n.startswith(validate.PREFIX)]
         return {n: self._templar.template(task_vars[n]) for n in names}
 
     def act(self, args, execute, task_vars):
@@ -48,14 +50,14 @@ class ActionModule(AtpAction):
         result = job.run(execute, self.uploader(execute), self.remote_copier(task_vars, execute),
                          checked, self.check_mode, host=host)
         # An empty atp_proxy_workspace probes the workspace the host's sensor is configured for.
-        probe = validate.probe_plan(checked, job.sensor_workspace(result, checked))
-        geo = job.sensor_v3_geo_url(result) if checked.get("atp_proxy_probe") else ""
+        probe = validate.probe_plan(checked, job_result.sensor_workspace(result, checked))
+        geo = job_result.sensor_v3_geo_url(result) if checked.get("atp_proxy_probe") else ""
         if geo and not probe["run"]:  # a v3 sensor's own channel is a service endpoint to probe by itself
             probe["run"] = True
             probe["warnings"] = [w for w in probe["warnings"] if not w.startswith("atp_proxy_probe: nothing to probe")]
         for warning in probe.pop("warnings") + [probe["workspace_mismatch"]] * bool(probe["workspace_mismatch"]):
             _display.warning(warning)
-        route = job.probe_route(result, checked)
+        route = job_result.probe_route(result, checked)
         secret = route.pop("proxy_password")
         probe.update(route, proxy_password_given=bool(secret), v3_geo_url=geo)
         result["summary_options"] = {"mode": checked.get("atp_proxy_mode") or "configure", "probe": probe["run"],

@@ -1,7 +1,9 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The atp_proxy role: its variables (``_variables``), its job on one host (``_job``: every part from one state
-query) and the real-host self-check (``_self_check``).
+"""The atp_proxy role: its variables (``_variables``: defaults from argument_specs.yml, every rule, the one check),
+the parts' options and the variables' names in messages (``_options``), its job on one host (``_job``: every part
+from one state query; ``_parts``: the steps that belong to one part; ``_result``: the result, what is pending, the
+host after the writes, what the probe takes from it) and the real-host self-check (``_self_check``).
 
 The top layer: may import every other package."""
 
@@ -9,4 +11,4 @@ The top layer: may import every other package."""
 # plugin_utils/_ldap). PUBLIC_MODULES names the modules other packages may import; the rest are this package's own
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
-PUBLIC_MODULES = ("_job", "_self_check", "_variables")
+PUBLIC_MODULES = ("_job", "_options", "_result", "_self_check", "_variables")

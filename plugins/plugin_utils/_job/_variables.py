@@ -6,7 +6,7 @@ No Ansible runtime imports (only ``ansible.module_utils``' ArgumentSpecValidator
 themselves use). :func:`check_role_variables` takes the role's variables (every ``atp_proxy_*`` variable the
 host sees) and returns ``(problems, warnings, validated values)``: types and choices against the role's
 ``meta/argument_specs.yml``, then :func:`problems`: codecs, accounts, cross-variable rules, then the rules of the
-job's parts (:func:`_job._job.problems`: Defender for Endpoint, the sensor's own proxy, state against source). Each
+job's parts (:func:`parts_problems`: Defender for Endpoint, the sensor's own proxy, state against source). Each
 problem names the variable and says what to write instead, and never quotes a secret. It is the one entry point:
 the role's job action refuses exactly what the ``atp.sensor_proxy.atp_proxy_problems`` filter returns.
 """
@@ -21,9 +21,13 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _verdict as cloud_verdict
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec as argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _job as job
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as mde_desired
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
 
 ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
@@ -40,7 +44,7 @@ def role_spec(path: str = ROLE_SPECS) -> dict:
     return _cache[path]
 
 
-PREFIX = "atp_proxy_"
+PREFIX = options.PREFIX
 # Variables the role and its playbooks set or register themselves: never a user's typo.
 RESULTS = frozenset({
     "atp_proxy_result", "atp_proxy_summary", "atp_proxy_probe_results", "atp_proxy_mde_result",
@@ -253,8 +257,44 @@ def check_role_variables(values: dict, environ=None) -> tuple:
     given = {k: v for k, v in values.items() if k in spec}
     result = ArgumentSpecValidator(spec).validate(given)
     found = [str(e) for e in result.error_messages]
-    checked = dict(values, **result.validated_parameters) if not found else dict(values)
+    checked = resolve_defaults(dict(values, **result.validated_parameters), spec) if not found else dict(values)
     more, warnings = problems(checked, set(spec))
     if not found:  # the parts' rules read typed values
-        more += [p for p in job.problems(checked) + cloud_verdict.problems(checked, environ or {}) if p not in more]
+        more += [p for p in parts_problems(checked) + cloud_verdict.problems(checked, environ or {}) if p not in more]
     return found + more, warnings, checked
+
+
+def resolve_defaults(checked: dict, spec: dict) -> dict:
+    """``checked`` with every variable the role's argument spec gives a default: the validator fills the ones not given,
+    this the ones given as null (as the role's ``defaults/main.yml`` would), so that the job reads ``v[name]`` and
+    states no default of its own."""
+    for name, option in spec.items():
+        if checked.get(name) is None and option.get("default") is not None:
+            checked[name] = option["default"]
+    return checked
+
+
+def parts_problems(v: dict) -> list:
+    """What the checked variables cannot do in the job's parts, before anything is read (each names its variable)."""
+    out = []
+    opts = options.mde_options(v)
+    if opts is not None:
+        try:
+            mde_desired.desired(opts, options.mde_var)
+        except UsageError as exc:
+            out.append(str(exc))
+        if opts.get("winhttp_source") == "ie":
+            out += accounts.problems(v[options.mde_var("winhttp_ie_account")], options.mde_var("winhttp_ie_account"))
+    names = options.SENSOR_NAMES
+    url = v.get(names["url"])
+    if url:
+        try:
+            config_plan.validate_url(url, names["url"])
+        except UsageError as exc:
+            out.append(str(exc))
+    if v.get(names["password"]) and not v.get(names["username"]):
+        out.append("%s is set but %s is not: the sensor keeps a proxy password only together with a user name "
+                   "(Set-MDISensorProxyConfiguration -ProxyCredential)" % (names["password"], names["username"]))
+    if options.absent(v) and options.restore(v):
+        out.append("atp_proxy_state: absent clears the proxy, but atp_proxy_source=backup restores a backup; choose one")
+    return out + sensor_after.problems(v)

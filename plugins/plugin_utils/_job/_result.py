@@ -1,0 +1,162 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's job result: what a failing part carries of the earlier ones (:class:`Record`), what is still pending,
+the host as this run leaves it (the discovery's snapshot with the values written, for the effective proxy), and what
+the probe takes from the result (the workspace, a v3 sensor's channel, the route through the sensor's proxy)."""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _winhttp as winhttp
+
+WININET, SENSOR_CONFIG, MDE = "wininet", "sensor_config", "mde"
+var = options.var
+
+
+class Record:
+    """What the run did so far: a later part that fails carries it in its error's details."""
+
+    def __init__(self):
+        self.result = {}
+
+    def failed(self, part: str, exc) -> None:
+        """Add what was done before ``part`` failed to ``exc.details``; the part's own record goes under its name."""
+        own = dict(exc.details)
+        merged = dict(self.result)
+        if part == WININET:
+            merged.update(own)
+        else:
+            merged[part] = dict(own, failed=True, error=str(exc))
+            merged["changed"] = bool(self.result.get("changed")) or bool(own.get("changed"))
+            for field in ("written", "maybe_written", "backup_file", "dropped_at"):
+                merged.setdefault(field, [] if field in ("written", "maybe_written") else "")
+        merged["failed_part"] = part
+        exc.details.clear()
+        exc.details.update(merged)
+
+
+# ---------------------------------------------------------------------------
+# What is still pending
+# ---------------------------------------------------------------------------
+def pending(part: dict | None, machine: bool = False) -> bool:
+    if not part:
+        return False
+    if machine:
+        return bool(part.get("changed_settings"))
+    return bool(part.get("pending") or part.get("changed"))
+
+
+def pending_labels(sensor_result, mde_result) -> list:
+    """What differs besides the WinINet accounts (predicted runs) or what was written (others)."""
+    out = []
+    if pending(sensor_result):
+        out.append(sensor_config.FILE_NAME)
+    out += list((mde_result or {}).get("changed_settings") or [])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# After the writes: what the host holds, for the effective proxy
+# ---------------------------------------------------------------------------
+def _patch(snapshot, path: str, name: str, kind: str, data) -> None:
+    key = snapshot.keys.get(path.lower())
+    if key is None:
+        return
+    key.exists = True
+    if data is None:
+        key.values.pop(name.lower(), None)
+    elif isinstance(data, (bytes, bytearray)):
+        key.values[name.lower()] = remote.RegValue(name, kind, bytes(data))
+    else:
+        key.values[name.lower()] = remote.RegValue(name, kind, None, data)
+
+
+def written_wininet(snapshot, result: dict) -> None:
+    """The WinINet values the result says were written, as written (from the targets' wanted values)."""
+    written = set(result.get("written") or [])
+    for target in result.get("targets") or []:
+        if target.get("sid") not in written:
+            continue
+        for name, value in (target.get("values") or {}).items():
+            wanted = value.get("wanted_hex")
+            _patch(snapshot, target["path"], name, "REG_BINARY", bytes.fromhex(wanted) if wanted is not None else None)
+
+
+def predicted_wininet(snapshot, result: dict) -> None:
+    """In check mode: the values the WinINet step would write, as if written (for WinHTTP from ie)."""
+    pending_sids = set(result.get("changed_sids") or [])
+    written_wininet(snapshot, dict(result, written=[t.get("sid") for t in result.get("targets") or []
+                                                    if t.get("sid") in pending_sids]))
+
+
+def _written_machine(snapshot, the_plan, items: list) -> None:
+    for entry in the_plan.settings if the_plan is not None else []:
+        if not entry.changed:
+            continue
+        wanted = winhttp.winhttp_bytes(entry.wanted) if entry.setting is mde.WINHTTP else entry.wanted
+        _patch(snapshot, entry.setting.path, entry.setting.value_name, entry.setting.reg_type, wanted)
+    for item in items:
+        _patch(snapshot, item.path, item.name, "REG_DWORD", item.wanted)
+
+
+def after(discovery, result, mde_plan, machine_items, mde_result):
+    """The discovery's snapshot with what this run wrote (verified by each part's read back)."""
+    out = copy.deepcopy(discovery.snapshot)
+    written_wininet(out, result)
+    if mde_result and mde_result.get("written"):
+        _written_machine(out, mde_plan, machine_items)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# What the probe takes from the result
+# ---------------------------------------------------------------------------
+def sensor_workspace(result: dict, v: dict) -> str:
+    """The workspace of the v2 sensor's SensorConfiguration.json (its sensor API address), '' when unknown."""
+    config = (result.get("sensor_info") or {}).get("sensor_config") or {}
+    return endpoints.workspace_of(config.get("sensor_api"), v[var("cloud")])
+
+
+def sensor_v3_geo_url(result: dict) -> str:
+    """The ``geoLocationUrl`` of Defender for Endpoint's onboarding info on a sensor v3 host ('' otherwise): the probe
+    tests ``<geoLocationUrl>cnc/identity/api`` there, as Test-MDISensorApiConnection does."""
+    info = result.get("sensor_info") or {}
+    if (info.get("sensor") or {}).get("generation") != "v3":
+        return ""
+    return str((info.get("mde") or {}).get("geo_location_url") or "")
+
+
+def probe_route(result: dict, v: dict) -> dict:
+    """How the probe sends its requests so that it tests the proxy the sensor uses (the job's method):
+    ``{"modes", "proxy", "proxy_username", "proxy_password", "proxy_source"}``. WinINet: the account's own proxy (mode
+    ``default``). The sensor's own setting, or Defender for Endpoint's static proxy for a v3 sensor: that proxy,
+    named (mode ``named``), with the sensor's proxy user and the password when the run was given it."""
+    modes = list(v[var("probe_modes")] or ["default"])
+    entry = (result.get("effective_proxy") or {}).get("sensor") or {}
+    method = result.get("method")
+    # Where the sensor takes its proxy from, so that the probe's hints name that setting (the method the host uses).
+    source = method if method in (SENSOR_CONFIG, MDE) else (
+        "wininet_machine" if entry.get("source") == "wininet_machine" else "wininet_per_account")
+    route = {"modes": modes, "proxy": "", "proxy_username": "", "proxy_password": "", "proxy_source": source,
+             "direct_fallback": False}
+    if method not in (SENSOR_CONFIG, MDE) or not entry.get("proxy"):
+        return route
+    proxy = str(entry["proxy"])
+    route["proxy"] = proxy if "://" in proxy else "http://" + proxy
+    route["modes"] = ["named"] + [m for m in modes if m != "default"]
+    if method == MDE:
+        # Defender for Endpoint falls back to a direct connection when its static proxy fails (verify-connectivity):
+        # probe direct too, so that a broken proxy hidden by open direct egress is 'works_only_direct'.
+        route["modes"] += [] if "direct" in route["modes"] else ["direct"]
+        route["direct_fallback"] = True
+    if method == SENSOR_CONFIG:
+        names = options.SENSOR_NAMES
+        route["proxy_username"] = v.get(names["username"]) or ""
+        route["proxy_password"] = v.get(names["password"]) or ""
+    return route
