@@ -140,6 +140,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
 
     # -- Defender for Identity ------------------------------------------------
     sensor_result = None
+    wininet_items = []  # the WinINet values planned, as bytes (written for the SIDs result["written"] names)
     if method == WININET:
         targets = None
         if per_machine:
@@ -154,11 +155,13 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
                             "uses, so it is the target (not %s)" % (sensor.POLICY_KEY, ", ".join(
                                 v[var("targets")] or [])))
         try:
-            result.update(configure.run(execute, upload, options.wininet_args(v, targets), check_mode, host=host,
-                                        snapshot=snapshot))
+            outcome = configure.run_part(execute, upload, options.wininet_args(v, targets), check_mode, host=host,
+                                         snapshot=snapshot)
         except (ChangeError, ConnectionDropped) as exc:
             record.failed(WININET, exc)
             raise
+        result.update(outcome.result)
+        wininet_items = outcome.items
         if per_machine and accounts.MACHINE in (result.get("changed_sids") or []) and v[var("stig_warning")]:
             result["stig_note"] = sensor_after.STIG_NOTE
             warnings.append(sensor_after.STIG_NOTE)
@@ -196,10 +199,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
         if opts is not None and opts.get("winhttp_source") == "ie":
             sid = accounts.MACHINE if per_machine else options.ie_account(v)
             after = copy.deepcopy(snapshot)
-            if not predicted:
-                results.written_wininet(after, result)
-            else:
-                results.predicted_wininet(after, result)
+            # What WinHTTP copies: the account's value as this run leaves it (or would: in check mode, as planned).
+            results.written_wininet(after, wininet_items, result.get("changed_sids" if predicted else "written"))
             ie_from = mde_plans.copy_of(after.key(accounts.connections_path(sid)), accounts.label(sid))
         try:
             if opts is not None:
@@ -249,7 +250,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
         list((mde_result or {}).get("actions") or []) + list(restart["actions"])
 
     # -- what each component uses now -------------------------------------------
-    now = discovery.snapshot if predicted else results.after(discovery, result, mde_plan, machine_items, mde_result)
+    now = discovery.snapshot if predicted else results.after(discovery, wininet_items, result, mde_plan, machine_items,
+                                                                    mde_result)
     proxy_after = None
     if sensor_result and sensor_result.get("changed") and not predicted:
         proxy_after = (sensor_result.get("proxy") or {}).get("after")

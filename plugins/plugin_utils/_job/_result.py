@@ -77,22 +77,13 @@ def _patch(snapshot, path: str, name: str, kind: str, data) -> None:
         key.values[name.lower()] = remote.RegValue(name, kind, None, data)
 
 
-def written_wininet(snapshot, result: dict) -> None:
-    """The WinINet values the result says were written, as written (from the targets' wanted values)."""
-    written = set(result.get("written") or [])
-    for target in result.get("targets") or []:
-        if target.get("sid") not in written:
-            continue
-        for name, value in (target.get("values") or {}).items():
-            wanted = value.get("wanted_hex")
-            _patch(snapshot, target["path"], name, "REG_BINARY", bytes.fromhex(wanted) if wanted is not None else None)
-
-
-def predicted_wininet(snapshot, result: dict) -> None:
-    """In check mode: the values the WinINet step would write, as if written (for WinHTTP from ie)."""
-    pending_sids = set(result.get("changed_sids") or [])
-    written_wininet(snapshot, dict(result, written=[t.get("sid") for t in result.get("targets") or []
-                                                    if t.get("sid") in pending_sids]))
+def written_wininet(snapshot, items: list, sids) -> None:
+    """The WinINet values of ``items`` (the write path's plan, bytes as written) for the accounts ``sids``, as
+    written: the SIDs the result says were written, or in check mode the ones it would write."""
+    chosen = set(sids or [])
+    for item in items:
+        if item.sid is not None and item.sid in chosen:
+            _patch(snapshot, item.path, item.name, "REG_BINARY", item.wanted)
 
 
 def _written_machine(snapshot, the_plan, items: list) -> None:
@@ -105,10 +96,10 @@ def _written_machine(snapshot, the_plan, items: list) -> None:
         _patch(snapshot, item.path, item.name, "REG_DWORD", item.wanted)
 
 
-def after(discovery, result, mde_plan, machine_items, mde_result):
+def after(discovery, wininet_items: list, result: dict, mde_plan, machine_items, mde_result):
     """The discovery's snapshot with what this run wrote (verified by each part's read back)."""
     out = copy.deepcopy(discovery.snapshot)
-    written_wininet(out, result)
+    written_wininet(out, wininet_items, result.get("written"))
     if mde_result and mde_result.get("written"):
         _written_machine(out, mde_plan, machine_items)
     return out

@@ -168,6 +168,26 @@ def resolve(name, option: str) -> str:
         raise UsageError(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class Options:
+    """The WinINet options as every later step uses them: the source kind, the settings as given (Ansible's
+    ``None`` sub-option defaults dropped), the target SIDs and the canonical value names."""
+
+    kind: str
+    settings: dict | None
+    targets: list
+    value_names: list
+
+
+def resolve_options(args: dict, name=_same) -> Options:
+    """:func:`clean_settings`, :func:`infer_source_kind` and :func:`normalize_targets` of a module's options, once
+    (raises :class:`UsageError` naming the option)."""
+    settings = clean_settings(args.get("settings"))
+    kind = infer_source_kind(args.get("source"), dict(args, settings=settings), name)
+    targets, value_names = normalize_targets(args["targets"], args["value_names"], name)
+    return Options(kind, settings, targets, value_names)
+
+
 def normalize_targets(targets, value_names, name=_same) -> tuple:
     if not targets:
         raise UsageError("%s: give at least one SID, for example [S-1-5-18, S-1-5-19]" % name("targets"))
@@ -277,11 +297,10 @@ def summarize(source: Source, targets: list) -> dict:
 
 def compare_all(execute, args: dict) -> tuple:
     """Resolve the source and compare every target, from one state query: ``(Source, result dict)``."""
-    settings = clean_settings(args.get("settings"))
-    kind = infer_source_kind(args.get("source"), dict(args, settings=settings))
+    options = resolve_options(args)
+    kind, settings, targets, value_names = options.kind, options.settings, options.targets, options.value_names
     if kind == "backup":
         raise UsageError("source=backup restores a backup: use atp.sensor_proxy.win_wininet_proxy")
-    targets, value_names = normalize_targets(args["targets"], args["value_names"])
     snapshot = remote.read_state(execute, reads(kind, args.get("source_sid"), targets))
     source = load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings, snapshot=snapshot)
     compared = [compare_target(execute, source, sid, value_names, snapshot) for sid in targets]

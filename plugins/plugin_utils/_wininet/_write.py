@@ -18,6 +18,8 @@ Every message names the option the user set, spelled by ``name_prefix`` (the rol
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
@@ -33,20 +35,27 @@ def namer(prefix: str):
     return lambda option: (prefix or "") + option
 
 
-def reads(args: dict, name=compare._same) -> list:
+@dataclass
+class Outcome:
+    """What the write path did: ``result``, the module's result fields (the form a task returns), and ``items``, the
+    values it planned as :class:`_wininet._registry_change.Pending` (their bytes as written, or as they would be; the
+    ones of the SIDs ``result["written"]`` names are on the host)."""
+
+    result: dict
+    items: list = field(default_factory=list)
+
+
+def reads(args: dict, name=compare._same, options: compare.Options | None = None) -> list:
     """Every registry key this run reads before deciding anything: for ONE state query (with the manifest)."""
-    settings = compare.clean_settings(args.get("settings"))
-    kind = compare.infer_source_kind(args.get("source"), dict(args, settings=settings), name)
-    targets, dummy = compare.normalize_targets(args["targets"], args["value_names"], name)
-    return compare.reads(kind if kind != "backup" else "value", args.get("source_sid"), targets, name) + [
+    options = options or compare.resolve_options(args, name)
+    kind = options.kind
+    return compare.reads(kind if kind != "backup" else "value", args.get("source_sid"), options.targets, name) + [
         backup.MANIFEST_PATH]
 
 
-def _resolve(args: dict, execute, name, snapshot) -> tuple:
+def _resolve(args: dict, execute, name, snapshot, options: compare.Options) -> tuple:
     """(Source, [(target SID, value names)], restore info) from the options."""
-    settings = compare.clean_settings(args.get("settings"))
-    kind = compare.infer_source_kind(args.get("source"), dict(args, settings=settings), name)
-    targets, value_names = compare.normalize_targets(args["targets"], args["value_names"], name)
+    kind, settings, targets, value_names = options.kind, options.settings, options.targets, options.value_names
     if kind != "backup":
         source = compare.load_source(execute, kind, args.get("source_sid"), args.get("source_value"), settings, name,
                                      snapshot=snapshot)
@@ -106,7 +115,14 @@ def _load_hives(execute, sids: list, name) -> list:
 
 
 def run(execute, upload, args: dict, check_mode: bool, host: str = "host", snapshot=None, extra_items=()) -> dict:
-    """Everything ``win_wininet_proxy`` does (see :func:`_run`); a drop before the change says nothing was written.
+    """Everything ``win_wininet_proxy`` does (see :func:`_run`): its result fields."""
+    return run_part(execute, upload, args, check_mode, host, snapshot, extra_items).result
+
+
+def run_part(execute, upload, args: dict, check_mode: bool, host: str = "host", snapshot=None,
+             extra_items=()) -> Outcome:
+    """:func:`run` as a part of a larger run: the :class:`Outcome`, with the planned values as bytes. A drop before
+    the change says nothing was written.
 
     ``snapshot``: a state query that already read :func:`reads` (the role's job reads them with its other keys);
     ``extra_items``: other registry values (Defender for Endpoint) that join this change: one backup, one import.
@@ -115,7 +131,7 @@ def run(execute, upload, args: dict, check_mode: bool, host: str = "host", snaps
         return _run(execute, upload, args, check_mode, host, snapshot, list(extra_items))
 
 
-def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> dict:
+def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> Outcome:
     """Everything ``win_wininet_proxy`` does; returns the result fields (raises the errors of :mod:`_common._errors`).
 
     ``read_only`` (a drift report) plans like check mode but never checks rights or loads a hive, and
@@ -124,12 +140,13 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
     name = namer(args.get("name_prefix") or "")
     read_only = bool(args.get("read_only"))
     check_mode = check_mode or read_only
-    keys = reads(args, name)
+    options = compare.resolve_options(args, name)
+    keys = reads(args, name, options)
     missing = [k for k in keys if snapshot is None or not snapshot.has(k)]
     if missing:
         more = remote.read_state(execute, missing)
         snapshot = more if snapshot is None else snapshot.merge(more)
-    source, plan, restore_info = _resolve(args, execute, name, snapshot)
+    source, plan, restore_info = _resolve(args, execute, name, snapshot, options)
     result = {"changed": False, "changed_sids": [], "backup_file": "", "applied_file": "", "backups": [],
               "written": [], "hives_loaded": [], "actions": [], "pruned": []}
     if restore_info:
@@ -138,18 +155,18 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
             result.update(source={"kind": "backup"}, targets=[], in_sync=True, needs_write=[], hive_not_loaded=[])
             result.setdefault("msg", "%s holds nothing for %s: nothing to restore"
                               % (restore_info.get("restored_from"), ", ".join(args["targets"])))
-            return result
+            return Outcome(result)
     compared = [compare.compare_target(execute, source, sid, names, snapshot) for sid, names in plan]
     result.update(compare.summarize(source, compared))
     if not result["needs_write"] and not result["hive_not_loaded"] and not extra_items:
-        return result
+        return Outcome(result)
 
     if read_only:
         items = apply.plan(compared) + extra_items
         result.update(changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
                       backups=[i.to_result() for i in items], diff=[apply.diff_for(i) for i in items])
         result["actions"] += [apply.sentence(i, True) for i in items]
-        return result
+        return Outcome(result, items)
     _admin_check(snapshot)
     unloaded = list(result["hive_not_loaded"])
     if unloaded:
@@ -184,7 +201,7 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
     )
     result["actions"] += [apply.sentence(i, check_mode) for i in items]
     if check_mode or not items:
-        return result
+        return Outcome(result, items)
     restoring = (restore_info or {}).get("restored_from")
     change = apply.Change(execute, upload, items, backup_dir=args["backup_dir"], keep=args["backup_keep"],
                           comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
@@ -200,4 +217,4 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
         raise
     result.update(done)
     result["warnings"] = change.warnings
-    return result
+    return Outcome(result, items)
