@@ -119,3 +119,19 @@ def test_a_drop_after_the_backup_names_the_backup_and_what_may_be_written(lab):
     details = caught.value.details
     assert details["backup_file"] in lab.host("dc01").find_files(BACKUP_DIR, "before.reg")
     assert details["written"] == [] and sorted(details["maybe_written"]) == [SYS, LS]
+
+
+def test_winhttp_from_ie_copies_the_value_this_run_wrote_for_the_account(lab):
+    """WinHTTP from ie is computed from SYSTEM's WinINet value as this run leaves it: the bytes the WinINet part
+    wrote, not what the host held before (SYSTEM had another proxy)."""
+    host = lab.host("dc01")
+    host.seed({"SYSTEM": {"proxy_server": "old.corp:3128"}})
+    values = checked(atp_proxy_products=["mdi", "mde"], atp_proxy_mde_proxy_server="proxy.corp:8080",
+                     atp_proxy_mde_winhttp_source="ie", atp_proxy_mde_winhttp_ie_account="SYSTEM")
+    result, dummy = run(lab, values, check_mode=True)
+    assert host.winhttp() is None  # check mode: nothing written
+    (entry,) = [s for s in result["mde"]["settings"] if "WinHttp" in str(s.get("name")) or "winhttp" in str(s)]
+    assert "proxy.corp:8080" in str(entry) and "old.corp" not in str(entry)  # the value this run would write
+    result, dummy = run(lab, values)
+    assert w.decode(host.proxy_value(SYS)).proxy_server == "proxy.corp:8080"
+    assert host.winhttp()["proxy_server"] == "proxy.corp:8080" and result["mde"]["winhttp_copied_from"]
