@@ -250,8 +250,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
         list((mde_result or {}).get("actions") or []) + list(restart["actions"])
 
     # -- what each component uses now -------------------------------------------
-    now = discovery.snapshot if predicted else results.after(discovery, wininet_items, result, mde_plan, machine_items,
-                                                                    mde_result)
+    now = discovery.snapshot if predicted else results.after(
+        discovery, wininet_items, result, mde_plan, machine_items, mde_result)
     proxy_after = None
     if sensor_result and sensor_result.get("changed") and not predicted:
         proxy_after = (sensor_result.get("proxy") or {}).get("after")

@@ -29,10 +29,9 @@ BAD = {
     "Defender for Endpoint without a proxy": {"atp_proxy_products": ["mdi", "mde"]},
     "no backup kept": {"atp_proxy_backup_keep": 0},
     "a start timeout too long": {"atp_proxy_sensor_start_timeout": 3600},
-    "WinHTTP from an account that does not exist": {"atp_proxy_products": ["mdi", "mde"],
-                                                   "atp_proxy_mde_proxy_server": "proxy.corp:8080",
-                                                   "atp_proxy_mde_winhttp_source": "ie",
-                                                   "atp_proxy_mde_winhttp_ie_account": "nobody"},
+    "WinHTTP from an account that does not exist": {
+        "atp_proxy_products": ["mdi", "mde"], "atp_proxy_mde_proxy_server": "proxy.corp:8080",
+        "atp_proxy_mde_winhttp_source": "ie", "atp_proxy_mde_winhttp_ie_account": "nobody"},
 }
 GOOD = {
     "the defaults": {},
