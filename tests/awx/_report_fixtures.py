@@ -3,7 +3,7 @@
 """Host summaries for the fleet report tests, built the way the role builds them.
 
 Each row is what ``_summary.host_summary()`` makes of a ``win_wininet_proxy`` result (the fields
-``_wininet/_write.py`` returns) and of probe results made by ``_probe_outcomes.make_result()`` for the real
+``_wininet/_write.py`` returns) and of probe results made by ``_probe._outcomes.make_result()`` for the real
 endpoint catalogue: statuses, texts and hints are the collection's own, never invented here.
 """
 

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The sensor watch (_sensor_watch.SCRIPT) run for real by the lab's PowerShell executor and read by the collection's
+"""The sensor watch (_sensor._watch.SCRIPT) run for real by the lab's PowerShell executor and read by the collection's
 own Python: the services over time (the ``service_stops_again`` fault, Start-Sleep's virtual clock), the error logs
 (the lines written during the watch, or the tail), and a sensor that holds its log open."""
 

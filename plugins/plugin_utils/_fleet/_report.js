@@ -1,5 +1,5 @@
 /* Copyright: (c) 2026, atp.sensor_proxy contributors. GPL-3.0-or-later (see COPYING).
-   The fleet report's script, inlined in the page and allowed by its hash (_report_render.py). It reads
+   The fleet report's script, inlined in the page and allowed by its hash (_fleet/_render.py). It reads
    the page only: sort by a column, filter by text, status, flag or cause, and keep that state in the
    URL fragment (#status=failed,unreachable&q=dc0&sort=Status&dir=desc), so a filtered view can be shared. */
 (function () {

@@ -1,6 +1,6 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""win_mdi_sensor_proxy (the sensor_config write path of _sensor_apply) driven with recorded ansible.windows answers.
+"""win_mdi_sensor_proxy (the sensor_config write path of _sensor._change) driven with recorded ansible.windows answers.
 
 The fake host (tests/unit/fakes/sensor.py ``WriteHost``) extends the discovery fake (the state query and slurp)
 with what the write path calls, in the real modules' shapes its docstring cites.
