@@ -65,3 +65,9 @@ def check_names(spec: dict, kind: str, groups) -> None:
         unknown = [n for n in flat if isinstance(n, str) and n not in names]
         if unknown:
             raise SpecError("%s names %s, which the documentation does not have" % (kind, ", ".join(unknown)))
+
+
+def namer(prefix: str):
+    """How a message names an option: ``namer("atp_proxy_")("settings")`` -> ``atp_proxy_settings`` (the role's
+    variable, when a role runs the logic), ``namer("")("settings")`` -> ``settings`` (the module option, in a task)."""
+    return lambda option: (prefix or "") + option

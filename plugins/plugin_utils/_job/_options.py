@@ -7,24 +7,24 @@ The role's variables arrive checked and resolved (:func:`_job._variables.check_r
 one place defaults are stated. So this module reads ``v[name]`` and states no default of its own.
 
 Names: a message names the variable the user set. The parts take a ``name`` function (option -> the name to print),
-built by :func:`_wininet._write.namer`: :data:`var` for the role's ``atp_proxy_*`` variables, :data:`mde_var` for the
+built by :func:`_common._argspec.namer`: :data:`var` for the role's ``atp_proxy_*`` variables, :data:`mde_var` for the
 ``atp_proxy_mde_*`` ones; the sensor's own proxy variables, whose names are not prefix + option, are
 :data:`_sensor._change.ROLE_NAMES`.
 """
 
 from __future__ import annotations
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec as argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _write as configure
 
 PREFIX = "atp_proxy_"
 MDE_PREFIX = PREFIX + "mde_"
-var = configure.namer(PREFIX)
-mde_var = configure.namer(MDE_PREFIX)
+var = argspec.namer(PREFIX)
+mde_var = argspec.namer(MDE_PREFIX)
 SENSOR_NAMES = sensor_apply.ROLE_NAMES
 
 

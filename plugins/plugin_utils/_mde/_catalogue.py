@@ -124,11 +124,6 @@ def reg_key(path: str) -> str:
     return long + ("\\" + rest if rest else "")
 
 
-def namer(prefix: str):
-    """``name("proxy_server")`` -> ``atp_proxy_mde_proxy_server`` for the role, ``proxy_server`` for a task."""
-    return lambda option: (prefix or "") + option
-
-
 FROM_IE = "ie"  # the wanted WinHTTP value comes from the account's WinINet setting (known after the read)
 
 

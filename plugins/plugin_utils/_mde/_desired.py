@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._argspec import namer
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue import (
     AV_PROXY_BYPASS,
@@ -30,7 +31,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue i
     WINHTTP_SOURCES,
     Setting,
     Wanted,
-    namer,
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._winhttp import WinHttp

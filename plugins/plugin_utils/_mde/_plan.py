@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._argspec import namer
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue import (
@@ -22,7 +23,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue i
     WINHTTP,
     WINHTTP_MODULE,
     Setting,
-    namer,
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._desired import desired, problem
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet

@@ -10,6 +10,7 @@ Pure Python, no Ansible imports; remote work goes through the injected executor 
 
 from __future__ import annotations
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._argspec import namer
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
     ChangeError,
     ConnectionDropped,
@@ -21,7 +22,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue i
     CURRENT_USER_CONNECTIONS,
     DEFAULT_BACKUP_DIR,
     DEFAULT_KEEP,
-    namer,
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._plan import Plan, lookup, plan, reads
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply

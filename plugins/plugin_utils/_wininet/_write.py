@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._argspec import namer
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
@@ -28,11 +29,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _rem
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _restore as restore
-
-
-def namer(prefix: str):
-    """``name("settings")`` -> ``atp_proxy_settings`` for a role, ``settings`` for a task."""
-    return lambda option: (prefix or "") + option
 
 
 @dataclass

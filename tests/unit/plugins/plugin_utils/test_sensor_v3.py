@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec as argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import KeyRead, RegValue
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as catalogue
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as desired_mod
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _plan as plans
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as v3
@@ -20,7 +20,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._winhttp
 
 DATA = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\DataCollection"
 DEFENDER = r"HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender"
-NAME = catalogue.namer("atp_proxy_mde_")
+NAME = argspec.namer("atp_proxy_mde_")
 OWNER = "the sensor v3's proxy (atp_proxy_settings.proxy_server)"
 SENSOR_ONLY = {"winhttp_source": "unmanaged", "telemetry": False}
 
