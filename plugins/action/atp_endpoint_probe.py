@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_endpoint_probe (read-only, check mode: full).
 
-Glue only: it maps the task's arguments and play context and calls :func:`_probe._run.probe_endpoints`, where the
-probe lives (the catalogue, both sides' probes, the issuer check, the result and the reports).
+Glue only: it expands the task's ``plan`` (:func:`_probe._plan.arguments`), maps the task's arguments and play context
+and calls :func:`_probe._run.probe_endpoints`, where the probe lives (the catalogue, both sides' probes, the issuer
+check, the result and the reports).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ansible import constants as C
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _plan as plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _run as probe
 
 # Inside ansible-core's per-run local temporary directory: created by the controller process before it forks its
@@ -33,6 +35,10 @@ class ActionModule(AtpAction):
         if self._play_context.become and self._play_context.become_user:
             return self._play_context.become_user
         return self._play_context.remote_user or ""
+
+    def arguments(self, given):
+        # The plan's expected_proxies name the account by SID: the probed account is the become user (via=target).
+        return plan.arguments(given, self.argument_spec(), self._account(given.get("via") or "target"))
 
     def act(self, args, execute, task_vars):
         return probe.probe_endpoints(

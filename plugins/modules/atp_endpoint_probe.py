@@ -243,6 +243,19 @@ options:
     description:
       - Password for the proxy's basic authentication. Never returned or logged.
     type: str
+  plan:
+    description:
+      - The probe plan an M(atp.sensor_proxy.atp_proxy_job) result returns as C(probe), given whole, so that one
+        argument carries what the job decided for this host (the role's probe task templates this one argument,
+        and O(proxy_password) when the run was given it, instead of some twenty).
+      - Each key of the plan that names an option of this module sets that option, unless the task sets the option
+        itself (the task wins). A key whose value is null or an empty string leaves the option at its default.
+      - Its C(expected_proxies), the proxy each account uses after the job by account SID (C(HKLM) for the
+        machine-wide value under C(ProxySettingsPerUser=0), which then is every account's), sets O(expected_proxy)
+        for the account the task runs as (its C(become_user)), unless the task sets O(expected_proxy).
+      - Its C(run), C(workspace_mismatch) and C(proxy_password_given) are the job's notes and are not options; any
+        other key is refused, naming it. O(proxy_password) is never in a plan.
+    type: dict
   fail_on_unreachable:
     description:
       - Fail the task when any URL is not C(reachable); the message lists each failing URL with its outcome.

@@ -113,6 +113,11 @@ class AtpAction(ActionBase):
         """Do the work; return the result fields. Raise the errors of :mod:`_common._errors`."""
         raise NotImplementedError
 
+    def arguments(self, given: dict) -> dict:
+        """The task's arguments to validate, from those the task gives (a subclass may expand one argument into
+        several, as ``atp_endpoint_probe`` expands its ``plan``). Raise :class:`UsageError` for bad input."""
+        return given
+
     def usage_failure(self, exc: UsageError) -> dict:
         """The result of a :class:`UsageError` (bad input: nothing was done on the host)."""
         return {"failed": True, "changed": False, "msg": str(exc), "error": str(exc)}
@@ -169,6 +174,11 @@ class AtpAction(ActionBase):
         del tmp
         task_vars = task_vars or {}
         result["changed"] = False
+        try:
+            self._task.args = self.arguments(dict(self._task.args))
+        except UsageError as exc:
+            result.update(self.usage_failure(exc), round_trips=0, check_mode=self.check_mode)
+            return result
         # Raises AnsibleActionFail naming the option (Ansible reports it as the task's failure).
         args = self.validate_argument_spec(
             argument_spec=self.argument_spec(),
