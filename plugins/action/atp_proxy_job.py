@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for atp.sensor_proxy.atp_proxy_job: the role's job on one host. Glue only: the variable check is
 _job/_variables.py, the run _job/_job.py (one state query, then each part's own module), what the probe takes from
-the result _job/_result.py, the summary _fleet/_summary.py."""
+the result _job/_probe_plan.py, the summary _fleet/_summary.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import At
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _job as job
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _result as job_result
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _probe_plan as probe_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as validate
 
 _display = Display()
@@ -49,17 +49,9 @@ class ActionModule(AtpAction):
             raise UsageError("Invalid role variables, nothing was changed: %s" % "; ".join(problems))
         result = job.run(execute, self.uploader(execute), self.remote_copier(task_vars, execute),
                          checked, self.check_mode, host=host)
-        # An empty atp_proxy_workspace probes the workspace the host's sensor is configured for.
-        probe = validate.probe_plan(checked, job_result.sensor_workspace(result, checked))
-        geo = job_result.sensor_v3_geo_url(result) if checked.get("atp_proxy_probe") else ""
-        if geo and not probe["run"]:  # a v3 sensor's own channel is a service endpoint to probe by itself
-            probe["run"] = True
-            probe["warnings"] = [w for w in probe["warnings"] if not w.startswith("atp_proxy_probe: nothing to probe")]
-        for warning in probe.pop("warnings") + [probe["workspace_mismatch"]] * bool(probe["workspace_mismatch"]):
+        probe, probe_warnings = probe_plan.plan(result, checked)
+        for warning in probe_warnings:
             _display.warning(warning)
-        route = job_result.probe_route(result, checked)
-        secret = route.pop("proxy_password")
-        probe.update(route, proxy_password_given=bool(secret), v3_geo_url=geo)
         result["summary_options"] = {"mode": checked.get("atp_proxy_mode") or "configure", "probe": probe["run"],
                                      "fail_on_unreachable": bool(checked.get("atp_proxy_fail_on_unreachable")),
                                      "fail_on_drift": bool(checked.get("atp_proxy_fail_on_drift"))}

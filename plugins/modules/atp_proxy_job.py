@@ -126,8 +126,17 @@ pending_changes:
   type: list
   elements: str
 probe:
-  description: How the role probes this host, C(run), C(workspace), C(products), C(modes), C(proxy), C(proxy_username),
-    C(proxy_password_given) (never the password).
+  description:
+    - How the role probes this host, the plan the role's probe task passes whole to
+      M(atp.sensor_proxy.atp_endpoint_probe) as its O(atp.sensor_proxy.atp_endpoint_probe#module:plan).
+    - C(run) (whether the role probes), C(workspace_mismatch) (a warning, or empty) and C(proxy_password_given)
+      (never the password).
+    - The probe's options, as the job decided them for this host, C(workspace), C(products), C(modes), C(proxy),
+      C(proxy_username), C(proxy_source), C(direct_fallback), C(v3_geo_url), and from the role's variables C(cloud),
+      C(regions), C(urls), C(mde_urls), C(mde_sets), C(mde_geo), C(include_crl), C(include_azure_pki), C(engine),
+      C(tls_inspection_check), C(timeout), C(expected_issuers), C(validate_certs).
+    - C(expected_proxies), the proxy each account uses after this run, by account SID (C(HKLM) for the machine-wide
+      value), empty when the role does not probe.
   returned: success
   type: dict
 summary_options:

@@ -3,7 +3,8 @@
 """The atp_proxy role: its variables (``_variables``: defaults from argument_specs.yml, every rule, the one check),
 the parts' options and the variables' names in messages (``_options``), its job on one host (``_job``: every part
 from one state query; ``_parts``: the steps that belong to one part; ``_result``: the result, what is pending, the
-host after the writes, what the probe takes from it) and the real-host self-check (``_self_check``).
+host after the writes, what the probe takes from it), the probe plan the job returns (``_probe_plan``: every option
+the role's probe task passes, stated once) and the real-host self-check (``_self_check``).
 
 The top layer: may import every other package."""
 
@@ -11,4 +12,4 @@ The top layer: may import every other package."""
 # plugin_utils/_ldap). PUBLIC_MODULES names the modules other packages may import; the rest are this package's own
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
-PUBLIC_MODULES = ("_job", "_options", "_result", "_self_check", "_variables")
+PUBLIC_MODULES = ("_job", "_options", "_probe_plan", "_result", "_self_check", "_variables")
