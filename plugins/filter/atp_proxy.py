@@ -59,19 +59,38 @@ def expected_proxy(proxy_result, account):
     return found.get(known.sid) or found.get(accounts.MACHINE, "")
 
 
+# What a host registered or set itself (results of our own modules: data, never templates), read untemplated; a
+# user's variable (atp_proxy_mode) is read templated.
+_REGISTERED = ("atp_proxy_summary", "atp_proxy_result", "atp_proxy_probe_results")
+
+
+def _host_values(hostvars, host: str) -> dict:
+    """The variables :func:`_summary.row_for` reads, for one host of ``hostvars``.
+
+    ``HostVars.raw_get`` (ansible-core's hostvars.py: "not run through the templating engine") gives the registered
+    results as they were stored: templating them again, value by value, is the costliest part of a fleet summary
+    with ansible-core 2.19's lazy templating (``bench/fleet.py``), and changes nothing (a registered result is never
+    a template). A plain mapping (a test, or a Templar without HostVars) is read as it is.
+    """
+    try:
+        item = hostvars[host]
+    except Exception:  # a host missing from the inventory
+        return {}
+    if not isinstance(item, Mapping):
+        return {}
+    raw_get = getattr(hostvars, "raw_get", None)
+    raw = raw_get(host) if callable(raw_get) else item
+    raw = raw if isinstance(raw, Mapping) else item
+    wanted = {k: raw.get(k) for k in _REGISTERED if k in raw}
+    if "atp_proxy_mode" in item:
+        wanted["atp_proxy_mode"] = item.get("atp_proxy_mode")
+    return wanted
+
+
 def fleet_rows(hostvars, hosts):
     """One atp_proxy_summary per host of ``hosts``: the one the role recorded, or the job's with the probe's results
     (``_summary.row_for``)."""
-    rows = []
-    for host in [str(h) for h in hosts or []]:
-        try:
-            item = hostvars[host]
-        except Exception:  # a host missing from the inventory
-            item = {}
-        wanted = {k: item.get(k) for k in ("atp_proxy_summary", "atp_proxy_result", "atp_proxy_probe_results",
-                                           "atp_proxy_mode") if isinstance(item, Mapping) and k in item}
-        rows.append(summary.row_for(host, plain(wanted)))
-    return rows
+    return [summary.row_for(host, plain(_host_values(hostvars, host))) for host in [str(h) for h in hosts or []]]
 
 
 def fleet_cloud(rows, reading, fail=False):
