@@ -13,12 +13,16 @@ from ansible.utils.display import Display
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_proxy_job import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain import plain
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _summary as summary
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _job as job
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _probe_plan as probe_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as validate
 
 _display = Display()
+# Parsed on import: ansible-core imports this plugin in the controller's main process before it forks a worker per host
+# (see AtpAction.__init_subclass__), so the workers inherit the role's argument spec instead of each reading the YAML.
+validate.role_spec()
 
 
 class ActionModule(AtpAction):
@@ -35,9 +39,11 @@ class ActionModule(AtpAction):
         return {"failed": True, "changed": False, "msg": str(exc), "bad_input": True}
 
     def role_variables(self, task_vars: dict) -> dict:
-        """Every atp_proxy_* variable the host sees, templated (role defaults, inventory, play and extra vars)."""
+        """Every atp_proxy_* variable the host sees, templated (role defaults, inventory, play and extra vars), as
+        plain Python values: ansible-core 2.19+ tags each value with its origin, and the variable check's validator
+        deep-copies what it is given (a tagged value copies slowly: that copy was a quarter of the job's worker)."""
         names = [n for n in task_vars if n.startswith(validate.PREFIX)]
-        return {n: self._templar.template(task_vars[n]) for n in names}
+        return plain({n: self._templar.template(task_vars[n]) for n in names})  # the names are tagged too
 
     def act(self, args, execute, task_vars):
         host = task_vars.get("inventory_hostname", "host")

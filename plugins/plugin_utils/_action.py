@@ -41,8 +41,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._plain im
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _file_write as file_write
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host._remote import CountingExecutor
 
-# libyaml's loader when PyYAML has it: every worker process builds its spec once, so this runs once per task
-# and host (ten times faster than the pure-Python loader).
+# libyaml's loader when PyYAML has it (ten times faster than the pure-Python loader).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Fragments that only document attributes: they add no option, so the spec does not need them.
@@ -95,6 +94,15 @@ class AtpAction(ActionBase):
     # What the action does, for the "unexpected error ..." message.
     WHAT = "running the task"
     _spec = None
+
+    def __init_subclass__(cls, **kwargs):
+        """Build the spec when the plugin is imported. ansible-core's strategy imports an action plugin in the
+        controller's main process before it forks the task's workers (``action_loader.get(..., class_only=True)``
+        in plugins/strategy/linear.py, for ``BYPASS_HOST_LOOP``), so every worker inherits the spec instead of
+        parsing the documentation again: once per run, not once per host and task."""
+        super().__init_subclass__(**kwargs)
+        if cls.DOCUMENTATION:
+            cls.argument_spec()
 
     @classmethod
     def argument_spec(cls) -> dict:
