@@ -29,6 +29,8 @@ changes speed. ``LabEnv(..., agent=False)`` or ``ATP_LAB_AGENT=0`` turns it off.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import os
 import signal
@@ -117,6 +119,23 @@ def _preload(repo: str) -> None:
     state.codec()
     syntax.parser()
     assert runner.run
+
+    # Imported by every payload or probe on first use, so once here instead of once per call: the wrapper's zip
+    # reader and its file-name codec, the JSON profiles of a module's arguments and result (ansible-core 2.19+), and
+    # OpenSSL's bindings, which the lab's TLS stack (tests/lab/web.py, reading a server's chain) loads lazily.
+    import encodings.cp437  # noqa: F401
+    import zipfile  # noqa: F401
+
+    import cryptography.hazmat.backends.openssl.backend  # noqa: F401
+
+    for profile in ("_module_legacy_c2m", "_module_legacy_m2c"):
+        try:
+            importlib.import_module("ansible.module_utils._internal._json._profiles." + profile)
+        except ImportError:  # ansible-core 2.16-2.18
+            pass
+    # Everything imported so far lives as long as the server: the collector need not walk it again in each child,
+    # where walking it would also copy each of its pages (copy-on-write) into the child.
+    gc.freeze()
 
 
 def _run_child(conn, env: dict, payload: bytes) -> None:
