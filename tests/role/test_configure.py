@@ -317,3 +317,23 @@ def test_task_level_check_mode_writes_nothing(lab):
     assert snapshot(lab.host("dc02")) == before
     apply = task_result(run, "dc02", WRITE_TASK)
     assert apply["check_mode"] is True and apply["changed_sids"] == [SYS, LS]
+
+
+def test_only_the_host_whose_run_failed_gets_a_task_after_the_summary(lab):
+    """atp_proxy_job.yml's second play ends the hosts whose run failed, and only them: a healthy host has no task
+    after the fleet summary (each would cost the controller a worker process per host)."""
+    for name in ("dc01", "dc02"):
+        lab.host(name).set_proxy("user", PROXY)
+    lab.host("dc01").set_fault("lost_write", True)  # the write does not stick: the run fails after the job task
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01,dc02"))
+    assert run.rc != 0
+    assert run.stats["dc01"]["failures"] == 1 and run.stats["dc02"]["failures"] == 0, run.stats
+    ended = [(row["host"], row["status"]) for row in run.results if row["task"] == "End this host as its run went"]
+    assert ended == [("dc01", "failed")], ended
+    lines = summary_lines(run)
+    assert lines[0].startswith("dc01: failed") and lines[1].startswith("dc02: changed"), lines
+
+    healthy = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc02"))
+    assert healthy.rc == 0, healthy.stdout[-3000:]
+    assert not [row for row in healthy.results if row["task"] == "End this host as its run went"]
+    assert "skipping: no hosts matched" in healthy.stdout
