@@ -53,6 +53,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _d
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as sensor_restart
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as sensor_v3
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _write as configure
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._result import WininetResult
 
 var = options.var
 
@@ -105,34 +106,29 @@ def choose_method(v: dict, discovery: dict) -> tuple:
     return chosen, "the v2 sensor has no proxy yet: its own setting, the method Microsoft recommends"
 
 
-def _wininet_stub(why: str) -> dict:
-    return {"changed": False, "changed_sids": [], "backup_file": "", "applied_file": "", "backups": [],
-            "written": [], "hives_loaded": [], "actions": [], "pruned": [], "targets": [], "in_sync": True,
-            "needs_write": [], "hive_not_loaded": [], "source": {}, "wininet_skipped": why}
-
-
 def run(execute, upload, remote_copy, v: dict, check_mode: bool, host: str = "host") -> dict:
     """The job (see the module docstring); ``v``: the role's variables, checked and resolved
-    (:func:`_job._variables.check_role_variables`)."""
-    record = results.Record()
+    (:func:`_job._variables.check_role_variables`). Returns ``atp_proxy_job``'s result (:func:`_job._result.to_result`)."""
+    job = results.JobResult()
     with preconditions.nothing_written_on_drop("Nothing was written.", "A rerun reads the host first, so it finishes "
                                                "the change or reports the host in sync."):
-        return _run(execute, upload, remote_copy, v, check_mode, host, record)
+        _run(execute, upload, remote_copy, v, check_mode, host, job)
+    return results.to_result(job)
 
 
-def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Record) -> dict:
+def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResult) -> None:
     read_only = options.read_only(v)
     predicted = check_mode or read_only
     snapshot = remote.read_state(execute, **reads(v))
     discovery = sensor.discover(execute, snapshot, readiness=bool(v[var("readiness")]))
     method, why = choose_method(v, discovery)
     stamp = backup.stamp()
-    warnings = list(discovery["sensor_warnings"])
+    warnings = job.warnings
+    warnings += discovery["sensor_warnings"]
     per_machine = discovery["wininet"]["per_user_policy"]["per_machine"]
     info = dict(discovery)
-    result = record.result
     # Known before any part runs: a part that fails still says which sensor and method the host has.
-    result.update(method=method, method_reason=why, sensor_info=info)
+    job.method, job.method_reason, job.sensor_info = method, why, info
     v3_opts = v3_url = None
     if method == MDE:
         v3_opts, v3_url, v3_warnings = parts.sensor_v3_options(v, discovery, execute, snapshot, host)
@@ -140,7 +136,6 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
 
     # -- Defender for Identity ------------------------------------------------
     sensor_result = None
-    wininet_items = []  # the WinINet values planned, as bytes (written for the SIDs result["written"] names)
     if method == WININET:
         targets = None
         if per_machine:
@@ -155,20 +150,17 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
                             "uses, so it is the target (not %s)" % (sensor.POLICY_KEY, ", ".join(
                                 v[var("targets")] or [])))
         try:
-            outcome = configure.run_part(execute, upload, options.wininet_args(v, targets), check_mode, host=host,
-                                         snapshot=snapshot)
+            job.wininet = configure.run_part(execute, upload, options.wininet_args(v, targets), check_mode, host=host,
+                                             snapshot=snapshot)
         except (ChangeError, ConnectionDropped) as exc:
-            record.failed(WININET, exc)
+            job.failed(WININET, exc)
             raise
-        result.update(outcome.result)
-        wininet_items = outcome.items
-        if per_machine and accounts.MACHINE in (result.get("changed_sids") or []) and v[var("stig_warning")]:
-            result["stig_note"] = sensor_after.STIG_NOTE
+        if per_machine and accounts.MACHINE in job.wininet.changed_sids and v[var("stig_warning")]:
+            job.stig_note = sensor_after.STIG_NOTE
             warnings.append(sensor_after.STIG_NOTE)
     else:
-        result.update(_wininet_stub(why))
+        job.wininet = WininetResult.skipped(why)
         if method == MDE:
-            result["actions"] = []
             info["message"] = discovery.get("message") or "sensor v3: connects through Defender for Endpoint"
         elif method == SENSOR_CONFIG:
             url = parts.sensor_url(v, execute, snapshot)
@@ -178,16 +170,14 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
                 sensor_result = sensor_apply.run(execute, upload, remote_copy, discovery, sensor_opts, predicted,
                                                  host=host)
             except (ChangeError, ConnectionDropped) as exc:
-                record.failed(SENSOR_CONFIG, exc)
+                job.failed(SENSOR_CONFIG, exc)
                 raise
             if read_only:
                 sensor_result["pending"] = bool(sensor_result.get("changed"))
                 sensor_result["changed"] = False
-            result[SENSOR_CONFIG] = sensor_result
-            # A restore names the backup it used (the WinINet restore's fields, at the top).
-            result.update({k: sensor_result[k] for k in ("restored_from", "trusted_because") if sensor_result.get(k)})
+            job.sensor_config = sensor_result
             warnings += sensor_result.get("warnings") or []
-    result.update(method=method, method_reason=why)
+    wininet = job.wininet
 
     # -- Defender for Endpoint and the machine-wide opt-ins --------------------
     machine_items = parts.tls_items(v, discovery, snapshot)
@@ -200,7 +190,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
             sid = accounts.MACHINE if per_machine else options.ie_account(v)
             after = copy.deepcopy(snapshot)
             # What WinHTTP copies: the account's value as this run leaves it (or would: in check mode, as planned).
-            results.written_wininet(after, wininet_items, result.get("changed_sids" if predicted else "written"))
+            results.written_wininet(after, wininet.items, wininet.changed_sids if predicted else wininet.written)
             ie_from = mde_plans.copy_of(after.key(accounts.connections_path(sid)), accounts.label(sid))
         try:
             if opts is not None:
@@ -211,17 +201,15 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
             else:
                 mde_result = parts.machine_change(execute, upload, machine_items, v, predicted, host, snapshot, stamp)
         except (ChangeError, ConnectionDropped) as exc:
-            record.failed(MDE, exc)
+            job.failed(MDE, exc)
             raise
-        result[MDE] = mde_result
+        job.mde = mde_result
         warnings += mde_result.get("warnings") or []
-        # --diff shows every part's values, decoded (the WinINet accounts' first)
-        result["diff"] = list(result.get("diff") or []) + list(mde_result.get("diff") or [])
     if v3_opts is not None:
-        result["sensor_v3"] = sensor_v3.record(v3_url, mde_result)
+        job.sensor_v3 = sensor_v3.record(v3_url, mde_result)
 
     # -- the refresh: once, after every write of the run -----------------------
-    wininet_changed = bool(result.get("written")) or (predicted and bool(result.get("changed_sids")))
+    wininet_changed = bool(wininet.written) or (predicted and bool(wininet.changed_sids))
     tls_changed = bool(machine_items) and (predicted or bool((mde_result or {}).get("written")))
     restart = {"services": [], "actions": [], "reasons": [], "restarted": []}
     if not read_only:
@@ -233,7 +221,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
                 done = sensor_restart.restart(execute, plan["services"], predicted, watch=options.watch_seconds(v),
                                               logs=options.log_files(v, discovery), secrets=sensor_after.secrets(v))
             except (ChangeError, ConnectionDropped) as exc:
-                record.failed("restart", exc)
+                job.failed("restart", exc)
                 raise
             restart.update(restarted=done["restarted"], actions=done["actions"], services=done["services"],
                            verified=done["verified"], watch=done.get("watch") or {})
@@ -242,39 +230,23 @@ def _run(execute, upload, remote_copy, v, check_mode, host, record: results.Reco
                             "it read at start until its services restart" % " and ".join(plan["services"]))
             restart["actions"] = []
             restart["restart_needed"] = plan["services"]
-    result["restart"] = restart
+    job.restart = restart
     # -- after the restart: does the sensor keep running, what did it log? ------
     watched = (sensor_result or {}).get("watch") or restart.get("watch") or {}
-    result.update(sensor_after.after_run(execute, v, discovery, watched, predicted))
-    result["actions"] = list(result.get("actions") or []) + list((sensor_result or {}).get("actions") or []) + \
-        list((mde_result or {}).get("actions") or []) + list(restart["actions"])
+    job.after_run = sensor_after.after_run(execute, v, discovery, watched, predicted)
 
     # -- what each component uses now -------------------------------------------
-    now = discovery.snapshot if predicted else results.after(
-        discovery, wininet_items, result, mde_plan, machine_items, mde_result)
+    now = discovery.snapshot if predicted else results.after(discovery, wininet, mde_plan, machine_items, mde_result)
     proxy_after = None
     if sensor_result and sensor_result.get("changed") and not predicted:
         proxy_after = (sensor_result.get("proxy") or {}).get("after")
     effective, effective_warnings = sensor.effective_from(discovery, now, proxy_after)
     warnings += [w for w in effective_warnings if w not in warnings]
     info["effective_proxy"] = effective
-    result["sensor_info"] = info
-    result["effective_proxy"] = effective
+    job.effective_proxy = effective
     # The readiness as the host is now (the TLS values this run set, read back by their change).
-    result["readiness"] = discovery.get("readiness")
-    if tls_changed and not predicted and result["readiness"] is not None:
-        result["readiness"] = sensor.readiness_from(now, v2=info["sensor"]["generation"] == "v2")
-        info["readiness"] = result["readiness"]
-    result["changed"] = bool(result.get("changed")) or bool((sensor_result or {}).get("changed")) or bool(
-        (mde_result or {}).get("changed")) or bool(restart.get("restarted"))
-    result["in_sync"] = bool(result.get("in_sync", True)) and not results.pending(sensor_result) and not results.pending(
-        mde_result, True)
-    result["pending_changes"] = results.pending_labels(sensor_result, mde_result)
-    # --diff shows every file and value the run changes (or would): the WinINet values, the sensor's file, Defender
-    # for Endpoint and the .NET TLS values, each decoded.
-    diffs = list(result.get("diff") or []) + ([sensor_result["diff"]] if (sensor_result or {}).get("diff") else [])
-    diffs += list((mde_result or {}).get("diff") or [])
-    if diffs:
-        result["diff"] = diffs
-    result["warnings"] = list(dict.fromkeys(list(result.get("warnings") or []) + warnings))
-    return result
+    job.readiness = discovery.get("readiness")
+    if tls_changed and not predicted and job.readiness is not None:
+        job.readiness = sensor.readiness_from(now, v2=info["sensor"]["generation"] == "v2")
+        info["readiness"] = job.readiness
+    job.done = True

@@ -1,12 +1,16 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The role's job result: what a failing part carries of the earlier ones (:class:`Record`), what is still pending,
-the host as this run leaves it (the discovery's snapshot with the values written, for the effective proxy), and what
-the probe takes from the result (the workspace, a v3 sensor's channel, the route through the sensor's proxy)."""
+"""The role's job result: the parts as the run holds them (:class:`JobResult`: the WinINet part typed, the
+others as their own write paths record them), the ONE place that makes the flat result the action returns
+(:func:`to_result`, also what a failing part carries of the earlier ones: :meth:`JobResult.failed`), what is still
+pending, the host as this run leaves it (the discovery's snapshot with the values written, for the effective
+proxy), and what the probe takes from the result (the workspace, a v3 sensor's channel, the route through the
+sensor's proxy)."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
@@ -14,31 +18,95 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _cata
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _winhttp as winhttp
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._result import WininetResult
 
 WININET, SENSOR_CONFIG, MDE = "wininet", "sensor_config", "mde"
 var = options.var
 
 
-class Record:
-    """What the run did so far: a later part that fails carries it in its error's details."""
+@dataclass
+class JobResult:
+    """The job on one host, part by part, as the run fills it in (what a failing part leaves is what it got to).
 
-    def __init__(self):
-        self.result = {}
+    ``wininet`` is the WinINet part (:class:`_wininet._result.WininetResult`; when another method is the host's,
+    its "not run, because ..." state), ``None`` until the run gets to the proxy part. ``sensor_config`` and ``mde``
+    are the records of the sensor's file change (:func:`_sensor._change.run`) and of the Defender for Endpoint /
+    .NET TLS values change (:func:`_mde._run.run`), ``None`` when the part did not run. ``restart`` and the fields
+    after it are the end of the run (``done``).
+    """
+
+    method: str = ""
+    method_reason: str = ""
+    sensor_info: dict = field(default_factory=dict)
+    wininet: WininetResult | None = None
+    stig_note: str = ""
+    sensor_config: dict | None = None
+    mde: dict | None = None
+    sensor_v3: dict | None = None
+    warnings: list = field(default_factory=list)  # the job's own (the WinINet part keeps its own)
+    done: bool = False
+    restart: dict = field(default_factory=dict)
+    after_run: dict = field(default_factory=dict)  # sensor_watch, sensor_logs (:func:`_sensor._after.after_run`)
+    effective_proxy: dict = field(default_factory=dict)
+    readiness: dict | None = None
 
     def failed(self, part: str, exc) -> None:
-        """Add what was done before ``part`` failed to ``exc.details``; the part's own record goes under its name."""
+        """Add what was done before ``part`` failed to ``exc.details``; the part's own record goes under its name
+        (the WinINet part's fields at the top, as its result has them)."""
         own = dict(exc.details)
-        merged = dict(self.result)
+        merged = to_result(self)
         if part == WININET:
             merged.update(own)
         else:
             merged[part] = dict(own, failed=True, error=str(exc))
-            merged["changed"] = bool(self.result.get("changed")) or bool(own.get("changed"))
-            for field in ("written", "maybe_written", "backup_file", "dropped_at"):
-                merged.setdefault(field, [] if field in ("written", "maybe_written") else "")
+            merged["changed"] = bool(merged.get("changed")) or bool(own.get("changed"))
+            for name in ("written", "maybe_written", "backup_file", "dropped_at"):
+                merged.setdefault(name, [] if name in ("written", "maybe_written") else "")
         merged["failed_part"] = part
         exc.details.clear()
         exc.details.update(merged)
+
+
+def to_result(job: JobResult) -> dict:
+    """The job's result as ``atp_proxy_job`` returns it (its documented RETURN): the WinINet part's fields at the
+    top, the sensor's file change under ``sensor_config``, Defender for Endpoint and the TLS values under ``mde``,
+    every part's actions, diffs and warnings in one list each. A run that stopped in a part gives what it got to."""
+    out = {"method": job.method, "method_reason": job.method_reason, "sensor_info": job.sensor_info}
+    wininet = job.wininet
+    if wininet is None:
+        return out
+    out.update(wininet.to_result())
+    if job.stig_note:
+        out["stig_note"] = job.stig_note
+    sensor = job.sensor_config
+    if sensor is not None:
+        out[SENSOR_CONFIG] = sensor
+        # A restore names the backup it used (the WinINet restore's fields, at the top).
+        out.update({k: sensor[k] for k in ("restored_from", "trusted_because") if sensor.get(k)})
+    if job.mde is not None:
+        out[MDE] = job.mde
+    # --diff shows every file and value the run changes (or would): the WinINet values, the sensor's file, Defender
+    # for Endpoint and the .NET TLS values, each decoded.
+    diffs = wininet.diffs() + ([sensor["diff"]] if (sensor or {}).get("diff") else [])
+    diffs += list((job.mde or {}).get("diff") or [])
+    if diffs or wininet.planned or job.mde is not None:
+        out["diff"] = diffs
+    if job.sensor_v3 is not None:
+        out["sensor_v3"] = job.sensor_v3
+    if not job.done:
+        return out
+    out["restart"] = job.restart
+    out.update(job.after_run)
+    out["actions"] = list(wininet.actions) + list((sensor or {}).get("actions") or []) + \
+        list((job.mde or {}).get("actions") or []) + list(job.restart.get("actions") or [])
+    out["effective_proxy"] = job.effective_proxy
+    out["readiness"] = job.readiness
+    out["changed"] = wininet.changed or bool((sensor or {}).get("changed")) or bool(
+        (job.mde or {}).get("changed")) or bool(job.restart.get("restarted"))
+    out["in_sync"] = wininet.in_sync and not pending(sensor) and not pending(job.mde, True)
+    out["pending_changes"] = pending_labels(sensor, job.mde)
+    out["warnings"] = list(dict.fromkeys(list(wininet.warnings or []) + job.warnings))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -96,10 +164,10 @@ def _written_machine(snapshot, the_plan, items: list) -> None:
         _patch(snapshot, item.path, item.name, "REG_DWORD", item.wanted)
 
 
-def after(discovery, wininet_items: list, result: dict, mde_plan, machine_items, mde_result):
+def after(discovery, wininet: WininetResult, mde_plan, machine_items, mde_result):
     """The discovery's snapshot with what this run wrote (verified by each part's read back)."""
     out = copy.deepcopy(discovery.snapshot)
-    written_wininet(out, wininet_items, result.get("written"))
+    written_wininet(out, wininet.items, wininet.written)
     if mde_result and mde_result.get("written"):
         _written_machine(out, mde_plan, machine_items)
     return out

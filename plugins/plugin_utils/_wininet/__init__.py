@@ -4,7 +4,8 @@
 ``win_http_proxy`` sees and sets it (``_winhttp``), comparing accounts with a
 source (``_compare``), the registry change every registry write goes through (``_registry_change``: back up, one
 ``reg import``, read back, roll back; Defender for Endpoint and the TLS values reuse it), the WinINet write path
-(``_write``) and restore (``_restore``).
+(``_write``), what it did as one typed value (``_result``: the result fields made at the edge) and restore
+(``_restore``).
 
 Imports :mod:`.._common` and :mod:`.._host`."""
 
@@ -12,4 +13,4 @@ Imports :mod:`.._common` and :mod:`.._host`."""
 # plugin_utils/_ldap). PUBLIC_MODULES names the modules other packages may import; the rest are this package's own
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
-PUBLIC_MODULES = ("_codec", "_compare", "_registry_change", "_winhttp", "_write")
+PUBLIC_MODULES = ("_codec", "_compare", "_registry_change", "_result", "_winhttp", "_write")

@@ -18,8 +18,6 @@ Every message names the option the user set, spelled by ``name_prefix`` (the rol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._argspec import namer
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError, UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
@@ -29,16 +27,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _rem
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _restore as restore
-
-
-@dataclass
-class Outcome:
-    """What the write path did: ``result``, the module's result fields (the form a task returns), and ``items``, the
-    values it planned as :class:`_wininet._registry_change.Pending` (their bytes as written, or as they would be; the
-    ones of the SIDs ``result["written"]`` names are on the host)."""
-
-    result: dict
-    items: list = field(default_factory=list)
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._result import WininetResult
 
 
 def reads(args: dict, name=compare._same, options: compare.Options | None = None) -> list:
@@ -112,13 +101,13 @@ def _load_hives(execute, sids: list, name) -> list:
 
 def run(execute, upload, args: dict, check_mode: bool, host: str = "host", snapshot=None, extra_items=()) -> dict:
     """Everything ``win_wininet_proxy`` does (see :func:`_run`): its result fields."""
-    return run_part(execute, upload, args, check_mode, host, snapshot, extra_items).result
+    return run_part(execute, upload, args, check_mode, host, snapshot, extra_items).to_result()
 
 
 def run_part(execute, upload, args: dict, check_mode: bool, host: str = "host", snapshot=None,
-             extra_items=()) -> Outcome:
-    """:func:`run` as a part of a larger run: the :class:`Outcome`, with the planned values as bytes. A drop before
-    the change says nothing was written.
+             extra_items=()) -> WininetResult:
+    """:func:`run` as a part of a larger run: the :class:`_wininet._result.WininetResult`, with the planned values as
+    bytes. A drop before the change says nothing was written.
 
     ``snapshot``: a state query that already read :func:`reads` (the role's job reads them with its other keys);
     ``extra_items``: other registry values (Defender for Endpoint) that join this change: one backup, one import.
@@ -127,8 +116,8 @@ def run_part(execute, upload, args: dict, check_mode: bool, host: str = "host", 
         return _run(execute, upload, args, check_mode, host, snapshot, list(extra_items))
 
 
-def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> Outcome:
-    """Everything ``win_wininet_proxy`` does; returns the result fields (raises the errors of :mod:`_common._errors`).
+def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, extra_items: list) -> WininetResult:
+    """Everything ``win_wininet_proxy`` does; returns what it did (raises the errors of :mod:`_common._errors`).
 
     ``read_only`` (a drift report) plans like check mode but never checks rights or loads a hive, and
     reports ``changed: false``.
@@ -143,28 +132,28 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
         more = remote.read_state(execute, missing)
         snapshot = more if snapshot is None else snapshot.merge(more)
     source, plan, restore_info = _resolve(args, execute, name, snapshot, options)
-    result = {"changed": False, "changed_sids": [], "backup_file": "", "applied_file": "", "backups": [],
-              "written": [], "hives_loaded": [], "actions": [], "pruned": []}
+    result = WininetResult()
     if restore_info:
-        result.update(restore_info)
+        result.set(restore_info)
         if source is None or restore_info["nothing_to_restore"]:
-            result.update(source={"kind": "backup"}, targets=[], in_sync=True, needs_write=[], hive_not_loaded=[])
-            result.setdefault("msg", "%s holds nothing for %s: nothing to restore"
-                              % (restore_info.get("restored_from"), ", ".join(args["targets"])))
-            return Outcome(result)
+            result.source = {"kind": "backup"}
+            if result.msg is None:
+                result.msg = "%s holds nothing for %s: nothing to restore" % (
+                    restore_info.get("restored_from"), ", ".join(args["targets"]))
+            return result
     compared = [compare.compare_target(execute, source, sid, names, snapshot) for sid, names in plan]
-    result.update(compare.summarize(source, compared))
-    if not result["needs_write"] and not result["hive_not_loaded"] and not extra_items:
-        return Outcome(result)
+    result.set(compare.summarize(source, compared))
+    if not result.needs_write and not result.hive_not_loaded and not extra_items:
+        return result
 
     if read_only:
         items = apply.plan(compared) + extra_items
-        result.update(changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
-                      backups=[i.to_result() for i in items], diff=[apply.diff_for(i) for i in items])
-        result["actions"] += [apply.sentence(i, True) for i in items]
-        return Outcome(result, items)
+        result.items, result.planned = items, True
+        result.changed_sids = list(dict.fromkeys(i.sid for i in items if i.wininet))
+        result.actions += [apply.sentence(i, True) for i in items]
+        return result
     _admin_check(snapshot)
-    unloaded = list(result["hive_not_loaded"])
+    unloaded = list(result.hive_not_loaded)
     if unloaded:
         problem = _hive_problem(unloaded, bool(args.get("load_hive")), name, host)
         if problem:
@@ -172,16 +161,16 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
         if check_mode:
             for sid in unloaded:
                 hive, hive_file = accounts.hive_to_load(sid)
-                result["actions"].append("would load the hive %s from %s and write %s" % (
+                result.actions.append("would load the hive %s from %s and write %s" % (
                     hive, hive_file, ", ".join(args["value_names"])))
         else:
-            result["hives_loaded"] = _load_hives(execute, unloaded, name)
+            result.hives_loaded = _load_hives(execute, unloaded, name)
             names = dict(plan)
             reread = remote.read_state(execute, [accounts.connections_path(sid) for sid in unloaded])
             compared = [compare.compare_target(execute, source, t["sid"], names[t["sid"]], reread)
                         if t["sid"] in unloaded else t for t in compared]
-            result.update(compare.summarize(source, compared))
-            result["hive_loaded_before"] = False
+            result.set(compare.summarize(source, compared))
+            result.hive_loaded_before = False
 
     items = apply.plan(compared)
     if check_mode:
@@ -189,15 +178,12 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
                                 source.wanted_for(sid, value, None))
                   for sid in unloaded for value in dict(plan)[sid]]
     items += extra_items
-    result.update(
-        changed=bool(items or result["hives_loaded"]),
-        changed_sids=list(dict.fromkeys(i.sid for i in items if i.wininet)),
-        backups=[i.to_result() for i in items],
-        diff=[apply.diff_for(i) for i in items],
-    )
-    result["actions"] += [apply.sentence(i, check_mode) for i in items]
+    result.items, result.planned = items, True
+    result.changed = bool(items or result.hives_loaded)
+    result.changed_sids = list(dict.fromkeys(i.sid for i in items if i.wininet))
+    result.actions += [apply.sentence(i, check_mode) for i in items]
     if check_mode or not items:
-        return Outcome(result, items)
+        return result
     restoring = (restore_info or {}).get("restored_from")
     change = apply.Change(execute, upload, items, backup_dir=args["backup_dir"], keep=args["backup_keep"],
                           comment="atp.sensor_proxy backup of %s%s" % (host, ", before restoring %s" % restoring
@@ -207,10 +193,10 @@ def _run(execute, upload, args: dict, check_mode: bool, host: str, snapshot, ext
     try:
         done = change.run()
     except ChangeError as exc:
-        exc.details.update(changed_sids=result["changed_sids"], diff=result["diff"], hives_loaded=result["hives_loaded"],
-                           targets=result["targets"], actions=result["actions"])
+        exc.details.update(changed_sids=result.changed_sids, diff=result.diffs(), hives_loaded=result.hives_loaded,
+                           targets=result.targets, actions=result.actions)
         exc.details.setdefault("changed", bool(exc.details.get("written")))
         raise
-    result.update(done)
-    result["warnings"] = change.warnings
-    return Outcome(result, items)
+    result.set(done)
+    result.warnings = change.warnings
+    return result
