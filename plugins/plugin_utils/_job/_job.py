@@ -73,7 +73,8 @@ def reads(v: dict) -> dict:
     if opts is not None:
         ie = opts.get("winhttp_source") == "ie"
         # WinHTTP from ie is computed from the account's value as this run leaves it, not the caller's HKCU.
-        keys += [k for k in mde_plans.reads(opts, options.mde_var) if not (ie and k == mde.CURRENT_USER_CONNECTIONS)]
+        keys += [k for k in mde_plans.reads(opts, options.mde_var, options.mde_wanted(v))
+                 if not (ie and k == mde.CURRENT_USER_CONNECTIONS)]
         if ie:
             keys.append(accounts.connections_path(options.ie_account(v)))
     keys.append(backup.MANIFEST_PATH)
@@ -129,9 +130,9 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
     info = dict(discovery)
     # Known before any part runs: a part that fails still says which sensor and method the host has.
     job.method, job.method_reason, job.sensor_info = method, why, info
-    v3_opts = v3_url = None
+    v3_opts = v3_url = v3_wanted = None
     if method == MDE:
-        v3_opts, v3_url, v3_warnings = parts.sensor_v3_options(v, discovery, execute, snapshot, host)
+        v3_opts, v3_url, v3_warnings, v3_wanted = parts.sensor_v3_options(v, discovery, execute, snapshot, host)
         warnings += v3_warnings
 
     # -- Defender for Identity ------------------------------------------------
@@ -194,8 +195,9 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
             ie_from = mde_plans.copy_of(after.key(accounts.connections_path(sid)), accounts.label(sid))
         try:
             if opts is not None:
+                wanted = v3_wanted if v3_opts is not None else options.mde_wanted(v)
                 mde_plan = mde_plans.plan(execute, opts, snapshot.keys, options.mde_var,
-                                          str(snapshot.user.get("name") or ""), ie_from=ie_from)
+                                          str(snapshot.user.get("name") or ""), ie_from=ie_from, wanted=wanted)
                 mde_result = mde_run.run(execute, upload, opts, check_mode, snapshot=snapshot, host=host,
                                          extra_items=machine_items, ie_from=ie_from, stamp=stamp, the_plan=mde_plan)
             else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec as argspec
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as mde_desired
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _change as sensor_apply
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
@@ -76,6 +77,22 @@ def mde_options(v: dict) -> dict | None:
         opts["proxy_server"] = (settings.get("proxy_server") or "") if isinstance(settings, dict) else ""
     opts.update(machine_options(v))
     return opts
+
+
+# Not a role variable (the role's are atp_proxy_*): where the checked values keep what the atp_proxy_mde_* options
+# want, computed once (:func:`mde_wanted`).
+MDE_WANTED = "__atp_proxy_mde_wanted"
+
+
+def mde_wanted(v: dict) -> list | None:
+    """What the atp_proxy_mde_* options want (:func:`_mde._desired.desired`: validated, one
+    :class:`_mde._catalogue.Wanted` per setting), None when Defender for Endpoint is not managed. Computed once per
+    run: the variables' check computes it (a bad option is reported there, before anything is read) and the checked
+    values keep it, so that the job's reads and its plan take it from there. Raises UsageError."""
+    if MDE_WANTED not in v:
+        opts = mde_options(v)
+        v[MDE_WANTED] = None if opts is None else mde_desired.desired(opts, mde_var)
+    return v[MDE_WANTED]
 
 
 def ie_account(v: dict) -> str:

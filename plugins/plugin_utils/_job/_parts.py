@@ -49,10 +49,12 @@ def sensor_url(v: dict, execute, snapshot) -> str | None:
 
 
 def sensor_v3_options(v: dict, discovery: dict, execute, snapshot, host: str) -> tuple:
-    """``(options for _mde._run.run, wanted URL or None, warnings)`` of a v3 sensor's proxy (method ``mde``): the
-    atp_proxy_mde_* options (or only the sensor's two values when Defender for Endpoint is not managed) with the
-    values Set-MDISensorProxyConfiguration writes; checked before anything is written. ``(None, None, [])``
-    for a restore (atp_proxy_source=backup): the restore playbook puts the backups back."""
+    """``(options for _mde._run.run, wanted URL or None, warnings, wanted settings)`` of a v3 sensor's proxy (method
+    ``mde``): the atp_proxy_mde_* options (or only the sensor's two values when Defender for Endpoint is not managed)
+    with the values Set-MDISensorProxyConfiguration writes, and what they want together (the options' own, as the
+    variables' check computed it, merged with the sensor's: :func:`_mde._desired.merged`); checked before anything
+    is written. ``(None, None, [], None)`` for a restore (atp_proxy_source=backup): the restore playbook puts the
+    backups back."""
     generation = discovery["sensor"].get("generation")
     if generation != "v3":
         raise UsageError("atp_proxy_method=mde sets the proxy of a Defender for Identity sensor v3 (SenseIdentity "
@@ -60,17 +62,21 @@ def sensor_v3_options(v: dict, discovery: dict, execute, snapshot, host: str) ->
                          "auto, which keeps the method the host uses."
                          % (host, "a sensor %s" % generation if generation else "no Defender for Identity sensor"))
     if options.restore(v):
-        return None, None, []
+        return None, None, [], None
     url = None
     if not options.absent(v):  # absent: both values removed, as Clear- does
         url = config_plan.validate_url(sensor_url(v, execute, snapshot), URL)
     opts = options.mde_options(v)
     if opts is None:  # Defender for Endpoint is not managed: only what the cmdlet writes for the sensor
         opts = dict(options.machine_options(v), winhttp_source="unmanaged", telemetry=False, prefer_static_proxy=False)
+        own = mde_desired.desired(opts, options.mde_var)
+    else:
+        own = options.mde_wanted(v)
     opts["also"] = sensor_v3.wanted(url, sensor_v3.owner(v))
-    mde_desired.desired(opts, options.mde_var)  # one setting, one owner: a conflict stops here, nothing written
+    # one setting, one owner: a conflict stops here, nothing written
+    wanted = mde_desired.merged(own, opts["also"], options.mde_var)
     warning = sensor_v3.credentials_warning(v, host)
-    return opts, url, [warning] if warning else []
+    return opts, url, [warning] if warning else [], wanted
 
 
 def tls_items(v: dict, discovery: dict, snapshot) -> list:

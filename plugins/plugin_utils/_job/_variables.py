@@ -24,7 +24,6 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _a
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as mde_desired
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
@@ -281,7 +280,7 @@ def parts_problems(v: dict) -> list:
     opts = options.mde_options(v)
     if opts is not None:
         try:
-            mde_desired.desired(opts, options.mde_var)
+            options.mde_wanted(v)  # kept in ``v`` for the job: computed once
         except UsageError as exc:
             out.append(str(exc))
         if opts.get("winhttp_source") == "ie":

@@ -184,10 +184,11 @@ def _restorable(setting: Setting, value: remote.RegValue | None):
     return value.data if value.data is not None else value.value
 
 
-def reads(options: dict, name=None) -> list:
+def reads(options: dict, name=None, wanted: list | None = None) -> list:
     """Every registry key :func:`plan` needs for these options (validated first), for ONE state query: a caller
-    that reads other keys too (the role's job) adds these to its own query and passes the result as ``values``."""
-    return _paths(desired(options, name))
+    that reads other keys too (the role's job) adds these to its own query and passes the result as ``values``.
+    ``wanted``: what :func:`_desired.desired` gave for these options, when the caller has it (not computed again)."""
+    return _paths(wanted if wanted is not None else desired(options, name))
 
 
 def _paths(wanted: list) -> list:
@@ -198,7 +199,7 @@ def _paths(wanted: list) -> list:
 
 
 def plan(execute, options: dict, values: dict | None = None, name=None, runs_as: str = "",
-         ie_from: tuple | None = None) -> Plan:
+         ie_from: tuple | None = None, wanted: list | None = None) -> Plan:
     """What differs between the host and the wanted settings (:func:`desired`): the
     ``_wininet._registry_change.Pending`` items, a decoded diff and one sentence per change.
 
@@ -206,12 +207,13 @@ def plan(execute, options: dict, values: dict | None = None, name=None, runs_as:
     the keys of :func:`reads` it lacks are read here in one state query (:func:`_remote.read_state`), none when it
     has them all. ``runs_as`` names the account the task runs as, for ``winhttp_source=ie``; ``ie_from``
     (:func:`copy_of`) plans it from another account's WinINet value instead, written as the explicit proxy and
-    bypass it holds (:func:`_explicit`). Options are validated, once, before anything is read. The items can join
+    bypass it holds (:func:`_explicit`). Options are validated, once, before anything is read (``wanted``: what
+    :func:`_desired.desired` gave for these options, when the caller has it: not computed again). The items can join
     another change (``_wininet._write.run(extra_items=...)``): they carry their own backup value, and WinHTTP is
     written by ``win_http_proxy`` (``write_with``) and verified decoded. :func:`_run.run` writes this plan.
     """
     name = name or namer("")
-    wanted = desired(options, name)
+    wanted = wanted if wanted is not None else desired(options, name)
     paths = _paths(wanted)
     if ie_from:
         values = {k: v for k, v in (values or {}).items() if k.lower() != CURRENT_USER_CONNECTIONS.lower()}

@@ -23,6 +23,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue i
     DEFAULT_BACKUP_DIR,
     DEFAULT_KEEP,
 )
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._desired import desired
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._plan import Plan, lookup, plan, reads
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
 
@@ -35,7 +36,7 @@ def _admin_check(user: dict) -> None:
 
 def run(execute, upload, options: dict, check_mode: bool, values: dict | None = None, host: str = "host",
         runs_as: str = "", snapshot: remote.Snapshot | None = None, extra_items=(), ie_from: tuple | None = None,
-        stamp: str | None = None, the_plan: Plan | None = None) -> dict:
+        stamp: str | None = None, the_plan: Plan | None = None, wanted: list | None = None) -> dict:
     """Everything ``atp.sensor_proxy.win_mde_proxy`` does: plan (unless given), back up, write, verify.
 
     Args:
@@ -54,6 +55,8 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
         stamp: the backup's time stamp (one per run of the role).
         the_plan: the :class:`_plan.Plan` the caller made with :func:`_plan.plan` for these same options, values
             and ``ie_from``; it is written as it is, not planned again.
+        wanted: what :func:`_desired.desired` gave for these options, when the caller has it (computed here once
+            otherwise: the reads and the plan share it).
 
     Returns:
         The result fields: ``changed``, ``settings``, ``changed_settings``, ``actions``, ``diff``, ``backups``,
@@ -66,13 +69,17 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
     read_only = bool(options.get("read_only"))
     predicted = check_mode or read_only
     with preconditions.nothing_written_on_drop():
-        paths = [backup.MANIFEST_PATH] if the_plan is not None else reads(options, name) + [backup.MANIFEST_PATH]
+        if the_plan is None and wanted is None:
+            wanted = desired(options, name)
+        paths = [backup.MANIFEST_PATH] if the_plan is not None else reads(options, name, wanted) + [
+            backup.MANIFEST_PATH]
         if snapshot is None or any(not snapshot.has(p) for p in paths if p != CURRENT_USER_CONNECTIONS or not ie_from):
             snapshot = remote.read_state(execute, [p for p in paths if lookup(values, p) is None])
         known = dict(values or {})
         known.update(snapshot.keys)
         if the_plan is None:
-            the_plan = plan(execute, options, known, name, str(snapshot.user.get("name") or runs_as), ie_from=ie_from)
+            the_plan = plan(execute, options, known, name, str(snapshot.user.get("name") or runs_as), ie_from=ie_from,
+                            wanted=wanted)
         runs_as = the_plan.runs_as
         result = {"changed": False, "backup_file": "", "applied_file": "", "written": [], "pruned": [],
                   "winhttp_copied_from": runs_as if options.get("winhttp_source") == "ie" else ""}
