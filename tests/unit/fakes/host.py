@@ -7,8 +7,9 @@ task_vars=)`` (an action plugin); a fake host answers both. It records each call
 name ``_execute_module`` would run the task's own action, the doc stub) and answers with its method named after the
 module (``win_powershell``, ``win_command``...), in the shape the real ansible.windows module returns.
 
-What the hosts share beyond that: the files written through the collection's file-write script (:func:`file_write`),
-``reg.exe import`` read with the lab's own .reg reader (:mod:`.regfile`), and the ACL modules that only report.
+What the hosts share beyond that: one registry (:class:`.registry.Registry`, keys by PS drive path, in one shape for
+every fake host), the files written through the collection's file-write script (:func:`file_write`), ``reg.exe
+import`` read with the lab's own .reg reader (:mod:`.regfile`), and the ACL modules that only report.
 """
 
 from __future__ import annotations
@@ -17,11 +18,8 @@ import base64
 import hashlib
 
 from .regfile import parse_reg_file
+from .registry import Registry
 
-# RegistryValueKind names, as the state query reports a value's type ($Ansible.Result of _host/_state_query.py).
-NET_KIND = {"REG_SZ": "String", "REG_EXPAND_SZ": "ExpandString", "REG_DWORD": "DWord", "REG_BINARY": "Binary",
-            "REG_MULTI_SZ": "MultiString", "REG_QWORD": "QWord", "REG_NONE": "None"}
-REG_KIND = {net: reg for reg, net in NET_KIND.items()}
 # reg.exe import's answer (rc 0, the sentence on stderr), as win_command returns it.
 IMPORTED = {"changed": True, "rc": 0, "stdout": "", "stderr": "The operation completed successfully.\r\n"}
 
@@ -51,14 +49,15 @@ def file_write(args: dict, files: dict, key=lambda path: path, error: str | None
 class FakeHost:
     """Records every module call and answers it with the method named after the module (see the module docstring).
 
-    ``files`` holds what the file-write script wrote (``file_key(path)`` -> bytes); ``uploads`` lists each write
-    that wrote, as (folder, [file names]).
+    ``registry`` is the host's registry (:class:`.registry.Registry`); ``files`` holds what the file-write script
+    wrote (``file_key(path)`` -> bytes); ``uploads`` lists each write that wrote, as (folder, [file names]).
     """
 
     file_key = staticmethod(lambda path: path)
 
     def __init__(self):
         self.calls: list = []
+        self.registry = Registry()
         self.files: dict = {}
         self.uploads: list = []
         # What the state query reports besides registry keys: the account it ran as, Get-Service / Get-Process
@@ -99,9 +98,15 @@ class FakeHost:
 
     def key_entry(self, path: str) -> dict:
         """One key as the state query reports it: ``{exists, values: {name: {type, value}}, sub_keys}`` (.NET kind
-        names, binary values base64), plus ``hive_loaded`` for an absent key under HKU. A host without a registry
-        has no key."""
-        return {"exists": False, "values": {}, "sub_keys": []}
+        names, binary values base64), plus ``hive_loaded`` for an absent key under HKU (hosts with hives)."""
+        return self.registry.entry(path)
+
+    @property
+    def hklm(self) -> dict:
+        """The backup manifest's values (``_host/_backup.MANIFEST_PATH``): ``{name: data}``."""
+        from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
+
+        return {name: data for name, (dummy, data) in (self.registry.values(backup.MANIFEST_PATH) or {}).items()}
 
     def state_query(self, args: dict) -> dict:
         """win_powershell running the collection's state query: ``result`` is the script's ``$Ansible.Result``

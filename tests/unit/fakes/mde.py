@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import base64
 
-from .host import IMPORTED, NET_KIND, REG_KIND, FakeHost
+from .host import IMPORTED, FakeHost
+from .registry import NET_KIND, REG_KIND, ps_path
 
 WINHTTP = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
 HKCU = r"HKCU:\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
@@ -27,13 +28,11 @@ SIDS = {"NT AUTHORITY\\SYSTEM": "S-1-5-18", "NT AUTHORITY\\LOCAL SERVICE": "S-1-
 
 
 class MdeHost(FakeHost):
-    """A registry (case-insensitive paths and names, REG_* kinds, bytes for binary data) answering the modules the
-    MDE path calls. ``values`` seeds it in the state query's form: path -> {name: (.NET kind, value)}."""
+    """The host's registry (:class:`.registry.Registry`) answering the modules the MDE path calls. ``values`` seeds
+    it in the state query's form: path -> {name: (.NET kind, value)}."""
 
     def __init__(self, values=None, user="CORP\\ansible-admin", admin=True):
         super().__init__()
-        self.reg: dict = {}  # lower-case path -> {lower name: (name, type, data)}
-        self.paths: dict = {}  # lower-case path -> the path as first written
         self.user, self.sid, self.admin = user, SIDS.get(user, "S-1-5-21-1-2-3-500"), admin
         self.http_proxy_fails = False
         self.after_import = None  # called after after.reg is imported (something on the host acting then)
@@ -42,29 +41,24 @@ class MdeHost(FakeHost):
                 self.set(path, name, REG_KIND[kind], base64.b64decode(value) if kind == "Binary" else value)
 
     def set(self, path, name, kind, data):
-        self.paths.setdefault(path.lower(), path)
-        self.reg.setdefault(path.lower(), {})[name.lower()] = (name, kind, data)
+        self.registry.set(path, name, kind, data)
 
     def get(self, path, name):
-        found = self.reg.get(path.lower(), {}).get(name.lower())
-        return None if found is None else (found[1], found[2])
+        return self.registry.get(path, name)
+
+    @property
+    def reg(self) -> dict:
+        """Every key: path -> {name: (REG_* type, data)}."""
+        return self.registry.as_dict()
 
     @property
     def values(self) -> dict:
         """The registry as the state query reports it: path -> {name: (.NET kind, value)}, binary values base64."""
-        return {self.paths[p]: {n: (NET_KIND[k], base64.b64encode(d).decode() if k in ("REG_BINARY", "REG_NONE")
-                                    else d) for n, k, d in found.values()} for p, found in self.reg.items()}
+        return {path: {name: (NET_KIND[k], base64.b64encode(d).decode() if k in ("REG_BINARY", "REG_NONE") else d)
+                       for name, (k, d) in found.items()} for path, found in self.reg.items()}
 
     def win_powershell(self, args):
         return self.written(args) or self.state_query(args)
-
-    def key_entry(self, path):
-        values = self.reg.get(path.lower())
-        entry = {"exists": values is not None, "values": {}, "sub_keys": []}
-        for name, kind, data in (values or {}).values():
-            value = base64.b64encode(data).decode() if kind in ("REG_BINARY", "REG_NONE") else data
-            entry["values"][name] = {"type": NET_KIND[kind], "value": value}
-        return entry
 
     # -- the write path ---------------------------------------------------------------------------------------
     def win_file(self, args):
@@ -73,11 +67,11 @@ class MdeHost(FakeHost):
     def win_command(self, args):
         for key, name, kind, data in self.imported(args):
             assert key.startswith("HKEY_LOCAL_MACHINE\\"), key
-            path = "HKLM:\\" + key[len("HKEY_LOCAL_MACHINE\\"):]
+            path = ps_path(key)
             if name is None:
                 continue
             if kind == "DELETE":
-                self.reg.get(path.lower(), {}).pop(name.lower(), None)
+                self.registry.delete(path, name)
             else:
                 self.set(path, name, kind, bytes.fromhex(data) if kind == "REG_BINARY" else data)
         if self.after_import and args["argv"][2].endswith("after.reg"):

@@ -38,7 +38,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors i
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 
-from .host import IMPORTED, NET_KIND, FakeHost
+from .host import IMPORTED, FakeHost
 
 # A v2 sensor install as the tests start from it: its folder, its configuration file, its secret certificate.
 CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
@@ -82,7 +82,6 @@ class FakeSensorHost(FakeHost):
 
     def __init__(self):
         super().__init__()
-        self.registry = {}  # upper-case PS path -> {name: (type, value)}
         self.unloaded = set()
         self.roots = {G2}
         for path in ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
@@ -91,7 +90,7 @@ class FakeSensorHost(FakeHost):
             self.set(path, "SystemDefaultTlsVersions", "REG_DWORD", 1)
 
     def set(self, path, name, kind, value):
-        self.registry.setdefault(path.upper(), {})[name] = (kind, value)
+        self.registry.set(path, name, kind, value)
 
     def set_proxy(self, sid_or_hklm, spec):
         path = "HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections" \
@@ -103,17 +102,10 @@ class FakeSensorHost(FakeHost):
             sid = path.split("\\")[1].upper()
             if sid in self.unloaded:
                 return {"exists": False, "values": {}, "sub_keys": [], "hive_loaded": False}
-        values = self.registry.get(path.upper())
-        if values is None:
-            entry = {"exists": False, "values": {}, "sub_keys": []}
-            if path.upper().startswith("HKU:\\"):
-                entry["hive_loaded"] = True
-            return entry
-        out = {}
-        for name, (kind, value) in values.items():
-            out[name] = {"type": NET_KIND[kind], "value": base64.b64encode(value).decode() if kind == "REG_BINARY"
-                         else value}
-        return {"exists": True, "values": out, "sub_keys": []}
+        entry = self.registry.entry(path)
+        if not entry["exists"] and path.upper().startswith("HKU:\\"):
+            entry["hive_loaded"] = True
+        return entry
 
     def win_powershell(self, args):
         return self.state_query(args)
@@ -146,7 +138,6 @@ class WriteHost(FakeSensorHost):
         self.services = [dict(s) for s in V2_SERVICES]
         self.files[CONFIG.lower()] = config_json()
         self.my = [certificate(key)] if key else []
-        self.hklm = {}  # manifest value name -> data
         self.admin = True
         self.failing = set()  # services whose every start fails
         self.fail_times = {}  # service -> the next N starts fail
@@ -169,13 +160,7 @@ class WriteHost(FakeSensorHost):
         written = self.written(args)
         if written is not None:
             return written
-        answer = super().win_powershell(args)
-        keys = answer["result"]["keys"]
-        for path in keys:
-            if path.upper() == backup.MANIFEST_PATH.upper() and self.hklm:
-                keys[path] = {"exists": True, "sub_keys": [],
-                              "values": {k: {"type": "String", "value": v} for k, v in self.hklm.items()}}
-        return answer
+        return super().win_powershell(args)
 
     def win_certificate_info(self, args):
         assert (args["store_name"], args["store_location"]) == ("My", "LocalMachine")
@@ -204,9 +189,9 @@ class WriteHost(FakeSensorHost):
         for key, name, kind, data in self.imported(args):
             assert key.upper() == backup.MANIFEST_REG_KEY.upper(), key  # the sensor path writes the manifest only
             if kind == "DELETE":
-                self.hklm.pop(name, None)
+                self.registry.delete(backup.MANIFEST_PATH, name)
             elif name is not None:
-                self.hklm[name] = data
+                self.registry.set(backup.MANIFEST_PATH, name, kind, data)
         return dict(IMPORTED)
 
     def win_file(self, args):

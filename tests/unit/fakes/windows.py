@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import base64
 
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _backup as backup
-
 from .host import IMPORTED, FakeHost
+from .registry import NET_KIND, ps_path
 
 CONN = r"Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections"
-NET_KIND = {"REG_BINARY": "Binary", "REG_SZ": "String", "REG_DWORD": "DWord", "REG_MULTI_SZ": "MultiString"}
 
 
 def reg_stat_binary(data: bytes) -> dict:
@@ -39,41 +37,45 @@ def reg_stat_binary(data: bytes) -> dict:
 
 
 class FakeWindows(FakeHost):
-    """A registry keyed by PS-drive paths, answering win_reg_stat / win_regedit like the real modules."""
+    """The host's registry (:class:`.registry.Registry`) answering win_reg_stat / win_regedit like the real modules,
+    with the hives of ``loaded`` (and the connection user's, HKCU) loaded."""
 
     def __init__(self, hkcu_sid="S-1-5-21-1-2-3-500", loaded=("S-1-5-18", "S-1-5-19", "S-1-5-20")):
         super().__init__()
         self.hkcu_sid = hkcu_sid
         self.loaded = set(loaded) | {hkcu_sid}
-        self.keys: dict = {}  # "S-1-5-19\\Software\\..." (upper-cased) -> {name: (type, value)}
         self.deny_writes = False
         self.drop_writes = False
         self.user, self.sid = "CORP\\ansible-admin", hkcu_sid
 
     def _norm(self, path: str) -> str:
+        """The PS drive path of ``path`` (HKCU is the connection user's HKU:\\<SID>)."""
         if path.upper().startswith("HKCU:\\"):
             path = "HKU:\\" + self.hkcu_sid + path[5:]
-        if path.upper().startswith("HKLM:\\"):
-            return "HKLM\\" + path[6:].upper()
-        assert path.upper().startswith("HKU:\\"), path
-        return path[5:].upper()
+        assert path.upper().startswith(("HKU:\\", "HKLM:\\")), path
+        return path
+
+    def _hive(self, path: str) -> str:
+        """The SID of an HKU path, ``HKLM`` for the machine."""
+        return "HKLM" if path.upper().startswith("HKLM:") else path.split("\\")[1].upper()
+
+    def _connections(self, sid: str | None) -> str:
+        return "HKU:\\%s\\%s" % (sid or self.hkcu_sid, CONN)
 
     def set_value(self, sid: str | None, name: str, data, kind="REG_BINARY"):
-        key = ((sid or self.hkcu_sid) + "\\" + CONN).upper()
-        self.keys.setdefault(key, {})[name] = (kind, data)
+        self.registry.set(self._connections(sid), name, kind, data)
 
     def get_value(self, sid: str | None, name: str):
-        key = ((sid or self.hkcu_sid) + "\\" + CONN).upper()
-        return self.keys.get(key, {}).get(name)
+        return self.registry.get(self._connections(sid), name)
 
     def win_reg_stat(self, args):
-        key = self._norm(args["path"])
-        hive = key.split("\\", 1)[0]
+        path = self._norm(args["path"])
+        hive = self._hive(path)
         if hive not in self.loaded and hive != "HKLM":
             return {"changed": False, "exists": False}
-        if "\\" not in key:
+        if path.rstrip("\\").count("\\") < (1 if hive == "HKLM" else 2):
             return {"changed": False, "exists": True, "properties": {}, "sub_keys": ["Software"]}
-        values = self.keys.get(key)
+        values = self.registry.values(path)
         if values is None:
             return {"changed": False, "exists": False}
         props = {}
@@ -96,29 +98,28 @@ class FakeWindows(FakeHost):
                 value = base64.b64encode(bytes(value)).decode()
             entry["values"][name] = {"type": NET_KIND.get(prop["type"], "String"), "value": value}
         if not entry["exists"] and path.upper().startswith(("HKU:\\", "HKCU:\\")):
-            entry["hive_loaded"] = self._norm(path).split("\\", 1)[0] in self.loaded
+            entry["hive_loaded"] = self._hive(self._norm(path)) in self.loaded
         return entry
 
     def win_regedit(self, args):
         path, name = args["path"], args["name"]
         key = self._norm(path)
-        if key.split("\\", 1)[0] not in self.loaded or self.deny_writes:
+        if self._hive(key) not in self.loaded or self.deny_writes:
             return {"failed": True, "changed": False, "data_changed": False, "data_type_changed": False,
                     "msg": "failed to change registry property '%s' at %s: Requested registry access is not "
                            "allowed." % (name, path)}
-        values = self.keys.setdefault(key, {})
-        before = values.get(name)
+        before = self.registry.get(key, name)
         if args.get("state", "present") == "absent":
-            changed = name in values
+            changed = before is not None
             if not args.get("_ansible_check_mode"):
-                values.pop(name, None)
+                self.registry.delete(key, name)
             return {"changed": changed, "data_changed": False, "data_type_changed": False}
         data = args["data"]
         if isinstance(data, str):
             data = bytes.fromhex(data.lower().replace("hex:", "").replace(",", ""))
         changed = before != ("REG_BINARY", data)
         if changed and not args.get("_ansible_check_mode") and not self.drop_writes:
-            values[name] = ("REG_BINARY", data)
+            self.registry.set(key, name, "REG_BINARY", data)
         return {"changed": changed, "data_changed": changed, "data_type_changed": False}
 
     def win_file(self, args):
@@ -133,7 +134,6 @@ class WinInetHost(FakeWindows):
 
     def __init__(self):
         super().__init__()
-        self.hklm: dict = {}  # manifest value name -> data
         self.deny_sid = None  # reg import stops at this SID's key
         self.mangle = False
         self.secured: list = []
@@ -145,14 +145,6 @@ class WinInetHost(FakeWindows):
     def win_whoami(self, args):
         groups = [{"sid": "S-1-5-32-544", "attributes": ["Mandatory", "Enabled by default", "Enabled", "Owner"]}]
         return {"changed": False, "account": {"account_name": "ansible-admin"}, "groups": groups if self.admin else []}
-
-    def win_reg_stat(self, args):
-        if args["path"].upper() == backup.MANIFEST_PATH.upper():
-            if not self.hklm:
-                return {"changed": False, "exists": False}
-            return {"changed": False, "exists": True, "sub_keys": [],
-                    "properties": {k: {"type": "REG_SZ", "value": v, "raw_value": v} for k, v in self.hklm.items()}}
-        return super().win_reg_stat(args)
 
     def win_owner(self, args):
         self.secured.append(("owner", args["path"], args["user"]))
@@ -175,24 +167,20 @@ class WinInetHost(FakeWindows):
 
     def win_command(self, args):
         for key, name, kind, data in self.imported(args):
-            if key.upper().startswith("HKEY_LOCAL_MACHINE"):
-                if kind == "DELETE":
-                    self.hklm.pop(name, None)
-                elif name is not None:
-                    self.hklm[name] = data
-                continue
-            sid = key.split("\\")[1]
-            if sid == self.deny_sid:
+            path = ps_path(key)
+            if not path.upper().startswith("HKLM:") and self._hive(path) == (self.deny_sid or "").upper():
                 return {"failed": True, "rc": 1, "stdout": "", "stderr": "ERROR: Error accessing the registry.\r\n",
                         "msg": "non-zero return code"}
             if name is None:
                 continue
             if kind == "DELETE":
-                self.keys.get((sid + "\\" + CONN).upper(), {}).pop(name, None)
+                self.registry.delete(path, name)
+            elif path.upper().startswith("HKLM:"):
+                self.registry.set(path, name, kind, data)
             elif not self.drop_writes:
                 raw = bytes.fromhex(data)
                 if self.mangle:
                     raw = raw[:-1] + bytes([raw[-1] ^ 0xFF])
-                self.set_value(sid, name, raw)
+                self.registry.set(path, name, "REG_BINARY", raw)
         self.mangle = False
         return dict(IMPORTED)

@@ -106,7 +106,7 @@ def test_v2_with_neither_goes_direct_and_auto_picks_sensor_config(v2):
 
 def test_absent_account_keys_cost_nothing_more(v2):
     for sid in ("S-1-5-18", "S-1-5-19"):
-        v2.registry.pop(("HKU:\\%s\\%s" % (sid, CONN)).upper())
+        v2.registry.delete_key(("HKU:\\%s\\%s" % (sid, CONN)).upper())
     result = run(v2, {"readiness": False})
     assert result["effective_proxy"]["sensor"]["summary"] == "(missing)"
     assert result["wininet"]["accounts"]["S-1-5-18"]["state"] == "missing"
@@ -193,7 +193,7 @@ def test_no_sensor():
 
 def test_missing_root_ca_and_tls_values_give_one_line_fixes(v2):
     v2.roots = set()
-    v2.registry.pop("HKLM:\\SOFTWARE\\WOW6432NODE\\MICROSOFT\\.NETFRAMEWORK\\V4.0.30319")
+    v2.registry.delete_key("HKLM:\\SOFTWARE\\WOW6432NODE\\MICROSOFT\\.NETFRAMEWORK\\V4.0.30319")
     v2.set("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319", "SchUseStrongCrypto", "REG_DWORD", 0)
     r = run(v2)["readiness"]
     assert r["ok"] is False and r["root_certificates"]["ok"] is False

@@ -154,7 +154,7 @@ def test_bad_option_type_is_rejected(windows):
 
 
 def test_unreadable_source_fails_with_hint(windows):
-    windows.keys.clear()
+    windows.registry.clear()
     result = run({}, windows)
     assert result["failed"] and "has no DefaultConnectionSettings" in result["msg"] and "source=settings" in result["msg"]
     windows.loaded.discard("S-1-5-20")
