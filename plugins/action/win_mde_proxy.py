@@ -24,11 +24,12 @@ class ActionModule(AtpAction):
     WHAT = "applying Defender for Endpoint proxy settings"
 
     def act(self, args, execute, task_vars):
-        """The task's arguments (checked against ``DOCUMENTATION``) -> :func:`_mde._run.run`'s result fields; the
-        backups are written by :meth:`uploader`, and ``winhttp_source=ie`` names the account of :meth:`_runs_as`."""
+        """The task's arguments (checked against ``DOCUMENTATION``) -> the fields of :func:`_mde._run.run`'s result;
+        the backups are written by :meth:`uploader`, and ``winhttp_source=ie`` names the account of
+        :meth:`_runs_as`."""
         host = task_vars.get("inventory_hostname", "host")
         return mde.run(execute, self.uploader(execute), args,
-                       self.check_mode, host=host, runs_as=self._runs_as())
+                       self.check_mode, host=host, runs_as=self._runs_as()).to_result()
 
     def _runs_as(self) -> str:
         """The account the modules run as: the task's become_user, else the connection user."""

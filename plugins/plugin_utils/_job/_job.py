@@ -206,13 +206,13 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
             job.failed(MDE, exc)
             raise
         job.mde = mde_result
-        warnings += mde_result.get("warnings") or []
+        warnings += mde_result.warnings
     if v3_opts is not None:
-        job.sensor_v3 = sensor_v3.record(v3_url, mde_result)
+        job.sensor_v3 = sensor_v3.record(v3_url, mde_result.changed_settings if mde_result is not None else [])
 
     # -- the refresh: once, after every write of the run -----------------------
     wininet_changed = bool(wininet.written) or (predicted and bool(wininet.changed_sids))
-    tls_changed = bool(machine_items) and (predicted or bool((mde_result or {}).get("written")))
+    tls_changed = bool(machine_items) and (predicted or bool(mde_result is not None and mde_result.written))
     restart = {"services": [], "actions": [], "reasons": [], "restarted": []}
     if not read_only:
         plan = sensor_restart.restart_plan(discovery, wininet_changed or tls_changed, predicted,

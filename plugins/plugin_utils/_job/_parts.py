@@ -12,6 +12,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _pre
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _desired as mde_desired
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._result import MdeResult
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _readiness as readiness
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _v3 as sensor_v3
@@ -98,12 +99,10 @@ def tls_items(v: dict, discovery: dict, snapshot) -> list:
     return items
 
 
-def machine_change(execute, upload, items: list, v: dict, predicted: bool, host: str, snapshot, stamp: str) -> dict:
+def machine_change(execute, upload, items: list, v: dict, predicted: bool, host: str, snapshot,
+                   stamp: str) -> MdeResult:
     """The opt-in machine-wide values without Defender for Endpoint (atp_proxy_fix_tls alone)."""
-    out = {"changed": bool(items) and not options.read_only(v), "changed_settings": [i.label for i in items],
-           "actions": [apply.sentence(i, predicted) for i in items], "diff": [apply.diff_for(i) for i in items],
-           "backups": [i.to_result() for i in items], "settings": [], "written": [], "backup_file": "",
-           "warnings": []}
+    out = MdeResult(extra=list(items), predicted=predicted, changed=bool(items) and not options.read_only(v))
     if not items or predicted:
         return out
     preconditions.require_administrator(snapshot.user, "the .NET TLS values under HKLM need local administrator rights",
@@ -112,6 +111,6 @@ def machine_change(execute, upload, items: list, v: dict, predicted: bool, host:
     change = apply.Change(execute, upload, items, backup_dir=machine["backup_dir"] or mde.DEFAULT_BACKUP_DIR,
                           keep=machine["backup_keep"], comment="atp.sensor_proxy backup of %s (.NET TLS values)" % host,
                           when=stamp, manifest=backup.manifest_from(snapshot.key(backup.MANIFEST_PATH)))
-    out.update(change.run())
-    out["warnings"] = list(change.warnings)
+    out.done(change.run())
+    out.warnings = list(change.warnings)
     return out

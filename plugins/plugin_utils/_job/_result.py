@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The role's job result: the parts as the run holds them (:class:`JobResult`: the WinINet part typed, the
-others as their own write paths record them), the ONE place that makes the flat result the action returns
+"""The role's job result: the parts as the run holds them (:class:`JobResult`: the WinINet and Defender for Endpoint
+parts typed, the sensor's file change as its write path records it), the ONE place that makes the flat result the action returns
 (:func:`to_result`, also what a failing part carries of the earlier ones: :meth:`JobResult.failed`), what is still
 pending, the host as this run leaves it (the discovery's snapshot with the values written, for the effective
 proxy), and what the probe takes from the result (the workspace, a v3 sensor's channel, the route through the
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _catalogue as mde
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._result import MdeResult
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _winhttp as winhttp
@@ -29,9 +30,9 @@ class JobResult:
     """The job on one host, part by part, as the run fills it in (what a failing part leaves is what it got to).
 
     ``wininet`` is the WinINet part (:class:`_wininet._result.WininetResult`; when another method is the host's,
-    its "not run, because ..." state), ``None`` until the run gets to the proxy part. ``sensor_config`` and ``mde``
-    are the records of the sensor's file change (:func:`_sensor._change.run`) and of the Defender for Endpoint /
-    .NET TLS values change (:func:`_mde._run.run`), ``None`` when the part did not run. ``restart`` and the fields
+    its "not run, because ..." state), ``None`` until the run gets to the proxy part. ``sensor_config`` is the record
+    of the sensor's file change (:func:`_sensor._change.run`), ``mde`` the Defender for Endpoint / .NET TLS values
+    change (:class:`_mde._result.MdeResult`), each ``None`` when the part did not run. ``restart`` and the fields
     after it are the end of the run (``done``).
     """
 
@@ -41,7 +42,7 @@ class JobResult:
     wininet: WininetResult | None = None
     stig_note: str = ""
     sensor_config: dict | None = None
-    mde: dict | None = None
+    mde: MdeResult | None = None
     sensor_v3: dict | None = None
     warnings: list = field(default_factory=list)  # the job's own (the WinINet part keeps its own)
     done: bool = False
@@ -83,13 +84,14 @@ def to_result(job: JobResult) -> dict:
         out[SENSOR_CONFIG] = sensor
         # A restore names the backup it used (the WinINet restore's fields, at the top).
         out.update({k: sensor[k] for k in ("restored_from", "trusted_because") if sensor.get(k)})
-    if job.mde is not None:
-        out[MDE] = job.mde
+    mde_part = job.mde.to_result() if job.mde is not None else None
+    if mde_part is not None:
+        out[MDE] = mde_part
     # --diff shows every file and value the run changes (or would): the WinINet values, the sensor's file, Defender
     # for Endpoint and the .NET TLS values, each decoded.
     diffs = wininet.diffs() + ([sensor["diff"]] if (sensor or {}).get("diff") else [])
-    diffs += list((job.mde or {}).get("diff") or [])
-    if diffs or wininet.planned or job.mde is not None:
+    diffs += list((mde_part or {}).get("diff") or [])
+    if diffs or wininet.planned or mde_part is not None:
         out["diff"] = diffs
     if job.sensor_v3 is not None:
         out["sensor_v3"] = job.sensor_v3
@@ -98,13 +100,13 @@ def to_result(job: JobResult) -> dict:
     out["restart"] = job.restart
     out.update(job.after_run)
     out["actions"] = list(wininet.actions) + list((sensor or {}).get("actions") or []) + \
-        list((job.mde or {}).get("actions") or []) + list(job.restart.get("actions") or [])
+        list((mde_part or {}).get("actions") or []) + list(job.restart.get("actions") or [])
     out["effective_proxy"] = job.effective_proxy
     out["readiness"] = job.readiness
     out["changed"] = wininet.changed or bool((sensor or {}).get("changed")) or bool(
-        (job.mde or {}).get("changed")) or bool(job.restart.get("restarted"))
-    out["in_sync"] = wininet.in_sync and not pending(sensor) and not pending(job.mde, True)
-    out["pending_changes"] = pending_labels(sensor, job.mde)
+        (mde_part or {}).get("changed")) or bool(job.restart.get("restarted"))
+    out["in_sync"] = wininet.in_sync and not pending(sensor) and not pending(mde_part, True)
+    out["pending_changes"] = pending_labels(sensor, mde_part)
     out["warnings"] = list(dict.fromkeys(list(wininet.warnings or []) + job.warnings))
     return out
 
@@ -168,7 +170,7 @@ def after(discovery, wininet: WininetResult, mde_plan, machine_items, mde_result
     """The discovery's snapshot with what this run wrote (verified by each part's read back)."""
     out = copy.deepcopy(discovery.snapshot)
     written_wininet(out, wininet.items, wininet.written)
-    if mde_result and mde_result.get("written"):
+    if mde_result is not None and mde_result.written:
         _written_machine(out, mde_plan, machine_items)
     return out
 

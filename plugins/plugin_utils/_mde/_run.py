@@ -25,6 +25,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue i
 )
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._desired import desired
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._plan import Plan, lookup, plan, reads
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._result import MdeResult
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _registry_change as apply
 
 
@@ -36,7 +37,7 @@ def _admin_check(user: dict) -> None:
 
 def run(execute, upload, options: dict, check_mode: bool, values: dict | None = None, host: str = "host",
         runs_as: str = "", snapshot: remote.Snapshot | None = None, extra_items=(), ie_from: tuple | None = None,
-        stamp: str | None = None, the_plan: Plan | None = None, wanted: list | None = None) -> dict:
+        stamp: str | None = None, the_plan: Plan | None = None, wanted: list | None = None) -> MdeResult:
     """Everything ``atp.sensor_proxy.win_mde_proxy`` does: plan (unless given), back up, write, verify.
 
     Args:
@@ -59,8 +60,9 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
             otherwise: the reads and the plan share it).
 
     Returns:
-        The result fields: ``changed``, ``settings``, ``changed_settings``, ``actions``, ``diff``, ``backups``,
-        ``backup_file``, ``applied_file``, ``written``, ``pruned``, ``winhttp_copied_from``, ``warnings``.
+        :class:`_result.MdeResult`; its ``to_result()`` is the module's result fields: ``changed``, ``settings``,
+        ``changed_settings``, ``actions``, ``diff``, ``backups``, ``backup_file``, ``applied_file``, ``written``,
+        ``pruned``, ``winhttp_copied_from``, ``warnings`` (and ``backup_dir_secured``, ``verified`` once written).
 
     Raises the errors of :mod:`_common._errors`: :class:`UsageError` (bad options, nothing read),
     :class:`ChangeError` and :class:`ConnectionDropped` (with what was written and where the backup is).
@@ -81,18 +83,12 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
             the_plan = plan(execute, options, known, name, str(snapshot.user.get("name") or runs_as), ie_from=ie_from,
                             wanted=wanted)
         runs_as = the_plan.runs_as
-        result = {"changed": False, "backup_file": "", "applied_file": "", "written": [], "pruned": [],
-                  "winhttp_copied_from": runs_as if options.get("winhttp_source") == "ie" else ""}
-        result.update(the_plan.to_result(predicted))
-        result["warnings"] = list(the_plan.warnings)
-        items = the_plan.items + list(extra_items)
-        if extra_items:
-            result["actions"] += [apply.sentence(i, predicted) for i in extra_items]
-            result["diff"] += [apply.diff_for(i) for i in extra_items]
-            result["backups"] += [i.to_result() for i in extra_items]
-            result["changed_settings"] += [i.label or i.name for i in extra_items]
+        result = MdeResult(plan=the_plan, extra=list(extra_items), predicted=predicted,
+                           winhttp_copied_from=runs_as if options.get("winhttp_source") == "ie" else "",
+                           warnings=list(the_plan.warnings))
+        items = result.items
         if not items or predicted:
-            result["changed"] = bool(items) and not read_only
+            result.changed = bool(items) and not read_only
             return result
         _admin_check(snapshot.user)
     keep = options.get("backup_keep")
@@ -104,10 +100,10 @@ def run(execute, upload, options: dict, check_mode: bool, values: dict | None = 
     try:
         done = change.run()
     except (ChangeError, ConnectionDropped) as exc:
-        exc.details.update(changed_settings=result["changed_settings"], diff=result["diff"],
-                           settings=result["settings"], actions=result["actions"])
+        flat = result.to_result()
+        exc.details.update({k: flat[k] for k in ("changed_settings", "diff", "settings", "actions")})
         exc.details.setdefault("changed", bool(exc.details.get("written")))
         raise
-    result.update(done)
-    result["warnings"] += change.warnings
+    result.done(done)
+    result.warnings += change.warnings
     return result

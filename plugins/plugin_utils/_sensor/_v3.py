@@ -99,11 +99,11 @@ def fix(url: str | None) -> str:
     return "run the configure playbook, or Set-MDISensorProxyConfiguration -ProxyUrl '%s' on the host" % av_value(url)
 
 
-def record(url: str | None, mde_result: dict | None) -> dict:
+def record(url: str | None, changed_settings: list) -> dict:
     """The ``sensor_v3`` part of the job's result: the wanted proxy, the two values, which of them differ(ed)
-    (``pending``), the fix and when the change applies."""
+    (``pending``, from the Defender for Endpoint part's ``changed_settings``), the fix and when the change applies."""
     names = [s.name for s in SETTINGS]
-    changed = [n for n in (mde_result or {}).get("changed_settings") or [] if n in names]
+    changed = [n for n in changed_settings if n in names]
     return {
         "proxy": av_value(url) if url else None,
         "values": {w.setting.label: w.value for w in wanted(url, "")},

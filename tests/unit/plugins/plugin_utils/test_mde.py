@@ -55,6 +55,11 @@ WININET_PAC = bytes.fromhex("46000000 02000000 05000000 00000000 00000000 190000
 WININET_DIRECT = bytes.fromhex("46000000 02000000 01000000 00000000 00000000 00000000" + "00" * 32)
 
 
+def run(*args, **kwargs) -> dict:
+    """What win_mde_proxy returns: :func:`_mde._run.run`'s result as its flat fields."""
+    return runs.run(*args, **kwargs).to_result()
+
+
 def lm(path):
     """``HKLM:\\X`` as a .reg file names it (written out here, not taken from the code under test)."""
     return "HKEY_LOCAL_MACHINE\\" + path[len("HKLM:\\"):]
@@ -107,7 +112,7 @@ def test_bad_input_names_the_role_variable_and_reads_nothing(options, variable, 
     assert words in message and "Nothing was changed." in message
     assert host.calls == []  # validated before anything is read
     with pytest.raises(UsageError):
-        runs.run(host, host.upload, dict(options, name_prefix=PREFIX), check_mode=False)
+        run(host, host.upload, dict(options, name_prefix=PREFIX), check_mode=False)
     assert host.calls == [] and host.reg == {}
 
 
@@ -307,12 +312,12 @@ WRITERS = {"win_command", "win_http_proxy", "upload", "win_file", "win_owner", "
 
 def test_check_mode_and_read_only_write_nothing():
     host = Host()
-    result = runs.run(host, host.upload, dict(BASE), check_mode=True)
+    result = run(host, host.upload, dict(BASE), check_mode=True)
     assert result["changed"] is True and result["changed_settings"][0] == "winhttp"
     assert result["actions"][1] == "would set TelemetryProxyServer: (absent) -> proxy.corp:8080"
     assert result["backup_file"] == "" and host.files == {} and host.reg == {}
     assert set(host.modules()) == {"win_powershell"} and len(host.calls) == 1
-    result = runs.run(host, host.upload, dict(BASE, read_only=True), check_mode=False)
+    result = run(host, host.upload, dict(BASE, read_only=True), check_mode=False)
     assert result["changed"] is False and len(result["actions"]) == 4
     assert not WRITERS & set(host.modules()) and host.reg == {}
 
@@ -320,7 +325,7 @@ def test_check_mode_and_read_only_write_nothing():
 def test_a_converged_host_costs_one_state_query():
     host = Host()
     converged(host)
-    result = runs.run(host, host.upload, dict(BASE), check_mode=False)
+    result = run(host, host.upload, dict(BASE), check_mode=False)
     assert result["changed"] is False and result["changed_settings"] == [] and host.modules() == ["win_powershell"]
     assert [s["current"] for s in result["settings"]] == ["proxy.corp:8080, bypass <local>", "proxy.corp:8080", "1", "1"]
 
@@ -328,7 +333,7 @@ def test_a_converged_host_costs_one_state_query():
 def test_not_an_administrator_changes_nothing():
     host = Host(admin=False, user="CORP\\helpdesk")
     with pytest.raises(ChangeError, match=r"^CORP\\helpdesk is not an enabled member of BUILTIN\\Administrators"):
-        runs.run(host, host.upload, dict(BASE), check_mode=False)
+        run(host, host.upload, dict(BASE), check_mode=False)
     assert host.modules() == ["win_powershell"] and host.reg == {}
 
 
@@ -336,7 +341,7 @@ def test_a_change_is_backed_up_then_imported_once_then_winhttp_then_read_back():
     host = Host()
     host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
     host.set(WINHTTP, "WinHttpSettings", "REG_BINARY", WINHTTP_DIRECT)
-    result = runs.run(host, host.upload, dict(BASE), check_mode=False, host="dc01")
+    result = run(host, host.upload, dict(BASE), check_mode=False, host="dc01")
     assert result["changed"] is True and result["verified"] is True
     assert result["written"] == ["winhttp", "telemetry_proxy_server", "disable_enterprise_auth_proxy",
                                  "prefer_static_proxy"]
@@ -370,7 +375,7 @@ def test_a_failed_win_http_proxy_rolls_the_registry_values_back():
     host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
     host.http_proxy_fails = True
     with pytest.raises(ChangeError) as err:
-        runs.run(host, host.upload, dict(BASE), check_mode=False)
+        run(host, host.upload, dict(BASE), check_mode=False)
     assert "win_http_proxy failed" in str(err.value) and "restored to their previous" in str(err.value)
     assert host.get(DATA, "TelemetryProxyServer") == ("REG_SZ", "old.corp:3128")
     assert host.get(ATP, "PreferStaticProxyForHttpRequest") is None
@@ -385,7 +390,7 @@ def test_summary_and_line_say_what_the_mde_step_did():
     assert summaries.summary(None)["configured"] is False and summaries.line(None) == ""
     host = Host()
     host.set(DATA, "TelemetryProxyServer", "REG_SZ", "old.corp:3128")
-    checked = runs.run(host, host.upload, dict(BASE, prefer_static_proxy=False), check_mode=True)
+    checked = run(host, host.upload, dict(BASE, prefer_static_proxy=False), check_mode=True)
     found = summaries.summary(checked)
     assert found["configured"] and found["changed"] and not found["failed"]
     assert found["settings"][1] == {"name": "telemetry_proxy_server", "current": "old.corp:3128",
@@ -394,7 +399,7 @@ def test_summary_and_line_say_what_the_mde_step_did():
                                        "would set TelemetryProxyServer: old.corp:3128 -> proxy.corp:8080; "
                                        "would set DisableEnterpriseAuthProxy: (absent) -> 1")
     converged(host)
-    assert summaries.line(runs.run(host, host.upload, dict(BASE), check_mode=False)) == "MDE in sync (4 settings)"
+    assert summaries.line(run(host, host.upload, dict(BASE), check_mode=False)) == "MDE in sync (4 settings)"
     failed = {"failed": True, "changed": False, "msg": "atp_proxy_mde_bypass: entry 2 is empty",
               "error": "atp_proxy_mde_bypass: entry 2 is empty"}
     assert summaries.line(failed) == "MDE failed: atp_proxy_mde_bypass: entry 2 is empty"
@@ -416,7 +421,7 @@ def test_a_given_plan_is_written_without_planning_or_reading_again(monkeypatch):
 
     monkeypatch.setattr(runs, "plan", planned_again)
     monkeypatch.setattr(plans, "plan", planned_again)
-    result = runs.run(host, host.upload, dict(BASE), check_mode=False, snapshot=snapshot, the_plan=the_plan)
+    result = run(host, host.upload, dict(BASE), check_mode=False, snapshot=snapshot, the_plan=the_plan)
     assert result["written"] == ["winhttp", "telemetry_proxy_server", "disable_enterprise_auth_proxy",
                                  "prefer_static_proxy"]
     assert host.get(DATA, "TelemetryProxyServer") == ("REG_SZ", "proxy.corp:8080")
@@ -438,7 +443,7 @@ def test_winhttp_from_another_account_is_planned_once_with_its_values():
     (item,) = the_plan.items
     # win_http_proxy source=ie would copy the connection user's setting, so the account's values are explicit
     assert item.write_with == ("ansible.windows.win_http_proxy", {"proxy": "sys.corp:8080", "bypass": ["*.corp"]})
-    result = runs.run(host, host.upload, dict(IE, name_prefix=PREFIX), check_mode=True, snapshot=snapshot,
+    result = run(host, host.upload, dict(IE, name_prefix=PREFIX), check_mode=True, snapshot=snapshot,
                       ie_from=ie_from, the_plan=the_plan)
     assert result["winhttp_copied_from"] == "LocalSystem (S-1-5-18)" and result["changed_settings"] == ["winhttp"]
     assert host.modules() == ["win_powershell"]

@@ -79,5 +79,5 @@ def test_a_run_without_defender_for_endpoint_computes_nothing_for_it(lab, calls)
 
 def test_win_mde_proxy_reads_and_plans_from_one_computation(lab, calls):
     execute = LabExecutor(lab, "dc01")
-    result = mde_run.run(execute, execute.upload, {"proxy_server": "proxy.corp:8080"}, True)
+    result = mde_run.run(execute, execute.upload, {"proxy_server": "proxy.corp:8080"}, True).to_result()
     assert len(calls) == 1 and result["changed"] is True and result["written"] == []

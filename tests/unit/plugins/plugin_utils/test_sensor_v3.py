@@ -147,7 +147,7 @@ def job_result(pending, check_mode=False, mode="check", in_sync=None):
                   if pending else [], "settings": []}
     return {"method": "mde", "in_sync": not pending if in_sync is None else in_sync, "changed_sids": [], "targets": [],
             "pending_changes": changed, "written": [], "changed": mde_result["changed"], "mde": mde_result,
-            "sensor_v3": v3.record("http://proxy.corp:8080", mde_result),
+            "sensor_v3": v3.record("http://proxy.corp:8080", changed),
             "sensor_info": {"sensor": {"installed": True, "generation": "v3"}},
             "effective_proxy": {"sensor": {"proxy": None, "source": "mde", "summary": "direct (no proxy)"}}}
 
