@@ -25,4 +25,5 @@ class ActionModule(AtpAction):
     def act(self, args, execute, task_vars):
         names = {option: args["name_prefix"] + option for option in sensor_change.ROLE_NAMES}
         return sensor_change.set_proxy(execute, self.uploader(execute), self.remote_copier(task_vars, execute), args,
-                                       self.check_mode, host=task_vars.get("inventory_hostname", "host"), name=names)
+                                       self.check_mode, host=task_vars.get("inventory_hostname", "host"),
+                                       name=names).to_result()

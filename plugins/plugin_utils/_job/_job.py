@@ -174,10 +174,10 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
                 job.failed(SENSOR_CONFIG, exc)
                 raise
             if read_only:
-                sensor_result["pending"] = bool(sensor_result.get("changed"))
-                sensor_result["changed"] = False
+                sensor_result.pending = sensor_result.changed
+                sensor_result.changed = False
             job.sensor_config = sensor_result
-            warnings += sensor_result.get("warnings") or []
+            warnings += sensor_result.warnings
     wininet = job.wininet
 
     # -- Defender for Endpoint and the machine-wide opt-ins --------------------
@@ -216,7 +216,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
     restart = {"services": [], "actions": [], "reasons": [], "restarted": []}
     if not read_only:
         plan = sensor_restart.restart_plan(discovery, wininet_changed or tls_changed, predicted,
-                                           already=(sensor_result or {}).get("restarted") or [])
+                                           already=sensor_result.restarted if sensor_result is not None else [])
         restart.update(plan)
         if plan["services"] and v[var("restart_services")]:
             try:
@@ -234,14 +234,14 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
             restart["restart_needed"] = plan["services"]
     job.restart = restart
     # -- after the restart: does the sensor keep running, what did it log? ------
-    watched = (sensor_result or {}).get("watch") or restart.get("watch") or {}
+    watched = (sensor_result.watch if sensor_result is not None else None) or restart.get("watch") or {}
     job.after_run = sensor_after.after_run(execute, v, discovery, watched, predicted)
 
     # -- what each component uses now -------------------------------------------
     now = discovery.snapshot if predicted else results.after(discovery, wininet, mde_plan, machine_items, mde_result)
     proxy_after = None
-    if sensor_result and sensor_result.get("changed") and not predicted:
-        proxy_after = (sensor_result.get("proxy") or {}).get("after")
+    if sensor_result is not None and sensor_result.changed and not predicted:
+        proxy_after = sensor_result.proxy_after
     effective, effective_warnings = sensor.effective_from(discovery, now, proxy_after)
     warnings += [w for w in effective_warnings if w not in warnings]
     info["effective_proxy"] = effective

@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The role's job result: the parts as the run holds them (:class:`JobResult`: the WinINet and Defender for Endpoint
-parts typed, the sensor's file change as its write path records it), the ONE place that makes the flat result the action returns
+"""The role's job result: the parts as the run holds them (:class:`JobResult`: the WinINet, sensor file and Defender
+for Endpoint parts, each typed), the ONE place that makes the flat result the action returns
 (:func:`to_result`, also what a failing part carries of the earlier ones: :meth:`JobResult.failed`), what is still
 pending, the host as this run leaves it (the discovery's snapshot with the values written, for the effective
 proxy), and what the probe takes from the result (the workspace, a v3 sensor's channel, the route through the
@@ -18,6 +18,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde import _cata
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._result import MdeResult
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_file as sensor_config
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor._result import SensorResult
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _winhttp as winhttp
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._result import WininetResult
 
@@ -30,8 +31,8 @@ class JobResult:
     """The job on one host, part by part, as the run fills it in (what a failing part leaves is what it got to).
 
     ``wininet`` is the WinINet part (:class:`_wininet._result.WininetResult`; when another method is the host's,
-    its "not run, because ..." state), ``None`` until the run gets to the proxy part. ``sensor_config`` is the record
-    of the sensor's file change (:func:`_sensor._change.run`), ``mde`` the Defender for Endpoint / .NET TLS values
+    its "not run, because ..." state), ``None`` until the run gets to the proxy part. ``sensor_config`` is the
+    sensor's file change (:class:`_sensor._result.SensorResult`), ``mde`` the Defender for Endpoint / .NET TLS values
     change (:class:`_mde._result.MdeResult`), each ``None`` when the part did not run. ``restart`` and the fields
     after it are the end of the run (``done``).
     """
@@ -41,7 +42,7 @@ class JobResult:
     sensor_info: dict = field(default_factory=dict)
     wininet: WininetResult | None = None
     stig_note: str = ""
-    sensor_config: dict | None = None
+    sensor_config: SensorResult | None = None
     mde: MdeResult | None = None
     sensor_v3: dict | None = None
     warnings: list = field(default_factory=list)  # the job's own (the WinINet part keeps its own)
@@ -79,7 +80,7 @@ def to_result(job: JobResult) -> dict:
     out.update(wininet.to_result())
     if job.stig_note:
         out["stig_note"] = job.stig_note
-    sensor = job.sensor_config
+    sensor = job.sensor_config.to_result() if job.sensor_config is not None else None
     if sensor is not None:
         out[SENSOR_CONFIG] = sensor
         # A restore names the backup it used (the WinINet restore's fields, at the top).

@@ -3,7 +3,7 @@
 """The Defender for Identity sensor: discovery (``_discovery``), what is installed (``_services``) and the
 effective proxy of each component (``_effective``); ``SensorConfiguration.json`` (``_config_file``), what to write
 into it (``_config_plan``) and its password (``_secret``); the sensor_config method (``_change``, its entry point
-``set_proxy``), its write with backup and rollback (``_file_change``) and its backups (``_file_backup``); the
+``set_proxy``; what it did: ``_result``), its write with backup and rollback (``_file_change``) and its backups (``_file_backup``); the
 restarts (``_restart``), the watch after a restart and the error logs (``_watch``, ``_logs``, ``_after``), a v3
 sensor's proxy (``_v3``), readiness (``_readiness``) and "sensor connected?" (``_connected``).
 
@@ -14,4 +14,4 @@ Imports :mod:`.._common`, :mod:`.._host`, :mod:`.._wininet` and :mod:`.._mde`.""
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
 PUBLIC_MODULES = ("_after", "_change", "_config_file", "_config_plan", "_connected", "_discovery", "_readiness",
-                  "_restart", "_services", "_v3")
+                  "_restart", "_result", "_services", "_v3")

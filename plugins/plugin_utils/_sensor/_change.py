@@ -36,6 +36,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _f
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as restarts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _secret as sensor_secret
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _services as sensor_services
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor._result import SensorResult
 
 # The names messages use for the options: the role's variables by default; a module passes its own.
 ROLE_NAMES = dict(config_plan.ROLE_VARIABLES, restart="atp_proxy_restart_services",
@@ -53,22 +54,6 @@ def describe(proxy: dict) -> str:
         if proxy.get("password_set"):
             text += " (password set)"
     return text
-
-
-def _diff_text(path: str, proxy: dict) -> str:
-    lines = ["# %s: %s" % (path, sensor_config.PROXY_KEY),
-             "state: %s" % proxy.get("state"),
-             "url: %s" % (proxy.get("url") or ""),
-             "username: %s" % (proxy.get("username") or ""),
-             "password: %s" % ("set (encrypted, certificate %s)" % proxy.get("certificate_thumbprint")
-                               if proxy.get("password_set") else "none")]
-    return "\n".join(lines) + "\n"
-
-
-def diff_for(path: str, before: dict, after: dict) -> dict:
-    """What ``--diff`` shows: the proxy member before and after, decoded; never the encrypted bytes."""
-    return {"before_header": path, "after_header": path, "before": _diff_text(path, before),
-            "after": _diff_text(path, after)}
 
 
 def write_sentence(plan, check_mode: bool) -> str:
@@ -122,7 +107,7 @@ def _current_file(execute, discovery: sensor.Discovery, ansi_codec: str):
 
 
 def set_proxy(execute, upload, remote_copy, options: dict, check_mode: bool, host: str = "host",
-              name: dict | None = None) -> dict:
+              name: dict | None = None) -> SensorResult:
     """Set, clear or restore the v2 sensor's own proxy on one host: the whole of ``win_mdi_sensor_proxy``.
 
     Used by the action plugin, which maps its arguments and binds the remote access (as ansible.windows'
@@ -144,8 +129,9 @@ def set_proxy(execute, upload, remote_copy, options: dict, check_mode: bool, hos
             :data:`ROLE_NAMES` by default).
 
     Returns:
-        :func:`run`'s result: ``changed``, ``actions``, ``msg``, ``backup_file``, ``restarted``, ``verified``,
-        ``diff``, ``written``, ``config_path``, ``proxy``, ``services`` and ``warnings``.
+        :func:`run`'s result (:class:`_sensor._result.SensorResult`; its ``to_result()``: ``changed``, ``actions``,
+        ``msg``, ``backup_file``, ``restarted``, ``verified``, ``diff``, ``written``, ``config_path``, ``proxy``,
+        ``services`` and ``warnings``).
 
     Raises:
         UsageError: bad input, or a host without a v2 sensor; nothing was done.
@@ -164,7 +150,7 @@ def set_proxy(execute, upload, remote_copy, options: dict, check_mode: bool, hos
 
 
 def run(execute, upload, remote_copy, discovery: sensor.Discovery, options: dict, check_mode: bool,
-        host: str = "host", manifest: backup.Manifest | None = None, name: dict | None = None) -> dict:
+        host: str = "host", manifest: backup.Manifest | None = None, name: dict | None = None) -> SensorResult:
     """Set (``state: present``), clear (``absent``) or restore (``source: backup``) the v2 sensor's own proxy.
 
     ``discovery``: :func:`_sensor._discovery.discover`'s result (its ``config_file`` and ``snapshot`` spare a
@@ -175,9 +161,10 @@ def run(execute, upload, remote_copy, discovery: sensor.Discovery, options: dict
     the run's folder); ``manifest``: the backup manifest (else taken from the discovery's snapshot, else read);
     ``name``: option -> the variable messages name (:data:`ROLE_NAMES` by default).
 
-    Returns ``changed``, ``actions``, ``msg``, ``backup_file``, ``restarted``, ``verified``, ``diff``, ``written``,
-    ``config_path``, ``proxy`` (the plan: ``reason``, ``before``, ``after``, ``password_encrypted``,
-    ``password_kept``, ``certificate_thumbprint``), ``services`` and ``warnings``. Raises UsageError (bad input,
+    Returns :class:`_sensor._result.SensorResult`, whose ``to_result()`` is ``changed``, ``actions``, ``msg``,
+    ``backup_file``, ``restarted``, ``verified``, ``diff``, ``written``, ``config_path``, ``proxy`` (the plan:
+    ``reason``, ``before``, ``after``, ``password_encrypted``, ``password_kept``, ``certificate_thumbprint``),
+    ``services`` and ``warnings``. Raises UsageError (bad input,
     nothing done), ChangeError (a change that failed, rolled back where it could) and ConnectionDropped.
     """
     names = dict(ROLE_NAMES, **(name or {}))
@@ -202,8 +189,7 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
         if snapshot is not None and snapshot.has(backup.MANIFEST_PATH):
             manifest = backup.manifest_from(snapshot.key(backup.MANIFEST_PATH))
     old, cfg, problem = _current_file(execute, discovery, ansi)
-    result = {"changed": False, "actions": [], "msg": "", "backup_file": "", "restarted": [], "verified": False,
-              "written": [], "config_path": config_path, "diff": {}, "services": {}, "warnings": [], "proxy": {}}
+    result = SensorResult(config_path=config_path)
     if options.get("source") == "backup":
         if old is None:
             raise UsageError("%s does not exist, so there is nothing to back up before a restore; copy the backup "
@@ -212,13 +198,13 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
             manifest = backup.read_manifest(execute)
         chosen = file_backup.choose_backup(execute, manifest, backup_dir, options.get("backup_file"), names)
         if chosen is None:
-            result["msg"] = ("no backup of %s in %s on this host (%s lists none): nothing to restore"
-                             % (sensor_config.FILE_NAME, backup_dir, backup.MANIFEST_PATH))
+            result.msg = ("no backup of %s in %s on this host (%s lists none): nothing to restore"
+                          % (sensor_config.FILE_NAME, backup_dir, backup.MANIFEST_PATH))
             return result
         path, data, why = chosen
         plan = file_backup.RestorePlan(data != old, "restore of %s (%s)" % (path, why),
                                        file_backup._summary_of(old, ansi), file_backup._summary_of(data, ansi), data)
-        result.update(restored_from=path, trusted_because=why)
+        result.restored_from, result.trusted_because = path, why
     else:
         if cfg is None:
             raise UsageError("%s; the sensor_config method edits the file the sensor wrote, so nothing was changed. "
@@ -229,29 +215,29 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
                                            keep_credentials=bool(options.get("keep_credentials")))
         encrypt = _encryptor(execute, request.password, host, names["password"]) if request.password else None
         plan = config_plan.plan(cfg, request, encrypt, names)
-    result["proxy"] = plan.to_result()
+    result.plan = plan
     if not plan.changed:
-        result["msg"] = "%s: %s" % (sensor_config.FILE_NAME, plan.reason)
+        result.msg = "%s: %s" % (sensor_config.FILE_NAME, plan.reason)
         return result
     restart = options.get("restart", True) is not False
     services = info_services(discovery)
     updater = sensor_services.UPDATER_SERVICE if sensor_services.UPDATER_SERVICE in services else None
-    result.update(changed=True, diff=diff_for(config_path, plan.before, plan.after))
-    result["actions"].append(write_sentence(plan, check_mode))
+    result.changed = True
+    result.actions.append(write_sentence(plan, check_mode))
     if restart and updater:
-        result["actions"].append(restarts.restart_sentence(updater, restarts._running_dependents(services, updater),
-                                                           check_mode))
+        result.actions.append(restarts.restart_sentence(updater, restarts._running_dependents(services, updater),
+                                                        check_mode))
     elif not restart:
-        result["warnings"].append("%s is not restarted (%s: false): the running sensor keeps its old proxy until its "
-                                  "services restart" % (sensor_services.UPDATER_SERVICE, names["restart"]))
-        result["restart_needed"] = [updater] if updater else []
+        result.warnings.append("%s is not restarted (%s: false): the running sensor keeps its old proxy until its "
+                               "services restart" % (sensor_services.UPDATER_SERVICE, names["restart"]))
+        result.restart_needed = [updater] if updater else []
     if check_mode:
-        result["msg"] = "; ".join(result["actions"])
+        result.msg = "; ".join(result.actions)
         return result
     _admin_check(snapshot, config_path)
     if manifest is None:
         manifest = backup.read_manifest(execute)
-    restoring = result.get("restored_from")
+    restoring = result.restored_from
     change = file_change.SensorChange(execute, upload, remote_copy, config_path, old, plan.data, services, restart,
                                       backup_dir, int(options.get("backup_keep") or backup.DEFAULT_KEEP), manifest,
                                       options.get("when") or backup.stamp(),
@@ -263,9 +249,10 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
     try:
         done = change.run()
     except (ChangeError, ConnectionDropped) as exc:
-        exc.details.update(diff=result["diff"], proxy=result["proxy"])  # the message says what was done
+        flat = result.to_result()
+        exc.details.update(diff=flat["diff"], proxy=flat["proxy"])  # the message says what was done
         raise
-    result.update(done)
-    result["warnings"] += change.warnings
-    result["msg"] = "; ".join(result["actions"]) + "; backup: %s" % change.backup_file
+    result.done(done)
+    result.warnings += change.warnings
+    result.msg = "; ".join(result.actions) + "; backup: %s" % change.backup_file
     return result

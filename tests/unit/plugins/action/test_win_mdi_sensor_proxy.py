@@ -389,7 +389,8 @@ def test_restore_puts_the_newest_trusted_backup_back():
     discovery = sensor.discover(host, sensor.remote.read_state(
         host, sensor.discovery_reads(False)["keys"] + [backup.MANIFEST_PATH], ["SenseIdentity"], list(sensor_services.SERVICES)),
         readiness=False)
-    restored = sensor_apply.run(host, upload_to(host), host.remote_copy, discovery, {"source": "backup"}, False, "dc01")
+    restored = sensor_apply.run(host, upload_to(host), host.remote_copy, discovery, {"source": "backup"}, False,
+                                "dc01").to_result()
     assert restored["changed"] and host.files[CONFIG.lower()] == original
     assert restored["trusted_because"] == "listed in the manifest with this SHA-256"
     assert restored["actions"][0] == "wrote SensorConfiguration.json: proxy %s -> (none)" % URL

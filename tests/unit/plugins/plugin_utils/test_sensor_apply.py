@@ -13,6 +13,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _c
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_backup as sensor_backup
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_change as sensor_file_change
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _restart as sensor_restart
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _result as sensor_result
 
 DIR = backup.DEFAULT_BACKUP_DIR
 SET = {"state": "set", "configured": True, "url": "http://proxy.corp:8080", "username": "CORP\\svc",
@@ -34,7 +35,7 @@ def test_describe_never_shows_more_than_url_user_and_whether_a_password_is_set()
     assert sa.describe(NONE) == "(none)" and sa.describe({}) == "(none)"
     assert sa.describe(SET) == "http://proxy.corp:8080 as CORP\\svc (password set)"
     assert sa.describe(dict(SET, username=None, password_set=False)) == "http://proxy.corp:8080"
-    diff = sa.diff_for("C:\\x\\SensorConfiguration.json", NONE, SET)
+    diff = sensor_result.diff_for("C:\\x\\SensorConfiguration.json", NONE, SET)
     assert "password: set (encrypted, certificate %s)" % ("AB" * 20) in diff["after"]
     assert diff["before"].splitlines()[1:] == ["state: null", "url: ", "username: ", "password: none"]
 
