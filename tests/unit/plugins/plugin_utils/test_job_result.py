@@ -15,12 +15,12 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors i
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _job as job
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _result as results
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _variables as variables
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as w
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _write as configure
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._result import WininetResult
-from tests.lab import state, system_state
+from tests.lab import system_state
 from tests.unit.plugins.action.lab_executor import LabExecutor
+from tests.unit.plugins.plugin_utils import test_job as shared
 
 SYS, LS = "S-1-5-18", "S-1-5-19"
 PROXY = {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}
@@ -29,23 +29,14 @@ URL = "http://proxy.corp:8080"
 NOT_RUN = {"changed": False, "changed_sids": [], "backup_file": "", "applied_file": "", "backups": [], "written": [],
            "hives_loaded": [], "actions": [], "pruned": [], "targets": [], "in_sync": True, "needs_write": [],
            "hive_not_loaded": [], "source": {}}
+# The same one-host lab (a fixture) and variable check as the job's own tests.
+lab = shared.lab
+checked = shared.checked
 # The job's own documented fields "returned: success" (the action adds summary, probe, round_trips, check_mode).
 ADDED_BY_THE_ACTION = {"summary", "summary_options", "probe", "round_trips", "check_mode"}
 SUCCESS = sorted(k for k, v in yaml.safe_load(job_doc.RETURN).items()
                  if v.get("returned") == "success" and k not in ADDED_BY_THE_ACTION)
 
-
-@pytest.fixture
-def lab(tmp_path):
-    found = state.Lab.create(tmp_path / "lab", hosts=1)
-    found.host("dc01").set_proxy("user", PROXY)
-    return found
-
-
-def checked(**given) -> dict:
-    problems, dummy, values = variables.check_role_variables(given)
-    assert problems == []
-    return values
 
 
 def run(lab, values: dict, check_mode=False) -> dict:
