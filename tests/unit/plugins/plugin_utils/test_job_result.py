@@ -38,7 +38,6 @@ SUCCESS = sorted(k for k, v in yaml.safe_load(job_doc.RETURN).items()
                  if v.get("returned") == "success" and k not in ADDED_BY_THE_ACTION)
 
 
-
 def run(lab, values: dict, check_mode=False) -> dict:
     execute = LabExecutor(lab, "dc01")
     return job.run(execute, execute.upload, execute.remote_copy, values, check_mode, host="dc01")

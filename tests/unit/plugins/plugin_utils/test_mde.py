@@ -444,6 +444,6 @@ def test_winhttp_from_another_account_is_planned_once_with_its_values():
     # win_http_proxy source=ie would copy the connection user's setting, so the account's values are explicit
     assert item.write_with == ("ansible.windows.win_http_proxy", {"proxy": "sys.corp:8080", "bypass": ["*.corp"]})
     result = run(host, host.upload, dict(IE, name_prefix=PREFIX), check_mode=True, snapshot=snapshot,
-                      ie_from=ie_from, the_plan=the_plan)
+                 ie_from=ie_from, the_plan=the_plan)
     assert result["winhttp_copied_from"] == "LocalSystem (S-1-5-18)" and result["changed_settings"] == ["winhttp"]
     assert host.modules() == ["win_powershell"]
