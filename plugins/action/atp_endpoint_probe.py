@@ -44,4 +44,4 @@ class ActionModule(AtpAction):
         return probe.probe_endpoints(
             args, execute, account=self._account(args["via"]), become=bool(self._play_context.become),
             become_user=self._play_context.become_user, host=task_vars.get("inventory_hostname") or "localhost",
-            issuer_cache=os.path.join(C.DEFAULT_LOCAL_TMP, ISSUER_CACHE))
+            issuer_cache=os.path.join(C.DEFAULT_LOCAL_TMP, ISSUER_CACHE)).to_result()

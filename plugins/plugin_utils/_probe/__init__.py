@@ -4,8 +4,8 @@
 (``_endpoints``), the outcomes, hints and TLS-inspection rule both sides apply (``_outcomes``), the proxy's
 credentials (``_proxy_auth``), the target-side probe script and its facts (``_script``, ``_facts``), ``win_uri``'s
 results (``_target``), the issuer check (``_issuer``), the controller-side prober (``_controller``), the reports
-(``_report``), the optional libraries (``_libraries``), the job's plan as options (``_plan``), and the probe as one
-call (``_run``).
+(``_report``), the optional libraries (``_libraries``), the job's plan as options (``_plan``), the probe as one
+call (``_run``) and what it found (``_result``).
 
 Imports :mod:`.._common` and :mod:`.._host`."""
 
@@ -14,4 +14,4 @@ Imports :mod:`.._common` and :mod:`.._host`."""
 # (tests/unit/plugins/plugin_utils/test_layout.py holds both rules, and the order of the packages).
 
 PUBLIC_MODULES = ("_controller", "_endpoints", "_facts", "_issuer", "_libraries", "_outcomes", "_plan", "_proxy_auth",
-                  "_report", "_run", "_target", "_urls")
+                  "_report", "_result", "_run", "_target", "_urls")

@@ -25,6 +25,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _ou
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as report
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _target as target
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._result import ProbeResult
 
 CONTROLLER_ONLY = ("ca_path",)
 TARGET_ONLY = ("expected_proxy",)
@@ -50,7 +51,7 @@ def check_become_user(name: str | None) -> None:
 
 
 def probe_endpoints(args: dict, execute, *, account: str, become: bool, become_user: str | None, host: str,
-                    issuer_cache: str) -> dict:
+                    issuer_cache: str) -> ProbeResult:
     """Probe the endpoints the options select, from the side ``args["via"]`` names, and return the summary.
 
     Args:
@@ -66,17 +67,16 @@ def probe_endpoints(args: dict, execute, *, account: str, become: bool, become_u
             shared by the forks, for the target-mode issuer check (:func:`_probe._issuer.cached_issuer`).
 
     Returns:
-        The documented result of ``atp_endpoint_probe`` (``results``, ``all_reachable``, ``failing``, the report
-        paths, ``failed``/``msg`` when ``fail_on_unreachable`` and an endpoint is not reachable), with every form
-        of the proxy's password masked.
+        :class:`_probe._result.ProbeResult`; its ``to_result()`` is the documented result of ``atp_endpoint_probe``
+        (``results``, ``all_reachable``, ``failing``, the report paths, ``failed``/``msg`` when
+        ``fail_on_unreachable`` and an endpoint is not reachable), with every form of the proxy's password masked.
 
     Raises:
         UsageError: an option that is wrong, or given for the other side, naming it (the password masked).
     """
     secrets = proxy_auth.credential_secrets(args["proxy"], args["proxy_username"], args["proxy_password"])
     try:
-        return redaction.scrub_secrets(_probe(args, execute, secrets, account, become, become_user, host, issuer_cache),
-                                       secrets)
+        return _probe(args, execute, secrets, account, become, become_user, host, issuer_cache)
     except outcomes.ProbeError as exc:
         raise UsageError(redaction.redact(str(exc), secrets)) from None
 
@@ -118,23 +118,23 @@ def _probe(args, execute, secrets, account, become, become_user, host, issuer_ca
             proxy_password=args["proxy_password"], timeout=args["timeout"], validate_certs=args["validate_certs"],
             ca_path=args["ca_path"], expected_issuers=args["expected_issuers"],
         )
-        summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start)
+        found = ProbeResult(results, via, account, time.monotonic() - start)
     else:
         if become:
             check_become_user(become_user)
         results, not_tested = _probe_target(endpoints, args, account, become, execute, issuer_cache)
         if args["direct_fallback"] and args["proxy"]:
             results = outcomes.direct_fallback(results, endpoints, proxy_auth.proxy_display(args["proxy"]))
-        summary = report.summarize(results, via=via, account=account, elapsed_total=time.monotonic() - start,
-                                   round_trips=len(execute.calls), modes=args["modes"], not_tested=not_tested)
-    summary = redaction.scrub_secrets(summary, secrets)
+        found = ProbeResult(results, via, account, time.monotonic() - start, round_trips=len(execute.calls),
+                            modes=list(args["modes"]), not_tested=not_tested)
+    found.results = redaction.scrub_secrets(found.results, secrets)
+    found.secrets = tuple(secrets or ())
     if args["report_json"]:
-        summary["report_json"] = report.write_json_report(args["report_json"], host, summary)
+        found.report_json = report.write_json_report(args["report_json"], host, found.summary())
     if args["report_junit"]:
-        summary["report_junit"] = report.write_junit_report(args["report_junit"], host, summary)
-    if args["fail_on_unreachable"] and not summary["all_reachable"]:
-        summary.update(failed=True, msg=report.failure_message(summary))
-    return summary
+        found.report_junit = report.write_junit_report(args["report_junit"], host, found.to_result())
+    found.fail_on_unreachable = bool(args["fail_on_unreachable"])
+    return found
 
 
 def _probe_target(endpoints, args, account, become, execute, issuer_cache):

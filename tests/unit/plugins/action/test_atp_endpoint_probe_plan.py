@@ -14,6 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.atp.sensor_proxy.plugins.action import atp_endpoint_probe as probe_action
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_proxy_job import ActionModule as JobAction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _plan as plan
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._result import ProbeResult
 from tests.lab import state, system_state
 
 from .harness import build_action
@@ -51,7 +52,7 @@ def probe_args(monkeypatch, args: dict, become_user="LocalService") -> tuple:
 
     def probe_endpoints(validated, execute, **kwargs):
         seen.update(validated)
-        return {"results": [], "all_reachable": True}
+        return ProbeResult([], "target", "LocalService", 0.1)
 
     monkeypatch.setattr(probe_action.probe, "probe_endpoints", probe_endpoints)
     action = build_action(probe_action.ActionModule, args, MagicMock(), become_user=become_user)

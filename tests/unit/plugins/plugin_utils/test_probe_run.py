@@ -38,7 +38,7 @@ def host(answers):
 
 def probe(args, execute, tmp_path):
     return run.probe_endpoints(args, execute, account="LocalService", become=True, become_user="LocalService",
-                               host="dc01", issuer_cache=str(tmp_path / "issuers"))
+                               host="dc01", issuer_cache=str(tmp_path / "issuers")).to_result()
 
 
 def test_the_probe_runs_from_its_entry_point(tmp_path):

@@ -1,0 +1,54 @@
+# Copyright: (c) 2026, atp.sensor_proxy contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the endpoint probe found, as one typed value (:class:`ProbeResult`): the classified result of each URL and
+mode, from which side and as which account it was probed, what it cost (time, round trips), the modes it could not
+test, the reports it wrote and whether an unreachable endpoint fails the task.
+
+:meth:`ProbeResult.to_result` makes the documented RETURN of ``atp_endpoint_probe`` at the edge (the summary of
+:func:`_probe._report.summarize`: ``all_reachable``, ``failing``, ``works_only_direct``, ``working_modes``, ...),
+with every form of the proxy's password masked (:mod:`_common._redaction`), whatever a result holds.
+
+Pure Python, no Ansible imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as report
+
+
+@dataclass
+class ProbeResult:
+    """One probe run. ``modes`` and ``not_tested`` are the target side's (None from the controller, whose result
+    has no such fields); ``report_json``/``report_junit`` the reports written (None: not asked for)."""
+
+    results: list
+    via: str
+    account: str | None
+    elapsed_total: float
+    round_trips: int = 0
+    modes: list | None = None
+    not_tested: dict | None = None
+    report_json: str | None = None
+    report_junit: str | None = None
+    fail_on_unreachable: bool = False
+    secrets: tuple = field(default=(), repr=False)  # the password's forms, masked in every field
+
+    def summary(self) -> dict:
+        """The summary of the results (without the report paths and the failure): what the reports contain."""
+        out = report.summarize(self.results, via=self.via, account=self.account, elapsed_total=self.elapsed_total,
+                               round_trips=self.round_trips, modes=self.modes, not_tested=self.not_tested)
+        return redaction.scrub_secrets(out, self.secrets)
+
+    def to_result(self) -> dict:
+        """The documented result: the summary, the report paths, and ``failed``/``msg`` when
+        ``fail_on_unreachable`` and an endpoint is not reachable."""
+        out = self.summary()
+        for name in ("report_json", "report_junit"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.fail_on_unreachable and not out["all_reachable"]:
+            out.update(failed=True, msg=report.failure_message(out))
+        return redaction.scrub_secrets(out, self.secrets)
