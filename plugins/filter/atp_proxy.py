@@ -51,12 +51,9 @@ def account_problems(names, variable="accounts", kind="registry"):
 def expected_proxy(proxy_result, account):
     """The proxy ``account`` uses after this run (host:port or ``direct``), from a win_wininet_proxy result; '' when
     it cannot be known (a PAC script or WPAD decides, or the account is not a target)."""
-    known = accounts.lookup(plain(account))
-    if known is None or not isinstance(proxy_result, Mapping):
+    if not isinstance(proxy_result, Mapping):
         return ""
-    found = summary.expected_proxies(plain(proxy_result))
-    # Under ProxySettingsPerUser=0 the machine-wide value (the target HKLM) is every account's.
-    return found.get(known.sid) or found.get(accounts.MACHINE, "")
+    return accounts.expected_proxy(summary.expected_proxies(plain(proxy_result)), plain(account))
 
 
 # What a host registered or set itself (results of our own modules: data, never templates), read untemplated; a

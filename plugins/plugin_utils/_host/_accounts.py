@@ -149,6 +149,17 @@ def lookup(name) -> Account | None:
     return _BY_REGISTRY_NAME.get(text.lower())
 
 
+def expected_proxy(expected, account) -> str:
+    """The proxy ``account`` (a name or SID) uses, from ``expected`` (SID -> proxy, as
+    :func:`_fleet._summary.expected_proxies` gives it); under ``ProxySettingsPerUser=0`` the machine-wide value
+    (:data:`MACHINE`) is every account's. '' when it cannot be known (not a well-known account, a PAC script or WPAD
+    decides, or the account is no target)."""
+    known = lookup(account) if account else None
+    if known is None:
+        return ""
+    return str(expected.get(known.sid) or expected.get(MACHINE) or "")
+
+
 def resolve_sid(name, variable: str = "targets") -> str:
     """A registry target (SID or well-known name) -> canonical SID. Raises AccountError naming ``variable``."""
     text = _text(name)

@@ -25,16 +25,6 @@ EXPECTED = "expected_proxies"
 NOT_FROM_PLAN = ("via", OPTION, "proxy_password")
 
 
-def expected_for(expected: Mapping, account: str | None) -> str:
-    """The proxy ``account`` (a become user's name or SID) uses after the job, from the plan's ``expected_proxies``
-    (SID -> proxy); under ``ProxySettingsPerUser=0`` the machine-wide value (``HKLM``) is every account's. '' when it
-    cannot be known (not a well-known service account, a PAC script or WPAD decides, or the account is no target)."""
-    known = _accounts.lookup(account) if account else None
-    if known is None:
-        return ""
-    return str(expected.get(known.sid) or expected.get(_accounts.MACHINE) or "")
-
-
 def arguments(given: Mapping, options, account: str | None) -> dict:
     """The task's arguments with its ``plan`` (when given) turned into options.
 
@@ -66,7 +56,7 @@ def arguments(given: Mapping, options, account: str | None) -> dict:
     expected = plan.get(EXPECTED)
     if expected is not None and not isinstance(expected, Mapping):
         raise UsageError("%s.%s: a dict of account SID to proxy; got %s" % (OPTION, EXPECTED, type(expected).__name__))
-    proxy = expected_for(expected or {}, account)
+    proxy = _accounts.expected_proxy(expected or {}, account)
     if proxy:
         merged["expected_proxy"] = proxy
     merged.update(args)

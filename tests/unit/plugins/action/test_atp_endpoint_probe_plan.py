@@ -13,7 +13,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.atp.sensor_proxy.plugins.action import atp_endpoint_probe as probe_action
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_proxy_job import ActionModule as JobAction
-from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _plan as plan
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._result import ProbeResult
 from tests.lab import state, system_state
 
@@ -154,10 +154,10 @@ def test_a_plan_value_of_the_wrong_type_fails_naming_the_option(monkeypatch):
     ("LocalService", "a:80"), ("NT AUTHORITY\\LocalService", "a:80"), ("S-1-5-19", "a:80"), ("SYSTEM", "b:80"),
     ("NetworkService", ""), ("CORP\\someone", ""), (None, ""),
 ])
-def test_expected_for_names_the_account_by_its_sid(account, expected):
-    assert plan.expected_for({"S-1-5-19": "a:80", "S-1-5-18": "b:80"}, account) == expected
+def test_expected_proxy_names_the_account_by_its_sid(account, expected):
+    assert accounts.expected_proxy({"S-1-5-19": "a:80", "S-1-5-18": "b:80"}, account) == expected
 
 
 def test_under_the_machine_wide_policy_every_account_gets_the_machine_value():
-    assert plan.expected_for({"HKLM": "m:8080"}, "LocalService") == "m:8080"
-    assert plan.expected_for({"HKLM": "m:8080"}, "NetworkService") == "m:8080"
+    assert accounts.expected_proxy({"HKLM": "m:8080"}, "LocalService") == "m:8080"
+    assert accounts.expected_proxy({"HKLM": "m:8080"}, "NetworkService") == "m:8080"
