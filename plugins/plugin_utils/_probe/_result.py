@@ -36,16 +36,18 @@ class ProbeResult:
     fail_on_unreachable: bool = False
     secrets: tuple = field(default=(), repr=False)  # the password's forms, masked in every field
 
+    def _summary(self) -> dict:
+        return report.summarize(self.results, via=self.via, account=self.account, elapsed_total=self.elapsed_total,
+                                round_trips=self.round_trips, modes=self.modes, not_tested=self.not_tested)
+
     def summary(self) -> dict:
         """The summary of the results (without the report paths and the failure): what the reports contain."""
-        out = report.summarize(self.results, via=self.via, account=self.account, elapsed_total=self.elapsed_total,
-                               round_trips=self.round_trips, modes=self.modes, not_tested=self.not_tested)
-        return redaction.scrub_secrets(out, self.secrets)
+        return redaction.scrub_secrets(self._summary(), self.secrets)
 
     def to_result(self) -> dict:
         """The documented result: the summary, the report paths, and ``failed``/``msg`` when
-        ``fail_on_unreachable`` and an endpoint is not reachable."""
-        out = self.summary()
+        ``fail_on_unreachable`` and an endpoint is not reachable (masked once, as a whole)."""
+        out = self._summary()
         for name in ("report_json", "report_junit"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
