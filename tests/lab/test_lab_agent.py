@@ -90,3 +90,39 @@ def test_the_cpu_of_every_module_the_agent_runs_is_accounted(make_lab):
     env.agent = False
     without = env.run_playbook(BUSY % 100)
     assert without.rc == 0 and without.agent_cpu is None
+
+
+PRELOADED = r"""
+import json, sys
+from tests.lab import agent
+agent._preload_standins()
+names = [n for n in sys.modules if n.startswith("ansible_collections.ansible.windows")]
+print(json.dumps({n: getattr(sys.modules[n], "__file__", None) or list(sys.modules[n].__path__) for n in names}))
+"""
+
+
+def test_the_agent_preloads_the_stand_in_module_utils_from_the_labs_collections_root_only(tmp_path):
+    """The stand-in collection's packages and module_utils come from the lab's collections root (the files the
+    controller zips), never from site-packages' real ansible.windows, and the modules themselves are not preloaded
+    (each payload runs its module afresh); outside a lab nothing is preloaded."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.lab.fixtures import REPO_ROOT, build_standin_collection
+
+    root = tmp_path / "collections"
+    build_standin_collection(root)
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([str(root), "/nowhere"]))
+    out = subprocess.run([sys.executable, "-c", PRELOADED], env=env, cwd=str(REPO_ROOT), capture_output=True,
+                         text=True, check=True).stdout
+    loaded = json.loads(out)
+    prefix = "ansible_collections.ansible.windows.plugins."
+    assert loaded[prefix + "module_utils._lab"] == str(root / "ansible_collections/ansible/windows/plugins/module_utils/_lab.py")
+    assert loaded[prefix + "modules"] == str(root / "ansible_collections/ansible/windows/plugins/modules/__init__.py")
+    assert not [n for n in loaded if n.startswith(prefix + "modules.")]  # no module itself
+    env["ANSIBLE_COLLECTIONS_PATH"] = "/nowhere"
+    out = subprocess.run([sys.executable, "-c", PRELOADED], env=env, cwd=str(REPO_ROOT), capture_output=True,
+                         text=True, check=True).stdout
+    assert json.loads(out) == {}
