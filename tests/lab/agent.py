@@ -121,6 +121,9 @@ def _preload(repo: str) -> None:
     state.codec()
     syntax.parser()
     assert runner.run
+    # The collection's own PowerShell, parsed once here: each call's executor then finds the tree of the exact same
+    # text in the cache it inherits (any other text is parsed in the call, as before).
+    syntax.preparse(*collection_scripts())
 
     # Imported by every payload or probe on first use, so once here instead of once per call: the wrapper's zip
     # reader and its file-name codec, the JSON profiles of a module's arguments and result (ansible-core 2.19+), and
@@ -141,7 +144,21 @@ def _preload(repo: str) -> None:
     gc.freeze()
 
 
+COLLECTION_PACKAGE = "ansible_collections.atp.sensor_proxy.plugins.plugin_utils"
+# The collection's modules whose SCRIPT it sends, as is, to ansible.windows.win_powershell.
+SCRIPT_MODULES = ("_host._state_query", "_host._file_write", "_probe._script", "_sensor._watch")
 STANDIN_PACKAGE = "ansible_collections.ansible.windows.plugins"
+
+
+def collection_scripts() -> list:
+    """The PowerShell scripts atp.sensor_proxy sends through win_powershell (none when it is not importable)."""
+    scripts = []
+    for name in SCRIPT_MODULES:
+        try:
+            scripts.append(importlib.import_module(COLLECTION_PACKAGE + "." + name).SCRIPT)
+        except ImportError:
+            pass
+    return scripts
 
 
 def _preload_standins() -> None:

@@ -78,12 +78,12 @@ BUSY = r"""
 
 def test_the_cpu_of_every_module_the_agent_runs_is_accounted(make_lab):
     """PlaybookResult.agent_cpu includes the modules' own CPU (the agent reaps its children) and controller_cpu is
-    ansible-playbook's: a module that computes 60 times more moves the agent's CPU, not the controller's."""
+    ansible-playbook's: a module that computes 200 times more moves the agent's CPU, not the controller's."""
     env = make_lab(1)
     light = env.run_playbook(BUSY % 100)
-    heavy = env.run_playbook(BUSY % 6000)
+    heavy = env.run_playbook(BUSY % 20000)
     assert light.rc == heavy.rc == 0, (light, heavy)
-    assert heavy.result("dc01", "count")["result"] == {"n": 6000 * 6001 // 2}
+    assert heavy.result("dc01", "count")["result"] == {"n": 20000 * 20001 // 2}
     assert light.agent_calls == heavy.agent_calls == 1
     assert heavy.agent_cpu - light.agent_cpu > 0.2, (light.agent_cpu, heavy.agent_cpu)
     assert heavy.controller_cpu > 0.5 and light.controller_cpu > 0.5  # ansible-playbook's start alone is more
@@ -126,3 +126,37 @@ def test_the_agent_preloads_the_stand_in_module_utils_from_the_labs_collections_
     out = subprocess.run([sys.executable, "-c", PRELOADED], env=env, cwd=str(REPO_ROOT), capture_output=True,
                          text=True, check=True).stdout
     assert json.loads(out) == {}
+
+
+PREPARSED = r"""
+import json, sys
+from tests.lab import agent
+from tests.lab.pwsh import syntax
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as probe_script
+agent._preload(sys.argv[1])
+before = syntax._parsed.cache_info()
+root = syntax.parse(probe_script.SCRIPT)
+blocks = [n for n in syntax.walk(root) if n.type == "script_block_expression"]
+for block in blocks:
+    syntax.parse(syntax.text(block)[1:-1])
+after = syntax._parsed.cache_info()
+print(json.dumps({"blocks": len(blocks), "hits": after.hits - before.hits, "misses": after.misses - before.misses}))
+"""
+
+
+def test_the_agent_parses_the_collections_scripts_and_their_script_blocks_before_it_forks():
+    """After the agent's preload, the probe script and its per-URL request block (which AddScript parses again) are
+    in the parse cache each call inherits: parsing them again is a hit, never a parse."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.lab.fixtures import BUILD_COLLECTIONS, REPO_ROOT
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BUILD_COLLECTIONS), str(REPO_ROOT)]))
+    env.pop("ANSIBLE_COLLECTIONS_PATH", None)
+    out = subprocess.run([sys.executable, "-c", PREPARSED, str(REPO_ROOT)], env=env, cwd=str(REPO_ROOT),
+                         capture_output=True, text=True, check=True).stdout
+    counts = json.loads(out)
+    assert counts["blocks"] >= 1 and counts == {"blocks": counts["blocks"], "hits": 1 + counts["blocks"], "misses": 0}

@@ -315,3 +315,26 @@ $Ansible.Result = @{ total = $total }"""
     assert run(host, script, {"Add": 3})["result"] == {"total": 18}
     broken = run(host, script + " }")
     assert broken["failed"] is True and "does not parse" in messages(broken)[0]
+
+
+def test_the_executors_copy_of_a_syntax_tree_is_the_tree_sitter_tree_node_for_node():
+    """syntax.SyntaxNode (what the executor walks) holds, for every node of the collection's own scripts and of
+    their script blocks, the type, text, position and children tree-sitter gives, and named/unwrap/text agree."""
+    from tests.lab.agent import collection_scripts
+    from tests.lab.pwsh import syntax
+
+    scripts = collection_scripts()
+    assert len(scripts) == 4
+
+    def same(mine, raw):
+        assert (mine.type, mine.text, mine.start_point, mine.start_byte, mine.end_byte, mine.is_named) == (
+            raw.type, raw.text, tuple(raw.start_point), raw.start_byte, raw.end_byte, raw.is_named)
+        assert [c.type for c in mine.named_children] == [c.type for c in raw.named_children]
+        assert [c.type for c in syntax.named(mine)] == [c.type for c in raw.named_children if c.type != "comment"]
+        assert syntax.unwrap(mine).start_byte == syntax.unwrap(raw).start_byte
+        assert syntax.unwrap(mine).type == syntax.unwrap(raw).type and syntax.text(mine) == syntax.text(raw)
+        for a, b in zip(mine.children, raw.children, strict=True):
+            same(a, b)
+
+    for script in scripts:
+        same(syntax.parse(script), syntax.parser().parse(script.encode("utf-8")).root_node)

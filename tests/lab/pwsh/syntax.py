@@ -38,7 +38,7 @@ def parser() -> Parser:
     return Parser(Language(tree_sitter_powershell.language()))
 
 
-def parse(script: str) -> Node:
+def parse(script: str) -> SyntaxNode:
     """The root node of ``script``; raises :class:`ScriptSyntaxError` naming the first error and its line."""
     root, error = _parsed(script)
     if error is not None:
@@ -50,14 +50,56 @@ def parse(script: str) -> Node:
 def _parsed(script: str) -> tuple:
     """``(root, None)`` or ``(None, message)``, once per script text and process. A syntax tree is immutable (the
     interpreter only reads it), so a script run again (the probe's per-URL script block, added to one runspace per
-    URL) reuses the tree of the exact same text instead of parsing and checking it again."""
+    URL) reuses the tree of the exact same text instead of parsing and checking it again; the lab's agent parses the
+    collection's own scripts once before it forks (``preparse``), as Windows PowerShell caches the compiled script
+    block of a script text it has run (``ScriptBlock``'s cache of parsed scripts, keyed by their text)."""
     root = parser().parse(script.encode("utf-8")).root_node
     bad = first_error(root)
     if bad is not None:
         return None, ("the script does not parse: %s at line %d: %s"
                       % ("missing " + bad.type if bad.is_missing else "unexpected text", line(bad),
                          text(bad)[:60] or bad.type))
-    return root, None
+    return SyntaxNode.of(root), None
+
+
+def preparse(*scripts: str) -> None:
+    """Parse ``scripts`` now, into this process's cache (the agent, before it forks its module calls), and the text
+    of each script block literal in them (what ``[ScriptBlock].ToString()`` gives, which ``PowerShell.AddScript``
+    parses again: the probe's per-URL request)."""
+    for script in scripts:
+        root, dummy = _parsed(script)
+        for node in walk(root) if root is not None else ():
+            if node.type == "script_block_expression":
+                _parsed(text(node)[1:-1])
+
+
+class SyntaxNode:
+    """A read-only copy of one tree-sitter node and its subtree, with the attributes the executor reads (the same
+    names as :class:`tree_sitter.Node`) as plain Python values, and what :func:`named`, :func:`text` and
+    :func:`unwrap` compute, computed once. The executor visits each node of a script many times (a loop body, a
+    script block per URL); a tree-sitter node makes a new Python object for each child and each property read."""
+
+    __slots__ = ("type", "children", "named_children", "child_count", "named_child_count", "text", "start_point",
+                 "start_byte", "end_byte", "is_named", "is_missing", "has_error", "named", "str", "unwrapped")
+
+    @classmethod
+    def of(cls, node: Node) -> SyntaxNode:
+        self = cls()
+        self.type = node.type
+        self.text = node.text
+        self.str = self.text.decode("utf-8")
+        self.start_point = tuple(node.start_point)
+        self.start_byte, self.end_byte = node.start_byte, node.end_byte
+        self.is_named, self.is_missing, self.has_error = node.is_named, node.is_missing, node.has_error
+        self.children = tuple(cls.of(c) for c in node.children)
+        self.named_children = tuple(c for c in self.children if c.is_named)
+        self.child_count, self.named_child_count = len(self.children), len(self.named_children)
+        self.named = tuple(c for c in self.named_children if c.type != "comment")
+        inner = self
+        while inner.type in CHAIN and inner.named_child_count == 1 and inner.child_count == 1:
+            inner = inner.children[0]
+        self.unwrapped = inner
+        return self
 
 
 def first_error(node: Node):
@@ -72,7 +114,9 @@ def first_error(node: Node):
     return None
 
 
-def unwrap(node: Node) -> Node:
+def unwrap(node):
+    if type(node) is SyntaxNode:
+        return node.unwrapped
     while node.type in CHAIN and node.named_child_count == 1 and node.child_count == 1:
         node = node.children[0]
     return node
@@ -86,12 +130,16 @@ def column(node: Node) -> int:
     return node.start_point[1] + 1
 
 
-def text(node: Node) -> str:
+def text(node) -> str:
+    if type(node) is SyntaxNode:
+        return node.str
     return node.text.decode("utf-8")
 
 
-def named(node: Node) -> list:
-    """The named children, without comments."""
+def named(node):
+    """The named children, without comments (a tuple for a parsed script's node)."""
+    if type(node) is SyntaxNode:
+        return node.named
     return [c for c in node.named_children if c.type != "comment"]
 
 
