@@ -115,7 +115,7 @@ def first_error(node: Node):
 
 
 def unwrap(node):
-    if type(node) is SyntaxNode:
+    if isinstance(node, SyntaxNode):
         return node.unwrapped
     while node.type in CHAIN and node.named_child_count == 1 and node.child_count == 1:
         node = node.children[0]
@@ -131,14 +131,14 @@ def column(node: Node) -> int:
 
 
 def text(node) -> str:
-    if type(node) is SyntaxNode:
+    if isinstance(node, SyntaxNode):
         return node.str
     return node.text.decode("utf-8")
 
 
 def named(node):
     """The named children, without comments (a tuple for a parsed script's node)."""
-    if type(node) is SyntaxNode:
+    if isinstance(node, SyntaxNode):
         return node.named
     return [c for c in node.named_children if c.type != "comment"]
 
