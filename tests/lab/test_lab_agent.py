@@ -95,7 +95,7 @@ def test_the_cpu_of_every_module_the_agent_runs_is_accounted(make_lab):
 PRELOADED = r"""
 import json, sys
 from tests.lab import agent
-agent._preload_standins()
+agent._preload(sys.argv[1])
 names = [n for n in sys.modules if n.startswith("ansible_collections.ansible.windows")]
 print(json.dumps({n: getattr(sys.modules[n], "__file__", None) or list(sys.modules[n].__path__) for n in names}))
 """
@@ -115,7 +115,7 @@ def test_the_agent_preloads_the_stand_in_module_utils_from_the_labs_collections_
     root = tmp_path / "collections"
     build_standin_collection(root)
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([str(root), "/nowhere"]))
-    out = subprocess.run([sys.executable, "-c", PRELOADED], env=env, cwd=str(REPO_ROOT), capture_output=True,
+    out = subprocess.run([sys.executable, "-c", PRELOADED, str(REPO_ROOT)], env=env, cwd=str(REPO_ROOT), capture_output=True,
                          text=True, check=True).stdout
     loaded = json.loads(out)
     prefix = "ansible_collections.ansible.windows.plugins."
@@ -123,7 +123,7 @@ def test_the_agent_preloads_the_stand_in_module_utils_from_the_labs_collections_
     assert loaded[prefix + "modules"] == str(root / "ansible_collections/ansible/windows/plugins/modules/__init__.py")
     assert not [n for n in loaded if n.startswith(prefix + "modules.")]  # no module itself
     env["ANSIBLE_COLLECTIONS_PATH"] = "/nowhere"
-    out = subprocess.run([sys.executable, "-c", PRELOADED], env=env, cwd=str(REPO_ROOT), capture_output=True,
+    out = subprocess.run([sys.executable, "-c", PRELOADED, str(REPO_ROOT)], env=env, cwd=str(REPO_ROOT), capture_output=True,
                          text=True, check=True).stdout
     assert json.loads(out) == {}
 
