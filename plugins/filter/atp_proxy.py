@@ -106,6 +106,12 @@ def fleet_stats(rows):
     return totals.stats(plain(rows))
 
 
+def fleet_summary(rows):
+    """The rows, their index by host, the hosts that end failed, the lines and the set_stats data, in one pass
+    (``_totals.fleet_summary``)."""
+    return totals.fleet_summary(plain(rows))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -117,4 +123,5 @@ class FilterModule:
             "fleet_cloud": fleet_cloud,
             "fleet_lines": fleet_lines,
             "fleet_stats": fleet_stats,
+            "fleet_summary": fleet_summary,
         }

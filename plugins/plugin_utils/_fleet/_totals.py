@@ -60,6 +60,25 @@ def totals(rows: list) -> dict:
     return out
 
 
+def fleet_summary(rows: list) -> dict:
+    """Everything the playbooks read from the fleet's rows after they are built, computed in one pass:
+    ``rows`` as given, ``index`` (host -> position in ``rows``), ``end_hosts`` (the hosts whose summary says they end
+    failed or unreachable: ``end`` is set, by :func:`_fleet._summary.host_summary` or :func:`with_cloud`), ``lines``
+    (each row's one-line text) and ``stats`` (:func:`stats`, for set_stats).
+
+    One fact holds them (``atp_proxy_fleet_summary``, ``playbooks/tasks/finish.yml``): with ansible-core 2.19's lazy
+    templating each later task that read the rows again (to index them, print their lines, publish their numbers)
+    templated every value of every row again, a cost that grows with the fleet (``bench/fleet.py``)."""
+    rows = list(rows)
+    return {
+        "rows": rows,
+        "index": {str(row["host"]): i for i, row in enumerate(rows)},
+        "end_hosts": [str(row["host"]) for row in rows if row.get("end")],
+        "lines": [str(row.get("line") or lines.line(row)) for row in rows],
+        "stats": stats(rows),
+    }
+
+
 def stats(rows: list) -> dict:
     """The ``atp_proxy_fleet`` data the playbooks publish with set_stats (AWX shows it on the job)."""
     out = {status: [r["host"] for r in rows if r.get("status") == status] for status in st.STATUSES}

@@ -47,7 +47,7 @@ PREFIX = options.PREFIX
 # Variables the role and its playbooks set or register themselves: never a user's typo.
 RESULTS = frozenset({
     "atp_proxy_result", "atp_proxy_summary", "atp_proxy_probe_results", "atp_proxy_mde_result",
-    "atp_proxy_host_summary", "atp_proxy_fleet", "atp_proxy_rows", "atp_proxy_rows_by_host", "atp_proxy_end_hosts",
+    "atp_proxy_host_summary", "atp_proxy_fleet", "atp_proxy_fleet_summary",
     "atp_proxy_report_hosts",
 })
 

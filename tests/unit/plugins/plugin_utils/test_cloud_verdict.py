@@ -105,3 +105,18 @@ def test_the_role_variables_name_what_is_missing():
         "atp_proxy_cloud_verdict is true, but atp_proxy_graph_client_id is required (or set ATP_GRAPH_CLIENT_ID); "
         "atp_proxy_graph_client_secret and atp_proxy_graph_certificate_path are mutually exclusive: give one"]
     assert "'s'" not in "".join(cv.problems(both, {}))  # the secret is never quoted
+
+
+def test_the_fleet_summary_is_what_the_playbooks_read_in_one_pass():
+    """finish.yml's one fact: the second play targets end_hosts and finds each one's row by the index; the lines and
+    set_stats data equal what fleet_lines and fleet_stats give."""
+    ended = totals.with_cloud(rows(), reading(), fail=True)
+    fleet = totals.fleet_summary(ended)
+    assert fleet["rows"] == ended
+    assert fleet["end_hosts"] == ["dc02"]
+    assert fleet["rows"][fleet["index"]["dc02"]]["host"] == "dc02"
+    assert fleet["index"] == {"dc01": 0, "dc02": 1, "dc03": 2}
+    assert fleet["lines"] == [r["line"] for r in ended]
+    assert fleet["stats"] == totals.stats(ended)
+    assert totals.fleet_summary(rows())["end_hosts"] == []
+    assert totals.fleet_summary([]) == {"rows": [], "index": {}, "end_hosts": [], "lines": [], "stats": totals.stats([])}
