@@ -148,6 +148,17 @@ def test_configure_rerun_check_restore_and_probe(tmp_path):
         drift = env.run_playbook(CHECK, extra_vars=dict(QUIET, atp_proxy_hosts="all"))
         assert drift.rc == 0, drift
         assert all(line.split(": ")[1].startswith("drifted") for line in _lines(drift).values()), _lines(drift)
+
+        # 6. a run that fails on one host: the second play ends that host, and only it, with its line (the fleet
+        # summary's end_hosts and its index, on this ansible-core); the other host is configured
+        dc01.set_fault("lost_write", True)  # the write does not stick: dc01's run fails after its job task
+        failed = env.run_playbook(CONFIGURE, extra_vars=dict(QUIET, atp_proxy_hosts="all"))
+        assert failed.rc != 0, failed
+        assert failed.stats["dc01"]["failures"] == 1 and failed.stats["dc02"]["failures"] == 0, failed.stats
+        ended = [r for r in failed.results if r["task"].split(" : ")[-1] == "End this host as its run went"]
+        assert [(r["host"], r["status"]) for r in ended] == [("dc01", "failed")], ended
+        assert ended[0]["result"]["msg"].startswith("dc01: failed"), ended[0]["result"]
+        assert _lines(failed)["dc01"].startswith("dc01: failed") and _lines(failed)["dc02"].startswith("dc02: changed")
     finally:
         crl.stop()
         real_proxy.stop()
