@@ -119,4 +119,10 @@ def test_the_fleet_summary_is_what_the_playbooks_read_in_one_pass():
     assert fleet["lines"] == [r["line"] for r in ended]
     assert fleet["stats"] == totals.stats(ended)
     assert totals.fleet_summary(rows())["end_hosts"] == []
+    # a host whose job task failed already (bad input) has an outcome but no end: the second play does not end it again
+    bad_input = dict(ended[0], outcome={"failed": True, "msg": "bad input"}, end={})
+    assert totals.fleet_summary([bad_input] + ended[1:])["end_hosts"] == ["dc02"]
+    # each row's line as the row has it (fleet_lines' rule), not rebuilt
+    recorded = [dict(r, line="%s: as recorded" % r["host"]) for r in ended]
+    assert totals.fleet_summary(recorded)["lines"] == ["dc01: as recorded", "dc02: as recorded", "dc03: as recorded"]
     assert totals.fleet_summary([]) == {"rows": [], "index": {}, "end_hosts": [], "lines": [], "stats": totals.stats([])}
