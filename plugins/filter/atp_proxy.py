@@ -98,7 +98,7 @@ def fleet_cloud(rows, reading, fail=False):
 
 def fleet_lines(rows):
     """The one-line text of each row."""
-    return [str(row.get("line") or lines.line(row)) for row in plain(rows)]
+    return lines.lines_of(plain(rows))
 
 
 def fleet_stats(rows):

@@ -128,7 +128,7 @@ def publish(rows: list, dest: str = "", title: str = report.TITLE, generated: st
         "hosts": len(rows),
         "totals": totals.totals(rows),
         "stats": totals.stats(rows),
-        "lines": [str(r.get("line") or lines.line(r)) for r in rows],
+        "lines": lines.lines_of(rows),
         "failing": [r["host"] for r in rows if st.outcome(r)],
         "files": {},
     }

@@ -159,3 +159,9 @@ def line(summary: dict) -> str:
     if summary.get("error"):
         parts.append("error: " + summary["error"])
     return "%s: %s" % (summary["host"], "; ".join(parts))
+
+
+def lines_of(rows) -> list:
+    """Each host summary's one line: the line it holds (as it was built, with the cloud's verdict when read), or
+    :func:`line` for one that holds none."""
+    return [str(row.get("line") or line(row)) for row in rows]

@@ -74,7 +74,7 @@ def fleet_summary(rows: list) -> dict:
         "rows": rows,
         "index": {str(row["host"]): i for i, row in enumerate(rows)},
         "end_hosts": [str(row["host"]) for row in rows if row.get("end")],
-        "lines": [str(row.get("line") or lines.line(row)) for row in rows],
+        "lines": lines.lines_of(rows),
         "stats": stats(rows),
     }
 
