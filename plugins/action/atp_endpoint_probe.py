@@ -13,10 +13,13 @@ import getpass
 import os
 
 from ansible import constants as C
+from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _plan as plan
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _result as probe_result
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _run as probe
 
 # Inside ansible-core's per-run local temporary directory: created by the controller process before it forks its
@@ -39,6 +42,35 @@ class ActionModule(AtpAction):
     def arguments(self, given):
         # The plan's expected_proxies name the account by SID: the probed account is the become user (via=target).
         return plan.arguments(given, self.argument_spec(), self._account(given.get("via") or "target"))
+
+    def run(self, tmp=None, task_vars=None):
+        """With ``accounts``: the probe once per account, the become user set to each in turn (what a loop over
+        ``become_user`` does for each item: the same connection, its become plugin's ``become_user`` set again), one
+        task and one result for all; :func:`_probe._result.accounts_result` combines them."""
+        accounts = self._task.args.get("accounts")
+        if accounts is None:
+            return super().run(tmp, task_vars)
+        try:
+            names = probe.check_accounts(accounts, self._task.args.get("via") or "target",
+                                         become=self._connection.become is not None)
+        except UsageError as exc:
+            return dict(self.usage_failure(exc), round_trips=0, check_mode=self.check_mode)
+        given = dict(self._task.args, accounts=None)
+        runs = []
+        for name in names:
+            # The PowerShell exec wrapper is built for each module run from the become plugin's become_user
+            # (ansible-core 2.19 plugins/become/runas.py _build_powershell_wrapper_action; 2.16-2.18
+            # plugins/action/__init__.py _configure_module, become_kwargs), so each run is this account's.
+            self._connection.become.set_option("become_user", name)
+            self._play_context.become_user = name  # what _account() and ansible-core 2.16's fallback read
+            self._task.args = dict(given)
+            try:
+                runs.append(super().run(tmp, task_vars))
+            except AnsibleConnectionFailure as exc:
+                runs.append({"changed": False, "unreachable": True, "msg": str(exc), "round_trips": 0})
+            if runs[-1].get("unreachable"):
+                break
+        return dict(probe_result.accounts_result(names, runs), check_mode=self.check_mode)
 
     def act(self, args, execute, task_vars):
         return probe.probe_endpoints(

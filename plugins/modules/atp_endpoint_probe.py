@@ -243,6 +243,22 @@ options:
     description:
       - Password for the proxy's basic authentication. Never returned or logged.
     type: str
+  accounts:
+    description:
+      - "With O(via=target): probe as each of these accounts in turn, in this one task, instead of a C(loop) over
+        C(become_user). Before each account's probe the task's become user is set to that account, as a loop sets it
+        for each item, so each account is probed with its own WinINet proxy and its own run (one round trip per
+        account with O(engine=script)). The task needs C(become: true) and C(become_method: ansible.builtin.runas);
+        its own C(become_user) is not used."
+      - Each account's result is the one the task would return with C(become_user) set to that account alone; they
+        are in RV(accounts). A loop costs the controller a templated task and a result for each account; this costs
+        one of each.
+      - Only names runas can log on as are accepted (V(SYSTEM), V(LocalService), V(NetworkService), with or without
+        C(NT AUTHORITY\)), all checked before anything runs on the host.
+      - When the connection drops during one account's probe, the accounts after it are not probed; each says so,
+        and the task is C(unreachable).
+    type: list
+    elements: str
   plan:
     description:
       - The probe plan an M(atp.sensor_proxy.atp_proxy_job) result returns as C(probe), given whole, so that one
@@ -307,6 +323,14 @@ EXAMPLES = r"""
   become_method: ansible.builtin.runas
   become_user: SYSTEM
   register: probe_mde
+
+- name: Both of the sensor's accounts in one task (one round trip each; the summary of each in probe.accounts)
+  atp.sensor_proxy.atp_endpoint_probe:
+    workspace: contoso
+    accounts: [LocalService, SYSTEM]
+  become: true
+  become_method: ansible.builtin.runas
+  register: probe
 
 - name: The same where no custom script may run on a DC (one win_uri call per URL)
   atp.sensor_proxy.atp_endpoint_probe:
@@ -444,9 +468,25 @@ results:
       description: Raw error message (credentials removed), or null.
       type: str
 all_reachable:
-  description: True when every URL is reachable (in at least one tested mode).
+  description:
+    - True when every URL is reachable (in at least one tested mode).
+    - With O(accounts), true when every account was probed and reached every URL.
   returned: success
   type: bool
+accounts:
+  description:
+    - With O(accounts), one result per account, in the order given. Each is what the task returns when it runs as
+      that account alone (RV(results), RV(all_reachable), RV(account), RV(round_trips), ...), or C(failed) with
+      C(msg), or C(unreachable) with C(msg) for the account whose probe lost the connection and each account after it
+      (C(msg) says it was not probed).
+    - The other return values listed here are then each account's, in its entry; the task's own are only
+      RV(accounts), RV(all_reachable), RV(round_trips) (the sum) and RV(check_mode).
+  returned: when accounts is set
+  type: list
+  elements: dict
+  sample:
+    - {"account": "LocalService", "all_reachable": true, "round_trips": 1, "results": []}
+    - {"account": "SYSTEM", "all_reachable": false, "round_trips": 1, "results": []}
 failing:
   description: The URLs no tested mode reached, with the outcome and hint of the first mode.
   returned: success
@@ -530,7 +570,7 @@ account:
 round_trips:
   description:
     - Number of remote commands run on the target (O(engine=script) 1, O(engine=win_uri) one per URL and mode;
-      0 for controller).
+      0 for controller). With O(accounts), the sum over the accounts.
   returned: always
   type: int
 check_mode:

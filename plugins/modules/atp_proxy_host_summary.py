@@ -29,7 +29,10 @@ options:
     type: dict
     default: {}
   probes:
-    description: The probe results, one M(atp.sensor_proxy.atp_endpoint_probe) result per account.
+    description:
+      - The probe results, one M(atp.sensor_proxy.atp_endpoint_probe) result per account, as its O(atp.sensor_proxy.atp_endpoint_probe#module:accounts)
+        gives them in RV(atp.sensor_proxy.atp_endpoint_probe#module:accounts), or as a C(loop) over C(become_user) gives
+        them in C(results).
     type: list
     elements: dict
     default: []
@@ -79,7 +82,7 @@ EXAMPLES = r"""
 - name: Summarize this host and end it as the run went
   atp.sensor_proxy.atp_proxy_host_summary:
     proxy: "{{ atp_proxy_result }}"
-    probes: "{{ atp_proxy_probe_results.results | default([]) }}"
+    probes: "{{ atp_proxy_probe_results.accounts | default([]) }}"
     fail: true
 
 - name: Later, after the fleet report, fail the hosts whose run failed

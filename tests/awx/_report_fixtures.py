@@ -50,14 +50,15 @@ def proxy_result(targets: list, *, write: bool, check_mode: bool = False, backup
 
 
 def probe(account: str, results: list) -> dict:
-    """One atp_endpoint_probe result (the role's loop item): ``results`` are (endpoint, outcome, status)."""
+    """One account's atp_endpoint_probe result (an entry of the role's probe result, its ``accounts``): ``results``
+    are (endpoint, outcome, status)."""
     made = []
     for endpoint, outcome, status in results:
         extra = {"tls_issuer": "CN=Contoso Inspection CA", "tls_inspection": outcomes.INTERCEPTED} \
             if outcome == "tls_intercepted" else {}
         made.append(outcomes.make_result(endpoint, outcome, via="target", status=status, proxy="proxy.corp:8080",
                                          account=account, **extra))
-    return {"item": account, "account": account, "results": made,
+    return {"account": account, "results": made,
             "all_reachable": all(r["outcome"] == outcomes.REACHABLE for r in made)}
 
 

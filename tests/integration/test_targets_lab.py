@@ -82,9 +82,15 @@ def test_atp_endpoint_probe_target_runs_on_the_lab(tmp_path):
     ledger = host.ledger()
     assert "win_uri" not in ledger["by_module"], ledger
     trips = {task: n for task, n in ledger["by_task"].items() if task.split(" : ")[-1].startswith("Probe as")}
-    assert sorted(trips.values()) == [1, 1, 1], ledger["by_task"]
+    assert sorted(trips.values()) == [1, 1, 1, 2], ledger["by_task"]
     probe = result.result(name, "atp_endpoint_probe : Probe as LocalService again, failing when unreachable")
     assert probe["account"] == "LocalService" and probe["via"] == "target"
+    # The accounts option: one task, one probe script run per account, each as that account (the target checks
+    # that each went its own way).
+    both = "atp_endpoint_probe : Probe as LocalService and SYSTEM in one task (no become_user; the action sets it " \
+           "per account)"
+    assert trips[both] == 2
+    assert [a["account"] for a in result.result(name, both)["accounts"]] == ["LocalService", "SYSTEM"]
 
 
 def test_atp_proxy_target_runs_on_the_lab(tmp_path):

@@ -67,11 +67,13 @@ def role_vars(extra_var_items=()) -> dict:
 
 def probe_outcomes(result) -> list:
     """``[(host, account, endpoint id, url, outcome, status, proxy)]`` of every atp_endpoint_probe result
-    in a run (found by shape, so a renamed task still counts; a loop gives one entry per account)."""
+    in a run (found by shape, so a renamed task still counts; the ``accounts`` option and a loop each give one
+    entry per account)."""
     rows = []
     for entry in result.results:
         res = entry["result"]
-        for probe in res.get("results", []) if isinstance(res.get("results"), list) else []:
+        per_account = res.get("accounts", res.get("results"))
+        for probe in per_account if isinstance(per_account, list) else []:
             if not isinstance(probe, dict) or not isinstance(probe.get("results"), list):
                 continue
             account = probe.get("account") or probe.get("item") or "?"

@@ -55,7 +55,7 @@ def _probe(run, host="dc01") -> dict:
     found = [r for r in run.results if r["host"] == host and r["task"].endswith(
         "Probe the Defender endpoints as each service account")]
     assert found, "the probe did not run:\n%s" % run
-    return {item["item"]: item for item in found[-1]["result"]["results"]}
+    return {item["account"]: item for item in found[-1]["result"]["accounts"]}
 
 
 def test_the_ansible_windows_under_test_is_the_one_the_matrix_asked_for():

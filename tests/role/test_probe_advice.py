@@ -25,7 +25,7 @@ def hints(run, host="dc01") -> dict:
     task = "Probe the Defender endpoints as each service account"
     found = [r for r in run.results if r["host"] == host and r["task"].endswith(task)]
     assert found, "the probe did not run"
-    return {item["item"]: [x["hint"] for x in item["results"] if x["hint"]] for item in found[-1]["result"]["results"]}
+    return {item["account"]: [x["hint"] for x in item["results"] if x["hint"]] for item in found[-1]["result"]["accounts"]}
 
 
 def line(run, host="dc01") -> str:
@@ -97,7 +97,7 @@ def test_the_workspace_the_sensor_talks_to_is_probed_and_a_difference_named(lab,
     text = line(run)
     assert "warning: " + warning in text, text
     probed = [r for r in run.results if r["task"].endswith("Probe the Defender endpoints as each service account")]
-    urls = {x["url"] for item in probed[-1]["result"]["results"] for x in item["results"]}
+    urls = {x["url"] for item in probed[-1]["result"]["accounts"] for x in item["results"]}
     assert urls == {PING % "fabrikam"}, urls
     page = Page((report / "atp_proxy_report.html").read_text())
     assert any(warning in c["text"] for c in page.causes), page.causes

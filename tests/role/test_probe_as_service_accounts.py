@@ -21,7 +21,7 @@ def probes(run, host="dc01") -> dict:
     results = [r for r in run.results if r["host"] == host and r["task"].endswith("Probe the Defender endpoints as "
                                                                                   "each service account")]
     assert results, "the probe did not run"
-    return {item["item"]: item for item in results[-1]["result"]["results"]}
+    return {item["account"]: item for item in results[-1]["result"]["accounts"]}
 
 
 def test_localservice_reaches_the_sensor_api_only_after_configure(lab, sensor_api, proxy, crl_server):

@@ -110,9 +110,9 @@ def test_the_sensor_password_and_the_probe_credentials_leak_nowhere(lab, tmp_pat
     found = channels(lab, run, report)
     found["sensor file"] = host.read_file(seed.config_path).decode("latin-1")  # only the ciphertext
     assert leaks(found) == []
-    assert any(r["result"]["results"][0]["all_reachable"] for r in probe), [
+    assert any(r["result"]["accounts"][0]["all_reachable"] for r in probe), [
         {k: v for k, v in x.items() if k in ("outcome", "tls_inspection", "tls_inspection_detail", "hint", "mode")}
-        for x in probe[-1]["result"]["results"][0]["results"]]
+        for x in probe[-1]["result"]["accounts"][0]["results"]]
 
 
 def test_the_probe_module_reports_never_carry_its_proxy_password(lab, tmp_path, sensor_api, canary_proxy):

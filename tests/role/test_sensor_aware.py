@@ -304,9 +304,9 @@ def test_the_probe_takes_the_workspace_and_the_proxy_the_sensor_is_configured_fo
     assert run.rc == 0, run.stdout[-3000:]
     probe = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith("Probe the Defender endpoints as "
                                                                                   "each service account")]
-    urls = [u["url"] for u in probe[-1]["result"]["results"][0]["results"]]
+    urls = [u["url"] for u in probe[-1]["result"]["accounts"][0]["results"]]
     assert urls == ["https://%s/tri/sensor/api/ping" % SENSOR_HOST]
-    result = probe[-1]["result"]["results"][0]["results"][0]
+    result = probe[-1]["result"]["accounts"][0]["results"][0]
     assert result["outcome"] == "reachable" and result["mode"] == "named", result
     assert sensor_api.requests, "the sensor API was not reached"
 
@@ -326,7 +326,7 @@ def test_under_the_policy_the_probe_uses_the_machine_wide_proxy(lab, sensor_api,
     assert "probe LocalService reachable" in line(run), line(run)
     probe = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith("Probe the Defender endpoints as "
                                                                                   "each service account")]
-    assert probe[-1]["result"]["results"][0]["results"][0]["proxy"] == "proxy.corp:8080"  # the expected proxy
+    assert probe[-1]["result"]["accounts"][0]["results"][0]["proxy"] == "proxy.corp:8080"  # the expected proxy
 
 
 def test_readiness_reports_missing_tls_values_and_fix_tls_sets_them(make_lab):

@@ -36,7 +36,7 @@ def probe_results(run) -> list:
     found = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith(
         "Probe the Defender endpoints as each service account")]
     assert found and found[-1]["status"] == "ok", run.stdout[-3000:]
-    [account] = found[-1]["result"]["results"]
+    [account] = found[-1]["result"]["accounts"]
     return account
 
 

@@ -297,15 +297,22 @@ def with_probes(recorded: dict, proxy: dict, probes) -> dict:
                    bool(options.get("fail_on_drift")))
 
 
+def probe_list(probe_results) -> list:
+    """Each account's probe result from what the probe task registered: its ``accounts`` (the ``accounts`` option),
+    a loop's ``results`` (a loop over ``become_user``), or the list itself."""
+    if isinstance(probe_results, dict):
+        return st.as_list(probe_results.get("accounts", probe_results.get("results")))
+    return st.as_list(probe_results)
+
+
 def from_results(host: str, proxy: dict, probe_results=None) -> dict:
-    """A host's summary from what the role registered: the job's result and the probe task's loop results.
+    """A host's summary from what the role registered: the job's result and the probe task's (:func:`probe_list`).
 
     The job's own summary (``summary`` in its result) is reused as it is, the probe's results added when the probe
     ran; a result without one (the job failed before it returned one) is summarized here.
     """
     proxy = proxy if isinstance(proxy, dict) and not proxy.get("skipped") else {}
-    probes = probe_results.get("results") if isinstance(probe_results, dict) else probe_results
-    probes = (probes or []) if probe_ran(proxy) else []
+    probes = probe_list(probe_results) if probe_ran(proxy) else []
     recorded = recorded_summary(host, proxy)
     if recorded is not None:
         return with_probes(recorded, proxy, probes) if probes else recorded
@@ -343,7 +350,6 @@ def _recorded_from(recorded: dict, host: str, proxy: dict, probe_results) -> boo
         return False
     if any(recorded.get(k) != v for k, v in job.items() if k not in _PROBE_FIELDS):
         return False
-    probes = probe_results.get("results") if isinstance(probe_results, dict) else probe_results
-    probes = (probes or []) if probe_ran(proxy) else []
+    probes = probe_list(probe_results) if probe_ran(proxy) else []
     pending = set(job["changed_sids"]) if (job["check_mode"] or job["mode"] == "check") else set()
     return recorded.get("probe") == [probe_entry(p, pending) for p in st.as_list(probes) if isinstance(p, dict)]

@@ -21,8 +21,9 @@ OPTION = "plan"
 # the run was given the sensor proxy's password (the password itself is never in a plan).
 NOTES = ("run", "workspace_mismatch", "proxy_password_given")
 EXPECTED = "expected_proxies"
-# Never taken from a plan: where the requests run from, the plan itself, and the secret.
-NOT_FROM_PLAN = ("via", OPTION, "proxy_password")
+# Never taken from a plan: where the requests run from, as whom (accounts: the action reads it before the plan), the
+# plan itself, and the secret.
+NOT_FROM_PLAN = ("via", "accounts", OPTION, "proxy_password")
 
 
 def arguments(given: Mapping, options, account: str | None) -> dict:

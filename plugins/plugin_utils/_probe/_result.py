@@ -54,3 +54,37 @@ class ProbeResult:
         if self.fail_on_unreachable and not out["all_reachable"]:
             out.update(failed=True, msg=report.failure_message(out))
         return redaction.scrub_secrets(out, self.secrets)
+
+
+def accounts_result(names: list, runs: list) -> dict:
+    """The result of the ``accounts`` option: ``runs``, the action's result for each account of ``names`` probed so
+    far in order, each as the task returns it for that account alone, combined.
+
+    Probing stops at a run whose connection dropped: each account after it gets an ``unreachable`` entry saying it
+    was not probed, and the whole result is ``unreachable`` (a missing result is never a success). Otherwise a failed
+    account makes the result ``failed``, each failed account's message named.
+    """
+    if not names:
+        return {"changed": False, "skipped": True, "skip_reason": "accounts is empty: no account to probe as",
+                "accounts": [], "round_trips": 0, "all_reachable": False}
+    entries = [dict(run) for run in runs]
+    for name, entry in zip(names, entries, strict=False):  # the runs stop at a dropped connection
+        entry.setdefault("account", name)
+    dropped = next((e for e in entries if e.get("unreachable")), None)
+    for name in names[len(entries):]:
+        entries.append({"account": name, "changed": False, "unreachable": True, "round_trips": 0,
+                        "msg": "not probed: the connection dropped while probing %s" % dropped["account"]})
+    out = {
+        "changed": False,
+        "accounts": entries,
+        "round_trips": sum(int(e.get("round_trips") or 0) for e in entries),
+        "all_reachable": bool(entries) and all(e.get("all_reachable") is True and not e.get("failed")
+                                               and not e.get("unreachable") for e in entries),
+    }
+    failed = [e for e in entries if e.get("failed")]
+    if dropped is not None:
+        out.update(unreachable=True, msg="the connection dropped while probing %s: %s"
+                   % (dropped["account"], dropped.get("msg") or "no message"))
+    elif failed:
+        out.update(failed=True, msg="; ".join("%s: %s" % (e["account"], e.get("msg") or "failed") for e in failed))
+    return out

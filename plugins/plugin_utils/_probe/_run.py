@@ -50,6 +50,28 @@ def check_become_user(name: str | None) -> None:
             raise UsageError(str(exc)) from None
 
 
+def check_accounts(accounts, via: str, become: bool) -> list:
+    """The ``accounts`` option as the names to probe as, in order, or :class:`UsageError` naming it; before anything
+    runs. Each must be a name runas can log on as (the one account table, :func:`_host._accounts.resolve_become`): the
+    task becomes each in turn, so it needs ``become``, and runs on the host (``via: target``)."""
+    if via != "target":
+        raise UsageError("accounts: only used with via=target (the requests run on the host as each account)")
+    if isinstance(accounts, str):  # Ansible's list type: a comma-separated string is a list
+        accounts = [a.strip() for a in accounts.split(",") if a.strip()]
+    if not isinstance(accounts, (list, tuple)) or not all(isinstance(a, str) for a in accounts):
+        raise UsageError("accounts: a list of account names (SYSTEM, LocalService, NetworkService); got %s"
+                         % type(accounts).__name__)
+    if accounts and not become:
+        raise UsageError("accounts: needs become: true and become_method: ansible.builtin.runas on the task (it "
+                         "becomes each account in turn)")
+    try:
+        for name in accounts:
+            _accounts.resolve_become(name, "accounts")
+    except _accounts.AccountError as exc:
+        raise UsageError(str(exc)) from None
+    return [name.strip() for name in accounts]
+
+
 def probe_endpoints(args: dict, execute, *, account: str, become: bool, become_user: str | None, host: str,
                     issuer_cache: str) -> ProbeResult:
     """Probe the endpoints the options select, from the side ``args["via"]`` names, and return the summary.

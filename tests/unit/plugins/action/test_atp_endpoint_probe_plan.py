@@ -130,6 +130,7 @@ def test_without_a_plan_nothing_changes(monkeypatch):
     ({"workspace": "contoso", "color": "blue"}, "plan: color is no option"),
     ({"workspace": "contoso", "proxy_password": SENSOR_PASSWORD}, "plan: proxy_password is no option"),
     ({"workspace": "contoso", "via": "controller"}, "plan: via is no option"),
+    ({"workspace": "contoso", "accounts": ["SYSTEM"]}, "plan: accounts is no option"),
     ({"workspace": "contoso", "expected_proxies": ["proxy.corp:8080"]}, "plan.expected_proxies: a dict"),
 ])
 def test_a_plan_naming_anything_else_is_refused_before_anything_runs(monkeypatch, bad, named):

@@ -53,7 +53,7 @@ def _full_build(proxy: dict, probes: list) -> dict:
 def test_the_jobs_summary_gets_the_probes_results_without_a_second_build(builds):
     proxy, probes = _job_result(), _probes()
     del builds[:]
-    got = summary.from_results(HOST, proxy, {"results": probes})
+    got = summary.from_results(HOST, proxy, {"accounts": probes})
     assert builds == []
     assert got == _full_build(proxy, probes)
     assert [p["account"] for p in got["probe"]] == ["LocalService", "SYSTEM"]
@@ -66,7 +66,7 @@ def test_the_jobs_summary_gets_the_probes_results_without_a_second_build(builds)
 def test_without_the_probe_the_jobs_summary_is_the_answer(builds):
     proxy = _job_result(probe=False)
     del builds[:]
-    got = summary.from_results(HOST, proxy, {"results": _probes()})  # an earlier run's probe results stay ignored
+    got = summary.from_results(HOST, proxy, {"accounts": _probes()})  # an earlier run's probe results stay ignored
     assert got is proxy["summary"]
     assert builds == []
     assert got == _full_build(proxy, [])
@@ -74,8 +74,8 @@ def test_without_the_probe_the_jobs_summary_is_the_answer(builds):
 
 def test_a_summary_the_role_recorded_for_this_run_is_returned_as_recorded(builds):
     proxy, probes = _job_result(), _probes()
-    recorded = summary.from_results(HOST, proxy, {"results": probes})  # the role's last step (atp_proxy_host_summary)
-    hostvars = {"atp_proxy_result": proxy, "atp_proxy_probe_results": {"results": probes},
+    recorded = summary.from_results(HOST, proxy, {"accounts": probes})  # the role's last step (atp_proxy_host_summary)
+    hostvars = {"atp_proxy_result": proxy, "atp_proxy_probe_results": {"accounts": probes},
                 "atp_proxy_summary": recorded}
     del builds[:]
     assert summary.row_for(HOST, hostvars) is recorded
@@ -84,9 +84,9 @@ def test_a_summary_the_role_recorded_for_this_run_is_returned_as_recorded(builds
 
 def test_an_earlier_runs_recorded_summary_is_not_reused(builds):
     proxy = _job_result()
-    earlier = summary.from_results(HOST, proxy, {"results": _probes()})
+    earlier = summary.from_results(HOST, proxy, {"accounts": _probes()})
     probes = _probes("reachable", 200)  # this run's probe reached everything
-    got = summary.row_for(HOST, {"atp_proxy_result": proxy, "atp_proxy_probe_results": {"results": probes},
+    got = summary.row_for(HOST, {"atp_proxy_result": proxy, "atp_proxy_probe_results": {"accounts": probes},
                                  "atp_proxy_summary": earlier})
     assert got is not earlier
     assert got == _full_build(proxy, probes)
@@ -104,7 +104,7 @@ def test_a_job_that_ended_before_its_summary_is_summarized_from_its_result(build
 def test_another_hosts_summary_is_never_reused(builds):
     proxy = _job_result()
     del builds[:]
-    got = summary.from_results("dc09", proxy, {"results": _probes()})
+    got = summary.from_results("dc09", proxy, {"accounts": _probes()})
     assert builds == ["dc09"] and got["host"] == "dc09"
 
 
@@ -124,3 +124,15 @@ def test_the_report_makes_its_rows_ready_once(tmp_path, monkeypatch):
     result = report_files.publish(gathered["rows"], str(tmp_path), generated="g", sources=gathered["sources"])
     assert sorted(scrubbed) == sorted(r["host"] for r in rows)
     assert result["hosts"] == len(rows) and set(result["files"]) == {"json", "markdown", "html"}
+
+
+def test_a_loop_over_become_user_registers_the_same_probes_as_the_accounts_option(builds):
+    # The role registers the accounts option's result (its accounts); a playbook that loops the module over
+    # become_user registers a loop's results: both give the same summary.
+    proxy, probes = _job_result(), _probes()
+    by_option = summary.from_results(HOST, proxy, {"accounts": probes, "changed": False})
+    items = [dict(p, item=p["account"], ansible_loop_var="item") for p in probes]
+    by_loop = summary.from_results(HOST, proxy, {"results": items, "changed": False, "msg": "All items completed"})
+    assert by_option == by_loop == _full_build(proxy, probes)
+    assert [p["account"] for p in by_option["probe"]] == ["LocalService", "SYSTEM"]
+    assert summary.from_results(HOST, proxy, {"changed": False, "skipped": True}) == proxy["summary"]
