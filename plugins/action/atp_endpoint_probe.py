@@ -47,7 +47,7 @@ class ActionModule(AtpAction):
         """With ``accounts``: the probe once per account, the become user set to each in turn (what a loop over
         ``become_user`` does for each item: the same connection, its become plugin's ``become_user`` set again), one
         task and one result for all; :func:`_probe._result.accounts_result` combines them."""
-        accounts = self._task.args.get("accounts")
+        accounts = plan.accounts(self._task.args)  # the task's, else its plan's
         if accounts is None:
             return super().run(tmp, task_vars)
         try:
@@ -55,7 +55,7 @@ class ActionModule(AtpAction):
                                          become=self._connection.become is not None)
         except UsageError as exc:
             return dict(self.usage_failure(exc), round_trips=0, check_mode=self.check_mode)
-        given = dict(self._task.args, accounts=None)
+        given = dict(self._task.args, accounts=None)  # None wins over the plan's: each run is one account's
         runs = []
         for name in names:
             # The PowerShell exec wrapper is built for each module run from the become plugin's become_user

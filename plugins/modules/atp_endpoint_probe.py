@@ -269,6 +269,8 @@ options:
       - Its C(expected_proxies), the proxy each account uses after the job by account SID (C(HKLM) for the
         machine-wide value under C(ProxySettingsPerUser=0), which then is every account's), sets O(expected_proxy)
         for the account the task runs as (its C(become_user)), unless the task sets O(expected_proxy).
+      - Its C(accounts), whom to probe as (the role's C(atp_proxy_probe_accounts)), sets O(accounts) unless the task
+        sets it, so the task probes as each of them in turn.
       - Its C(run), C(workspace_mismatch) and C(proxy_password_given) are the job's notes and are not options; any
         other key is refused, naming it. O(proxy_password) is never in a plan.
     type: dict

@@ -12,6 +12,7 @@ expands it (:mod:`_probe._plan`). Its options:
 * how to send the requests so that they go the sensor's way: its modes, named proxy and user, and where the sensor
   takes its proxy from (:func:`_job._result.probe_route`);
 * the probe's own settings: engine, timeout, TLS inspection check, expected issuers, certificate validation;
+* ``accounts``: whom to probe as (``atp_proxy_probe_accounts``, checked by the job), each in turn in the one task;
 * ``expected_proxies``: the proxy each account uses after this run, by SID (:func:`_fleet._summary.expected_proxies`).
 
 The password is never in it: ``proxy_password_given`` says whether the run was given one, and the task passes it
@@ -39,6 +40,7 @@ FROM_VARIABLES = {
     "timeout": "atp_proxy_probe_timeout",
     "expected_issuers": "atp_proxy_expected_issuers",
     "validate_certs": "atp_proxy_validate_certs",
+    "accounts": "atp_proxy_probe_accounts",
 }
 
 

@@ -21,9 +21,18 @@ OPTION = "plan"
 # the run was given the sensor proxy's password (the password itself is never in a plan).
 NOTES = ("run", "workspace_mismatch", "proxy_password_given")
 EXPECTED = "expected_proxies"
-# Never taken from a plan: where the requests run from, as whom (accounts: the action reads it before the plan), the
-# plan itself, and the secret.
-NOT_FROM_PLAN = ("via", "accounts", OPTION, "proxy_password")
+# Never taken from a plan: where the requests run from, the plan itself, and the secret.
+NOT_FROM_PLAN = ("via", OPTION, "proxy_password")
+ACCOUNTS = "accounts"
+
+
+def accounts(given: Mapping):
+    """The ``accounts`` option of the task's arguments, else its ``plan``'s (None when neither names any): the action
+    reads it before it expands the plan, once per account."""
+    if given.get(ACCOUNTS) is not None:
+        return given[ACCOUNTS]
+    plan = given.get(OPTION)
+    return plan.get(ACCOUNTS) if isinstance(plan, Mapping) else None
 
 
 def arguments(given: Mapping, options, account: str | None) -> dict:

@@ -45,14 +45,17 @@ def job_result(tmp_path, values: dict, seed=None, sensor=None) -> dict:
     return result
 
 
-def probe_args(monkeypatch, args: dict, become_user="LocalService") -> tuple:
+def probe_args(monkeypatch, args: dict, become_user="LocalService", calls=None) -> tuple:
     """The options atp_endpoint_probe validated and handed to the probe (``probe_endpoints`` is replaced, so nothing
-    runs), and the task's result."""
+    runs; the last call's, and each call's in ``calls``), and the task's result."""
     seen = {}
 
     def probe_endpoints(validated, execute, **kwargs):
+        seen.clear()
         seen.update(validated)
-        return ProbeResult([], "target", "LocalService", 0.1)
+        if calls is not None:
+            calls.append((kwargs["account"], dict(validated)))
+        return ProbeResult([], "target", kwargs["account"], 0.1)
 
     monkeypatch.setattr(probe_action.probe, "probe_endpoints", probe_endpoints)
     action = build_action(probe_action.ActionModule, args, MagicMock(), become_user=become_user)
@@ -74,7 +77,8 @@ def the_twenty_arguments(**changed) -> dict:
 @pytest.mark.parametrize("account", ["LocalService", "SYSTEM"])
 def test_the_plan_gives_the_probe_what_the_twenty_arguments_gave(tmp_path, monkeypatch, account):
     result = job_result(tmp_path, {"atp_proxy_workspace": "contoso"})
-    from_plan, outcome = probe_args(monkeypatch, {"via": "target", "plan": result["probe"],
+    # The task probes as the one account here (the plan's own accounts are both: see the next test).
+    from_plan, outcome = probe_args(monkeypatch, {"via": "target", "plan": result["probe"], "accounts": [account],
                                                   "fail_on_unreachable": False}, become_user=account)
     assert not outcome.get("failed"), outcome.get("msg")
     by_hand, dummy = probe_args(monkeypatch, the_twenty_arguments(), become_user=account)
@@ -87,13 +91,22 @@ def test_each_account_gets_its_own_expected_proxy_in_a_drift_report(tmp_path, mo
     result = job_result(tmp_path, {"atp_proxy_workspace": "contoso", "atp_proxy_mode": "check"},
                         seed={"user": PROXY, "LocalService": OLD})
     assert result["probe"]["expected_proxies"]["S-1-5-19"] == "old-proxy.corp:3128"
-    args = {"via": "target", "plan": result["probe"]}
-    assert probe_args(monkeypatch, args, "LocalService")[0]["expected_proxy"] == "old-proxy.corp:3128"
+    # The plan names whom to probe as (atp_proxy_probe_accounts): one task probes each, with its own expected proxy.
+    assert result["probe"]["accounts"] == ["LocalService", "SYSTEM"]
+    calls = []
+    dummy, outcome = probe_args(monkeypatch, {"via": "target", "plan": result["probe"]}, calls=calls)
+    assert [a["account"] for a in outcome["accounts"]] == ["LocalService", "SYSTEM"]
     # SYSTEM has no value of its own: what it uses is not known in advance, so none is expected (as before the plan).
     assert result["probe"]["expected_proxies"]["S-1-5-18"] == ""
-    assert probe_args(monkeypatch, args, "SYSTEM")[0]["expected_proxy"] is None
-    # An account the job knows nothing about (a domain account) gets none, as the expected_proxy filter gave ''.
-    assert probe_args(monkeypatch, args, "CORP\\svc-mdi")[0]["expected_proxy"] is None
+    assert [(account, args["expected_proxy"]) for account, args in calls] == [
+        ("LocalService", "old-proxy.corp:3128"), ("SYSTEM", None)]
+    # The task's own accounts win over the plan's; an account the job knows nothing about (a domain account, with the
+    # task's own become_user) gets none, as the expected_proxy filter gave ''.
+    calls = []
+    probe_args(monkeypatch, {"via": "target", "plan": result["probe"], "accounts": ["SYSTEM"]}, calls=calls)
+    assert [account for account, dummy in calls] == ["SYSTEM"]
+    assert probe_args(monkeypatch, {"via": "target", "plan": dict(result["probe"], accounts=None)},
+                      "CORP\\svc-mdi")[0]["expected_proxy"] is None
 
 
 def test_the_sensor_config_route_and_its_password_apart(tmp_path, monkeypatch):
@@ -130,7 +143,6 @@ def test_without_a_plan_nothing_changes(monkeypatch):
     ({"workspace": "contoso", "color": "blue"}, "plan: color is no option"),
     ({"workspace": "contoso", "proxy_password": SENSOR_PASSWORD}, "plan: proxy_password is no option"),
     ({"workspace": "contoso", "via": "controller"}, "plan: via is no option"),
-    ({"workspace": "contoso", "accounts": ["SYSTEM"]}, "plan: accounts is no option"),
     ({"workspace": "contoso", "expected_proxies": ["proxy.corp:8080"]}, "plan.expected_proxies: a dict"),
 ])
 def test_a_plan_naming_anything_else_is_refused_before_anything_runs(monkeypatch, bad, named):

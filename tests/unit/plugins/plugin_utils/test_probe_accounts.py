@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._plan import accounts as plan_accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._result import accounts_result
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._run import check_accounts
 
@@ -76,3 +77,12 @@ def test_an_account_not_reached_is_not_all_reachable_even_without_failing():
 def test_no_account_is_skipped():
     got = accounts_result([], [])
     assert got["skipped"] is True and got["accounts"] == [] and got["round_trips"] == 0
+
+
+def test_the_tasks_accounts_win_over_the_plans():
+    plan = {"workspace": "contoso", "accounts": ["LocalService", "SYSTEM"]}
+    assert plan_accounts({"plan": plan}) == ["LocalService", "SYSTEM"]
+    assert plan_accounts({"plan": plan, "accounts": ["SYSTEM"]}) == ["SYSTEM"]
+    assert plan_accounts({"plan": plan, "accounts": []}) == []  # given, and empty: nothing to probe as
+    assert plan_accounts({"plan": {"workspace": "contoso"}}) is None  # the task's become_user, as before
+    assert plan_accounts({"plan": "contoso"}) is None  # refused later, naming plan
