@@ -13,7 +13,6 @@ import getpass
 import os
 
 from ansible import constants as C
-from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
@@ -64,10 +63,8 @@ class ActionModule(AtpAction):
             self._connection.become.set_option("become_user", name)
             self._play_context.become_user = name  # what _account() and ansible-core 2.16's fallback read
             self._task.args = dict(given)
-            try:
-                runs.append(super().run(tmp, task_vars))
-            except AnsibleConnectionFailure as exc:
-                runs.append({"changed": False, "unreachable": True, "msg": str(exc), "round_trips": 0})
+            # A dropped connection is an unreachable result here (AtpAction.run), which ends the probing.
+            runs.append(super().run(tmp, task_vars))
             if runs[-1].get("unreachable"):
                 break
         return dict(probe_result.accounts_result(names, runs), check_mode=self.check_mode)
