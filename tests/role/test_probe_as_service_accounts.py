@@ -111,3 +111,25 @@ def test_probe_modes_say_which_way_works_in_the_line(lab, sensor_api, proxy):
     line = summary_lines(run)[0]
     # the sensor API resolves only through the proxy: the account's proxy works, direct does not
     assert "probe SYSTEM reachable [modes: default 1/1, direct 0/1, winhttp not tested]" in line, line
+
+
+def test_the_win_uri_engine_probes_each_account_in_the_one_task_as_the_script_does(lab, sensor_api, proxy,
+                                                                                   crl_server):
+    """For sites that allow no script of their own (atp_proxy_probe_engine: win_uri): the same one task becomes each
+    account in turn, one win_uri call per URL each, with the same outcomes as the probe script."""
+    lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc01").set_proxy("S-1-5-19", PROXY)  # LocalService has the proxy, SYSTEM has none
+    outcomes = {}
+    for engine in ("win_uri", "script"):
+        lab.reset_ledgers()
+        run = lab.run_playbook(CHECK, extra_vars=dict(PROBE, atp_proxy_probe_engine=engine))
+        assert run.rc == 0, run.stdout[-3000:]
+        by_account = probes(run)
+        outcomes[engine] = {(a, r["url"]): r["outcome"] for a, p in by_account.items() for r in p["results"]}
+        urls = len(by_account["LocalService"]["results"])
+        calls = {task.split(" : ")[-1]: n for task, n in lab.ledger()["dc01"]["by_task"].items()}
+        assert calls["Probe the Defender endpoints as each service account"] == (2 * urls if engine == "win_uri" else 2)
+        assert [p["round_trips"] for p in by_account.values()] == ([urls, urls] if engine == "win_uri" else [1, 1])
+    assert outcomes["win_uri"] == outcomes["script"]
+    assert {o for (a, dummy), o in outcomes["script"].items() if a == "LocalService"} == {"reachable"}
+    assert {o for (a, dummy), o in outcomes["script"].items() if a == "SYSTEM"} == {"dns_failure"}
