@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tests.lab.conftest import SENSOR_HOST, WORKSPACE_NAME
 
-from .conftest import CHECK, CONFIGURE, PROXY, summary_lines
+from .conftest import CHECK, CONFIGURE, PROXY, summary_lines, task_result
 
 PROBE = {"atp_proxy_hosts": "dc01", "atp_proxy_workspace": WORKSPACE_NAME, "atp_proxy_probe": True,
          "atp_proxy_fail_on_unreachable": False}
@@ -133,3 +133,27 @@ def test_the_win_uri_engine_probes_each_account_in_the_one_task_as_the_script_do
     assert outcomes["win_uri"] == outcomes["script"]
     assert {o for (a, dummy), o in outcomes["script"].items() if a == "LocalService"} == {"reachable"}
     assert {o for (a, dummy), o in outcomes["script"].items() if a == "SYSTEM"} == {"dns_failure"}
+
+
+def test_the_role_on_its_own_summarizes_each_accounts_probe(lab, sensor_api, proxy, crl_server):
+    """A playbook of the admin's own that includes the role: its last step (tasks/summary.yml) summarizes the host
+    from the job and the probe task's result, one entry per account, and prints the line."""
+    lab.host("dc01").set_proxy("user", PROXY)
+    lab.host("dc01").set_proxy("S-1-5-19", PROXY)  # LocalService has the proxy, SYSTEM has none
+    playbook = """
+- hosts: dc01
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: atp.sensor_proxy.atp_proxy
+      vars:
+        atp_proxy_mode: check
+        atp_proxy_workspace: %s
+        atp_proxy_fail_on_unreachable: false
+""" % WORKSPACE_NAME
+    run = lab.run_playbook(playbook)
+    assert run.rc == 0, run.stdout[-3000:]
+    summary = task_result(run, "dc01", "Summarize this host")["summary"]
+    assert [(p["account"], p["probed"], p["all_reachable"]) for p in summary["probe"]] == [
+        ("LocalService", True, True), ("SYSTEM", True, False)]
+    assert "probe LocalService reachable, SYSTEM UNREACHABLE (dns_failure" in summary["line"], summary["line"]
