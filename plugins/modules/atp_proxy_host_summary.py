@@ -30,9 +30,10 @@ options:
     default: {}
   probes:
     description:
-      - The probe results, one M(atp.sensor_proxy.atp_endpoint_probe) result per account, as its O(atp.sensor_proxy.atp_endpoint_probe#module:accounts)
-        gives them in RV(atp.sensor_proxy.atp_endpoint_probe#module:accounts), or as a C(loop) over C(become_user) gives
-        them in C(results).
+      - The probe results, one M(atp.sensor_proxy.atp_endpoint_probe) result per account, as its
+        O(atp.sensor_proxy.atp_endpoint_probe#module:accounts) gives them in
+        RV(atp.sensor_proxy.atp_endpoint_probe#module:accounts), or as a C(loop) over C(become_user) gives them in
+        C(results).
     type: list
     elements: dict
     default: []
