@@ -78,8 +78,8 @@ def accounts_result(names: list, runs: list) -> dict:
         "changed": False,
         "accounts": entries,
         "round_trips": sum(int(e.get("round_trips") or 0) for e in entries),
-        "all_reachable": bool(entries) and all(e.get("all_reachable") is True and not e.get("failed")
-                                               and not e.get("unreachable") for e in entries),
+        "all_reachable": all(e.get("all_reachable") is True and not e.get("failed") and not e.get("unreachable")
+                             for e in entries),
     }
     failed = [e for e in entries if e.get("failed")]
     if dropped is not None:
