@@ -569,6 +569,27 @@ account:
   returned: success
   type: str
   sample: LocalService
+ran_as:
+  description:
+    - Target mode, O(engine=script), whom the probe script ran as on the host (C(WindowsIdentity.GetCurrent())), so
+      the result says whose network path it saw, not only whom it was asked to run as. V(null) with O(engine=win_uri)
+      (ansible.windows.win_uri returns no identity) and when the script ended before saying it.
+    - When the task becomes a well-known service account (V(SYSTEM), V(LocalService), V(NetworkService), also with
+      O(accounts)) and the script ran as anyone else, become did not take effect for that run. Its results are then
+      someone else's, so the task fails saying whom it ran as, RV(all_reachable) is V(false), and the results are kept
+      as they were seen. Another become user (a domain account) or none (the connection user) is reported, not
+      judged.
+  returned: via=target
+  type: dict
+  contains:
+    name:
+      description: The identity's name as Windows gives it.
+      type: str
+      sample: NT AUTHORITY\LOCAL SERVICE
+    sid:
+      description: Its SID.
+      type: str
+      sample: S-1-5-19
 round_trips:
   description:
     - Number of remote commands run on the target (O(engine=script) 1, O(engine=win_uri) one per URL and mode;

@@ -36,8 +36,11 @@ ADMIN = {"proxy_server": "proxy.corp:8080", "bypass": ["<local>"]}
 URL = "http://proxy.corp:8080"
 CONFIGURE, CHECK, RESTORE = ("playbooks/%s_atp_proxy.yml" % name for name in ("configure", "check", "restore"))
 PING = "https://%s/tri/sensor/api/ping" % SENSOR_HOST
-# The probe once, on dc01 as LocalService: the account the sensor runs as, through the proxy the run wrote.
-PROBE = {"atp_proxy_workspace": WORKSPACE_NAME, "atp_proxy_probe": True, "atp_proxy_probe_accounts": ["LocalService"]}
+# The probe once, on dc01 as LocalService and SYSTEM (the sensor's and its updater's accounts, in one task: the
+# action sets the become user for each, which each ansible-core builds its exec wrapper from), through the proxy the
+# run wrote.
+PROBE = {"atp_proxy_workspace": WORKSPACE_NAME, "atp_proxy_probe": True,
+         "atp_proxy_probe_accounts": ["LocalService", "SYSTEM"]}
 QUIET = {"atp_proxy_probe": False}
 
 
@@ -117,9 +120,12 @@ def test_configure_rerun_check_restore_and_probe(tmp_path):
         assert _sensor_proxy(dc02, seed) == {"$type": "SensorProxyConfiguration", "Url": URL}
         assert _lines(first)["dc01"].startswith("dc01: changed")
         assert _lines(first_v2)["dc02"].startswith("dc02: changed; method sensor_config")
-        probe = _probe(first)["LocalService"]
-        ping = next(r for r in probe["results"] if r["url"] == PING)
-        assert (ping["outcome"], ping["status"], ping["proxy"]) == ("reachable", 200, "proxy.corp:8080"), probe
+        probes = _probe(first)
+        for account, sid in (("LocalService", LS), ("SYSTEM", SYS)):
+            probe = probes[account]
+            assert probe["ran_as"]["sid"] == sid, probe  # this run's script ran as this account on this core
+            ping = next(r for r in probe["results"] if r["url"] == PING)
+            assert (ping["outcome"], ping["status"], ping["proxy"]) == ("reachable", 200, "proxy.corp:8080"), probe
         assert any(r["method"] == "CONNECT" and r["host"] == SENSOR_HOST for r in real_proxy.log())
         assert api.requests and api.requests[-1]["path"] == "/tri/sensor/api/ping"
         assert "probe LocalService reachable" in _lines(first)["dc01"]

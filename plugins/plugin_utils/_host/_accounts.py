@@ -200,6 +200,12 @@ def resolve_become(name, variable: str = "atp_proxy_probe_accounts") -> Account:
     raise AccountError("%s: %r is not a service account runas can become; use %s" % (variable, text or name, allowed))
 
 
+def become_account(name) -> Account | None:
+    """The well-known account a ``become_user`` name logs on as (the names runas accepts), else None (another
+    account, e.g. a domain user, whose SID only the host knows)."""
+    return _BY_BECOME_NAME.get(_text(name).lower())
+
+
 def account_name(sid: str) -> str:
     """Display name of a SID (LocalSystem, LocalService, NetworkService), or the SID itself."""
     if sid == MACHINE:

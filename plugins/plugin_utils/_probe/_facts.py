@@ -21,12 +21,16 @@ is the same in every language, so no .NET message is read except for the proxy n
    issuers (:func:`_probe._outcomes.with_inspection`, the rule the controller-side probe applies).
 5. The script failed as a whole: a failed ``become`` (the exec wrapper's markers, :func:`_probe._target.become_cause`)
    is ``become_failed`` for every request; any other failure is ``unknown`` with the script's error.
+6. Whom it ran as: the identity the script ran under (``WindowsIdentity.GetCurrent()``, :func:`identity`). When the
+   task becomes a well-known service account and the script ran as anyone else, its results are not that account's
+   (:func:`identity_error`).
 """
 
 from __future__ import annotations
 
 import base64
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _libraries as libraries
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _script as script
@@ -195,19 +199,48 @@ def classify_failure(endpoint, raw: dict, why: str, *, mode: str, expected_proxy
     return result
 
 
-def probe(execute, requests, *, timeout, named_proxy=None, proxy_username=None, proxy_password=None,
-          expected_proxy=None, account=None, become=False, validate_certs=True,
-          expected_issuers=outcomes.DEFAULT_EXPECTED_ISSUERS, source=outcomes.WININET_PER_ACCOUNT) -> list:
-    """ONE ``win_powershell`` run of the probe script for every request of the plan; a result per request."""
+def identity(result: dict) -> dict | None:
+    """``{name, sid}``: whom the script ran as (its ``user``, from ``WindowsIdentity.GetCurrent()``), the SID in
+    canonical form; None when the result has none (the script did not get that far)."""
+    data = result.get("result") if isinstance(result.get("result"), dict) else {}
+    user = data.get("user") if isinstance(data.get("user"), dict) else {}
+    sid = _accounts.canonical_sid(str(user.get("sid") or ""))
+    if not sid:
+        return None
+    return {"name": str(user.get("name") or ""), "sid": sid}
+
+
+def identity_error(ran_as: dict | None, become: bool, become_user: str | None) -> str | None:
+    """Why the results are not the become user's, or None. Judged only when the task becomes a well-known service
+    account (whose SID is known here) and the script said whom it ran as: another identity means become did not
+    take effect for this run, so what it reached is someone else's network path."""
+    asked = _accounts.become_account(become_user) if become else None
+    if asked is None or ran_as is None or ran_as["sid"] == asked.sid:
+        return None
+    return ("the probe script ran as %s (%s), not as %s (%s), the become_user: its results are not %s's (become did "
+            "not take effect for this run)" % (ran_as["name"] or "?", ran_as["sid"], asked.become_user, asked.sid,
+                                               asked.become_user))
+
+
+def run(execute, requests, *, timeout, named_proxy=None, proxy_username=None, proxy_password=None,
+        expected_proxy=None, account=None, become=False, validate_certs=True,
+        expected_issuers=outcomes.DEFAULT_EXPECTED_ISSUERS, source=outcomes.WININET_PER_ACCOUNT) -> tuple:
+    """ONE ``win_powershell`` run of the probe script for every request of the plan: ``(results, ran_as)``, a result
+    per request and whom the script ran as (:func:`identity`; None without requests, as nothing ran)."""
     if not requests:
-        return []
+        return [], None
     raw = execute(script.MODULE, module_args(requests, timeout, named_proxy, proxy_username, proxy_password))
     why = script_failure(raw)
     options = {"expected_proxy": expected_proxy, "named_proxy": named_proxy, "account": account, "timeout": timeout,
                "expected_issuers": expected_issuers, "source": source}
     if why:
         return [classify_failure(endpoint, raw, why, mode=mode, become=become, **options)
-                for endpoint, mode in requests]
+                for endpoint, mode in requests], identity(raw)
     facts = facts_for(raw, requests)
     return [classify_fact(endpoint, facts[index], mode=mode, validate_certs=validate_certs, **options)
-            for index, (endpoint, mode) in enumerate(requests)]
+            for index, (endpoint, mode) in enumerate(requests)], identity(raw)
+
+
+def probe(execute, requests, **options) -> list:
+    """The results of :func:`run` alone."""
+    return run(execute, requests, **options)[0]

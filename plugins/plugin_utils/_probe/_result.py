@@ -35,10 +35,17 @@ class ProbeResult:
     report_junit: str | None = None
     fail_on_unreachable: bool = False
     secrets: tuple = field(default=(), repr=False)  # the password's forms, masked in every field
+    ran_as: dict | None = None  # target side: whom the probe script ran as ({name, sid}); None with win_uri
+    identity_error: str | None = None  # the script ran as someone else than the become user: its results are not
 
     def _summary(self) -> dict:
-        return report.summarize(self.results, via=self.via, account=self.account, elapsed_total=self.elapsed_total,
-                                round_trips=self.round_trips, modes=self.modes, not_tested=self.not_tested)
+        out = report.summarize(self.results, via=self.via, account=self.account, elapsed_total=self.elapsed_total,
+                               round_trips=self.round_trips, modes=self.modes, not_tested=self.not_tested)
+        if self.modes is not None:  # the target side's result
+            out["ran_as"] = self.ran_as
+        if self.identity_error:
+            out["all_reachable"] = False  # what was reached is not the become user's
+        return out
 
     def summary(self) -> dict:
         """The summary of the results (without the report paths and the failure): what the reports contain."""
@@ -51,7 +58,9 @@ class ProbeResult:
         for name in ("report_json", "report_junit"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
-        if self.fail_on_unreachable and not out["all_reachable"]:
+        if self.identity_error:
+            out.update(failed=True, msg=self.identity_error)
+        elif self.fail_on_unreachable and not out["all_reachable"]:
             out.update(failed=True, msg=report.failure_message(out))
         return redaction.scrub_secrets(out, self.secrets)
 

@@ -144,11 +144,12 @@ def _probe(args, execute, secrets, account, become, become_user, host, issuer_ca
     else:
         if become:
             check_become_user(become_user)
-        results, not_tested = _probe_target(endpoints, args, account, become, execute, issuer_cache)
+        results, not_tested, ran_as = _probe_target(endpoints, args, account, become, execute, issuer_cache)
         if args["direct_fallback"] and args["proxy"]:
             results = outcomes.direct_fallback(results, endpoints, proxy_auth.proxy_display(args["proxy"]))
         found = ProbeResult(results, via, account, time.monotonic() - start, round_trips=len(execute.calls),
-                            modes=list(args["modes"]), not_tested=not_tested)
+                            modes=list(args["modes"]), not_tested=not_tested, ran_as=ran_as,
+                            identity_error=facts.identity_error(ran_as, become, become_user))
     found.results = redaction.scrub_secrets(found.results, secrets)
     found.secrets = tuple(secrets or ())
     if args["report_json"]:
@@ -163,7 +164,8 @@ def _probe_target(endpoints, args, account, become, execute, issuer_cache):
     """Engine ``script`` (the default): one ansible.windows.win_powershell run for every URL and tested mode,
     the chain the host received deciding the TLS inspection. Engine ``win_uri``: one ansible.windows.win_uri
     call per URL and tested mode (a WinRM connection runs one module at a time), then the controller-side issuer
-    check for the HTTPS results that went through a known proxy."""
+    check for the HTTPS results that went through a known proxy. Returns ``(results, not_tested, ran_as)``;
+    ``ran_as``, whom the script ran as, is None with ``win_uri`` (it returns no identity)."""
     modes = list(dict.fromkeys(args["modes"]))
     not_tested = {m: target.NOT_TESTABLE[m] for m in modes if m in target.NOT_TESTABLE}
     named_proxy = named_user = named_password = None
@@ -175,12 +177,12 @@ def _probe_target(endpoints, args, account, become, execute, issuer_cache):
             not_tested["named"] = target.NAMED_NEEDS_PROXY
     tested = [m for m in modes if m not in not_tested]
     if args["engine"] != ENGINE_WIN_URI:
-        results = facts.probe(
+        results, ran_as = facts.run(
             execute, facts.plan(endpoints, tested), timeout=args["timeout"], named_proxy=named_proxy,
             proxy_username=named_user, proxy_password=named_password, expected_proxy=args["expected_proxy"],
             account=account, become=become, validate_certs=args["validate_certs"],
             expected_issuers=args["expected_issuers"], source=args["proxy_source"])
-        return results, not_tested
+        return results, not_tested, ran_as
     results = []
     named = (named_proxy, named_user, named_password)
     for endpoint in endpoints:
@@ -193,7 +195,7 @@ def _probe_target(endpoints, args, account, become, execute, issuer_cache):
                 account=account, become=become, timeout=args["timeout"],
                 expected_issuers=args["expected_issuers"], source=args["proxy_source"])
             results.append(_inspect(endpoint, result, args, mode, named, account, issuer_cache))
-    return results, not_tested
+    return results, not_tested, None
 
 
 def _inspect(endpoint, result, args, mode, named, account, issuer_cache):

@@ -50,6 +50,9 @@ def test_each_account_is_probed_as_itself_in_one_task(lab, sensor_api, proxy, or
     assert not result.get("failed") and not result.get("unreachable"), run
     by_account = {e["account"]: e for e in result["accounts"]}
     assert [e["account"] for e in result["accounts"]] == order
+    # and each says so: whom its script ran as on the host (WindowsIdentity.GetCurrent())
+    assert by_account["LocalService"]["ran_as"] == {"name": "NT AUTHORITY\\LOCAL SERVICE", "sid": "S-1-5-19"}
+    assert by_account["SYSTEM"]["ran_as"] == {"name": "NT AUTHORITY\\SYSTEM", "sid": "S-1-5-18"}
     assert by_account["LocalService"]["all_reachable"] is True
     assert ping_of(by_account["LocalService"])["outcome"] == "reachable"
     system = ping_of(by_account["SYSTEM"])

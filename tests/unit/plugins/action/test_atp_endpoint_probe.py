@@ -73,6 +73,7 @@ def test_one_win_uri_per_url_with_the_contract_arguments():
     assert not result.get("failed") and result["changed"] is False
     assert result["all_reachable"] is True and result["failing"] == []
     assert result["via"] == "target" and result["account"] == "LocalService"
+    assert result["ran_as"] is None  # win_uri returns no identity: nobody can say whom it ran as
     assert result["round_trips"] == 5 == len(host.calls)
     assert [r["outcome"] for r in result["results"]] == ["reachable"] * 5
     assert [r["endpoint"] for r in result["results"]] == ["mdi_workspace", "crl_microsoft", "crl_ctldl", "crl_pkiops",

@@ -214,3 +214,51 @@ def test_the_chain_is_judged_against_the_issuers_of_the_cloud(cloud):
     assert (entry["outcome"], entry["tls_inspection"]) == ("reachable", "not intercepted")
     [entry] = run(args, FakeHost({(url, "default"): answered(url, cert=INSPECTED)}))["results"]
     assert entry["outcome"] == "tls_intercepted" and "'Microsoft', 'DigiCert'" in entry["hint"]
+
+
+LOCAL_SERVICE = {"name": "NT AUTHORITY\\LOCAL SERVICE", "sid": "S-1-5-19"}  # what ProbeScriptHost's script ran as
+
+
+@pytest.mark.parametrize("become_user", ["LocalService", "NT AUTHORITY\\Local Service", "local service"])
+def test_the_result_says_whom_the_script_ran_as(two_urls, become_user):
+    result = run(two_urls, FakeHost({(PING, "default"): answered(PING)}), become_user=become_user)
+    assert result["ran_as"] == LOCAL_SERVICE
+    assert not result.get("failed") and result["all_reachable"] is True
+
+
+@pytest.mark.parametrize("become_user, asked", [("SYSTEM", "SYSTEM (S-1-5-18)"),
+                                                ("NetworkService", "NetworkService (S-1-5-20)")])
+def test_a_script_that_ran_as_another_account_than_the_become_user_fails(two_urls, become_user, asked):
+    # Become did not take effect for this run: what it reached is LocalService's path, not the become user's.
+    result = run(two_urls, FakeHost({(PING, "default"): answered(PING)}), become_user=become_user)
+    assert result["failed"] is True and result["all_reachable"] is False
+    assert result["msg"].startswith("the probe script ran as NT AUTHORITY\\LOCAL SERVICE (S-1-5-19), not as %s"
+                                    % asked), result["msg"]
+    assert result["ran_as"] == LOCAL_SERVICE
+    assert [r["outcome"] for r in result["results"]] == ["reachable"]  # kept, and said to be someone else's
+
+
+def test_the_identity_is_judged_against_the_accounts_option_each_in_turn(two_urls):
+    # With accounts, each run's become user is that account's: LocalService's run is its own, SYSTEM's is not.
+    plugin = build_action(ActionModule, dict(two_urls, accounts=["LocalService", "SYSTEM"]),
+                          FakeHost({(PING, "default"): answered(PING)}), become_user="LocalService")
+    result = plugin.run(task_vars={"inventory_hostname": "dc01"})
+    first, second = result["accounts"]
+    assert not first.get("failed") and first["ran_as"] == LOCAL_SERVICE
+    assert second["failed"] is True and "not as SYSTEM (S-1-5-18)" in second["msg"]
+    assert result["failed"] is True and result["msg"].startswith("SYSTEM: the probe script ran as")
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"become_user": "CORP\\svc-probe"}])
+def test_an_account_whose_sid_only_the_host_knows_is_reported_not_judged(two_urls, kwargs):
+    # No become (the connection user), or a domain account: whom it ran as is reported; there is nothing to compare.
+    result = run(two_urls, FakeHost({(PING, "default"): answered(PING)}), **kwargs)
+    assert not result.get("failed") and result["ran_as"] == LOCAL_SERVICE
+
+
+def test_a_script_that_said_nothing_of_its_identity_is_not_judged(two_urls):
+    raw = {"failed": True, "changed": False, "result": {"reading": "the runspace pool"}, "output": [],
+           "error": [{"exception": {"message": "denied"}, "output": "..."}]}
+    result = run(two_urls, FakeHost({}, raw=raw), become_user="SYSTEM")
+    assert result["ran_as"] is None and "ran as" not in result.get("msg", "")
+    assert result["results"][0]["outcome"] == "unknown"
