@@ -512,6 +512,9 @@ class Host:
             self.set_hive_loaded(value if isinstance(value, str) else SID_LOCAL_SERVICE, False)
             return
         if fault == "corrupt_value":
+            if value is None or value is False:  # clearing it must not write it again
+                raise LabError("corrupt_value is a one-off write of a corrupt value, not a fault that stays: repair "
+                               "the value with seed (e.g. seed HOST --account LocalService --clear)")
             self.set_raw(value if isinstance(value, str) else SID_LOCAL_SERVICE, "46000000010000000300000040000000")
             return
         if fault not in FAULTS:

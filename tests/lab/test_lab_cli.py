@@ -169,6 +169,7 @@ def test_create_seed_faults_show_json(lab_dir):
     (["faults", "dc01", "--set", "no_such_fault"], "unknown fault 'no_such_fault'; known: deny_hku_write"),
     (["faults", "dc01", "--clear", "no_such_fault"], "unknown fault 'no_such_fault'"),
     (["faults", "dc01", "--set", "drop_after=soon"], "drop_after wants a number"),
+    (["faults", "dc01", "--clear", "corrupt_value"], "corrupt_value is a one-off write"),
     (["seed", "dc01", "--account", "Guest", "--proxy", "p.corp:1"], "knows no account 'Guest'"),
     (["seed", "dc01", "--hex", "zz"], "only hex digits"),
     (["seed", "dc01", "--value", GREETING_KEY, "Count", "REG_DWORD", "many"], "REG_DWORD wants a number"),
@@ -382,3 +383,14 @@ def test_pwsh_exits_non_zero_only_when_the_lab_cannot_run_the_script(tmp_path):
     thrown.write_text("throw 'no'\n")
     ran = cli(lab, "pwsh", "--host", "dc01", str(thrown))
     assert ran.returncode == 0 and json.loads(ran.stdout)["failed"] is True
+
+
+def test_clearing_corrupt_value_refuses_and_leaves_the_value_alone(lab_dir):
+    # corrupt_value writes a corrupt value once; "clearing" it wrote it again, over whatever the account had.
+    ok(lab_dir, "create", "--hosts", "1")
+    ok(lab_dir, "seed", "dc01", "--account", "LocalService", "--proxy", "p.corp:1")
+    before = show_json(lab_dir)["hosts"]["dc01"]["accounts"]["LocalService"]
+    proc = cli(lab_dir, "faults", "dc01", "--clear", "corrupt_value")
+    assert proc.returncode == 2 and "repair the value with seed" in proc.stderr, proc
+    assert show_json(lab_dir)["hosts"]["dc01"]["accounts"]["LocalService"] == before
+    assert before["settings"]["proxy_server"] == "p.corp:1"

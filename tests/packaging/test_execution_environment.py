@@ -120,3 +120,14 @@ def test_collection_metadata_points_at_existing_files():
     assert meta == {"version": 1, "dependencies": {"python": "requirements.txt", "system": "bindep.txt"}}
     for name in meta["dependencies"].values():
         assert (REPO / name).is_file()
+
+
+def test_the_image_tag_the_docs_build_and_awx_uses_is_this_collection_version():
+    # The image holds this collection: its tag in the docs, the EE file and the AWX configuration is the version that
+    # goes into it (it said 0.1.0 after galaxy.yml went to 0.2.0).
+    version = galaxy_version()
+    tags = {}
+    for name in ("execution-environment.yml", "docs/execution-environment.md", "docs/awx.md", "awx/configure_awx.yml"):
+        for tag in re.findall(r"atp-sensor-proxy-ee:([0-9A-Za-z.\-]+)", (REPO / name).read_text(encoding="utf-8")):
+            tags.setdefault(tag.rstrip("."), []).append(name)
+    assert tags and set(tags) == {version}, tags
