@@ -16,6 +16,7 @@ from ansible import constants as C
 
 from ansible_collections.atp.sensor_proxy.plugins.modules.atp_endpoint_probe import DOCUMENTATION
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._action import AtpAction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import UsageError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _plan as plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _result as probe_result
@@ -53,7 +54,8 @@ class ActionModule(AtpAction):
             names = probe.check_accounts(accounts, self._task.args.get("via") or "target",
                                          become=self._connection.become is not None)
         except UsageError as exc:
-            return dict(self.usage_failure(exc), round_trips=0, check_mode=self.check_mode)
+            return dict(self.usage_failure(exc, redaction.secrets_in(self._task.args, self.NO_LOG)), round_trips=0,
+                        check_mode=self.check_mode)
         given = dict(self._task.args, accounts=None)  # None wins over the plan's: each run is one account's
         runs = []
         for name in names:

@@ -32,11 +32,13 @@ class ActionModule(AtpAction):
     TRANSFERS_FILES = False
     WHAT = "running the atp_proxy job"
 
-    def usage_failure(self, exc):
+    def usage_failure(self, exc, secrets=()):
         """Bad input (a role variable, a backup the host cannot give): the job task itself fails, with one message.
         ``bad_input`` is what the role's ``failed_when`` looks at; without ``error`` the message is not printed
         twice more (the summary reads ``msg``)."""
-        return {"failed": True, "changed": False, "msg": str(exc), "bad_input": True}
+        out = super().usage_failure(exc, secrets)
+        del out["error"]
+        return dict(out, bad_input=True)
 
     def role_variables(self, task_vars: dict) -> dict:
         """Every atp_proxy_* variable the host sees, templated (role defaults, inventory, play and extra vars), as

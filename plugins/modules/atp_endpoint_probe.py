@@ -233,7 +233,9 @@ options:
         controller connects directly (environment variables such as C(HTTPS_PROXY) are ignored on purpose).
       - O(via=target), the named proxy of mode C(named) (C(win_uri) C(proxy_url)).
       - Credentials may be given here as C(http://user:password@proxy:8080) or with O(proxy_username) and
-        O(proxy_password), not both; either way they are used for every request and never returned.
+        O(proxy_password), not both; either way they are used for every request and never returned. In the URL, a
+        C(/), C(?) or C(#) of the user or password must be URL-encoded (C(%2F), C(%3F), C(%23)); a URL with one
+        left as it is is refused without quoting it.
     type: str
   proxy_username:
     description:

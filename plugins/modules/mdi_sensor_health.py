@@ -137,7 +137,9 @@ options:
   proxy:
     description:
       - The proxy every request goes through, C(http://host:port), with optional credentials as
-        C(http://user:password@host:port) or with O(proxy_username) and O(proxy_password), not both.
+        C(http://user:password@host:port) or with O(proxy_username) and O(proxy_password), not both. In the URL, a
+        C(/), C(?) or C(#) of the user or password must be URL-encoded (C(%2F), C(%3F), C(%23)); a URL with one
+        left as it is is refused without quoting it.
     type: str
   proxy_username:
     description:

@@ -25,11 +25,12 @@ import importlib
 import traceback
 
 import yaml
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import fragment_loader
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _argspec
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import (
     ChangeError,
     ConnectionDropped,
@@ -126,9 +127,10 @@ class AtpAction(ActionBase):
         several, as ``atp_endpoint_probe`` expands its ``plan``). Raise :class:`UsageError` for bad input."""
         return given
 
-    def usage_failure(self, exc: UsageError) -> dict:
-        """The result of a :class:`UsageError` (bad input: nothing was done on the host)."""
-        return {"failed": True, "changed": False, "msg": str(exc), "error": str(exc)}
+    def usage_failure(self, exc: UsageError, secrets=()) -> dict:
+        """The result of a :class:`UsageError` (bad input: nothing was done on the host), ``secrets`` masked."""
+        msg = redaction.redact(str(exc), secrets)
+        return {"failed": True, "changed": False, "msg": msg, "error": msg}
 
     # -- helpers for subclasses -----------------------------------------
     @property
@@ -182,24 +184,33 @@ class AtpAction(ActionBase):
         del tmp
         task_vars = task_vars or {}
         result["changed"] = False
+        # The task's secrets as given (no_log options, secret-named keys, a URL's password), masked out of every
+        # message below: a message may quote an argument, and no_log does not reach inside messages.
+        secrets = redaction.secrets_in(self._task.args, self.NO_LOG)
         try:
             self._task.args = self.arguments(dict(self._task.args))
         except UsageError as exc:
-            result.update(self.usage_failure(exc), round_trips=0, check_mode=self.check_mode)
+            result.update(self.usage_failure(exc, secrets), round_trips=0, check_mode=self.check_mode)
             return result
-        # Raises AnsibleActionFail naming the option (Ansible reports it as the task's failure).
-        args = self.validate_argument_spec(
-            argument_spec=self.argument_spec(),
-            mutually_exclusive=list(self.MUTUALLY_EXCLUSIVE) or None,
-            required_together=list(self.REQUIRED_TOGETHER) or None,
-            required_if=list(self.REQUIRED_IF) or None,
-            required_by=dict(self.REQUIRED_BY) or None,
-        )[1]
+        try:
+            args = self.validate_argument_spec(
+                argument_spec=self.argument_spec(),
+                mutually_exclusive=list(self.MUTUALLY_EXCLUSIVE) or None,
+                required_together=list(self.REQUIRED_TOGETHER) or None,
+                required_if=list(self.REQUIRED_IF) or None,
+                required_by=dict(self.REQUIRED_BY) or None,
+            )[1]
+        except AnsibleActionFail as exc:
+            # ansible-core raises it with obj=self._task.args (plugins/action/__init__.py validate_argument_spec),
+            # and 2.19 shows that object, no_log options in clear, with the message: the message alone, masked.
+            result.update(self.usage_failure(UsageError(str(exc)), secrets), round_trips=0, check_mode=self.check_mode)
+            return result
+        secrets = sorted(set(secrets) | set(redaction.secrets_in(args, self.NO_LOG)), key=lambda t: (-len(t), t))
         execute = CountingExecutor(self._execute_or_disconnect, task_vars)
         try:
             result.update(self.act(args, execute, task_vars))
         except UsageError as exc:
-            result.update(self.usage_failure(exc))
+            result.update(self.usage_failure(exc, secrets))
         except RemoteError as exc:
             result.update(failed=True, changed=False, msg=str(exc), error=str(exc))
         except ChangeError as exc:
@@ -213,9 +224,10 @@ class AtpAction(ActionBase):
             result.update(unreachable=True, msg=str(exc))
         except AnsibleConnectionFailure:
             raise
-        except Exception as exc:  # never a bare traceback for the user
-            msg = "unexpected error %s: %s" % (self.WHAT, exc)
-            result.update(failed=True, changed=False, msg=msg, error=msg, exception=traceback.format_exc())
+        except Exception as exc:  # never a bare traceback for the user, nor a secret an error quoted
+            msg = redaction.redact("unexpected error %s: %s" % (self.WHAT, exc), secrets)
+            result.update(failed=True, changed=False, msg=msg, error=msg,
+                          exception=redaction.redact(traceback.format_exc(), secrets))
         finally:
             if self._connection is not None and getattr(self._connection, "_shell", None) is not None:
                 try:

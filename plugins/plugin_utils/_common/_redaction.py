@@ -14,7 +14,10 @@ every text the collection shows or saves goes through here first, and a secret i
 * :func:`mask_key_values`: the value of a password-like ``key=value`` or ``key: value`` (the sensor's own logs);
 * :func:`scrub_secrets` and :func:`scrub`: the same, through every string of a nested result (``scrub`` also masks
   the value of any password-like key);
-* :func:`masked_url`: the shorter form a message quotes, everything before the authority's last ``@`` hidden.
+* :func:`masked_url`: the shorter form a message quotes, everything before the authority's last ``@`` hidden;
+* :func:`userinfo_secret` and :func:`secrets_in`: the password a URL carries before its last ``@``, whatever
+  characters it has (a ``/``, ``?`` or ``#`` in it breaks a URL parser, which then quotes it as a host or port), and
+  every such password and ``no_log`` value in a task's arguments.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ SECRET_KEY = re.compile(r"passw(or)?d|secret|token|credential|api_?key", re.IGNO
 _URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s/@:]*):[^\s/@]*@", re.IGNORECASE)
 _BARE_USERINFO = re.compile(r"(?P<head>(?<![\w/:@])[\w.%-]+):[^\s/@:]+@(?=[\w-]+(?:\.[\w-]+)*(?::\d+)?\b)")
 _KEY_VALUE = re.compile(r"(?P<head>\b[\w.-]*(?:password|passwd|pwd|secret|accesskey|access_key|token)[\w.-]*"
-                        r"\s*[=:]\s*)(?P<q>[\"']?)[^\s\"',;\]]+", re.I)
+                        r"[\"']?\s*[=:]\s*)(?P<q>[\"']?)[^\s\"',;\]]+", re.I)
 
 
 def secret_forms(secrets) -> list:
@@ -74,6 +77,42 @@ def masked_url(text: str) -> str:
     if not sep:
         scheme, rest = "", text
     return (scheme + sep if sep else "") + "***@" + rest.rsplit("@", 1)[1]
+
+
+def userinfo_secret(text) -> str | None:
+    """The password of a URL's userinfo (``http://user:p/ss@proxy:8080`` -> ``p/ss``), taken up to the authority's
+    last ``@`` by hand, not by a URL parser: a ``/``, ``?`` or ``#`` in it ends the authority for the parser, which
+    then reads the password as a port and quotes it in its error. None when the text carries none."""
+    if not isinstance(text, str) or "@" not in text or any(c.isspace() for c in text.strip()):
+        return None
+    rest = text.strip().partition("://")[2] or text.strip()
+    userinfo = rest.rsplit("@", 1)[0]
+    user, sep, password = userinfo.partition(":")
+    return password if sep and password else None
+
+
+def secrets_in(args, names=()) -> list:
+    """Every secret of a task's arguments: the values of the options ``names`` (its ``no_log`` ones, also inside a
+    ``plan``) and the password of any URL among them (:func:`userinfo_secret`), at any depth. Names are matched
+    exactly: ``password_update`` is a choice, not a secret."""
+    found = []
+
+    def walk(value, key=""):
+        if isinstance(value, dict):
+            for k, item in value.items():
+                walk(item, "" if k is None else str(k))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item, key)
+        elif isinstance(value, str) and value:
+            if key in names:
+                found.append(value)
+            password = userinfo_secret(value)
+            if password:
+                found.append(password)
+
+    walk(args)
+    return sorted(set(found), key=lambda text: (-len(text), text))  # longest first: a secret inside another
 
 
 def scrub_secrets(value, secrets):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 
 DIRECT = outcomes.DIRECT
@@ -23,11 +24,30 @@ def with_scheme(proxy: str) -> str:
     return proxy if "://" in proxy else "http://" + proxy
 
 
+def split_proxy(proxy: str, option: str = "proxy"):
+    """``urlsplit`` of the proxy URL (``http://`` added when it has no scheme), port checked. Raises
+    :class:`ProbeError` naming ``option``, never quoting the password: a ``/``, ``?`` or ``#`` left unencoded in it
+    ends the URL's authority there, and the parser then takes the password for the port."""
+    url = with_scheme(proxy)
+    userinfo = url.partition("://")[2].rsplit("@", 1)[0] if "@" in url else ""
+    if any(c in userinfo for c in "/?#"):
+        raise ProbeError("%s: the user or password in the proxy URL holds '/', '?' or '#': URL-encode them (%%2F, "
+                         "%%3F, %%23), or give the password on its own (%s_password)" % (option, option))
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
+    except ValueError:
+        raise ProbeError("%s: '%s' is not a proxy URL (http://host:port)"
+                         % (option, redaction.masked_url(proxy))) from None
+    return parts
+
+
 def proxy_display(proxy: str | None) -> str:
-    """``http://user:pw@proxy:8080`` -> ``http://proxy:8080``; None -> ``direct``."""
+    """``http://user:pw@proxy:8080`` -> ``http://proxy:8080``; None -> ``direct``. Raises :class:`ProbeError` for
+    a URL it cannot read (:func:`split_proxy`)."""
     if not proxy:
         return DIRECT
-    parts = urlsplit(with_scheme(proxy))
+    parts = split_proxy(proxy)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = "%s:%d" % (netloc, parts.port)
@@ -45,11 +65,13 @@ def proxy_credentials(proxy: str | None, username: str | None, password: str | N
         if username is not None:
             raise ProbeError("proxy_username/proxy_password need proxy")
         return None, None, None
-    parts = urlsplit(with_scheme(proxy))
+    parts = split_proxy(proxy)
     if parts.username is not None or parts.password is not None:
         if username is not None:
             raise ProbeError("proxy: credentials are given both in the proxy URL and in proxy_username; give them once")
         username, password = unquote(parts.username or ""), unquote(parts.password or "")
+        if not username:
+            raise ProbeError("proxy: the proxy URL has a password but no user name (http://user:password@host:port)")
     if not parts.hostname:
         raise ProbeError("proxy: '%s' is not a proxy URL (http://host:port)" % proxy_display(proxy))
     return proxy_display(proxy), username, password
@@ -61,10 +83,9 @@ def credential_secrets(proxy: str | None, username: str | None, password: str | 
     if password:
         secrets.append(password)
         secrets.append(base64.b64encode(("%s:%s" % (username or "", password)).encode()).decode())
-    if proxy and "@" in proxy:
-        raw = urlsplit(with_scheme(proxy)).password
-        if raw:
-            secrets.append(raw)
+    raw = redaction.userinfo_secret(proxy)  # by hand: this runs before the URL is checked
+    if raw:
+        secrets.append(raw)
     return secrets
 
 

@@ -21,8 +21,10 @@ collection writes (or in check mode would write) the machine-wide key.
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import quote
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _logs as sensor_logs
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _watch as sensor_watch
 
@@ -51,11 +53,26 @@ def problems(v: dict) -> list:
     return []
 
 
+SECRET_SUFFIXES = ("_password", "_secret", "_token")
+
+
 def secrets(v: dict) -> list:
-    """Every secret the run was given, as given and URL-quoted (as a proxy URL in a log line carries it), masked out
-    of the log lines wherever it appears."""
-    found = [str(value) for name, value in v.items()
-             if name.startswith(PREFIX) and "password" in name and isinstance(value, str) and value]
+    """Every secret the run was given, masked out of the log lines wherever it appears: each ``atp_proxy_*_password``,
+    ``*_secret`` or ``*_token`` value, the password inside any ``atp_proxy_*`` URL, and a proxy user's credentials as
+    a request line carries them (``Proxy-Authorization: Basic``, ``<name>_username`` with ``<name>_password``); each
+    as given and URL-quoted (as a proxy URL in a log line carries it)."""
+    found = []
+    for name, value in v.items():
+        if not name.startswith(PREFIX) or not isinstance(value, str) or not value:
+            continue
+        if name.endswith(SECRET_SUFFIXES):
+            found.append(value)
+            user = v.get(name[:-len("password")] + "username") if name.endswith("_password") else None
+            if isinstance(user, str) and user:
+                found.append(base64.b64encode(("%s:%s" % (user, value)).encode()).decode())
+        password = redaction.userinfo_secret(value)
+        if password:
+            found.append(password)
     return sorted({form for value in found for form in (value, quote(value, safe=""), quote(value))})
 
 

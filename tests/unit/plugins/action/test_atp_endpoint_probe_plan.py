@@ -9,7 +9,6 @@ from __future__ import annotations
 from unittest.mock import MagicMock
 
 import pytest
-from ansible.errors import AnsibleActionFail
 
 from ansible_collections.atp.sensor_proxy.plugins.action import atp_endpoint_probe as probe_action
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_proxy_job import ActionModule as JobAction
@@ -159,8 +158,9 @@ def test_a_plan_that_is_not_a_dict_is_refused(monkeypatch):
 
 def test_a_plan_value_of_the_wrong_type_fails_naming_the_option(monkeypatch):
     # As any option of the wrong type: the module's own validation names it (Ansible reports the task failed).
-    with pytest.raises(AnsibleActionFail, match="argument 'timeout' is of type str"):
-        probe_args(monkeypatch, {"via": "target", "plan": {"workspace": "contoso", "timeout": "soon"}})
+    seen, result = probe_args(monkeypatch, {"via": "target", "plan": {"workspace": "contoso", "timeout": "soon"}})
+    assert result["failed"] is True and "argument 'timeout' is of type str" in result["msg"], result
+    assert seen == {}  # the probe never ran
 
 
 @pytest.mark.parametrize("account, expected", [

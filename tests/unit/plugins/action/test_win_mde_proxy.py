@@ -13,9 +13,8 @@ import ast
 import base64
 from pathlib import Path
 
-import pytest
 import yaml
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.atp.sensor_proxy.plugins.action.win_mde_proxy import ActionModule
 from ansible_collections.atp.sensor_proxy.tests.unit.fakes.mde import MdeHost
@@ -100,10 +99,11 @@ def test_bad_input_fails_naming_the_role_variable_with_no_remote_call():
 
 
 def test_options_come_from_the_documentation():
-    with pytest.raises(AnsibleActionFail, match="winhttp_source"):
-        run({"proxy_server": "proxy.corp:8080", "winhttp_source": "netsh"}, Host())
-    with pytest.raises(AnsibleActionFail, match="proxy_servers"):
-        run({"proxy_servers": "proxy.corp:8080"}, Host())
+    for args, option in (({"proxy_server": "proxy.corp:8080", "winhttp_source": "netsh"}, "winhttp_source"),
+                         ({"proxy_servers": "proxy.corp:8080"}, "proxy_servers")):
+        host = Host()
+        result = run(args, host)
+        assert result["failed"] is True and option in result["msg"] and host.calls == [], result
     spec = ActionModule.argument_spec()
     assert spec["winhttp_source"]["choices"] == ["proxy_server", "ie", "unmanaged"]
     assert spec["backup_dir"]["default"] == "C:\\ProgramData\\atp.sensor_proxy\\mde_backups"

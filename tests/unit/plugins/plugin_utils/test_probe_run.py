@@ -5,6 +5,8 @@ what the actions map their arguments to (``_probe._run.probe_endpoints``, ``_clo
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.action.atp_endpoint_probe import ActionModule as ProbeAction
@@ -54,13 +56,36 @@ def test_the_probe_runs_from_its_entry_point(tmp_path):
 
 def test_a_wrong_option_is_a_usage_error_without_the_password(tmp_path):
     execute, seen = host({})
-    args = options(ProbeAction, workspace="contoso", proxy="http://ops:%s@proxy.corp:8080" % SECRET.replace("%", "%25"),
+    args = options(ProbeAction, workspace="contoso", proxy="http://ops:%s@proxy.corp:8080" % quote(SECRET, safe=""),
                    proxy_username="ops", modes=["named"])
     with pytest.raises(UsageError) as caught:
         probe(args, execute, tmp_path)
     assert str(caught.value) == ("proxy: credentials are given both in the proxy URL and in proxy_username; give "
                                  "them once")
     assert SECRET not in str(caught.value) and "P@ss" not in str(caught.value)
+    assert seen == [] and execute.calls == []
+
+
+@pytest.mark.parametrize("password", ["Gs-SECRET/9090", "Gs-SECRET#9090", "Gs-SECRET?9090", "Pr0xy:P@ss/%25"])
+def test_a_password_that_breaks_the_proxy_url_is_refused_without_quoting_it(tmp_path, password):
+    # Unencoded, '/', '?' or '#' ends the URL's authority: a URL parser then reads the password as the port and says
+    # so, quoting it ("Port could not be cast to integer value as 'Gs-SECRET'").
+    execute, seen = host({})
+    args = options(ProbeAction, workspace="contoso", proxy="http://probeuser:%s@proxy.corp:8080" % password,
+                   modes=["named"])
+    with pytest.raises(UsageError) as caught:
+        probe(args, execute, tmp_path)
+    assert str(caught.value).startswith("proxy: the user or password in the proxy URL holds '/', '?' or '#'")
+    assert "SECRET" not in str(caught.value) and "P@ss" not in str(caught.value)
+    assert seen == [] and execute.calls == []
+
+
+def test_a_proxy_url_with_a_port_that_is_no_number_is_refused_masked(tmp_path):
+    execute, seen = host({})
+    args = options(ProbeAction, workspace="contoso", proxy="http://probeuser:Gs-SECRET@proxy.corp:80x", modes=["named"])
+    with pytest.raises(UsageError) as caught:
+        probe(args, execute, tmp_path)
+    assert str(caught.value) == "proxy: 'http://***@proxy.corp:80x' is not a proxy URL (http://host:port)"
     assert seen == [] and execute.calls == []
 
 
@@ -81,3 +106,13 @@ def test_the_graph_read_checks_its_numbers_before_any_request():
 def test_the_graph_read_names_a_missing_identity_from_the_environment():
     with pytest.raises(UsageError, match="tenant_id is required \\(or set ATP_GRAPH_TENANT_ID\\)"):
         health_check.sensor_health(options(HealthAction, client_secret="s"), {}, {"dc01": ["dc01"]})
+
+
+def test_a_proxy_url_with_a_password_and_no_user_is_refused(tmp_path):
+    # Windows cannot build a PSCredential without a user name: the probe script failed on the host instead.
+    execute, seen = host({})
+    args = options(ProbeAction, workspace="contoso", proxy="http://:Gs-SECRET@proxy.corp:8080", modes=["named"])
+    with pytest.raises(UsageError) as caught:
+        probe(args, execute, tmp_path)
+    assert str(caught.value) == "proxy: the proxy URL has a password but no user name (http://user:password@host:port)"
+    assert seen == [] and execute.calls == []

@@ -49,3 +49,42 @@ def test_every_caller_masks_with_the_one_rule(monkeypatch):
     assert (row["error"], row["proxy_password"]) == ("via http://u:<hidden>@proxy:8080", "<hidden>")
     assert render.md("http://u:hunter2@proxy:8080") == "http://u:&lt;hidden&gt;@proxy:8080"  # Markdown-escaped
     assert config_plan.masked_url("http://u:hunter2@proxy:8080") == "http://***@proxy:8080"
+
+
+def test_a_urls_password_is_found_whatever_characters_it_has():
+    # A '/', '?' or '#' ends the authority for a URL parser, which then reads the password as the port.
+    for password in ("Gs-SECRET/9090", "Gs#SECRET", "a?b", "p@ss", "plain"):
+        assert redaction.userinfo_secret("http://probeuser:%s@proxy.corp:8080" % password) == password
+        assert redaction.userinfo_secret("probeuser:%s@proxy.corp:8080" % password) == password
+    for text in ("http://proxy.corp:8080", "http://user@proxy.corp:8080", "a@b.example", "", None, 5,
+                 "two words:x@y"):
+        assert redaction.userinfo_secret(text) is None
+
+
+def test_the_secrets_of_a_tasks_arguments_are_its_no_log_values_and_url_passwords():
+    args = {"proxy": "http://u:Gs-SECRET/1@p:8080", "proxy_password": "Pw-SECRET", "password_update": "always",
+            "plan": {"proxy_password": "Plan-SECRET", "urls": ["https://a.example/x"]}, "timeout": 5}
+    assert redaction.secrets_in(args, ("proxy_password",)) == ["Gs-SECRET/1", "Plan-SECRET", "Pw-SECRET"]
+
+
+def test_a_json_password_key_is_masked_in_free_text():
+    # The sensor writes its configuration as JSON; a log line quoting it has the key in quotes.
+    assert redaction.mask_key_values('{"ProxyPassword":"Zq-SECRET-7781","Url":"http://p:1"}') == \
+        '{"ProxyPassword":"********","Url":"http://p:1"}'
+
+
+def test_the_sensor_logs_lose_every_secret_the_run_was_given():
+    from base64 import b64encode
+
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as after
+
+    v = {"atp_proxy_sensor_proxy_username": "CORP\\svc", "atp_proxy_sensor_proxy_password": "Zq-SECRET",
+         "atp_proxy_graph_client_secret": "Cp-SECRET", "atp_proxy_graph_proxy": "http://u:Gs-SECRET/9@p:8080",
+         "atp_proxy_sensor_proxy_password_update": "always", "other_password": "not ours"}
+    secrets = after.secrets(v)
+    basic = b64encode(b"CORP\\svc:Zq-SECRET").decode()
+    line = ("Proxy-Authorization: Basic %s; client secret Cp-SECRET; via http://u:Gs-SECRET%%2F9@p:8080; "
+            "password_update always; not ours" % basic)
+    masked = logs.mask(line, secrets)
+    assert "SECRET" not in masked and basic not in masked, masked
+    assert "password_update always; not ours" in masked
