@@ -38,6 +38,9 @@ options:
         description:
           - C(host:port), or per-protocol C(http=host:port;https=host:port). No scheme, no spaces,
             a port from 1 to 65535. Non-ASCII host names must be given in punycode.
+          - Given empty, with no C(auto_config_url) or C(auto_detect) in its place, it is refused (it would set the
+            accounts to direct). To go direct on purpose give only C(auto_detect) V(false), without C(proxy_server);
+            the C(atp.sensor_proxy.atp_proxy) role does that with C(atp_proxy_state=absent).
         type: str
       bypass:
         description:

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from .conftest import CONFIGURE, NO_PROBE, PROXY, WRITE_TASK, snapshot, summary_lines
+from .conftest import CHECK, CONFIGURE, NO_PROBE, PROXY, RESTORE, WRITE_TASK, snapshot, summary_lines
 
 pytestmark = [pytest.mark.lab]
 
@@ -111,3 +111,38 @@ def test_a_user_name_in_a_message_is_shown_as_typed(make_lab):
     msg = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
     # One backslash, as the admin typed it (the old message quoted repr(): 'CORP\\\\svc-mdi').
     assert "holds no password for 'CORP\\svc-mdi'; give the password" in msg, msg
+
+
+# What a review of bad input found: each was accepted, and each is now refused by the job task before it reads the
+# host, naming the variable (the command-line form: -e with JSON, as an admin types a dictionary or a list).
+@pytest.mark.parametrize("playbook, bad, message", [
+    # -e wins over a playbook's own variables: the read-only check became a configure run and wrote.
+    (CHECK, {"atp_proxy_mode": "configure"}, "atp_proxy_mode: 'configure', but check_atp_proxy.yml writes nothing"),
+    (RESTORE, {"atp_proxy_source": "settings", "atp_proxy_settings": {"proxy_server": "proxy.corp:8080"}},
+     "atp_proxy_source: 'settings', but restore_atp_proxy.yml restores a backup"),
+    # An empty proxy_server set both accounts to direct (no proxy), exit 0.
+    (CONFIGURE, {"atp_proxy_source": "settings", "atp_proxy_settings": {"proxy_server": ""}},
+     "atp_proxy_settings.proxy_server: empty, and no auto_config_url or auto_detect: the accounts would go direct"),
+    # Ansible's validator turns a dictionary into its Python text, which was written to the sensor's file.
+    (CONFIGURE, {"atp_proxy_sensor_proxy_url": "http://proxy.corp:8080",
+                 "atp_proxy_sensor_proxy_username": {"name": "CORP\\u"}, "atp_proxy_sensor_proxy_password": "x"},
+     "atp_proxy_sensor_proxy_username: must be a string, got a dictionary"),
+    (CONFIGURE, {"atp_proxy_backup_keep": True}, "atp_proxy_backup_keep: must be a number, got true or false"),
+    # An empty backup folder fell back to the default on one host and failed late on another; a relative one failed
+    # after the read with "no message".
+    (CONFIGURE, {"atp_proxy_backup_dir": ""}, "atp_proxy_backup_dir: empty; give an absolute path on the host"),
+    (CONFIGURE, {"atp_proxy_backup_dir": "rel/dir"}, "atp_proxy_backup_dir: 'rel\\\\dir' is not an absolute path"),
+    (RESTORE, {"atp_proxy_backup_file": "relative.reg"}, "atp_proxy_backup_file: 'relative.reg' is not an absolute"),
+])
+def test_what_the_review_found_is_refused_before_the_host_is_read(lab, playbook, bad, message):
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    host.seed({"LocalService": {"proxy_server": "old.corp:3128"}})  # drifted: a run that went on would write
+    before = snapshot(host)
+    variables = lab.dir / "bad.json"
+    variables.write_text(json.dumps(dict(NO_PROBE, atp_proxy_hosts="dc01", **bad)))
+    run = lab.run_playbook(playbook, extra_args=["--extra-vars", "@%s" % variables])
+    assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK], (failed_tasks(run), run.stdout[-3000:])
+    refused = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
+    assert refused.startswith(REFUSED) and message in refused, refused
+    assert snapshot(host) == before and lab.round_trips().get("dc01", 0) == 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -28,6 +29,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _en
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _compare as compare
 
 ROLE_SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "atp_proxy", "meta", "argument_specs.yml")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster, and this runs in every fork
@@ -60,6 +62,7 @@ PATH_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_backup_dir", "atp_proxy_md
 # splitter.py, _decode_escapes: \a \b \f \n \r \t \v and \xHH, \uHHHH, \N{...} through Python's
 # unicode-escape codec): "C:\ProgramData\atp.sensor_proxy" arrives as "C:\ProgramData" BEL "tp.sensor_proxy".
 # No Windows path holds a character below 0x20, so one there means the path was decoded that way.
+FILE_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_restore_file")  # empty: the newest backup
 _UNESCAPE = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
@@ -72,6 +75,20 @@ def _path_problems(value, variable: str) -> list:
             "(\\a, \\b, \\f, \\n, \\r, \\t, \\v, \\x..), so %s did not arrive as typed. Give it with forward slashes "
             "(-e %s=%s) or as JSON (-e '{\"%s\": \"%s\"}')"
             % (variable, typed, variable, typed.replace("\\", "/"), variable, typed.replace("\\", "\\\\"))]
+
+
+_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")  # C:\... or \\server\share
+
+
+def _absolute_problems(value, variable: str) -> list:
+    """A folder or file on the host must be an absolute Windows path: an empty one fell back to the default on some
+    hosts and failed on others, a relative one only after the host was read ("no message")."""
+    if value is None or (isinstance(value, str) and _WINDOWS_ABSOLUTE.match(value)):
+        return []
+    if not isinstance(value, str):
+        return []  # the type check names it
+    return ["%s: %s; give an absolute path on the host, such as C:\\ProgramData\\atp.sensor_proxy\\backups"
+            % (variable, "empty" if not value.strip() else "%r is not an absolute path" % value)]
 
 
 def normalize_paths(values: dict) -> dict:
@@ -87,15 +104,17 @@ def _given(value) -> bool:
     return value not in (None, "", [], {})
 
 
-def _settings_problems(settings, variable: str) -> list:
+def _settings_problems(settings, variable: str, written: bool = False) -> list:
+    """``written``: the settings are what the run writes (``atp_proxy_source=settings``), so they must name a proxy."""
     if not isinstance(settings, dict):
         return []
     clean = {k: v for k, v in settings.items() if v is not None}
     try:
-        wininet.settings_from_spec(clean)
+        value = wininet.settings_from_spec(clean)
     except wininet.WinInetSettingsError as exc:
         return ["%s.%s" % (variable, exc)]
-    return []
+    problem = compare.no_proxy_problem(clean, value, lambda option: PREFIX + option) if written else None
+    return [problem] if problem else []
 
 
 def _proxy_problems(text, variable: str) -> list:
@@ -176,6 +195,21 @@ def probe_plan(values: dict, workspace: str = "") -> dict:
     return plan
 
 
+def playbook_problems(v: dict) -> list:
+    """What a variable given on the command line would change in a playbook's promise (``atp_proxy_playbook``, set by
+    the collection's playbooks; ``-e`` wins over their own variables): the check writes nothing, the restore restores."""
+    playbook = v.get("atp_proxy_playbook")
+    mode = v.get("atp_proxy_mode") or "configure"
+    source = v.get("atp_proxy_source") or "current_user"
+    if playbook == "check" and mode != "check":
+        return ["atp_proxy_mode: %r, but check_atp_proxy.yml writes nothing (it runs with atp_proxy_mode=check); "
+                "give no atp_proxy_mode, or run configure_atp_proxy.yml to write" % mode]
+    if playbook == "restore" and source != "backup":
+        return ["atp_proxy_source: %r, but restore_atp_proxy.yml restores a backup (atp_proxy_source=backup); give "
+                "no atp_proxy_source, or run configure_atp_proxy.yml" % source]
+    return []
+
+
 def problems(values: dict, known: set) -> tuple:
     """``(problems, warnings)`` for the role variables in ``values``; ``known``: the documented names."""
     v = dict(values)
@@ -187,8 +221,12 @@ def problems(values: dict, known: set) -> tuple:
         warnings.append("%s is not a variable of the atp.sensor_proxy.atp_proxy role and is ignored%s"
                         % (name, "; did you mean %s?" % close[0] if close else ""))
 
+    out += playbook_problems(v)
     for name in PATH_VARIABLES:
-        out += _path_problems(v.get(name), name)
+        value = v.get(name)
+        if name in FILE_VARIABLES and not value:
+            continue  # no file: the newest backup the collection wrote
+        out += _path_problems(value, name) or _absolute_problems(value, name)
     out += accounts.problems(v.get("atp_proxy_targets") or [], "atp_proxy_targets")
     if not v.get("atp_proxy_targets"):
         out.append("atp_proxy_targets: give at least one account, for example [S-1-5-18, S-1-5-19]")
@@ -217,7 +255,8 @@ def problems(values: dict, known: set) -> tuple:
             out.append("atp_proxy_settings: required with atp_proxy_source=settings, for example "
                        "{proxy_server: proxy.corp.example:8080, bypass: ['<local>']}")
         else:
-            out += _settings_problems(v["atp_proxy_settings"], "atp_proxy_settings")
+            out += _settings_problems(v["atp_proxy_settings"], "atp_proxy_settings",
+                                      written=v.get("atp_proxy_state") != "absent")
     elif _given(v.get("atp_proxy_settings")) and source != "backup":
         out += _settings_problems(v["atp_proxy_settings"], "atp_proxy_settings")
     if source != "backup" and _given(v.get("atp_proxy_backup_file")):
@@ -246,6 +285,34 @@ def problems(values: dict, known: set) -> tuple:
 ALIASES = {"atp_proxy_restore_file": "atp_proxy_backup_file", "atp_proxy_restore_targets": "atp_proxy_targets"}
 
 
+_KINDS = ((bool, "true or false"), (dict, "a dictionary"), ((list, tuple), "a list"))
+
+
+def _kind(value) -> str:
+    return next((name for cls, name in _KINDS if isinstance(value, cls)), type(value).__name__)
+
+
+def type_problems(given: dict, spec: dict) -> list:
+    """The values Ansible's validator would convert instead of refusing: a dictionary, a list or a boolean for a
+    string (it writes its Python text, ``{'name': 'x'}``, to the host), a boolean for a number (``true`` is 1), and
+    the same for the elements of a list of strings. Each names its variable."""
+    out = []
+    for name, value in sorted(given.items()):
+        option = spec.get(name) or {}
+        kind = option.get("type", "str")
+        if value is None:
+            continue
+        if kind == "str" and isinstance(value, (dict, list, tuple, bool)):
+            out.append("%s: must be a string, got %s" % (name, _kind(value)))
+        elif kind == "int" and isinstance(value, bool):
+            out.append("%s: must be a number, got %s" % (name, _kind(value)))
+        elif kind == "list" and option.get("elements") == "str" and isinstance(value, (list, tuple)):
+            wrong = [item for item in value if isinstance(item, (dict, list, tuple, bool))]
+            if wrong:
+                out.append("%s: each entry must be a string, got %s" % (name, _kind(wrong[0])))
+    return out
+
+
 def check_role_variables(values: dict, environ=None) -> tuple:
     """``(problems, warnings, validated values)`` of the role's variables (see the module docstring); ``environ``
     is the controller's environment, where the cloud's verdict may find its Graph credential (``ATP_GRAPH_*``)."""
@@ -254,9 +321,10 @@ def check_role_variables(values: dict, environ=None) -> tuple:
         if _given(values.get(old)):
             values[new] = values[old]
     spec = role_spec()
-    given = {k: v for k, v in values.items() if k in spec}
+    given = {k: v for k, v in values.items() if k in spec and v is not None}  # null: the default (the validator
+    # turns a null string into '', which is no default)
     result = ArgumentSpecValidator(spec).validate(given)
-    found = [str(e) for e in result.error_messages]
+    found = type_problems(given, spec) + [str(e) for e in result.error_messages]
     checked = resolve_defaults(dict(values, **result.validated_parameters), spec) if not found else dict(values)
     more, warnings = problems(checked, set(spec))
     if not found:  # the parts' rules read typed values

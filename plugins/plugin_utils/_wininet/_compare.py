@@ -73,6 +73,20 @@ def _same(option: str) -> str:
     return option
 
 
+def no_proxy_problem(spec: dict, settings: wininet.ConnectionSettings, name=_same) -> str | None:
+    """Why the settings ``spec`` (built as ``settings``) are refused: its ``proxy_server`` is given empty, and no
+    auto-config URL or auto-detection takes its place, so the accounts would silently go direct. Direct on purpose
+    is ``state: absent`` (which the role writes as ``{auto_detect: false}``): it says so, and backs up as any write."""
+    if "proxy_server" not in spec or str(spec["proxy_server"] or "").strip():
+        return None
+    if settings.flags_value & (wininet.FLAG_PROXY | wininet.FLAG_AUTO_CONFIG_URL | wininet.FLAG_AUTO_DETECT):
+        return None
+    # The role names its options with a prefix and removes the proxy with its state variable; the module has none.
+    remove = "%s=absent" % name("state") if name("state") != "state" else "settings {auto_detect: false}"
+    return ("%s.proxy_server: empty, and no auto_config_url or auto_detect: the accounts would go direct (no proxy). "
+            "Give proxy_server (host:port), or %s to remove the proxy" % (name("settings"), remove))
+
+
 def infer_source_kind(source: str | None, given: dict, name=_same) -> str:
     """The source kind from ``source`` and which of ``source_sid``/``source_value``/``settings``/``backup_file`` is set.
 
@@ -134,9 +148,13 @@ def load_source(execute, kind: str, source_sid=None, source_value=None, settings
             raise UsageError("%s: not a valid WinINet settings value: %s" % (name("source_value"), exc)) from None
     if kind == "settings":
         try:
-            return Source("settings", wininet.settings_from_spec(settings), spec=dict(settings))
+            value = wininet.settings_from_spec(settings)
         except wininet.WinInetSettingsError as exc:
             raise UsageError("%s.%s" % (name("settings"), exc)) from None
+        problem = no_proxy_problem(settings or {}, value, name)
+        if problem:
+            raise UsageError(problem)
+        return Source("settings", value, spec=dict(settings))
 
     sid = resolve(source_sid, name("source_sid")) if kind == "sid" else None
     path = accounts.connections_path(sid)

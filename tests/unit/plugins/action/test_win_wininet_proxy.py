@@ -270,3 +270,16 @@ def test_restore_trusts_only_the_collections_backups_or_admin_owned_files(plante
     else:
         assert result["failed"] and "refusing to restore" in result["msg"] and "CORP\\mallory" in result["msg"]
         assert host.get_value("S-1-5-19", "DefaultConnectionSettings") == ("REG_BINARY", OLD)
+
+
+def test_an_empty_proxy_server_is_refused_rather_than_written_as_direct():
+    host = Host()
+    host.set_value("S-1-5-18", "DefaultConnectionSettings", REAL)
+    result = make({"settings": {"proxy_server": ""}, "targets": ["S-1-5-18"]}, host)
+    assert result["failed"] is True and result["msg"].startswith("settings.proxy_server: empty, and no auto_config_url")
+    assert result["msg"].endswith("or settings {auto_detect: false} to remove the proxy")
+    assert host.get_value("S-1-5-18", "DefaultConnectionSettings")[1] == REAL and imports(host) == []
+    # With an auto-config URL in its place, an empty proxy_server is what the admin meant.
+    result = make({"settings": {"proxy_server": "", "auto_config_url": "http://wpad.corp/proxy.pac"},
+                   "targets": ["S-1-5-18"]}, host)
+    assert not result.get("failed") and result["changed"] is True
