@@ -113,6 +113,10 @@ def test_a_user_name_in_a_message_is_shown_as_typed(make_lab):
     assert "holds no password for 'CORP\\svc-mdi'; give the password" in msg, msg
 
 
+GRAPH = {"atp_proxy_cloud_verdict": True, "atp_proxy_graph_tenant_id": "t", "atp_proxy_graph_client_id": "c",
+         "atp_proxy_graph_client_secret": "Cp-SECRET-5150"}
+
+
 # What a review of bad input found: each was accepted, and each is now refused by the job task before it reads the
 # host, naming the variable (the command-line form: -e with JSON, as an admin types a dictionary or a list).
 @pytest.mark.parametrize("playbook, bad, message", [
@@ -133,6 +137,10 @@ def test_a_user_name_in_a_message_is_shown_as_typed(make_lab):
     (CONFIGURE, {"atp_proxy_backup_dir": ""}, "atp_proxy_backup_dir: empty; give an absolute path on the host"),
     (CONFIGURE, {"atp_proxy_backup_dir": "rel/dir"}, "atp_proxy_backup_dir: 'rel\\\\dir' is not an absolute path"),
     (RESTORE, {"atp_proxy_backup_file": "relative.reg"}, "atp_proxy_backup_file: 'relative.reg' is not an absolute"),
+    # The cloud's verdict is read after every host ran: its URLs and proxy were only checked then.
+    (CONFIGURE, dict(GRAPH, atp_proxy_graph_endpoint="notaurl"), "atp_proxy_graph_endpoint: 'notaurl' is not an https"),
+    (CONFIGURE, dict(GRAPH, atp_proxy_graph_proxy="proxy.corp:99999"),
+     "atp_proxy_graph_proxy: 'proxy.corp:99999' is not a proxy URL"),
 ])
 def test_what_the_review_found_is_refused_before_the_host_is_read(lab, playbook, bad, message):
     host = lab.host("dc01")
@@ -146,3 +154,4 @@ def test_what_the_review_found_is_refused_before_the_host_is_read(lab, playbook,
     refused = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
     assert refused.startswith(REFUSED) and message in refused, refused
     assert snapshot(host) == before and lab.round_trips().get("dc01", 0) == 0
+    assert "SECRET" not in run.stdout

@@ -18,6 +18,7 @@ variables, before anything is read (:func:`problems`).
 from __future__ import annotations
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_identity as graph_identity
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
 
 NOT_READ = "not_read"
 ON = "atp_proxy_cloud_verdict"
@@ -48,7 +49,25 @@ def problems(v: dict, environ) -> list:
         for option, name in sorted(ROLE_NAMES.items(), key=lambda item: -len(item[0])):
             text = _rename(text, option, name)
         return ["%s is true, but %s" % (ON, text)]
-    return []
+    return _where_problems(v)
+
+
+def _where_problems(v: dict) -> list:
+    """The Graph URLs and proxy, checked with the other variables (they were only read at the end of the run, after
+    every host: "cloud not read: 'notaurl' is not an https:// URL", "Port out of range 0-65535")."""
+    out = []
+    for name, option in (("atp_proxy_graph_endpoint", "graph_endpoint"), ("atp_proxy_graph_authority", "authority")):
+        if v.get(name):
+            try:
+                graph_identity.endpoints("commercial", **{option: v[name]})
+            except ValueError as exc:
+                out.append("%s: %s" % (name, exc))
+    if v.get("atp_proxy_graph_proxy"):
+        try:
+            proxy_auth.split_proxy(v["atp_proxy_graph_proxy"], "atp_proxy_graph_proxy", None)
+        except proxy_auth.ProbeError as exc:
+            out.append(str(exc))
+    return out
 
 
 def _rename(text: str, option: str, name: str) -> str:

@@ -24,15 +24,17 @@ def with_scheme(proxy: str) -> str:
     return proxy if "://" in proxy else "http://" + proxy
 
 
-def split_proxy(proxy: str, option: str = "proxy"):
+def split_proxy(proxy: str, option: str = "proxy", password_option: str | None = "proxy_password"):
     """``urlsplit`` of the proxy URL (``http://`` added when it has no scheme), port checked. Raises
     :class:`ProbeError` naming ``option``, never quoting the password: a ``/``, ``?`` or ``#`` left unencoded in it
-    ends the URL's authority there, and the parser then takes the password for the port."""
+    ends the URL's authority there, and the parser then takes the password for the port. ``password_option``: where
+    the password may be given on its own instead (None: nowhere)."""
     url = with_scheme(proxy)
     userinfo = url.partition("://")[2].rsplit("@", 1)[0] if "@" in url else ""
     if any(c in userinfo for c in "/?#"):
         raise ProbeError("%s: the user or password in the proxy URL holds '/', '?' or '#': URL-encode them (%%2F, "
-                         "%%3F, %%23), or give the password on its own (%s_password)" % (option, option))
+                         "%%3F, %%23)%s" % (option, ", or give the password on its own (%s)" % password_option
+                                            if password_option else ""))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
