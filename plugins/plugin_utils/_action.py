@@ -184,7 +184,7 @@ class AtpAction(ActionBase):
         del tmp
         task_vars = task_vars or {}
         result["changed"] = False
-        # The task's secrets as given (no_log options, secret-named keys, a URL's password), masked out of every
+        # The task's secrets as given (its no_log options, the password of any URL among them), masked out of every
         # message below: a message may quote an argument, and no_log does not reach inside messages.
         secrets = redaction.secrets_in(self._task.args, self.NO_LOG)
         try:
