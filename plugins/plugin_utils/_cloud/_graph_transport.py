@@ -16,6 +16,8 @@ import ssl
 import urllib.request
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
+
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Never follow a redirect: the answer is returned (and reported) as it is."""
@@ -27,7 +29,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def proxy_url(proxy: str, username: str | None, password: str | None) -> str:
     """The proxy URL urllib's ProxyHandler takes, credentials URL-quoted in it (it sends them as Basic)."""
     parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-    netloc = parts.hostname or ""
+    netloc = proxy_auth.url_host(parts)
     if parts.port:
         netloc += ":%d" % parts.port
     if username is not None:

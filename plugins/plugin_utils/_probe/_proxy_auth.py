@@ -44,13 +44,19 @@ def split_proxy(proxy: str, option: str = "proxy", password_option: str | None =
     return parts
 
 
+def url_host(parts) -> str:
+    """The host of a split URL as a URL writes it: an IPv6 address in brackets (``urlsplit`` drops them)."""
+    host = parts.hostname or ""
+    return "[%s]" % host if ":" in host else host
+
+
 def proxy_display(proxy: str | None) -> str:
     """``http://user:pw@proxy:8080`` -> ``http://proxy:8080``; None -> ``direct``. Raises :class:`ProbeError` for
     a URL it cannot read (:func:`split_proxy`)."""
     if not proxy:
         return DIRECT
     parts = split_proxy(proxy)
-    netloc = parts.hostname or ""
+    netloc = url_host(parts)
     if parts.port:
         netloc = "%s:%d" % (netloc, parts.port)
     return urlunsplit((parts.scheme, netloc, "", "", ""))
@@ -95,7 +101,7 @@ def proxy_with_auth(proxy: str, username: str | None, password: str | None) -> s
     parts = urlsplit(with_scheme(proxy))
     if username is None:
         return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-    netloc = "%s:%s@%s" % (quote(username, safe=""), quote(password or "", safe=""), parts.hostname)
+    netloc = "%s:%s@%s" % (quote(username, safe=""), quote(password or "", safe=""), url_host(parts))
     if parts.port:
         netloc += ":%d" % parts.port
     return urlunsplit((parts.scheme, netloc, "", "", ""))

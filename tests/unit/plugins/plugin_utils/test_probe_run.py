@@ -116,3 +116,16 @@ def test_a_proxy_url_with_a_password_and_no_user_is_refused(tmp_path):
         probe(args, execute, tmp_path)
     assert str(caught.value) == "proxy: the proxy URL has a password but no user name (http://user:password@host:port)"
     assert seen == [] and execute.calls == []
+
+
+def test_an_ipv6_proxy_keeps_its_brackets_wherever_it_is_written():
+    # urlsplit drops them from hostname: "http://::1:8080" is no URL, and the probe's messages quoted it so.
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _graph_transport as graph_transport
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _proxy_auth as proxy_auth
+
+    assert proxy_auth.proxy_display("http://[::1]:8080") == "http://[::1]:8080"
+    assert proxy_auth.proxy_credentials("http://ops:pw@[fe80::1]:3128", None, None) == \
+        ("http://[fe80::1]:3128", "ops", "pw")
+    assert proxy_auth.proxy_with_auth("http://[::1]:8080", "ops", "p w") == "http://ops:p%20w@[::1]:8080"
+    assert graph_transport.proxy_url("[::1]:8080", None, None) == "http://[::1]:8080"
+    assert proxy_auth.proxy_display("proxy.corp:8080") == "http://proxy.corp:8080"
