@@ -327,9 +327,27 @@ def check_role_variables(values: dict, environ=None) -> tuple:
     found = type_problems(given, spec) + [str(e) for e in result.error_messages]
     checked = resolve_defaults(dict(values, **result.validated_parameters), spec) if not found else dict(values)
     more, warnings = problems(checked, set(spec))
+    found = _once_per_variable(found, more)
     if not found:  # the parts' rules read typed values
-        more += [p for p in parts_problems(checked) + cloud_verdict.problems(checked, environ or {}) if p not in more]
-    return found + more, warnings, checked
+        found = _once_per_variable(found, parts_problems(checked) + cloud_verdict.problems(checked, environ or {}))
+    return found, warnings, checked
+
+
+_NAMED = re.compile(r"^(?:value of )?(atp_proxy_\w+)")
+
+
+def _once_per_variable(earlier: list, later: list) -> list:
+    """``earlier`` and the messages of ``later`` about a variable no earlier message names: the checks overlap (the
+    argument spec and the catalogue both know the clouds, the variable check and the Defender for Endpoint part both
+    read its proxy), and one problem said twice in one message reads as two."""
+    named = {m.group(1) for m in map(_NAMED.match, earlier) if m}
+    out = list(earlier)
+    for message in later:
+        match = _NAMED.match(message)
+        if message in out or (match and match.group(1) in named):
+            continue
+        out.append(message)
+    return out
 
 
 def resolve_defaults(checked: dict, spec: dict) -> dict:

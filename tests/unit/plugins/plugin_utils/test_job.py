@@ -135,3 +135,23 @@ def test_winhttp_from_ie_copies_the_value_this_run_wrote_for_the_account(lab):
     result, dummy = run(lab, values)
     assert w.decode(host.proxy_value(SYS)).proxy_server == "proxy.corp:8080"
     assert host.winhttp()["proxy_server"] == "proxy.corp:8080" and result["mde"]["winhttp_copied_from"]
+
+
+@pytest.mark.parametrize("given, expected", [
+    # The variable check and the Defender for Endpoint part both read its proxy; the argument spec and the catalogue
+    # both know the clouds: each problem once.
+    ({"atp_proxy_mde_proxy_server": "proxy.corp"},
+     ["atp_proxy_mde_proxy_server: 'proxy.corp' has no port; write it as host:port, for example proxy.corp:8080"]),
+    ({"atp_proxy_mde_bypass": [""], "atp_proxy_mde_proxy_server": "proxy.corp:8080"},
+     ["atp_proxy_mde_bypass: entry 1 is empty or blank (''); remove it, or give a host pattern such as <local> or "
+      "*.corp.example"]),
+    ({"atp_proxy_cloud": "mars"}, ["value of atp_proxy_cloud must be one of: commercial, gcc, gcc_high, dod, got: mars"]),
+    # Two problems of one variable found by one check are both said.
+    ({"atp_proxy_targets": ["x", "y"], "atp_proxy_products": ["mdi"]},
+     ["atp_proxy_targets: 'x' is neither", "atp_proxy_targets: 'y' is neither"]),
+])
+def test_each_problem_is_said_once(given, expected):
+    values = dict({"atp_proxy_products": ["mdi", "mde"], "atp_proxy_targets": ["S-1-5-18"]}, **given)
+    problems, dummy, dummy = variables.check_role_variables(values)
+    assert len(problems) == len(expected), problems
+    assert all(p.startswith(e) for p, e in zip(problems, expected, strict=True)), problems
