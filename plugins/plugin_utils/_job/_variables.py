@@ -327,10 +327,9 @@ def check_role_variables(values: dict, environ=None) -> tuple:
     found = type_problems(given, spec) + [str(e) for e in result.error_messages]
     checked = resolve_defaults(dict(values, **result.validated_parameters), spec) if not found else dict(values)
     more, warnings = problems(checked, set(spec))
-    found = _once_per_variable(found, more)
     if not found:  # the parts' rules read typed values
-        found = _once_per_variable(found, parts_problems(checked) + cloud_verdict.problems(checked, environ or {}))
-    return found, warnings, checked
+        more = _once_per_variable(more, parts_problems(checked) + cloud_verdict.problems(checked, environ or {}))
+    return _once_per_variable(found, more), warnings, checked
 
 
 _NAMED = re.compile(r"^(?:value of )?(atp_proxy_\w+)")

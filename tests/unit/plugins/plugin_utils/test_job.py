@@ -149,6 +149,9 @@ def test_winhttp_from_ie_copies_the_value_this_run_wrote_for_the_account(lab):
     # Two problems of one variable found by one check are both said.
     ({"atp_proxy_targets": ["x", "y"], "atp_proxy_products": ["mdi"]},
      ["atp_proxy_targets: 'x' is neither", "atp_proxy_targets: 'y' is neither"]),
+    # Problems of other variables from the later checks are still said with them.
+    ({"atp_proxy_targets": ["x"], "atp_proxy_products": ["mdi"], "atp_proxy_sensor_proxy_url": "javascript:alert(1)"},
+     ["atp_proxy_targets: 'x' is neither", "atp_proxy_sensor_proxy_url: 'javascript:alert(1)' has the scheme"]),
 ])
 def test_each_problem_is_said_once(given, expected):
     values = dict({"atp_proxy_products": ["mdi", "mde"], "atp_proxy_targets": ["S-1-5-18"]}, **given)
