@@ -78,6 +78,8 @@ def test_a_v3_host_without_a_proxy_gets_it_where_microsofts_cmdlet_puts_it(make_
     # Microsoft documents no restart for a changed static proxy, and restarts nothing: the line says so
     assert "sensor v3: Defender for Endpoint takes it when it next reads its static proxy" in text, text
     assert "sensor v3 connects through Defender for Endpoint (TelemetryProxyServer proxy.corp:8080)" in text, text
+    # and where the backup is, as for any other change (the line said nothing of it, the report counted no backup)
+    assert "; backup %s;" % backups[0] in text, text
     # query, the backup folder (created and secured: 5), the backup, reg import, read back
     assert lab.round_trips()["dc01"] == 9, lab.ledger()["dc01"]
     assert "win_service" not in lab.ledger()["dc01"]["by_module"]

@@ -161,8 +161,10 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
         "written": list(st.as_list(proxy.get("written"))),
         "maybe_written": list(st.as_list(proxy.get("maybe_written"))),
         "dropped_at": st.as_text(proxy.get("dropped_at")),
-        # The backup of this run's change: WinINet's before.reg, or the sensor's own file's.
-        "backup_file": st.as_text(proxy.get("backup_file") or st.as_dict(proxy.get("sensor_config")).get("backup_file")),
+        # The backup of this run's change: WinINet's before.reg, or the sensor's own file's, or, when only Defender for
+        # Endpoint's values changed (a sensor v3, method mde), theirs (its row's mde part keeps it too).
+        "backup_file": st.as_text(proxy.get("backup_file") or st.as_dict(proxy.get("sensor_config")).get("backup_file")
+                                  or st.as_dict(mde if mde is not None else proxy.get("mde")).get("backup_file")),
         "hives_loaded": list(st.as_list(proxy.get("hives_loaded"))),
         "actions": [str(a) for a in st.as_list(proxy.get("actions"))],
         "restored_from": st.as_text(proxy.get("restored_from")),
