@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _regfile as regfile
 from tests.lab import system_state as ss
 
-from .conftest import CHECK, CONFIGURE, NO_PROBE, WRITE_TASK, snapshot, summary_lines, task_result
+from .conftest import CHECK, CONFIGURE, NO_PROBE, RESTORE, WRITE_TASK, snapshot, summary_lines, task_result
 
 pytestmark = [pytest.mark.lab]
 
@@ -230,3 +230,18 @@ def test_explicit_mde_on_a_host_without_a_sensor_v3_is_refused(make_lab):
     assert run.rc != 0
     assert "atp_proxy_method=mde" in line(run) and "a sensor v2" in line(run), line(run)
     assert snapshot(host) == before
+
+
+def test_a_restore_of_a_v3_host_says_it_cannot_instead_of_in_sync(make_lab):
+    # The restore puts back WinINet values and SensorConfiguration.json; it compared a v3 sensor's Defender for
+    # Endpoint values with themselves and reported "in_sync" while the host kept the change.
+    lab, host = v3_host(make_lab)
+    assert lab.run_playbook(CONFIGURE, extra_vars=RUN).rc == 0
+    assert telemetry(host) == PROXY
+    before = snapshot(host)
+    restore = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+    assert restore.rc == 2 and restore.stats["dc01"]["changed"] == 0
+    text = line(restore)
+    assert text.startswith("dc01: failed") and "in_sync" not in text, text
+    assert "runs a sensor v3 (method mde)" in text and "reg import" in text and "mde_backups" in text, text
+    assert snapshot(host) == before and telemetry(host) == PROXY

@@ -130,6 +130,14 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
     info = dict(discovery)
     # Known before any part runs: a part that fails still says which sensor and method the host has.
     job.method, job.method_reason, job.sensor_info = method, why, info
+    if method == MDE and options.restore(v):
+        # The restore puts back WinINet values and SensorConfiguration.json; a sensor v3's proxy is Defender for
+        # Endpoint's, restored by hand (docs/mde.md). Going on would compare the current values with themselves
+        # and report the host in sync while nothing was restored.
+        raise UsageError(
+            "%s runs a sensor v3 (method mde), whose proxy is Defender for Endpoint's: a restore does not put those "
+            "values back, so nothing was changed. Restore them by hand with reg import of the before.reg of the "
+            "change to undo, under %s (docs/mde.md)" % (host, v[options.mde_var("backup_dir")]))
     v3_opts = v3_url = v3_wanted = None
     if method == MDE:
         v3_opts, v3_url, v3_warnings, v3_wanted = parts.sensor_v3_options(v, discovery, execute, snapshot, host)
