@@ -337,3 +337,24 @@ def test_only_the_host_whose_run_failed_gets_a_task_after_the_summary(lab):
     assert healthy.rc == 0, healthy.stdout[-3000:]
     assert not [row for row in healthy.results if row["task"] == "End this host as its run went"]
     assert "skipping: no hosts matched" in healthy.stdout
+
+
+def test_a_hive_loaded_on_request_is_said_and_check_mode_does_not_claim_a_write(lab):
+    # LocalService's NTUSER.DAT already holds the wanted value: loading it is the run's only change on the host.
+    host = lab.host("dc01")
+    for account in ("user", "SYSTEM", "LocalService"):
+        host.set_proxy(account, PROXY)
+    host.set_hive_loaded(LS, False)
+    given = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_load_hive=True)
+    check = lab.run_playbook(CONFIGURE, extra_vars=given, check=True)
+    assert check.rc == 0, check.stdout[-3000:]
+    text = next(t for t in summary_lines(check) if t.startswith("dc01:"))
+    # Check mode does not load the hive, so it cannot know the value: it says what it would do, not "would write".
+    assert "would load the hive and write, if it differs, LocalService (S-1-5-19): (hive not loaded) ->" in text, text
+    assert not host.hive_loaded(LS)
+
+    run = lab.run_playbook(CONFIGURE, extra_vars=given)
+    assert run.rc == 0 and run.stats["dc01"]["changed"] == 1, run.stdout[-3000:]
+    text = next(t for t in summary_lines(run) if t.startswith("dc01:"))
+    assert text.startswith("dc01: in_sync") and "loaded the hive of LocalService (S-1-5-19)" in text, text
+    assert host.hive_loaded(LS) and host.proxy_value(LS) == host.proxy_value("user")

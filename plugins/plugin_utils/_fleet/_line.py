@@ -19,7 +19,10 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _c
 
 def _target_text(target: dict, tense: str) -> str:
     who = "%s (%s)" % (target["account"], target["sid"]) if target["account"] != target["sid"] else target["sid"]
-    if tense == "would":
+    if tense == "would" and target.get("current") == "(hive not loaded)":
+        # Its value cannot be read before the hive is loaded, which check mode does not do: the run may find it right.
+        verb = "would load the hive and write, if it differs,"
+    elif tense == "would":
         verb = "would write"
     elif tense == "wrote":
         verb = "wrote"
@@ -120,6 +123,9 @@ def line(summary: dict) -> str:
     if summary.get("method") and ((summary.get("sensor") or {}).get("installed") or summary["method"] != "wininet"):
         parts.append("method " + summary["method"])
     parts += (summary.get("sensor_config") or {}).get("actions") or []
+    if summary.get("hives_loaded") and status != st.WOULD_CHANGE:
+        # A change on the host (Ansible counts it) even when the value found was already the wanted one.
+        parts.append("loaded the hive of %s" % ", ".join(accounts.label(sid) for sid in summary["hives_loaded"]))
     mde_text = _mde_text(summary.get("mde") or {}, status)
     if mde_text:
         parts.append(mde_text)
