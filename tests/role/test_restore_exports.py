@@ -99,3 +99,23 @@ def test_comments_after_values_are_read_as_regedit_reads_them(lab):
                                                 "atp_proxy_targets": ["LocalService"]})
     assert run.rc == 0 and run.stats["dc01"]["changed"] == 1, run.stdout[-3000:]
     assert host.proxy_value(LS) == old
+
+
+def test_a_backup_of_an_account_the_run_does_not_target_says_which_to_add(lab):
+    # The collection's own backup of NetworkService alone: "holds nothing to restore ... restore a backup this
+    # collection wrote" read as if the file were someone else's.
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    host.seed({"NetworkService": OLD})
+    old = host.proxy_value("S-1-5-20")
+    given = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_targets=["S-1-5-20"])
+    assert lab.run_playbook(CONFIGURE, extra_vars=given).rc == 0
+    before = snapshot(host)
+    run = lab.run_playbook(RESTORE, extra_vars={"atp_proxy_hosts": "dc01"})
+    assert run.rc == 2, run.stdout[-3000:]
+    msg = task_result(run, "dc01", WRITE_TASK)["msg"]
+    assert "holds values of NetworkService (S-1-5-20), and atp_proxy_targets names LocalSystem (S-1-5-18), " \
+           "LocalService (S-1-5-19). Nothing was changed. Add S-1-5-20 to atp_proxy_targets to restore it." in msg, msg
+    assert snapshot(host) == before
+    again = lab.run_playbook(RESTORE, extra_vars={"atp_proxy_hosts": "dc01", "atp_proxy_targets": ["S-1-5-20"]})
+    assert again.rc == 0 and host.proxy_value("S-1-5-20") == old, again.stdout[-3000:]

@@ -136,6 +136,13 @@ def source_from(path: str, content: bytes, targets: list, name) -> tuple:
         if names:
             plan.append((sid, names))
     lacking = [sid for sid in targets if sid not in {s for s, dummy in plan}]
+    others = [sid for key, sid, dummy in _held(parsed) if sid and sid not in targets]
+    if not plan and others:
+        # A backup this collection wrote, of accounts this run does not target (NetworkService, say).
+        raise UsageError(
+            "%s: %s holds values of %s, and %s names %s. Nothing was changed. Add %s to %s to restore it."
+            % (name("backup_file"), path, ", ".join(map(accounts.label, others)), name("targets"),
+               ", ".join(map(accounts.label, targets)), ", ".join(others), name("targets")))
     if not plan:
         raise UsageError(
             "%s: %s holds nothing to restore for %s: it holds %s. Nothing was changed. Restore a backup this "
