@@ -155,3 +155,22 @@ def test_what_the_review_found_is_refused_before_the_host_is_read(lab, playbook,
     assert refused.startswith(REFUSED) and message in refused, refused
     assert snapshot(host) == before and lab.round_trips().get("dc01", 0) == 0
     assert "SECRET" not in run.stdout
+
+
+def test_a_misspelt_variable_stops_a_run_that_writes_and_is_a_warning_in_a_check(lab):
+    # -e atp_proxy_tragets=... was ignored with a warning, and the run wrote the default accounts: the one left out too.
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    before = snapshot(host)
+    given = dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_tragets=["S-1-5-18"])
+    run = lab.run_playbook(CONFIGURE, extra_vars=given)
+    assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK], run.stdout[-3000:]
+    refused = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
+    assert "atp_proxy_tragets is not a variable of the atp.sensor_proxy.atp_proxy role; did you mean " \
+           "atp_proxy_targets?" in refused, refused
+    assert snapshot(host) == before and lab.round_trips().get("dc01", 0) == 0
+    check = lab.run_playbook(CHECK, extra_vars=given)
+    assert check.rc == 0 and "did you mean atp_proxy_targets?" in check.stdout + check.stderr
+    # A name of its own, not close to any of the role's, is still only warned about.
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_my_custom="x"))
+    assert run.rc == 0 and "atp_proxy_my_custom is not a variable" in run.stdout + run.stderr

@@ -62,6 +62,10 @@ PATH_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_backup_dir", "atp_proxy_md
 # splitter.py, _decode_escapes: \a \b \f \n \r \t \v and \xHH, \uHHHH, \N{...} through Python's
 # unicode-escape codec): "C:\ProgramData\atp.sensor_proxy" arrives as "C:\ProgramData" BEL "tp.sensor_proxy".
 # No Windows path holds a character below 0x20, so one there means the path was decoded that way.
+# How alike an unknown atp_proxy_* name and a variable of the role must be (difflib's ratio) to be taken for a typo of
+# it: atp_proxy_tragets 0.94, atp_proxy_backupdir 0.97; atp_proxy_workspace_name 0.88 and atp_proxy_my_custom 0.76
+# are names of their own, only warned about.
+TYPO = 0.9
 FILE_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_restore_file")  # empty: the newest backup
 _UNESCAPE = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
@@ -216,8 +220,14 @@ def problems(values: dict, known: set) -> tuple:
     out: list = []
     warnings: list = []
 
+    writes = (v.get("atp_proxy_mode") or "configure") != "check"
     for name in sorted(n for n in v if n.startswith(PREFIX) and n not in known and n not in RESULTS):
         close = difflib.get_close_matches(name, sorted(known), n=1)
+        if writes and difflib.get_close_matches(name, sorted(known), n=1, cutoff=TYPO):
+            # atp_proxy_tragets: the run would write the default accounts, the ones the admin meant to leave out.
+            out.append("%s is not a variable of the atp.sensor_proxy.atp_proxy role; did you mean %s? A run that "
+                       "writes stops on a misspelt variable" % (name, close[0]))
+            continue
         warnings.append("%s is not a variable of the atp.sensor_proxy.atp_proxy role and is ignored%s"
                         % (name, "; did you mean %s?" % close[0] if close else ""))
 

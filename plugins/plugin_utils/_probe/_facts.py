@@ -241,6 +241,6 @@ def run(execute, requests, *, timeout, named_proxy=None, proxy_username=None, pr
             for index, (endpoint, mode) in enumerate(requests)], identity(raw)
 
 
-def probe(execute, requests, **options) -> list:
+def probe(execute, requests, *, timeout, **options) -> list:
     """The results of :func:`run` alone."""
-    return run(execute, requests, **options)[0]
+    return run(execute, requests, timeout=timeout, **options)[0]
