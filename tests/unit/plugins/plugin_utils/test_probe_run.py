@@ -80,12 +80,17 @@ def test_a_password_that_breaks_the_proxy_url_is_refused_without_quoting_it(tmp_
     assert seen == [] and execute.calls == []
 
 
-def test_a_proxy_url_with_a_port_that_is_no_number_is_refused_masked(tmp_path):
+@pytest.mark.parametrize("proxy, message", [
+    ("http://probeuser:Gs-SECRET@proxy.corp:80x", "proxy: 'http://***@proxy.corp:80x' is not a proxy URL (http://host:port)"),
+    # Windows cannot build a PSCredential without a user name: the probe script failed on the host instead.
+    ("http://:Gs-SECRET@proxy.corp:8080",
+     "proxy: the proxy URL has a password but no user name (http://user:password@host:port)"),
+])
+def test_a_proxy_url_the_host_cannot_use_is_refused_masked(tmp_path, proxy, message):
     execute, seen = host({})
-    args = options(ProbeAction, workspace="contoso", proxy="http://probeuser:Gs-SECRET@proxy.corp:80x", modes=["named"])
     with pytest.raises(UsageError) as caught:
-        probe(args, execute, tmp_path)
-    assert str(caught.value) == "proxy: 'http://***@proxy.corp:80x' is not a proxy URL (http://host:port)"
+        probe(options(ProbeAction, workspace="contoso", proxy=proxy, modes=["named"]), execute, tmp_path)
+    assert str(caught.value) == message
     assert seen == [] and execute.calls == []
 
 
@@ -106,16 +111,6 @@ def test_the_graph_read_checks_its_numbers_before_any_request():
 def test_the_graph_read_names_a_missing_identity_from_the_environment():
     with pytest.raises(UsageError, match="tenant_id is required \\(or set ATP_GRAPH_TENANT_ID\\)"):
         health_check.sensor_health(options(HealthAction, client_secret="s"), {}, {"dc01": ["dc01"]})
-
-
-def test_a_proxy_url_with_a_password_and_no_user_is_refused(tmp_path):
-    # Windows cannot build a PSCredential without a user name: the probe script failed on the host instead.
-    execute, seen = host({})
-    args = options(ProbeAction, workspace="contoso", proxy="http://:Gs-SECRET@proxy.corp:8080", modes=["named"])
-    with pytest.raises(UsageError) as caught:
-        probe(args, execute, tmp_path)
-    assert str(caught.value) == "proxy: the proxy URL has a password but no user name (http://user:password@host:port)"
-    assert seen == [] and execute.calls == []
 
 
 def test_an_ipv6_proxy_keeps_its_brackets_wherever_it_is_written():
