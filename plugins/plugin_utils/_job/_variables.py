@@ -54,19 +54,20 @@ RESULTS = frozenset({
 })
 
 
-# Windows paths the role takes. Windows reads "/" as "\\" in a path, and so do these (the host gets backslashes, the
-# manifest compares them): "-e name=C:/ProgramData/..." is a form of the command line that survives ansible-core.
-PATH_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_backup_dir", "atp_proxy_mde_backup_dir",
-                  "atp_proxy_restore_file")
-# ansible-core reads "-e name=value" with parse_kv, which decodes backslash escapes in the value (ansible/parsing/
-# splitter.py, _decode_escapes: \a \b \f \n \r \t \v and \xHH, \uHHHH, \N{...} through Python's
-# unicode-escape codec): "C:\ProgramData\atp.sensor_proxy" arrives as "C:\ProgramData" BEL "tp.sensor_proxy".
-# No Windows path holds a character below 0x20, so one there means the path was decoded that way.
 # How alike an unknown atp_proxy_* name and a variable of the role must be (difflib's ratio) to be taken for a typo of
 # it: atp_proxy_tragets 0.94, atp_proxy_backupdir 0.97; atp_proxy_workspace_name 0.88 and atp_proxy_my_custom 0.76
 # are names of their own, only warned about.
 TYPO = 0.9
+
+# Windows paths the role takes. Windows reads "/" as "\\" in a path, and so do these (the host gets backslashes, the
+# manifest compares them): "-e name=C:/ProgramData/..." is a form of the command line that survives ansible-core.
+PATH_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_backup_dir", "atp_proxy_mde_backup_dir",
+                  "atp_proxy_restore_file")
 FILE_VARIABLES = ("atp_proxy_backup_file", "atp_proxy_restore_file")  # empty: the newest backup
+# ansible-core reads "-e name=value" with parse_kv, which decodes backslash escapes in the value (ansible/parsing/
+# splitter.py, _decode_escapes: \a \b \f \n \r \t \v and \xHH, \uHHHH, \N{...} through Python's
+# unicode-escape codec): "C:\ProgramData\atp.sensor_proxy" arrives as "C:\ProgramData" BEL "tp.sensor_proxy".
+# No Windows path holds a character below 0x20, so one there means the path was decoded that way.
 _UNESCAPE = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
