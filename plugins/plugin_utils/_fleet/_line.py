@@ -19,7 +19,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _c
 
 def _target_text(target: dict, tense: str) -> str:
     who = "%s (%s)" % (target["account"], target["sid"]) if target["account"] != target["sid"] else target["sid"]
-    if tense == "would" and target.get("current") == "(hive not loaded)":
+    if tense == "would" and target.get("hive_loaded") is False:
         # Its value cannot be read before the hive is loaded, which check mode does not do: the run may find it right.
         verb = "would load the hive and write, if it differs,"
     elif tense == "would":

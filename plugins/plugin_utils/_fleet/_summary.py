@@ -49,6 +49,7 @@ def targets_of(proxy: dict, check_mode: bool) -> list:
             "sid": sid,
             "account": st.as_text(target.get("account")) or accounts.account_name(sid),
             "before": st.as_text(target.get("state")),
+            "hive_loaded": target.get("hive_loaded") is not False,  # False: its value could not be read
             "changed": sid in (changed if check_mode else written),
             "differences": [str(d) for d in st.as_list(target.get("differences"))],
             "current": st.as_text(target.get("summary")),
