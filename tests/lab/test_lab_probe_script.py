@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, atp.sensor_proxy contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The probe script (_probe/_script.py) run for real by the lab's executor and read by the collection's own Python
-(_probe._facts.probe), on the lab's real proxies and TLS servers: what the script does besides what the end-to-end
+(_probe._facts.run), on the lab's real proxies and TLS servers: what the script does besides what the end-to-end
 probe tests show (tests/network/lab): the bound on the whole run, an error of its own, FIPS, check mode, and the
 proxy password that reaches it only as a sensitive parameter."""
 
@@ -88,7 +88,7 @@ def test_an_error_of_its_own_stops_the_script_and_says_where(lab, sensor_api, pr
     host.seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
     host.set_value(web_surface.NDP_KEY, "Release", "REG_DWORD", 30319)  # .NET 4.0: no per-request callback
     execute = executor(host)
-    [result] = facts.probe(execute, plan(), timeout=5, account="LocalService")
+    [result], dummy = facts.run(execute, plan(), timeout=5, account="LocalService")
     assert result["outcome"] == "unknown" and len(execute.calls) == 1
     assert result["error"].startswith("the probe script failed while reading the answer for %s (default)" % PING)
     assert "'ServerCertificateValidationCallback' cannot be found" in result["error"]
@@ -98,22 +98,22 @@ def test_it_runs_under_fips_and_in_check_mode(lab, sensor_api, proxy):
     host = lab.host("dc01")
     host.seed({"LocalService": {"proxy_server": "proxy.corp:8080"}})
     system_state.seed_fips(host, enabled=True, dotnet_release=461814)
-    [result] = facts.probe(executor(host, check_mode=True), plan(), timeout=5, account="LocalService")
+    [result], dummy = facts.run(executor(host, check_mode=True), plan(), timeout=5, account="LocalService")
     assert (result["outcome"], result["status"], result["tls_inspection"]) == ("reachable", 200, "not intercepted")
 
 
 def test_the_proxy_password_is_a_sensitive_parameter_only(lab, sensor_api, auth_proxy):
     host = lab.host("dc01")
     execute = executor(host, become="SYSTEM")
-    results = facts.probe(execute, plan(["named"]), timeout=5, named_proxy="http://authproxy.corp:8080",
-                          proxy_username="lab", proxy_password="secret", account="SYSTEM")
+    results, dummy = facts.run(execute, plan(["named"]), timeout=5, named_proxy="http://authproxy.corp:8080",
+                               proxy_username="lab", proxy_password="secret", account="SYSTEM")
     assert [(r["mode"], r["outcome"]) for r in results] == [("named", "reachable")]
     [args] = execute.calls
     assert args["sensitive_parameters"] == [{"name": "ProxyCredential", "username": "lab", "password": "secret"}]
     assert "secret" not in json.dumps(args["parameters"]) + args["script"]
     # and a wrong one is the proxy's 407 (the password never comes back)
     execute = executor(host, become="SYSTEM")
-    [wrong] = facts.probe(execute, plan(["named"]), timeout=5, named_proxy="http://authproxy.corp:8080",
-                          proxy_username="lab", proxy_password=SECRET, account="SYSTEM")
+    [wrong], dummy = facts.run(execute, plan(["named"]), timeout=5, named_proxy="http://authproxy.corp:8080",
+                               proxy_username="lab", proxy_password=SECRET, account="SYSTEM")
     assert (wrong["outcome"], wrong["status"]) == ("proxy_auth_required", 407)
     assert SECRET not in json.dumps(wrong)

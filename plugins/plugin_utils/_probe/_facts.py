@@ -239,8 +239,3 @@ def run(execute, requests, *, timeout, named_proxy=None, proxy_username=None, pr
     facts = facts_for(raw, requests)
     return [classify_fact(endpoint, facts[index], mode=mode, validate_certs=validate_certs, **options)
             for index, (endpoint, mode) in enumerate(requests)], identity(raw)
-
-
-def probe(execute, requests, *, timeout, **options) -> list:
-    """The results of :func:`run` alone."""
-    return run(execute, requests, timeout=timeout, **options)[0]
