@@ -174,3 +174,34 @@ def test_a_misspelt_variable_stops_a_run_that_writes_and_is_a_warning_in_a_check
     # A name of its own, not close to any of the role's, is still only warned about.
     run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_my_custom="x"))
     assert run.rc == 0 and "atp_proxy_my_custom is not a variable" in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_a_report_folder_the_controller_cannot_write_stops_the_run_before_the_hosts(lab, where):
+    """The fleet report is written after every host ran: a folder it could not be written into used to fail the run
+    at its end, the hosts changed already."""
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    host.seed({"LocalService": {"proxy_server": "old.corp:3128"}})  # drifted: a run that went on would write
+    before = snapshot(host)
+    blocker = lab.dir / "not-a-folder"
+    blocker.write_text("x")
+    report_dir = blocker if where == "a file" else blocker / "reports"
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
+                                                      atp_proxy_report_dir=str(report_dir)))
+    assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK], (failed_tasks(run), run.stdout[-3000:])
+    refused = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
+    expected = ("atp_proxy_report_dir: %s is a file on the controller" % blocker if where == "a file" else
+                "atp_proxy_report_dir: %s cannot be created on the controller: %s is a file" % (report_dir, blocker))
+    assert refused.startswith(REFUSED) and expected in refused, refused
+    assert snapshot(host) == before and lab.round_trips().get("dc01", 0) == 0
+
+
+def test_a_report_folder_that_does_not_exist_yet_is_created(lab):
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    report_dir = lab.dir / "reports" / "today"
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
+                                                      atp_proxy_report_dir=str(report_dir)))
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "dc01" in (report_dir / "atp_proxy_report.md").read_text()

@@ -96,6 +96,26 @@ def _absolute_problems(value, variable: str) -> list:
             % (variable, "empty" if not value.strip() else "%r is not an absolute path" % value)]
 
 
+def _report_dir_problems(value, variable: str = "atp_proxy_report_dir") -> list:
+    """The fleet report is written on the controller after every host ran: a folder the controller cannot write must
+    stop the run before any host is read, not fail once the hosts were changed. As the report module reads it (its
+    ``dest`` is a path: ``~`` and ``$VARS`` expanded, relative to the controller's working folder)."""
+    if not isinstance(value, str) or not value.strip():
+        return []
+    path = os.path.abspath(os.path.expanduser(os.path.expandvars(value)))
+    if os.path.exists(path) and not os.path.isdir(path):
+        return ["%s: %s is a file on the controller, not a folder; give the folder the report goes into" % (variable, path)]
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return ["%s: %s cannot be created on the controller: %s is a file" % (variable, path, existing)]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return ["%s: the controller cannot write into %s (%s is not writable for this user)"
+                % (variable, path, existing)]
+    return []
+
+
 def normalize_paths(values: dict) -> dict:
     """``values`` with the role's Windows paths written with backslashes (``C:/x`` -> ``C:\\x``)."""
     out = dict(values)
@@ -238,6 +258,7 @@ def problems(values: dict, known: set) -> tuple:
         if name in FILE_VARIABLES and not value:
             continue  # no file: the newest backup the collection wrote
         out += _path_problems(value, name) or _absolute_problems(value, name)
+    out += _report_dir_problems(v.get("atp_proxy_report_dir"))
     out += accounts.problems(v.get("atp_proxy_targets") or [], "atp_proxy_targets")
     if not v.get("atp_proxy_targets"):
         out.append("atp_proxy_targets: give at least one account, for example [S-1-5-18, S-1-5-19]")
