@@ -141,6 +141,8 @@ GRAPH = {"atp_proxy_cloud_verdict": True, "atp_proxy_graph_tenant_id": "t", "atp
     (CONFIGURE, dict(GRAPH, atp_proxy_graph_endpoint="notaurl"), "atp_proxy_graph_endpoint: 'notaurl' is not an https"),
     (CONFIGURE, dict(GRAPH, atp_proxy_graph_proxy="proxy.corp:99999"),
      "atp_proxy_graph_proxy: 'proxy.corp:99999' is not a proxy URL"),
+    # An empty issuer fragment matched every issuer: an inspecting proxy's certificate was reported genuine.
+    (CHECK, {"atp_proxy_expected_issuers": ["DigiCert", ""]}, "atp_proxy_expected_issuers: entry 2 is empty"),
 ])
 def test_what_the_review_found_is_refused_before_the_host_is_read(lab, playbook, bad, message):
     host = lab.host("dc01")

@@ -26,6 +26,7 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors i
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._job import _options as options
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _endpoints as endpoints
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _after as sensor_after
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _config_plan as config_plan
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _codec as wininet
@@ -266,6 +267,7 @@ def problems(values: dict, known: set) -> tuple:
         out += accounts.problems(v.get("atp_proxy_probe_accounts") or [], "atp_proxy_probe_accounts", "become")
     # The probe's variables are checked whether or not this run probes: a typo shows now, not when probing is on.
     out += endpoints.probe_problems(**probe_selection(v))
+    out += outcomes.issuer_problems(v.get("atp_proxy_expected_issuers"), "atp_proxy_expected_issuers")
 
     source = v.get("atp_proxy_source")
     if source == "sid":

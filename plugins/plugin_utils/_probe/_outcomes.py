@@ -47,6 +47,17 @@ ISSUERS_BY_CLOUD = {
 DEFAULT_EXPECTED_ISSUERS = ISSUERS_BY_CLOUD["commercial"]
 
 
+def issuer_problems(given, variable: str = "expected_issuers") -> list:
+    """An issuer fragment that is empty (or only spaces) is in every issuer's name: it would call a certificate of any
+    inspecting proxy genuine. Each problem names ``variable``."""
+    blank = [i for i, fragment in enumerate(given or ()) if isinstance(fragment, str) and not fragment.strip()]
+    if not blank:
+        return []
+    return ["%s: entry %d is empty, and an empty fragment is in every issuer's name (an inspecting proxy's certificate "
+            "would pass for genuine); give parts of the genuine issuers' names, such as Microsoft, or no list for the "
+            "cloud's own" % (variable, blank[0] + 1)]
+
+
 def expected_issuers_for(cloud: str | None, given=None) -> list:
     """The issuer fragments a genuine certificate of ``cloud``'s services carries, unless ``given`` (the option)."""
     if given:

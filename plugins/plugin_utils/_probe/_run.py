@@ -132,6 +132,9 @@ def _probe(args, execute, secrets, account, become, become_user, host, issuer_ca
         )
     except endpoints_mod.CatalogueError as exc:
         raise UsageError(str(exc)) from None
+    blank_issuer = outcomes.issuer_problems(args["expected_issuers"])
+    if blank_issuer:
+        raise UsageError(blank_issuer[0])
     args = dict(args, expected_issuers=outcomes.expected_issuers_for(args["cloud"], args["expected_issuers"]))
     start = time.monotonic()
     if via == "controller":
