@@ -67,7 +67,29 @@ def test_the_identity_channel_is_probed_through_mdes_proxy_and_its_500_is_reacha
     assert by_mode["direct"]["outcome"] == "dns_failure"
     assert account["all_reachable"] is True and account["works_only_direct"] == []
     assert "probe SYSTEM reachable" in line(run), line(run)
+    # the direct results of a host that uses its proxy are information: the sensor is connected through the proxy
+    assert "sensor connected? likely (sensor endpoint reachable as SYSTEM)" in line(run), line(run)
     assert any(r["path"] == "/cnc/identity/api" and r["host"].startswith(V3_GEO_HOST) for r in sensor_api.requests)
+
+
+def test_a_healthy_v3_host_probed_as_the_default_accounts_is_connected_and_counts_no_failure(lab, sensor_api, proxy,
+                                                                                               tmp_path):
+    """A review found every healthy v3 host "sensor connected? no": the direct results (dns_failure, as a host without
+    direct egress should) were read as failures, and LocalService's as the sensor's (LocalSystem is SYSTEM)."""
+    v3_through(lab, sensor_api, "proxy.corp:8080")
+    report = tmp_path / "report"
+    variables = {k: v for k, v in PROBE.items() if k != "atp_proxy_probe_accounts"}
+    run = lab.run_playbook(CHECK, extra_vars=dict(variables, atp_proxy_settings={"proxy_server": "proxy.corp:8080"},
+                                                  atp_proxy_report_dir=str(report)))
+    assert run.rc == 0, run.stdout[-3000:]
+    text = line(run)
+    assert "sensor connected? likely (sensor endpoint reachable as SYSTEM)" in text, text
+    stats = fleet_stats(run)
+    assert stats["probe_failed"] == {} and stats["sensor_connected"]["dc01"]["connected"] == "likely", stats
+    totals = stats["totals"]
+    assert totals["probe_failed"] == 0 and totals["endpoints_reachable"] == totals["endpoints_probed"] > 0, totals
+    markdown = next(report.glob("*.md")).read_text()
+    assert "sensor not connected" not in markdown and "dns failure (information)" in markdown, markdown[-3000:]
 
 
 def test_a_blocked_identity_channel_is_a_clear_outcome_with_the_fix(lab, sensor_api, proxy):
@@ -112,6 +134,9 @@ def test_an_unreachable_mde_proxy_with_direct_egress_open_works_only_direct(lab,
     text = line(run)
     assert "probe SYSTEM WORKS ONLY DIRECT (%s: Fix the proxy http://deadproxy.corp:8080" % IDENTITY in text, text
     assert "reachable" not in text.split("probe SYSTEM", 1)[1].split("(", 1)[0]
+    # connected for now, directly (Defender for Endpoint's fallback), and said so
+    assert "sensor connected? likely (sensor endpoint reached only directly as SYSTEM (%s: through the proxy " \
+           % IDENTITY in text, text
     # the fleet summary AWX gets: the host's probe failed, no endpoint counted as reachable
     stats = fleet_stats(run)
     assert stats["totals"]["probe_failed"] == 1 and stats["totals"]["endpoints_reachable"] == 0, stats["totals"]

@@ -80,7 +80,7 @@ def unreachable_text(summary: dict) -> str:
     for probe in summary.get("probe") or []:
         if probe.get("probed") is False:
             items.append("%s: not probed (%s)" % (probe["account"], probe.get("why_not_probed")))
-        for r in probe["results"]:
+        for r in st.url_results(probe["results"]):
             if r.get("outcome") != st.REACHABLE:
                 items.append("%s: %s %s (%s)" % (probe["account"], r.get("url"), r.get("outcome"), r.get("hint") or ""))
     return "Not reachable from %s: %s" % (summary["host"], "; ".join(items))

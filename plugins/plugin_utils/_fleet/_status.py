@@ -10,6 +10,8 @@ host's task ends (ok, failed or unreachable), the one place that decides it. The
 
 from __future__ import annotations
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as probe_report
+
 SCHEMA = 2
 
 IN_SYNC = "in_sync"
@@ -34,6 +36,7 @@ LABELS = {
 REACHABLE = "reachable"
 WORKS_ONLY_DIRECT = "works_only_direct"  # _probe._outcomes.WORKS_ONLY_DIRECT: reached only by a direct fallback
 MODES = ("configure", "check")
+url_results = probe_report.url_results  # each URL of an account's probe once, as the probe reads several modes
 NO_RESULT = "no result: the host was unreachable or failed before the role ran"
 
 

@@ -45,7 +45,7 @@ def totals(rows: list) -> dict:
     out = {"hosts": len(rows)}
     for status in st.STATUSES:
         out[status] = sum(1 for r in rows if r.get("status") == status)
-    probed = [res for r in rows for p in r.get("probe") or [] for res in p.get("results") or []]
+    probed = [res for r in rows for p in r.get("probe") or [] for res in st.url_results(p.get("results"))]
     out["probe_failed"] = sum(1 for r in rows if any(not p.get("all_reachable") and p.get("probed") is not False
                                                      for p in r.get("probe") or []))
     out["not_probed"] = sum(1 for r in rows if any(p.get("probed") is False for p in r.get("probe") or []))
@@ -85,7 +85,8 @@ def stats(rows: list) -> dict:
     out["probe_failed"] = {}
     for r in rows:
         bad = [{"account": p["account"], "url": res.get("url"), "outcome": res.get("outcome")}
-               for p in r.get("probe") or [] for res in p.get("results") or [] if res.get("outcome") != st.REACHABLE]
+               for p in r.get("probe") or [] for res in st.url_results(p.get("results"))
+               if res.get("outcome") != st.REACHABLE]
         if bad:
             out["probe_failed"][r["host"]] = bad
     out["not_probed"] = {r["host"]: [{"account": p["account"], "why": p.get("why_not_probed")} for p in r["probe"]

@@ -185,12 +185,16 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
     for probe in _list(row.get("probe")):
         probe = _dict(probe)
         account = _text(probe.get("account")) or "controller"
+        # Each URL's verdict for this account (st.url_results): another mode's failure beside it is information (a
+        # host that uses a proxy fails "direct", as it should), shown but neither a cause nor a red cell.
+        verdicts = [id(r) for r in st.url_results(probe.get("results"))]
         for result in _list(probe.get("results")):
             result = _dict(result)
             mode = _text(result.get("mode"))
             # Several probe modes (the Client Analyzer's ways): each result says which way it went.
             who = "%s via %s" % (account, mode) if mode and mode != "default" else account
-            by_url.setdefault(_text(result.get("url")), []).append((who, result, bool(probe.get("fixing"))))
+            by_url.setdefault(_text(result.get("url")), []).append(
+                (who, result, bool(probe.get("fixing")), id(result) not in verdicts))
     cells = []
     for column in columns:
         found = by_url.get(column["url"], [])
@@ -198,9 +202,9 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
             cells.append({"css": "off", "parts": []})
             continue
         groups: OrderedDict = OrderedDict()
-        for account, result, fixing in found:
+        for account, result, fixing, info in found:
             outcome = _text(result.get("outcome")) or "unknown"
-            ok = outcome == st.REACHABLE
+            ok = outcome == st.REACHABLE or info
             cause = None
             if not ok:
                 hint = _text(result.get("hint"))
@@ -212,9 +216,10 @@ def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
                 cause = causes.add(("probe", outcome, hint, fixing), title, hint,
                                    "warn" if fixing or outcome in OUTCOME_WARN else "bad",
                                    row["host"], endpoint=column["label"], account=account)
-            key = (outcome, fixing)
-            group = groups.setdefault(key, {"outcome": outcome, "label": "reachable" if ok else
-                                            outcome.replace("_", " "), "short": OUTCOME_SHORT.get(outcome, outcome),
+            key = (outcome, fixing, info)
+            group = groups.setdefault(key, {"outcome": outcome, "info": info, "label": "reachable" if outcome == st.REACHABLE else
+                                            outcome.replace("_", " ") + (" (information)" if info else ""),
+                                            "short": OUTCOME_SHORT.get(outcome, outcome),
                                             "ok": ok, "fixing": fixing, "accounts": [], "statuses": [],
                                             "causes": []})
             group["accounts"].append(account)

@@ -19,6 +19,22 @@ import xml.etree.ElementTree as ET
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe._outcomes import REACHABLE, WORKS_ONLY_DIRECT
 
 
+def url_results(results) -> list:
+    """An account's probe results, each URL once, read as the probe reads several modes (:func:`summarize`,
+    the Client Analyzer's reading): the reachable result when any mode reached the URL; else the ``works_only_direct``
+    one (Defender for Endpoint's fallback while its proxy fails); else the first mode's, the way the sensor connects.
+    The other modes' results are information: a ``direct`` failure of a host that uses a proxy is how it should be."""
+    by_url: dict = {}
+    for result in results or ():
+        if isinstance(result, dict):
+            by_url.setdefault(result.get("url"), []).append(result)
+    out = []
+    for entries in by_url.values():
+        out.append(next((r for r in entries if r.get("outcome") == REACHABLE), None)
+                   or next((r for r in entries if r.get("outcome") == WORKS_ONLY_DIRECT), None) or entries[0])
+    return out
+
+
 def summarize(results, *, via: str, account: str | None, elapsed_total: float, round_trips: int = 0,
               modes=None, not_tested=None) -> dict:
     """The task result. With several target modes a URL counts as reachable when any tested mode reached

@@ -29,6 +29,10 @@ agrees). The answers:
 
 from __future__ import annotations
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _accounts as accounts
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _outcomes as outcomes
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._probe import _report as probe_report
+
 YES, LIKELY, NO, UNKNOWN, NA = "yes", "likely", "no", "unknown", "n/a"
 HEALTHY = "healthy"  # Graph security.sensor healthStatus for a sensor without issues
 
@@ -60,24 +64,44 @@ def log_evidence(logs: dict | None) -> dict | None:
     return {"ok": True, "text": "no documented failure logged %s" % when, "known": []}
 
 
+def _same_account(one, other) -> bool:
+    """``LocalSystem`` (the sensor's account as the state query names it) is ``SYSTEM`` (the probe's become name)."""
+    first, second = accounts.lookup(one), accounts.lookup(other)
+    if first and second:
+        return first.sid == second.sid
+    return str(one or "").lower() == str(other or "").lower()
+
+
 def probe_evidence(probes: list, account: str | None, generation: str | None) -> dict | None:
-    """``{ok, text}`` from the summary's probe entries: the sensor's endpoint as the sensor's account."""
+    """``{ok, text}`` from the summary's probe entries: the sensor's endpoint as the sensor's account.
+
+    Each URL is read as the probe reads it (:func:`_probe._outcomes.summarize`): reached when any of its modes reached
+    it; otherwise it fails with the outcome of its first mode, the way the sensor connects (the ``direct`` results of a
+    sensor that uses a proxy are information: a host without direct egress fails them, as it should). A URL only a
+    direct connection reached (``works_only_direct``, Defender for Endpoint's fallback while its proxy fails) is
+    connected for now, and said so."""
     probed = [p for p in probes or [] if p.get("probed") is not False and p.get("results")]
     if not probed:
         return None
-    mine = [p for p in probed if account and str(p.get("account", "")).lower() == account.lower()] or probed
+    mine = [p for p in probed if account and _same_account(p.get("account"), account)] or probed
     results = []
     for entry in mine:
-        for result in entry.get("results") or []:
+        for result in probe_report.url_results(entry.get("results")):
             if generation == "v3" or result.get("endpoint") in ("mdi_workspace", "mdi_sensor_api"):
-                results.append((entry.get("account"), result))
+                results.append((str(entry.get("account")), result))
     if not results:
         return None
-    bad = [(acct, r) for acct, r in results if r.get("outcome") != "reachable"]
+    bad = [(acct, r) for acct, r in results if r.get("outcome") not in (outcomes.REACHABLE, outcomes.WORKS_ONLY_DIRECT)]
     if bad:
         acct, r = bad[0]
         return {"ok": False, "text": "%s: %s as %s" % (r.get("url"), r.get("outcome"), acct)}
-    return {"ok": True, "text": "sensor endpoint reachable as %s" % ", ".join(sorted({str(pair[0]) for pair in results}))}
+    direct_only = [(acct, r) for acct, r in results if r.get("outcome") == outcomes.WORKS_ONLY_DIRECT]
+    if direct_only:
+        acct, r = direct_only[0]
+        return {"ok": True, "text": "sensor endpoint reached only directly as %s (%s: through the proxy %s; Defender "
+                                    "for Endpoint falls back to a direct connection)" % (acct, r.get("url"),
+                                                                                          r.get("proxy_outcome"))}
+    return {"ok": True, "text": "sensor endpoint reachable as %s" % ", ".join(sorted({acct for acct, r in results}))}
 
 
 def cloud_evidence(cloud: dict | None) -> dict | None:
