@@ -45,6 +45,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
+
 FILE_NAME = "SensorConfiguration.json"
 PROXY_KEY = "SensorProxyConfiguration"
 SECRET_MANAGER_KEY = "SecretManagerConfigurationCertificateThumbprint"
@@ -285,6 +287,9 @@ def _read_proxy(value, present: bool) -> ProxySetting:
     if not isinstance(value, dict):
         raise SensorConfigError("%s is %s, not an object or null" % (PROXY_KEY, type(value).__name__))
     url = _text_or_none(_get(value, "Url", PROXY_KEY)[1], PROXY_KEY + ".Url")
+    secret = redaction.userinfo_secret(url)
+    if secret:  # a password in the Url itself, in clear text on the host: never carried into a result or a line
+        url = url.replace(":%s@" % secret, ":%s@" % redaction.MASK, 1)
     user = _text_or_none(_get(value, "UserName", PROXY_KEY)[1], PROXY_KEY + ".UserName")
     encrypted = _get(value, "EncryptedUserPasswordData", PROXY_KEY)[1]
     password_set, thumbprint, kept = False, None, None

@@ -402,3 +402,14 @@ def test_encryptor_refuses_a_missing_certificate_only_when_it_must_encrypt(key):
                      encrypt=secret.encryptor(CANARY, entry))
     stored = json.loads(result.data)["SensorProxyConfiguration"]["EncryptedUserPasswordData"]
     assert decrypt(key, stored["EncryptedBytes"]) == CANARY and stored["CertificateThumbprint"] == SECRET_MANAGER
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://bob:Pa55-word@old.corp:3128", "http://bob:********@old.corp:3128"),
+    ("http://bob:p/ss@w#rd@old.corp:3128", "http://bob:********@old.corp:3128"),  # the URL parser's port: by hand
+    ("http://old.corp:3128", "http://old.corp:3128"),
+])
+def test_a_password_in_the_stored_url_is_never_carried(url, shown):
+    doc = {"SensorProxyConfiguration": {"$type": "SensorProxyConfiguration", "Url": url}}
+    cfg = sc.parse(json.dumps(doc).encode())
+    assert cfg.proxy.url == shown and cfg.summary()["proxy"]["url"] == shown
