@@ -96,3 +96,36 @@ def test_a_drop_after_each_remote_command_is_reported_and_a_rerun_converges(make
             assert host.read_file(path) == content  # earlier backups intact
     assert json.dumps(second.stats)  # every host ok
     assert all(second.stats[n]["failures"] == 0 and second.stats[n]["unreachable"] == 0 for n in names)
+
+
+PROBING = {"atp_proxy_hosts": "all", "atp_proxy_probe": True, "atp_proxy_workspace": "contoso",
+           "atp_proxy_probe_include_crl": False}
+
+
+def test_a_drop_while_probing_is_no_success_and_the_line_keeps_what_the_job_did(make_lab):
+    """A review found a connection that dropped during the probe reported in sync (set_stats, report, the drift alert)
+    while Ansible's recap said unreachable: results missing are no success."""
+    clean = make_lab(1)
+    seed(clean.host("dc01"))
+    job_commands = len(clean.run_playbook(CONFIGURE, extra_vars=NO_PROBE).stdout and
+                       clean.host("dc01").ledger()["sequence"])
+    lab = make_lab(2)
+    seed(lab.host("dc01"))  # drifted: the job writes, then the probe's first command drops
+    lab.host("dc01").set_fault("drop_after", job_commands)
+    lab.host("dc02").set_proxy("user", PROXY)
+    lab.host("dc02").seed({"SYSTEM": PROXY, "LocalService": PROXY})  # in sync: the state query, then the drop
+    lab.host("dc02").set_fault("drop_after", 1)
+    run = lab.run_playbook(CONFIGURE, extra_vars=PROBING)
+    lines = {text.split(":", 1)[0]: text for text in summary_lines(run)}
+    stats = fleet_stats(run)
+    assert run.rc == 4 and stats["unreachable"] == ["dc01", "dc02"], (run.rc, stats)
+    assert all(run.stats[name]["unreachable"] == 1 for name in ("dc01", "dc02")), run.stats
+    assert stats["totals"]["unreachable"] == 2 and stats["totals"]["partial"] == 0, stats["totals"]
+    assert stats["changed"] == [] and stats["in_sync"] == []
+    first, second = lines["dc01"], lines["dc02"]
+    assert first.startswith("dc01: unreachable; wrote LocalSystem (S-1-5-18): proxy old.corp:3128 -> proxy "
+                            "proxy.corp:8080"), first
+    assert "error: the connection dropped while probing as LocalService" in first, first
+    assert first.endswith("the job had finished before (changed)"), first
+    assert lab.host("dc01").proxy_value(SYS) == lab.host("dc01").proxy_value("user")  # the write itself completed
+    assert second.startswith("dc02: unreachable;") and second.endswith("the job had finished before (in sync)"), second

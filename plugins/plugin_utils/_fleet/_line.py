@@ -114,7 +114,8 @@ def line(summary: dict) -> str:
     """One line an admin can act on: status, what differs (current -> wanted), backup, probe, error."""
     status = summary["status"]
     parts = [status]
-    tense = "would" if status == st.WOULD_CHANGE else ("wrote" if status == st.CHANGED else "differs")
+    done = summary.get("job_status") or status  # what the job did, when the probe after it dropped the connection
+    tense = "would" if done == st.WOULD_CHANGE else ("wrote" if done == st.CHANGED else "differs")
     for target in summary.get("targets") or []:
         if target["before"] in ("different", "missing") or target["changed"]:
             parts.append(_target_text(target, tense))
@@ -139,7 +140,7 @@ def line(summary: dict) -> str:
         parts.append("not restarted (atp_proxy_restart_services: false): %s" % ", ".join(summary["restart_needed"]))
     if summary.get("restored_from"):
         verb = {st.CHANGED: "restored from", st.WOULD_CHANGE: "would restore from", st.IN_SYNC: "already as in"}.get(
-            status, "restore from")
+            done, "restore from")
         parts.append("%s %s" % (verb, summary["restored_from"]))
     if summary.get("restore_note"):
         parts.append(summary["restore_note"])

@@ -193,6 +193,16 @@ def _finish(summary: dict, proxy: dict, probes, cloud: dict | None, fail_on_unre
     status = summary["status"]
     pending = set(summary["changed_sids"]) if (summary["check_mode"] or summary["mode"] == "check") else set()
     summary["probe"] = [probe_entry(p, pending) for p in st.as_list(probes) if isinstance(p, dict)]
+    dropped = [p for p in st.as_list(probes) if isinstance(p, dict) and p.get("unreachable")]
+    if dropped and status not in (st.FAILED, st.UNREACHABLE):
+        # The job finished, then the connection dropped while probing: a run with results missing is no success. The
+        # host ends unreachable, as Ansible's recap says, and its line keeps what the job did (job_status).
+        account = st.as_text(dropped[0].get("account") or dropped[0].get("item")) or "the connection user"
+        msg = st.as_text(dropped[0].get("msg")).strip()
+        summary["job_status"] = status
+        summary["status"] = status = st.UNREACHABLE
+        summary["error"] = "the connection dropped while probing as %s%s; the job had finished before (%s)" % (
+            account, " (%s)" % msg if msg else "", st.LABELS[summary["job_status"]])
     summary["connected"] = connected_of(summary, proxy, cloud if cloud is not None else proxy.get("sensor_cloud"))
     summary["fail"] = []
     if fail_on_unreachable and any(not p["all_reachable"] for p in summary["probe"]):

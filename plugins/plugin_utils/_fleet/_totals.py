@@ -55,7 +55,8 @@ def totals(rows: list) -> dict:
     for answer in (connected.YES, connected.LIKELY, connected.NO, connected.UNKNOWN):
         out["sensor_connected_" + answer] = sum(1 for r in rows if (r.get("connected") or {}).get("connected") == answer)
     out["partial"] = sum(1 for r in rows
-                         if r.get("status") == st.UNREACHABLE and (r.get("written") or r.get("maybe_written")))
+                         if r.get("status") == st.UNREACHABLE and not r.get("job_status")
+                         and (r.get("written") or r.get("maybe_written")))
     out.update(cloud_verdict.totals(rows))
     return out
 

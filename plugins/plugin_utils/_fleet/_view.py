@@ -253,7 +253,7 @@ def _backup(row: dict) -> dict:
 def _partial(row: dict, causes: Causes) -> dict:
     written = [accounts.account_name(s) for s in _list(row.get("written"))]
     maybe = [accounts.account_name(s) for s in _list(row.get("maybe_written"))]
-    if row.get("status") != st.UNREACHABLE or not (written or maybe):
+    if row.get("status") != st.UNREACHABLE or row.get("job_status") or not (written or maybe):
         return {}
     where = _text(row.get("dropped_at")) or "during the change"
     cause = causes.add(
