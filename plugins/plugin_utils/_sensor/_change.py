@@ -201,7 +201,9 @@ def _run(execute, upload, remote_copy, discovery, options, check_mode, host, man
             result.msg = ("no backup of %s in %s on this host (%s lists none): nothing to restore"
                           % (sensor_config.FILE_NAME, backup_dir, backup.MANIFEST_PATH))
             return result
-        path, data, why = chosen
+        path, saved, why = chosen
+        data = file_backup.restored_bytes(saved, path, cfg, ansi,
+                                          names["backup_file"] if options.get("backup_file") else "the newest backup")
         plan = file_backup.RestorePlan(data != old, "restore of %s (%s)" % (path, why),
                                        file_backup._summary_of(old, ansi), file_backup._summary_of(data, ansi), data)
         result.restored_from, result.trusted_because = path, why

@@ -57,11 +57,12 @@ def choose_backup(execute, manifest: backup.Manifest, backup_dir: str, backup_fi
         if not newest:
             return None
         path = newest[-1].path
+    who = names["backup_file"] if backup_file else "the newest backup"
     try:
         content = remote.call(execute, sensor.SLURP_MODULE, {"src": path})
     except RemoteError as exc:
         raise UsageError("%s: cannot read %s on the host: %s. Nothing was changed."
-                         % (names["backup_file"], path, exc.remote_msg)) from None
+                         % (who, path, exc.remote_msg)) from None
     data = base64.b64decode(content.get("content") or "")
     owner = None
     if manifest.lookup(path) is None:
@@ -69,8 +70,34 @@ def choose_backup(execute, manifest: backup.Manifest, backup_dir: str, backup_fi
         owner = stat.get("owner") if stat.get("exists") else None
     trusted, why = backup.trust(manifest, path, data, owner)
     if not trusted:
-        raise UsageError("%s: refusing to restore: %s Nothing was changed." % (names["backup_file"], why))
+        raise UsageError("%s: refusing to restore: %s Nothing was changed." % (who, why))
     return path, data, why
+
+
+def restored_bytes(saved: bytes, path: str, current, ansi_codec: str, who: str) -> bytes:
+    """What restoring the backup ``saved`` (read from ``path``) writes over the sensor's file ``current`` (parsed, or
+    None when it cannot be read); ``who`` names it in a refusal (the backup file variable, or "the newest backup").
+
+    The backup must be a SensorConfiguration.json: any other file (a WinINet ``before.reg``, an empty one) would
+    replace the sensor's file and keep it from starting. Only its proxy member goes back into the current file, the
+    one member a change of this collection writes; every other byte stays, as the sensor may have rewritten its file
+    since (a renewed certificate's thumbprint). A current file that cannot be read is replaced whole, by a backup that
+    is a sensor's file (it names the sensor API), the repair the configure run's error asks for."""
+    try:
+        backup_cfg = sensor_config.parse(saved, path, ansi_codec)
+    except sensor_config.SensorConfigError as exc:
+        raise UsageError("%s: refusing to restore %s: it is not a %s (%s). Nothing was changed."
+                         % (who, path, sensor_config.FILE_NAME, exc)) from None
+    if current is None:
+        if not backup_cfg.sensor_api:
+            raise UsageError("%s: refusing to restore %s over an unreadable %s: it names no sensor API (%s.Address), so "
+                             "it is not a sensor's file. Nothing was changed." % (
+                                 who, path, sensor_config.FILE_NAME, sensor_config.SENSOR_API_KEY))
+        return saved
+    if not backup_cfg.proxy.present and not current.proxy.present:
+        return current.raw
+    member = next((v for k, v in backup_cfg.data.items() if k.lower() == sensor_config.PROXY_KEY.lower()), None)
+    return sensor_config.with_proxy_value(current, member)
 
 
 @dataclass(frozen=True)

@@ -413,3 +413,16 @@ def test_a_password_in_the_stored_url_is_never_carried(url, shown):
     doc = {"SensorProxyConfiguration": {"$type": "SensorProxyConfiguration", "Url": url}}
     cfg = sc.parse(json.dumps(doc).encode())
     assert cfg.proxy.url == shown and cfg.summary()["proxy"]["url"] == shown
+
+
+def test_a_restore_over_an_unreadable_file_needs_a_sensors_file():
+    from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._sensor import _file_backup as fb
+
+    sensors = json.dumps({sc.SENSOR_API_KEY: {"Address": "contoso-corpsensorapi.atp.azure.com"},
+                          "SensorProxyConfiguration": None}).encode()
+    assert fb.restored_bytes(sensors, "C:\\b\\SensorConfiguration.json", None, "cp1252", "the newest backup") == sensors
+    with pytest.raises(UsageError, match="names no sensor API"):
+        fb.restored_bytes(b"{}", "C:\\b\\x.json", None, "cp1252", "atp_proxy_backup_file")
+    with pytest.raises(UsageError, match="^the newest backup: refusing to restore C:.b.x.reg: it is not a Sensor"):
+        fb.restored_bytes(b"Windows Registry Editor Version 5.00\r\n", "C:\\b\\x.reg", None, "cp1252",
+                          "the newest backup")
