@@ -336,3 +336,21 @@ def test_a_cell_names_each_cause_once_when_two_accounts_fail_alike():
     (cause,) = parsed.causes
     assert "LocalService (S-1-5-19)" in cause["text"] and "SYSTEM (S-1-5-18)" in cause["text"]
     assert parsed.cell("dc01", data_ep="mdi_workspace") == ("ep bad", "✗ DNS 1")
+
+
+def test_defender_settings_that_differ_in_a_read_only_run_are_drift_not_in_sync():
+    """A review found a drift check's report calling every drifted Defender for Endpoint setting "✅ in sync": a
+    read-only run changes nothing, so its mde part is never "changed"; its settings say what differs."""
+    mde = {"configured": True, "changed": False, "actions": [], "backup_file": "",
+           "settings": [{"name": "telemetry_proxy_server", "current": "old.corp:3128", "wanted": "proxy.corp:8080",
+                         "changed": True}]}
+    drift = fx.host("dc01", mode="check", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=False))
+    dry = fx.host("dc02", check_mode=True, proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=False))
+    same = fx.host("dc03", mode="check", proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=False))
+    drift["mde"] = dict(mde)
+    dry["mde"] = dict(mde)
+    same["mde"] = dict(mde, settings=[dict(mde["settings"][0], current="proxy.corp:8080", changed=False)])
+    parsed = Page(html([drift, dry, same]))
+    assert parsed.cell("dc01", class_="mde warn")[1].startswith("drifted telemetry_proxy_server old.corp:3128 →")
+    assert parsed.cell("dc02", class_="mde warn")[1].startswith("would change")
+    assert parsed.cell("dc03", class_="mde ok")[1].startswith("in sync")
