@@ -54,8 +54,15 @@ def telemetry_value(url: str) -> str:
 
 
 def av_value(url: str) -> str:
-    """Defender Antivirus' ``ProxyServer`` for a proxy URL: the URL with its scheme ([proxy]), no trailing slash."""
-    return url.strip().rstrip("/")
+    """Defender Antivirus' ``ProxyServer`` for a proxy URL: the URL with its scheme ([proxy]), no trailing slash, and the
+    port :func:`telemetry_value` gives when the URL has none (defender-docs configure-proxy-internet: the format is
+    ``<server name or ip>:<port>``; ``http://proxy.corp`` -> ``http://proxy.corp:80``, which the collection's own check
+    of that setting accepts, and the two values name the same port)."""
+    text = url.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.port is None and parts.netloc:
+        return "%s://%s" % (parts.scheme, telemetry_value(text))
+    return text
 
 
 def wanted(url: str | None, owner: str) -> list:

@@ -44,14 +44,18 @@ def no_reads(*args, **kwargs):
     ("http://proxy.corp:8080/", "proxy.corp:8080", "http://proxy.corp:8080"),
     # the cmdlet's Replace('http://', '') would leave https:// in TelemetryProxyServer, which takes host:port
     ("https://proxy.corp:8443", "proxy.corp:8443", "https://proxy.corp:8443"),
-    ("http://proxy.corp", "proxy.corp:80", "http://proxy.corp"),
-    ("https://10.0.0.6", "10.0.0.6:443", "https://10.0.0.6"),
+    # No port: both values name the scheme's default one. Defender Antivirus' ProxyServer takes <server>:<port>; a
+    # review found "http://proxy.corp" written there beside TelemetryProxyServer "proxy.corp:80".
+    ("http://proxy.corp", "proxy.corp:80", "http://proxy.corp:80"),
+    ("https://10.0.0.6", "10.0.0.6:443", "https://10.0.0.6:443"),
+    ("http://[fd00::6]", "[fd00::6]:80", "http://[fd00::6]:80"),
     ("http://[fd00::6]:3128", "[fd00::6]:3128", "http://[fd00::6]:3128"),
 ])
 def test_the_two_values_of_a_proxy_url(url, telemetry, defender):
     wanted = v3.wanted(url, OWNER)
     assert [(w.setting.value_name, w.value, w.owner) for w in wanted] == [
         ("TelemetryProxyServer", telemetry, OWNER), ("ProxyServer", defender, OWNER)]
+    assert desired_mod._validate_av_proxy(defender, lambda option: option) == defender  # the collection's own check
 
 
 def test_a_direct_v3_host_gets_both_values_and_absent_removes_both():
@@ -165,3 +169,4 @@ def test_the_line_of_a_drifted_v3_host_has_the_fix_and_never_says_in_sync():
     assert "sensor v3: %s" % v3.NEXT_READ in changed["line"]
     synced = summary.host_summary("dc01", mode="check", proxy=job_result(False))
     assert synced["status"] == st.IN_SYNC and "fix" not in synced["line"] and "sensor v3:" not in synced["line"]
+
