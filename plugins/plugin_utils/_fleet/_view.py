@@ -326,12 +326,8 @@ def _mde(row: dict, causes: Causes) -> dict:
         out["causes"].append(causes.add(("mde", error), "Defender for Endpoint failed", error, "bad", row["host"]))
     elif mde.get("changed") or any(item["changed"] for item in settings):
         # A read-only run changes nothing (its mde part is never "changed"): a setting that differs is drift there.
-        if row.get("mode") == "check" and not row.get("check_mode"):
-            out.update(css="warn", label="drifted")
-        elif row.get("check_mode") or row.get("mode") == "check":
-            out.update(css="warn", label="would change")
-        else:
-            out.update(css="change", label="changed")
+        label = "would change" if row.get("check_mode") else ("drifted" if row.get("mode") == "check" else "changed")
+        out.update(css="change" if label == "changed" else "warn", label=label)
     else:
         out.update(css="ok" if configured else "off", label="in sync" if configured else "not configured")
     return out
