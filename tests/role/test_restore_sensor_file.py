@@ -74,3 +74,20 @@ def test_a_named_backup_that_is_no_sensor_file_is_refused_and_changes_nothing(la
     assert "atp_proxy_backup_file: refusing to restore %s: it is not a SensorConfiguration.json" % named \
         in run.stdout, run.stdout[-3000:]
     assert host.read_file(seed.config_path) == before
+
+
+def test_a_default_restore_undoes_the_last_change_whichever_method_made_it(lab):
+    """A review found a restore on a sensor_config host put back (or found "already as in") the sensor file's older
+    backup, while the last change had been a WinINet one: it now takes the method of the newest backup."""
+    host, seed = configured(lab)  # the sensor's own proxy, then a WinINet change on top
+    host.set_proxy("user", {"proxy_server": "proxy.corp:8080"})
+    before = {sid: host.proxy_value(sid) for sid in ("S-1-5-18", "S-1-5-19")}
+    wininet = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_method="wininet"))
+    assert wininet.rc == 0 and host.proxy_value("S-1-5-18") != before["S-1-5-18"], wininet.stdout[-3000:]
+    run = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+    assert run.rc == 0, run.stdout[-3000:]
+    text = line(run)
+    assert text.startswith("dc01: changed;") and "method wininet" in text and "restored from " in text, text
+    assert text.split("restored from ", 1)[1].split(";", 1)[0].endswith("before.reg"), text
+    assert {sid: host.proxy_value(sid) for sid in before} == before
+    assert document(host, seed)["SensorProxyConfiguration"]["Url"] == NEW  # the sensor's own change stays

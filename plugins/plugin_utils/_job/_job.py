@@ -107,6 +107,33 @@ def choose_method(v: dict, discovery: dict) -> tuple:
     return chosen, "the v2 sensor has no proxy yet: its own setting, the method Microsoft recommends"
 
 
+def restore_method(v: dict, snapshot, chosen: str) -> tuple | None:
+    """``(method, why)`` of a restore with ``atp_proxy_method: auto`` on a v2 sensor's host, else None: the method of
+    the backup it restores, which undoes the last change whichever method made it. A named file says it by its kind
+    (a ``.reg``: WinINet; a ``.json``: the sensor's file); else the newest backup in ``atp_proxy_backup_dir`` written
+    before a change (the manifest's stamp), where the host's method today would restore an older one and say "in
+    sync"."""
+    if not options.restore(v) or chosen == MDE or v[var("method")] != "auto":
+        return None
+    named = str(v.get(var("backup_file")) or "").lower()
+    if named:
+        kind = WININET if named.endswith(".reg") else SENSOR_CONFIG if named.endswith(".json") else None
+        return (kind, "the backup to restore, %s, is %s" % (
+            v[var("backup_file")], "a .reg file" if kind == WININET else "a SensorConfiguration.json")) if kind else None
+    if not snapshot.has(backup.MANIFEST_PATH):
+        return None
+    manifest = backup.manifest_from(snapshot.key(backup.MANIFEST_PATH))
+    base = v[var("backup_dir")].rstrip("\\").lower() + "\\"
+    newest = [(entry.when, method, entry.path) for method, found in (
+        (WININET, manifest.entries), (SENSOR_CONFIG, manifest.files)) for entry in found
+        if entry.path.lower().startswith(base) and not entry.by_restore and entry.when]
+    if not newest:
+        return None
+    dummy, method, path = max(newest)
+    return method, "the newest backup in %s, %s, is the %s method's (a restore undoes the last change)" % (
+        v[var("backup_dir")], path, method)
+
+
 def run(execute, upload, remote_copy, v: dict, check_mode: bool, host: str = "host") -> dict:
     """The job (see the module docstring); ``v``: the role's variables, checked and resolved
     (:func:`_job._variables.check_role_variables`). Returns ``atp_proxy_job``'s result (:func:`_job._result.to_result`)."""
@@ -122,7 +149,7 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
     predicted = check_mode or read_only
     snapshot = remote.read_state(execute, **reads(v))
     discovery = sensor.discover(execute, snapshot, readiness=bool(v[var("readiness")]))
-    method, why = choose_method(v, discovery)
+    method, why = restore_method(v, snapshot, choose_method(v, discovery)[0]) or choose_method(v, discovery)
     stamp = backup.stamp()
     warnings = job.warnings
     warnings += discovery["sensor_warnings"]
