@@ -142,3 +142,28 @@ def test_a_script_the_policy_does_not_name_never_runs(fleet_page, tmp_path):
     dom = dump_dom(tampered, tmp_path / "profile")
     assert 'data-report-READY="' not in dom and 'data-report-ready="' not in dom
     assert len(_visible(dom)) == 500, "without the script every row stays visible"
+
+
+def test_a_fleet_of_sensors_keeps_every_endpoint_column_on_screen(tmp_path):
+    """A review found the endpoint columns pushed off screen at 1400 px on a fleet with sensors: the evidence lines of
+    "Sensor connected?" did not wrap (a URL and an outcome in each). They wrap now (long URLs too), a good answer
+    keeps its evidence in the cell's title, and an endpoint cell's outcome may wrap."""
+    rows = fx.fleet(40)
+    api = "https://contoso-corpsensorapi.atp.azure.com/tri/sensor/api/ping"
+    last = [r["url"] for r in rows[0]["probe"][0]["results"]][-1]
+    for row in rows:
+        row["sensor"] = {"installed": True, "generation": "v2", "version": "2.240", "warnings": []}
+        text = "%s: proxy_unreachable as LocalService" % api
+        row["connected"] = {"connected": "unknown", "why": "no service evidence",
+                            "evidence": {"probe": {"ok": False, "text": text}}}
+        for probe in row.get("probe") or []:  # the last endpoint column, and only it, is red
+            for result in probe.get("results") or []:
+                if result["url"] == last:
+                    result.update(outcome="blocked_by_proxy", status=403, hint="Allow it on the proxy")
+    page = tmp_path / "atp_proxy_report.html"
+    page.write_text(render.render(rows, "html", generated=GENERATED), encoding="utf-8")
+    assert "Sensor connected?" in page.read_text()
+    png = screenshot(page, tmp_path / "sensors.png", tmp_path / "profile", SIZE)
+    width, height, pixels = read_png(png)
+    right_edge = (width - 70, 650, width - 30, height)
+    assert pixel_share(pixels, RED, right_edge) > 0.2, "the last endpoint column is cut off"
