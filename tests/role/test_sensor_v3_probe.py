@@ -147,3 +147,17 @@ def test_an_unreachable_mde_proxy_with_direct_egress_open_works_only_direct(lab,
     assert "direct only" in page
     fleet = json.loads(next(report.glob("*.json")).read_text())
     assert "works_only_direct" in json.dumps(fleet)
+
+
+def test_accounts_given_explicitly_are_probed_on_a_v3_host_too(lab, sensor_api, proxy):
+    """Empty atp_proxy_probe_accounts (the default) probes a v3 host as SYSTEM, the account its sensor connects as;
+    accounts the admin names are probed as named."""
+    v3_through(lab, sensor_api, "proxy.corp:8080")
+    variables = dict(PROBE, atp_proxy_probe_accounts=["LocalService", "SYSTEM"],
+                     atp_proxy_settings={"proxy_server": "proxy.corp:8080"})
+    run = lab.run_playbook(CHECK, extra_vars=variables)
+    assert run.rc == 0, run.stdout[-3000:]
+    found = [r for r in run.results if r["host"] == "dc01" and r["task"].endswith(
+        "Probe the Defender endpoints as each service account")]
+    assert [a["account"] for a in found[-1]["result"]["accounts"]] == ["LocalService", "SYSTEM"]
+    assert "sensor connected? likely (sensor endpoint reachable as SYSTEM)" in line(run), line(run)

@@ -44,6 +44,20 @@ FROM_VARIABLES = {
 }
 
 
+# Whom the probe runs as when atp_proxy_probe_accounts is empty: the accounts the host's sensor connects as. A v2
+# sensor runs as LocalService and its updater as LocalSystem; a v3 sensor runs inside Defender for Endpoint's SENSE
+# service, as LocalSystem (the DefenderForIdentity module's Test-MDISensorApiConnection tests it as SYSTEM). A host
+# without a sensor is probed as a v2 sensor would be, ready for one.
+V2_ACCOUNTS = ("LocalService", "SYSTEM")
+V3_ACCOUNTS = ("SYSTEM",)
+
+
+def sensor_accounts(result: dict) -> list:
+    """The accounts the host's sensor connects as (see :data:`V2_ACCOUNTS`), from the job's discovery."""
+    generation = ((result.get("sensor_info") or {}).get("sensor") or {}).get("generation")
+    return list(V3_ACCOUNTS if generation == "v3" else V2_ACCOUNTS)
+
+
 def plan(result: dict, checked: dict) -> tuple:
     """``(plan, warnings)`` for the job's ``result`` on one host and the checked role variables ``checked``.
 
@@ -60,6 +74,7 @@ def plan(result: dict, checked: dict) -> tuple:
     secret = route.pop("proxy_password")
     probe.update(route, proxy_password_given=bool(secret), v3_geo_url=geo)
     probe.update({option: checked.get(name) for option, name in FROM_VARIABLES.items()})
+    probe["accounts"] = list(probe["accounts"] or sensor_accounts(result))
     # No issuers given: the probe's default, the issuers of the cloud's services (an empty list is not "none").
     probe["expected_issuers"] = probe["expected_issuers"] or None
     probe["expected_proxies"] = summary.expected_proxies(result) if probe["run"] else {}
