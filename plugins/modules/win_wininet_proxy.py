@@ -256,9 +256,14 @@ restore_skipped:
   returned: with source=backup, when some target is not in the backup
   type: list
   elements: str
+restore_not_targeted:
+  description: With O(source=backup), the accounts the backup holds that are not in O(targets); they keep their value.
+  returned: with source=backup, when the backup holds an account that is not a target
+  type: list
+  elements: str
 restore_note:
-  description: With O(source=backup), what the backup left out, as one sentence.
-  returned: with source=backup, when some target is not in the backup
+  description: With O(source=backup), what the backup left out or what it holds beyond the targets, as one sentence.
+  returned: with source=backup, when some target is not in the backup, or the backup holds another account
   type: str
 source:
   description: The source, decoded; as in M(atp.sensor_proxy.win_wininet_proxy_compare).

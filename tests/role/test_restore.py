@@ -161,3 +161,22 @@ def test_restore_backs_up_what_it_replaces_deletions_included(lab):
     # ... and the deletion itself was backed up first: the restore's before.reg holds the values it deleted.
     undo = regfile.parse(host.read_file(backups(host)[-1]))
     assert undo[CONN % LS]["DefaultConnectionSettings"] == written
+
+
+def test_a_restore_says_which_accounts_of_the_backup_it_left_out(lab):
+    """A review found a restore silent about an account the backup holds but the run does not target: NetworkService
+    kept the change's value, and a second restore said "in_sync"."""
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    three = ["S-1-5-18", "S-1-5-19", "S-1-5-20"]
+    before = {sid: host.proxy_value(sid) for sid in three}
+    configure = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_targets=three))
+    assert configure.rc == 0, configure.stdout[-3000:]
+    note = ("the backup also holds NetworkService (S-1-5-20), not restored (not in atp_proxy_targets): add S-1-5-20 to "
+            "restore it")
+    for attempt in ("first", "again"):
+        run = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+        assert run.rc == 0, run.stdout[-3000:]
+        text = next(line for line in summary_lines(run) if line.startswith("dc01:"))
+        assert note in text, (attempt, text)
+    assert host.proxy_value("S-1-5-18") == before["S-1-5-18"] and host.proxy_value("S-1-5-20") != before["S-1-5-20"]

@@ -107,7 +107,8 @@ def _held_text(held: list) -> str:
 
 
 def source_from(path: str, content: bytes, targets: list, name) -> tuple:
-    """(Source, [(sid, [value names])], [targets the file holds nothing for]) of what ``content`` restores.
+    """(Source, [(sid, [value names])], [targets the file holds nothing for], [accounts it holds that are not
+    targets]) of what ``content`` restores.
 
     A file that holds nothing for any of ``targets`` is refused, naming the keys it holds and the targets it
     lacks: an export of ``HKEY_CURRENT_USER`` (whose account the file does not say) restores nothing, and saying
@@ -150,4 +151,5 @@ def source_from(path: str, content: bytes, targets: list, name) -> tuple:
             "HKU\\.DEFAULT is LocalSystem's), or set %s to the accounts the file holds."
             % (name("backup_file"), path, ", ".join(map(accounts.label, targets)), _held_text(_held(parsed)),
                accounts.CONNECTIONS_SUBKEY, name("targets")))
-    return compare.Source("backup", per_target=per_target, exact=True, path=path), plan, lacking
+    return (compare.Source("backup", per_target=per_target, exact=True, path=path), plan, lacking,
+            list(dict.fromkeys(others)))

@@ -19,7 +19,8 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet import _
 
 # The fields a run may or may not reach (None: the run did not get there, and the result does not have the key).
 _WHEN_REACHED = ("verified", "backup_dir_secured", "hive_loaded_before", "warnings", "restored_from",
-                 "trusted_because", "nothing_to_restore", "restore_skipped", "restore_note", "msg")
+                 "trusted_because", "nothing_to_restore", "restore_skipped", "restore_not_targeted", "restore_note",
+                 "msg")
 
 
 @dataclass
@@ -57,6 +58,7 @@ class WininetResult:
     trusted_because: str | None = None
     nothing_to_restore: bool | None = None
     restore_skipped: list | None = None
+    restore_not_targeted: list | None = None
     restore_note: str | None = None
     msg: str | None = None
 

@@ -53,11 +53,19 @@ def _resolve(args: dict, execute, name, snapshot, options: compare.Options) -> t
                           "msg": "no backup of atp.sensor_proxy in %s on this host (%s lists none): nothing to "
                                  "restore" % (args["backup_dir"], backup.MANIFEST_PATH)}
     path, content, why = chosen
-    source, plan, lacking = restore.source_from(path, content, targets, name)
+    source, plan, lacking, others = restore.source_from(path, content, targets, name)
     info = {"restored_from": path, "trusted_because": why, "nothing_to_restore": not plan}
+    notes = []
     if lacking:  # restored for the others; these keep what they hold, and the result says so
         info["restore_skipped"] = lacking
-        info["restore_note"] = "%s holds nothing for %s, left as is" % (path, ", ".join(map(accounts.label, lacking)))
+        notes.append("%s holds nothing for %s, left as is" % (path, ", ".join(map(accounts.label, lacking))))
+    if others:  # the backup also holds accounts this run does not target: they keep the value of the change
+        info["restore_not_targeted"] = others
+        notes.append("the backup also holds %s, not restored (not in %s): add %s to restore %s" % (
+            ", ".join(map(accounts.label, others)), name("targets"), ", ".join(others),
+            "it" if len(others) == 1 else "them"))
+    if notes:
+        info["restore_note"] = "; ".join(notes)
     return source, plan, info
 
 
