@@ -207,3 +207,15 @@ def test_a_report_folder_that_does_not_exist_yet_is_created(lab):
                                                       atp_proxy_report_dir=str(report_dir)))
     assert run.rc == 0, run.stdout[-3000:]
     assert "dc01" in (report_dir / "atp_proxy_report.md").read_text()
+
+
+def test_a_refusal_of_a_part_says_nothing_was_changed_once(lab):
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_products=["mdi", "mde"],
+                                                      atp_proxy_mde_proxy_server="proxy.corp:8080",
+                                                      atp_proxy_mde_av_proxy_server="proxy.corp:8080"))
+    assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK], failed_tasks(run)
+    refused = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
+    assert refused.startswith(REFUSED) and "atp_proxy_mde_av_proxy_server" in refused, refused
+    assert refused.lower().count("nothing was changed") == 1, refused

@@ -416,4 +416,8 @@ def parts_problems(v: dict) -> list:
                    "(Set-MDISensorProxyConfiguration -ProxyCredential)" % (names["password"], names["username"]))
     if options.absent(v) and options.restore(v):
         out.append("atp_proxy_state: absent clears the proxy, but atp_proxy_source=backup restores a backup; choose one")
-    return out + sensor_after.problems(v)
+    # The parts' own refusals end "Nothing was changed."; the role's message says that once, at its start.
+    return [m[:-len(_NOTHING)].rstrip() if m.endswith(_NOTHING) else m for m in out + sensor_after.problems(v)]
+
+
+_NOTHING = " Nothing was changed."
