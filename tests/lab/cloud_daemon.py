@@ -221,7 +221,7 @@ def unregister(lab_root: Path, registered: dict) -> None:
 # The daemon
 # ---------------------------------------------------------------------------
 def serve(lab_root: Path) -> int:
-    from tests.lab.network import PROXY_NAME, SENSOR_HOST, WORKSPACE_NAME, Cloud
+    from tests.lab.network import PROXY_NAME, SENSOR_HOST, V3_GEO_HOST, WORKSPACE_NAME, Cloud
 
     lab_root = Path(lab_root).resolve()
     directory = cloud_dir(lab_root)
@@ -239,7 +239,8 @@ def serve(lab_root: Path) -> int:
         crl_address = "127.0.0.1:%d" % cloud.crl.port
         registered = {
             "dns": {PROXY_NAME.lower(): proxy_address},
-            "proxy_dns": dict({("%s:443" % SENSOR_HOST).lower(): api_address},
+            "proxy_dns": dict({("%s:443" % SENSOR_HOST).lower(): api_address,
+                               ("%s:443" % V3_GEO_HOST).lower(): api_address},
                               **{("%s:80" % h).lower(): crl_address for h in cloud.crl.hosts}),
             "ca_file": str(cloud.api.ca_file),
         }

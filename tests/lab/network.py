@@ -309,8 +309,9 @@ class ProxyPy:
 
 
 class Cloud:
-    """Everything a DC talks to, for the demo and the benchmark: the sensor API of ``WORKSPACE_NAME``,
-    the CRL hosts (both only through the proxy) and a real proxy.py known to the DCs as ``PROXY_NAME``.
+    """Everything a DC talks to, for the demo, the benchmark and ``lab cloud start``: the sensor API of
+    ``WORKSPACE_NAME`` (also a sensor v3's identity channel, ``V3_GEO_HOST``), the CRL hosts (all only through the
+    proxy) and a real proxy.py known to the DCs as ``PROXY_NAME``.
 
         with Cloud(lab_env.lab, tmp_dir) as cloud: ...   # cloud.api, cloud.crl, cloud.proxy
     """
@@ -331,6 +332,9 @@ class Cloud:
         self.lab.update_config(ca_file=str(self.api.ca_file))
         self.lab.add_dns(PROXY_NAME, "127.0.0.1:%d" % self.proxy.port)
         self.lab.add_dns("%s:443" % SENSOR_HOST, "127.0.0.1:%d" % self.api.port, proxy_only=True)
+        # A sensor v3's identity channel (the geoLocationUrl of the onboarding info seed-sensor --v3 writes): the same
+        # sensor API answers it (HTTP 500, as the service does to the probe), through the proxy only.
+        self.lab.add_dns("%s:443" % V3_GEO_HOST, "127.0.0.1:%d" % self.api.port, proxy_only=True)
         self.crl.register(self.lab)
         return self
 

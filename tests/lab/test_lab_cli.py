@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.lab.network import PROXY_NAME, SENSOR_HOST, WORKSPACE_NAME
+from tests.lab.network import PROXY_NAME, SENSOR_HOST, V3_GEO_HOST, WORKSPACE_NAME
 from tests.lab.state import REPO_ROOT
 
 pytestmark = [pytest.mark.lab]
@@ -225,6 +225,8 @@ def test_cloud_start_status_stop(lab_dir):
     assert data["dns"] == {PROXY_NAME: "127.0.0.1:%d" % ports["proxy"]}
     assert data["proxy_dns"]["%s:443" % SENSOR_HOST] == "127.0.0.1:%d" % ports["sensor_api"]
     assert data["proxy_dns"]["crl.microsoft.com:80"] == "127.0.0.1:%d" % ports["crl"]
+    # a sensor v3's identity channel (seed-sensor --v3's geoLocationUrl) answers through the proxy too
+    assert data["proxy_dns"]["%s:443" % V3_GEO_HOST] == "127.0.0.1:%d" % ports["sensor_api"]
     assert data["ca_file"] == info["ca_file"] and Path(info["ca_file"]).exists()
     assert data["cloud"]["running"] is True
 
