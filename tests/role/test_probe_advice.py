@@ -103,3 +103,20 @@ def test_the_workspace_the_sensor_talks_to_is_probed_and_a_difference_named(lab,
     assert urls == {PING % "fabrikam"}, urls
     page = Page((report / "atp_proxy_report.html").read_text())
     assert any(warning in c["text"] for c in page.causes), page.causes
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["drift-check", "configure-check-mode"])
+def test_a_probe_through_the_sensor_proxy_a_pending_change_replaces_is_amber(lab, tmp_path, check):
+    """A review found a host whose own sensor proxy was about to be rewritten shown red, while a WinINet account
+    about to be written is amber: the probe went through the proxy the pending change replaces."""
+    host = lab.host("dc01")
+    host.set_proxy("user", PROXY)
+    seed_v2_gone_proxy(host)
+    report = tmp_path / "report"
+    variables = dict(PROBE, atp_proxy_sensor_proxy_url="http://proxy.corp:8080", atp_proxy_report_dir=str(report))
+    run = lab.run_playbook(CONFIGURE if check else CHECK, extra_vars=variables, check=check)
+    assert run.rc == 0, run.stdout[-3000:]
+    assert "UNREACHABLE (proxy_unreachable" in line(run) and ", before the pending change)" in line(run), line(run)
+    markdown = (report / "atp_proxy_report.md").read_text()
+    title = "while the account is drifted" if not check else "before the pending change"
+    assert "proxy unreachable, %s" % title in markdown, markdown[-3000:]

@@ -186,6 +186,16 @@ def host_summary(host: str, mode: str = "configure", check_mode: bool = False, p
     return _finish(summary, proxy, probes, cloud, fail_on_unreachable, fail_on_drift)
 
 
+def pending_for_every_account(summary: dict) -> bool:
+    """A read-only or check-mode run whose pending change is the sensor's own setting (its SensorConfiguration.json, or
+    a sensor v3's Defender for Endpoint values): every account's probe went through the proxy that change replaces, so
+    each is "before the pending change" (amber), as an account about to be written is."""
+    if not (summary["check_mode"] or summary["mode"] == "check"):
+        return False
+    return bool(st.as_dict(summary.get("sensor_config")).get("changed")
+                or st.as_list(st.as_dict(summary.get("sensor_v3")).get("pending")))
+
+
 def _finish(summary: dict, proxy: dict, probes, cloud: dict | None, fail_on_unreachable: bool,
             fail_on_drift: bool) -> dict:
     """The fields of a summary that read the probe's results: ``probe``, ``connected``, ``fail``, ``line``,
@@ -193,6 +203,9 @@ def _finish(summary: dict, proxy: dict, probes, cloud: dict | None, fail_on_unre
     status = summary["status"]
     pending = set(summary["changed_sids"]) if (summary["check_mode"] or summary["mode"] == "check") else set()
     summary["probe"] = [probe_entry(p, pending) for p in st.as_list(probes) if isinstance(p, dict)]
+    if pending_for_every_account(summary):
+        for entry in summary["probe"]:
+            entry["fixing"] = True
     dropped = [p for p in st.as_list(probes) if isinstance(p, dict) and p.get("unreachable")]
     if dropped and status not in (st.FAILED, st.UNREACHABLE):
         # The job finished, then the connection dropped while probing: a run with results missing is no success. The
