@@ -86,14 +86,17 @@ def unreachable_text(summary: dict) -> str:
     return "Not reachable from %s: %s" % (summary["host"], "; ".join(items))
 
 
-def _mde_text(mde: dict, status: str) -> str:
+def _mde_text(mde: dict, status: str, backup_file: str = "") -> str:
+    """Defender for Endpoint's part, with its own backup when it is not the host's (``backup_file``): a host that
+    changed both WinINet and Defender for Endpoint has two, and docs/mde.md restores the second by hand."""
     if not mde.get("configured"):
         return ""
     if mde.get("failed"):
         return "MDE failed: %s" % mde.get("error")
     if not mde.get("actions"):
         return "MDE in sync"
-    return "MDE: %s" % "; ".join(mde["actions"])
+    own = mde.get("backup_file") or ""
+    return "MDE: %s%s" % ("; ".join(mde["actions"]), "; MDE backup %s" % own if own and own != backup_file else "")
 
 
 def _uses_text(summary: dict) -> str:
@@ -127,7 +130,7 @@ def line(summary: dict) -> str:
     if summary.get("hives_loaded") and status != st.WOULD_CHANGE:
         # A change on the host (Ansible counts it) even when the value found was already the wanted one.
         parts.append("loaded the hive of %s" % ", ".join(accounts.label(sid) for sid in summary["hives_loaded"]))
-    mde_text = _mde_text(summary.get("mde") or {}, status)
+    mde_text = _mde_text(summary.get("mde") or {}, status, summary.get("backup_file") or "")
     if mde_text:
         parts.append(mde_text)
     v3 = summary.get("sensor_v3") or {}
