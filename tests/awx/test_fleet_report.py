@@ -18,6 +18,7 @@ import re
 import pytest
 
 from ansible_collections.atp.sensor_proxy.plugins.filter.fleet_report import fleet_report
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _endpoint_cells as endpoint_cells
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _render as render
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _rows as rows_mod
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
@@ -317,12 +318,12 @@ def test_short_endpoint_labels_stay_unique_when_an_id_names_several_urls():
                     proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True)),
             fx.host("dc02", probes=[fx.probe("LocalService", [(other, "reachable", 200)])],
                     proxy=fx.proxy_result([fx.target(fx.SYSTEM, "identical")], write=True))]
-    labels = [c["label"] for c in report.endpoint_columns(rows)]
+    labels = [c["label"] for c in endpoint_cells.endpoint_columns(rows)]
     assert labels == ["contososensorapi.atp.azure.com", "fabrikamsensorapi.atp.azure.com"]
 
 
 def test_outcome_short_names_cover_exactly_the_probes_outcomes():
-    assert set(report.OUTCOME_SHORT) == set(outcomes.OUTCOMES) - {outcomes.REACHABLE}
+    assert set(endpoint_cells.OUTCOME_SHORT) == set(outcomes.OUTCOMES) - {outcomes.REACHABLE}
     assert set(report.STATUS_CLASS) == set(st.STATUSES)
 
 

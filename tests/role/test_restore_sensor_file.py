@@ -84,10 +84,15 @@ def test_a_default_restore_undoes_the_last_change_whichever_method_made_it(lab):
     before = {sid: host.proxy_value(sid) for sid in ("S-1-5-18", "S-1-5-19")}
     wininet = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_method="wininet"))
     assert wininet.rc == 0 and host.proxy_value("S-1-5-18") != before["S-1-5-18"], wininet.stdout[-3000:]
-    run = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+    report = lab.dir / "report"
+    run = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01", atp_proxy_report_dir=str(report)))
     assert run.rc == 0, run.stdout[-3000:]
     text = line(run)
     assert text.startswith("dc01: changed;") and "method wininet" in text and "restored from " in text, text
-    assert text.split("restored from ", 1)[1].split(";", 1)[0].endswith("before.reg"), text
+    restored = text.split("restored from ", 1)[1].split(";", 1)[0]
+    assert restored.endswith("before.reg"), text
+    # the report says it too, beside the backup the restore itself wrote
+    assert "restored from %s" % restored.replace("\\", "\\\\") in (report / "atp_proxy_report.md").read_text()
+    assert "restored from" in (report / "atp_proxy_report.html").read_text()
     assert {sid: host.proxy_value(sid) for sid in before} == before
     assert document(host, seed)["SensorProxyConfiguration"]["Url"] == NEW  # the sensor's own change stays

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from urllib.parse import urlsplit
 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._cloud import _verdict as cloud_verdict
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common import _redaction as redaction
+from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _endpoint_cells as endpoints
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _line as lines
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _rows
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._fleet import _status as st
@@ -54,24 +54,6 @@ CELL_LABELS = dict(st.LABELS, **{WRITTEN: "written", MAYBE_WRITTEN: "maybe writt
                                  NOT_TARGETED: "not targeted"})
 CELL_CLASS = dict(STATUS_CLASS, **{WRITTEN: "change", MAYBE_WRITTEN: "bad", UNKNOWN: "off", NOT_TARGETED: "off"})
 IN_SYNC_STATES = ("identical", "equivalent")
-# Short names of the probe's outcomes (``_probe._outcomes.OUTCOMES``) for the page's narrow endpoint cells;
-# the causes and the Markdown twin spell them out.
-OUTCOME_SHORT = {
-    "proxy_auth_required": "auth",
-    "blocked_by_proxy": "blocked",
-    "tls_intercepted": "TLS inspected",
-    "tls_error": "TLS error",
-    "dns_failure": "DNS",
-    "connection_refused": "refused",
-    "timeout": "timeout",
-    "proxy_unreachable": "proxy down",  # the account has a proxy; it did not answer
-    "become_failed": "become",
-    "unknown": "unknown",
-    "works_only_direct": "direct only",
-}
-# Outcomes that work today and will not (a warning, never reachable): works_only_direct (the proxy fails and the
-# client falls back to a direct connection).
-OUTCOME_WARN = ("works_only_direct",)
 # The sensor's proxy method (contracts.md, field ``method``), as the page names it.
 METHOD_LABELS = {"wininet": "WinINet", "sensor_config": "SensorConfiguration.json", "mde": "Defender for Endpoint",
                  "none": "none"}
@@ -101,29 +83,6 @@ def _generic(text: str, host: str) -> str:
 # ---------------------------------------------------------------------------
 # Endpoint columns
 # ---------------------------------------------------------------------------
-def endpoint_columns(rows: list) -> list:
-    """``[{url, label, endpoint}]`` in order of first appearance: short labels (the endpoint id, or the host
-    when an id names several URLs), the full URL for the hover text."""
-    seen: OrderedDict = OrderedDict()
-    for row in rows:
-        for probe in _list(row.get("probe")):
-            for result in _list(_dict(probe).get("results")):
-                url = _text(_dict(result).get("url"))
-                if url and url not in seen:
-                    seen[url] = _text(result.get("endpoint"))
-    ids: dict = {}
-    for url, ident in seen.items():
-        ids.setdefault(ident, []).append(url)
-    columns, labels = [], set()
-    for url, ident in seen.items():
-        label = ident if ident and len(ids[ident]) == 1 else (urlsplit(url).hostname or url)
-        if label in labels:
-            label = "%s (%d)" % (label, len(columns) + 1)
-        labels.add(label)
-        columns.append({"url": url, "label": label, "endpoint": ident})
-    return columns
-
-
 def account_columns(rows: list) -> list:
     """``[{sid, name}]``: the sensor's two accounts always, any other account some host targets."""
     sids = list(accounts.SENSOR_TARGETS)
@@ -180,71 +139,21 @@ def _account_cell(row: dict, sid: str, causes: Causes) -> dict:
     return cell
 
 
-def _probe_cells(row: dict, columns: list, causes: Causes) -> list:
-    by_url: dict = {}
-    for probe in _list(row.get("probe")):
-        probe = _dict(probe)
-        account = _text(probe.get("account")) or "controller"
-        # Each URL's verdict for this account (st.url_results): another mode's failure beside it is information (a
-        # host that uses a proxy fails "direct", as it should), shown but neither a cause nor a red cell.
-        verdicts = [id(r) for r in st.url_results(probe.get("results"))]
-        for result in _list(probe.get("results")):
-            result = _dict(result)
-            mode = _text(result.get("mode"))
-            # Several probe modes (the Client Analyzer's ways): each result says which way it went.
-            who = "%s via %s" % (account, mode) if mode and mode != "default" else account
-            by_url.setdefault(_text(result.get("url")), []).append(
-                (who, result, bool(probe.get("fixing")), id(result) not in verdicts))
-    cells = []
-    for column in columns:
-        found = by_url.get(column["url"], [])
-        if not found:
-            cells.append({"css": "off", "parts": []})
-            continue
-        groups: OrderedDict = OrderedDict()
-        for account, result, fixing, info in found:
-            outcome = _text(result.get("outcome")) or "unknown"
-            ok = outcome == st.REACHABLE or info
-            cause = None
-            if not ok:
-                hint = _text(result.get("hint"))
-                title = outcome.replace("_", " ")
-                if fixing:
-                    # Check mode: the account is about to be written; a drift check: it has drifted.
-                    title += ", while the account is drifted" if row.get("mode") == "check" else \
-                        ", before the pending change"
-                cause = causes.add(("probe", outcome, hint, fixing), title, hint,
-                                   "warn" if fixing or outcome in OUTCOME_WARN else "bad",
-                                   row["host"], endpoint=column["label"], account=account)
-            key = (outcome, fixing, info)
-            group = groups.setdefault(key, {"outcome": outcome, "info": info, "label": "reachable" if outcome == st.REACHABLE else
-                                            outcome.replace("_", " ") + (" (information)" if info else ""),
-                                            "short": OUTCOME_SHORT.get(outcome, outcome),
-                                            "ok": ok, "fixing": fixing, "accounts": [], "statuses": [],
-                                            "causes": []})
-            group["accounts"].append(account)
-            if result.get("status") not in (None, ""):
-                group["statuses"].append(_text(result.get("status")))
-            if cause is not None and cause not in group["causes"]:
-                group["causes"].append(cause)
-        parts = list(groups.values())
-        bad = [p for p in parts if not p["ok"]]
-        css = "ok" if not bad else ("warn" if all(p["fixing"] for p in bad) else "bad")
-        if any(p["outcome"] in OUTCOME_WARN for p in parts):
-            css = "warn"  # the proxy's failure and the direct fallback that hides it: one warning with the fix
-        for part in parts:
-            part["who"] = ", ".join(part["accounts"]) if len(parts) > 1 else ""
-            part["status"] = "/".join(OrderedDict.fromkeys(part["statuses"]))
-        cells.append({"css": css, "parts": parts})
-    return cells
-
-
 def _backup(row: dict) -> dict:
+    """The backup this run wrote (``short``: its stamp), and for a restore the backup it put back (``restored``)."""
     path = _text(row.get("backup_file"))
-    if not path:
-        return {}
+    restored = _text(row.get("restored_from"))
+    out = _short_backup(path) if path else {}
+    if restored:
+        verb = {st.CHANGED: "restored from", st.WOULD_CHANGE: "would restore from", st.IN_SYNC: "already as in"}.get(
+            _text(row.get("job_status") or row.get("status")), "restore from")
+        out["restored"] = dict(_short_backup(restored), verb=verb)
+    return out
+
+
+def _short_backup(path: str) -> dict:
     folder = path.replace("/", "\\").rstrip("\\").split("\\")
-    name = folder[-2] if len(folder) > 1 and folder[-1].lower().endswith(".reg") else folder[-1]
+    name = folder[-2] if len(folder) > 1 and folder[-1].lower().endswith((".reg", ".json")) else folder[-1]
     stamp = re.search(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})", name)
     short = "%s-%s-%s %s:%s" % stamp.groups()[:5] if stamp else name
     return {"path": path, "short": short}
@@ -362,7 +271,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
     """The report's view of the rows (host summaries): tiles, columns, causes and a record per host."""
     rows = _rows.rows_of(items)
     causes = Causes()
-    columns = endpoint_columns(rows)
+    columns = endpoints.endpoint_columns(rows)
     account_cols = account_columns(rows)
     hosts = []
     for row in rows:
@@ -392,7 +301,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
         record["cloud"]["causes"] = [causes.add(("cloud", cloud_cause), "the cloud's verdict", cloud_cause,
                                                 record["cloud"]["css"], host)] if cloud_cause else []
         record["connected"] = _connected(row, causes)
-        record["probes"] = _probe_cells(row, columns, causes)
+        record["probes"] = endpoints.probe_cells(row, columns, causes)
         probe_failed = any(not _dict(p).get("all_reachable") and _dict(p).get("probed") is not False
                            for p in _list(row.get("probe")))
         not_probed = [_dict(p) for p in _list(row.get("probe")) if _dict(p).get("probed") is False]
@@ -410,7 +319,7 @@ def build(items, title: str = TITLE, generated: str = "", sources: int = 0) -> d
             flags.append("not_probed")
         if record["partial"]:
             flags.append("partial")
-        if record["backup"]:
+        if record["backup"].get("path"):
             flags.append("backup")
         if probe_failed:
             flags.append("probe_failed")
