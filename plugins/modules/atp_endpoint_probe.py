@@ -177,7 +177,8 @@ options:
         issuer's RFC 4514 name). A certificate issued by anyone else means SSL inspection (C(tls_intercepted)).
       - Without it, the issuers of O(cloud)'s services, C(Microsoft) and C(DigiCert) in all four clouds (azure-docs
         azure-CA-details.md lists the CAs Azure uses, government clouds included).
-      - The hints name these. An empty entry is refused, as it is part of every issuer's name.
+      - The hints name these. An empty entry is refused, as it is part of every issuer's name; a list of nothing but
+        empty entries (an empty survey field) is no list.
     type: list
     elements: str
   proxy_source:

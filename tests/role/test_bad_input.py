@@ -178,7 +178,7 @@ def test_a_misspelt_variable_stops_a_run_that_writes_and_is_a_warning_in_a_check
     assert run.rc == 0 and "atp_proxy_my_custom is not a variable" in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("where", ["a file", "under a file"])
+@pytest.mark.parametrize("where", ["a file", "under a file", "a pseudo file system"])
 def test_a_report_folder_the_controller_cannot_write_stops_the_run_before_the_hosts(lab, where):
     """The fleet report is written after every host ran: a folder it could not be written into used to fail the run
     at its end, the hosts changed already."""
@@ -188,13 +188,17 @@ def test_a_report_folder_the_controller_cannot_write_stops_the_run_before_the_ho
     before = snapshot(host)
     blocker = lab.dir / "not-a-folder"
     blocker.write_text("x")
-    report_dir = blocker if where == "a file" else blocker / "reports"
+    report_dir = {"a file": blocker, "under a file": blocker / "reports",
+                  "a pseudo file system": "/proc/atp-report"}[where]  # writable for access(2) as root; not really
     run = lab.run_playbook(CONFIGURE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
                                                       atp_proxy_report_dir=str(report_dir)))
     assert run.rc == 2 and failed_tasks(run) == [WRITE_TASK], (failed_tasks(run), run.stdout[-3000:])
     refused = next(r["result"]["msg"] for r in run.results if r["task"].endswith(WRITE_TASK))
-    expected = ("atp_proxy_report_dir: %s is a file on the controller" % blocker if where == "a file" else
-                "atp_proxy_report_dir: %s cannot be created on the controller: %s is a file" % (report_dir, blocker))
+    expected = {"a file": "atp_proxy_report_dir: %s is a file on the controller" % blocker,
+                "under a file": "atp_proxy_report_dir: %s cannot be created on the controller: %s is a file"
+                                % (report_dir, blocker),
+                "a pseudo file system": "atp_proxy_report_dir: the controller cannot write into /proc/atp-report "
+                                        "(/proc: "}[where]
     assert refused.startswith(REFUSED) and expected in refused, refused
     assert snapshot(host) == before and lab.round_trips().get("dc01", 0) == 0
 

@@ -174,9 +174,13 @@ def test_a_restore_says_which_accounts_of_the_backup_it_left_out(lab):
     assert configure.rc == 0, configure.stdout[-3000:]
     note = ("the backup also holds NetworkService (S-1-5-20), not restored (not in atp_proxy_targets): add S-1-5-20 to "
             "restore it")
+    report = lab.dir / "report"
     for attempt in ("first", "again"):
-        run = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01"))
+        run = lab.run_playbook(RESTORE, extra_vars=dict(NO_PROBE, atp_proxy_hosts="dc01",
+                                                        atp_proxy_report_dir=str(report)))
         assert run.rc == 0, run.stdout[-3000:]
         text = next(line for line in summary_lines(run) if line.startswith("dc01:"))
         assert note in text, (attempt, text)
+        for name in ("atp_proxy_report.md", "atp_proxy_report.html"):  # the report's readers are told too
+            assert "the backup also holds NetworkService (S-1-5-20), not restored" in (report / name).read_text()
     assert host.proxy_value("S-1-5-18") == before["S-1-5-18"] and host.proxy_value("S-1-5-20") != before["S-1-5-20"]

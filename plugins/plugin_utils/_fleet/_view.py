@@ -148,6 +148,8 @@ def _backup(row: dict) -> dict:
         verb = {st.CHANGED: "restored from", st.WOULD_CHANGE: "would restore from", st.IN_SYNC: "already as in"}.get(
             _text(row.get("job_status") or row.get("status")), "restore from")
         out["restored"] = dict(_short_backup(restored), verb=verb)
+    if _text(row.get("restore_note")):  # what the restore left out, or why it had nothing to put back
+        out["note"] = redaction.mask_credentials(_text(row.get("restore_note")))
     return out
 
 

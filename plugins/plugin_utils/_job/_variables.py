@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import tempfile
 
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -114,6 +115,11 @@ def _report_dir_problems(value, variable: str = "atp_proxy_report_dir") -> list:
     if not os.access(existing, os.W_OK | os.X_OK):
         return ["%s: the controller cannot write into %s (%s is not writable for this user)"
                 % (variable, path, existing)]
+    try:  # what access() cannot know: a read-only or pseudo file system (/proc), an ACL, a full disk
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        return ["%s: the controller cannot write into %s (%s: %s)" % (variable, path, existing, exc.strerror or exc)]
     return []
 
 

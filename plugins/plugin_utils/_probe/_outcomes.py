@@ -51,8 +51,8 @@ def issuer_problems(given, variable: str = "expected_issuers") -> list:
     """An issuer fragment that is empty (or only spaces) is in every issuer's name: it would call a certificate of any
     inspecting proxy genuine. Each problem names ``variable``."""
     blank = [i for i, fragment in enumerate(given or ()) if isinstance(fragment, str) and not fragment.strip()]
-    if not blank:
-        return []
+    if not blank or len(blank) == len(given):
+        return []  # nothing blank, or nothing given (an empty survey field): the cloud's own issuers
     return ["%s: entry %d is empty, and an empty fragment is in every issuer's name (an inspecting proxy's certificate "
             "would pass for genuine); give parts of the genuine issuers' names, such as Microsoft, or no list for the "
             "cloud's own" % (variable, blank[0] + 1)]
@@ -60,8 +60,9 @@ def issuer_problems(given, variable: str = "expected_issuers") -> list:
 
 def expected_issuers_for(cloud: str | None, given=None) -> list:
     """The issuer fragments a genuine certificate of ``cloud``'s services carries, unless ``given`` (the option)."""
+    given = [str(i) for i in given or () if str(i).strip()]
     if given:
-        return [str(i) for i in given]
+        return given
     return list(ISSUERS_BY_CLOUD.get(str(cloud or "commercial").lower(), DEFAULT_EXPECTED_ISSUERS))
 
 

@@ -83,6 +83,9 @@ def restored_bytes(saved: bytes, path: str, current, ansi_codec: str, who: str) 
     one member a change of this collection writes; every other byte stays, as the sensor may have rewritten its file
     since (a renewed certificate's thumbprint). A current file that cannot be read is replaced whole, by a backup that
     is a sensor's file (it names the sensor API), the repair the configure run's error asks for."""
+    if saved.lstrip(b"\xef\xbb\xbf\xff\xfe\x00").replace(b"\x00", b"").startswith(b"Windows Registry Editor"):
+        raise UsageError("%s: refusing to restore %s: it is not a %s but a .reg file (a WinINet backup, restored "
+                         "with atp_proxy_method=wininet). Nothing was changed." % (who, path, sensor_config.FILE_NAME))
     try:
         backup_cfg = sensor_config.parse(saved, path, ansi_codec)
     except sensor_config.SensorConfigError as exc:

@@ -124,3 +124,6 @@ def test_the_expected_issuers_are_those_of_each_cloud_unless_given():
         assert o.expected_issuers_for(cloud) == ["Microsoft", "DigiCert"]
     assert o.expected_issuers_for("gcc_high", ["Contoso Root"]) == ["Contoso Root"]
     assert o.expected_issuers_for(None) == list(o.DEFAULT_EXPECTED_ISSUERS)
+    # Nothing but blanks (an AWX survey field left empty, -e atp_proxy_expected_issuers=) is no list: the cloud's own.
+    assert o.expected_issuers_for("commercial", ["", " "]) == ["Microsoft", "DigiCert"]
+    assert o.issuer_problems(["", " "]) == [] and o.issuer_problems(["Microsoft", ""]) != []
