@@ -127,5 +127,6 @@ def test_a_drop_while_probing_is_no_success_and_the_line_keeps_what_the_job_did(
                             "proxy.corp:8080"), first
     assert "error: the connection dropped while probing as LocalService" in first, first
     assert first.endswith("the job had finished before (changed)"), first
+    assert "SYSTEM not probed (the connection dropped while probing LocalService)" in first, first
     assert lab.host("dc01").proxy_value(SYS) == lab.host("dc01").proxy_value("user")  # the write itself completed
     assert second.startswith("dc02: unreachable;") and second.endswith("the job had finished before (in sync)"), second

@@ -85,6 +85,8 @@ def not_probed_why(probe: dict) -> str:
     account or no results are never "reachable" (nothing is inferred from a probe that did not run)."""
     msg = st.as_text(probe.get("msg")).strip()
     if probe.get("unreachable"):
+        if msg.startswith("not probed: the connection dropped"):  # an account after the one whose probe dropped
+            return msg[len("not probed: "):]
         return "the connection dropped%s" % (": " + msg if msg else "")
     if probe.get("skipped"):
         return "skipped%s" % (": " + st.as_text(probe.get("skip_reason")) if probe.get("skip_reason") else "")

@@ -18,8 +18,10 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._argspec 
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._common._errors import ChangeError
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._host import _remote as remote
 from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._mde._catalogue import (
+    AV_PROXY_SERVER,
     CURRENT_USER_CONNECTIONS,
     FROM_IE,
+    TELEMETRY_PROXY_SERVER,
     WINHTTP,
     WINHTTP_MODULE,
     Setting,
@@ -35,6 +37,9 @@ from ansible_collections.atp.sensor_proxy.plugins.plugin_utils._wininet._winhttp
 
 # The registry types a before.reg can give back exactly (_regfile.value_lines: str, int as dword, bytes as hex:).
 _RESTORABLE = ("REG_SZ", "REG_EXPAND_SZ", "REG_DWORD", "REG_BINARY", "REG_NONE")
+
+# The settings that hold a proxy (host:port, or scheme://host:port): compared without letter case.
+CASE_INSENSITIVE = (TELEMETRY_PROXY_SERVER, AV_PROXY_SERVER)
 
 
 def winhttp_from_ie(key: remote.KeyRead, name, runs_as: str) -> tuple:
@@ -261,6 +266,10 @@ def plan(execute, options: dict, values: dict | None = None, name=None, runs_as:
             target = item.value
             if target is None:  # removed (Clear-MDISensorProxyConfiguration): a change only when it is there
                 changed = found is not None
+            elif setting in CASE_INSENSITIVE and isinstance(current, str) and isinstance(target, str):
+                # A proxy's scheme and host name ignore letter case: a GPO that writes PROXY.corp must not have the
+                # value rewritten on every run (Defender for Endpoint reads either the same way).
+                changed = not (kind == setting.reg_type and current.lower() == target.lower())
             else:
                 changed = not (kind == setting.reg_type and current == target)
             entry = SettingPlan(setting, current, kind, target, changed, _text(setting, current, kind),

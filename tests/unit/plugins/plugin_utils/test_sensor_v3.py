@@ -170,3 +170,15 @@ def test_the_line_of_a_drifted_v3_host_has_the_fix_and_never_says_in_sync():
     synced = summary.host_summary("dc01", mode="check", proxy=job_result(False))
     assert synced["status"] == st.IN_SYNC and "fix" not in synced["line"] and "sensor v3:" not in synced["line"]
 
+
+
+def test_a_proxy_written_in_other_letter_case_is_in_sync():
+    """A GPO that writes PROXY.corp (or HTTP://) must not have the value rewritten, and backed up, on every run: a
+    proxy's scheme and host name ignore letter case. A review found TelemetryProxyServer rewritten for it."""
+    wanted = v3.wanted("http://proxy.corp:8080", OWNER)
+    plan = plans.plan(no_reads, dict(SENSOR_ONLY, also=wanted), values("PROXY.corp:8080", "HTTP://Proxy.Corp:8080"),
+                      NAME)
+    assert plan.changed_settings == []
+    moved = plans.plan(no_reads, dict(SENSOR_ONLY, also=wanted), values("PROXY.corp:3128", "http://proxy.corp:8080"),
+                       NAME)
+    assert moved.changed_settings == ["telemetry_proxy_server"]  # another port is another proxy
