@@ -81,6 +81,7 @@ options:
   backup_keep:
     description:
       - Keep the newest this many backups in O(backup_dir); older backup folders are deleted after a change.
+      - A restore's backups (folders ending C(_restore)) are counted apart from the backups of changes.
     type: int
     default: 10
   load_hive:

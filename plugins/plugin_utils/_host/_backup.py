@@ -167,9 +167,11 @@ def manifest_lines(new_entry: Entry | None, secured_dir: str | None, pruned: lis
     return out
 
 
-def to_prune(manifest: Manifest, backup_dir: str, keep: int) -> list:
-    """The manifest entries of ``backup_dir`` beyond the newest ``keep - 1`` (a new backup is about to join)."""
-    entries = manifest.in_dir(backup_dir)
+def to_prune(manifest: Manifest, backup_dir: str, keep: int, kind: str = "") -> list:
+    """The manifest entries of ``backup_dir`` beyond the newest ``keep - 1`` of the new backup's ``kind`` (a new one
+    is about to join): a restore's backups (``RESTORE``) and a change's are kept apart, so that restores and undos
+    never push out the backups of the changes a plain restore puts back."""
+    entries = [e for e in manifest.in_dir(backup_dir) if e.by_restore == (kind == RESTORE)]
     excess = len(entries) + 1 - max(int(keep), 1)
     return entries[:excess] if excess > 0 else []
 

@@ -35,9 +35,10 @@ def sensor_backups(manifest: backup.Manifest, backup_dir: str | None = None) -> 
     return [e for e in manifest.files if is_sensor_backup(e) and e.path.lower().startswith(base)]
 
 
-def to_prune(manifest: backup.Manifest, backup_dir: str, keep: int) -> list:
-    """The sensor backups of ``backup_dir`` beyond the newest ``keep - 1`` (a new one is about to join)."""
-    entries = sensor_backups(manifest, backup_dir)
+def to_prune(manifest: backup.Manifest, backup_dir: str, keep: int, kind: str = "") -> list:
+    """The sensor backups of ``backup_dir`` beyond the newest ``keep - 1`` of the new one's ``kind`` (a change's, or a
+    restore's: :func:`_host._backup.to_prune`)."""
+    entries = [e for e in sensor_backups(manifest, backup_dir) if e.by_restore == (kind == backup.RESTORE)]
     excess = len(entries) + 1 - max(int(keep), 1)
     return entries[:excess] if excess > 0 else []
 

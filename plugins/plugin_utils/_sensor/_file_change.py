@@ -210,7 +210,7 @@ class SensorChange:
                                   **self.details(changed=False)) from None
             self.secured = True
         self.folder = backup.folder_for(self.backup_dir, self.when, self.kind)
-        pruned = file_backup.to_prune(self.manifest, self.backup_dir, self.keep)
+        pruned = file_backup.to_prune(self.manifest, self.backup_dir, self.keep, self.kind)
         self.stage, self.backup_pending = "while the backup was being written", self.backup_file_path
         copied = self.upload({file_backup.BACKUP_NAME: self.old, file_backup.NEW_NAME: self.new,
                               file_backup.MANIFEST_NAME: self._manifest_reg(pruned)}, self.folder)

@@ -230,7 +230,7 @@ class Change:
         before = regfile.render(before_entries, "%s: the values before the change of %s UTC.\nRestore them with: "
                                 "reg import \"%s\\%s\"" % (self.comment, self.when, folder, backup.BEFORE))
         entry = backup.Entry("%s\\%s" % (folder, backup.BEFORE), backup.sha256(before))
-        pruned = backup.to_prune(manifest, self.backup_dir, self.keep)
+        pruned = backup.to_prune(manifest, self.backup_dir, self.keep, self.kind)
         after_entries = backup.manifest_lines(entry, self.backup_dir if self.secured else None, pruned)
         after_entries += [{"key": i.reg_key, "name": i.name, "data": i.wanted} for i in self.items if not i.write_with]
         after = regfile.render(after_entries, "%s: the values written at %s UTC (applied with reg import; "

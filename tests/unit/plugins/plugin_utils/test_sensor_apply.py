@@ -85,3 +85,16 @@ def test_retention_keeps_the_newest_and_spares_a_folder_another_backup_shares():
     text = regfile.decode(change._manifest_reg(pruned))
     assert '"%s"=-' % pruned[0].path.replace("\\", "\\\\") in text
     assert '"%s"="%s"' % (change.backup_file_path.replace("\\", "\\\\"), backup.sha256(b"old bytes")) in text
+
+
+def test_a_restores_backups_never_push_out_the_backups_of_changes():
+    """A review found restores (and undos) counted toward backup_keep: with keep 3, a restore deleted the change's
+    backup a plain restore needs. Each kind keeps its own newest."""
+    changes = ["20261201T0815%02d000000Z" % i for i in range(3)]
+    restores = ["20261201T0816%02d000000Z" % i for i in range(2)]
+    values = {folder(s) + "\\before.reg": backup.sha256(s.encode()) for s in changes}
+    values.update({folder(s) + "_restore\\before.reg": backup.sha256(s.encode()) for s in restores})
+    manifest = backup.manifest_from(manifest_key(values))
+    assert backup.to_prune(manifest, DIR, 3, backup.RESTORE) == []  # two restores and the new one: 3
+    assert [e.folder for e in backup.to_prune(manifest, DIR, 3)] == [folder(changes[0])]  # the oldest change
+    assert [e.folder for e in backup.to_prune(manifest, DIR, 2, backup.RESTORE)] == [folder(restores[0]) + "_restore"]
