@@ -82,7 +82,10 @@ def test_the_alert_names_the_hosts_from_the_jobs_artifacts(drift_job):
     body = _awx.webhook_body(_awx.render_notification(body_template, job))
     assert body["status"] == "failed" and body["job_id"] == 7 and body["hosts"] == 3
     assert body["drifted"] == ["dc01"] and body["hive_not_loaded"] == ["dc03"] and body["unreachable"] == []
-    assert body["text"].startswith("Defender sensor proxy: 2 of 3 domain controller(s) need attention: dc01, dc03.")
+    # dc02 is in sync, but its probe failed (this lab has no CRL hosts): it needs attention too
+    assert "dc02" in body["probe_failed"]
+    assert body["text"].startswith("Defender sensor proxy: 3 of 3 domain controller(s) need attention: dc01, dc03, "
+                                   "dc02.")
     message = _awx.render_notification(_alert()["messages"]["error"]["message"], job)
     assert "\n" not in message and DRIFT in message and "failed" in message
 
@@ -116,3 +119,15 @@ def test_configure_awx_hands_awx_the_messages_untemplated(tmp_path):
     assert "{{ job.id | tojson }}" in messages["error"]["body"]
     configuration = tasks[1]["hosts"]["localhost"]["results"][0]["msg"]
     assert configuration["url"] == "https://alerts.corp.example/hook" and configuration["http_method"] == "POST"
+
+
+def test_the_alert_counts_a_host_whose_probe_failed():
+    """With atp_proxy_fail_on_unreachable, a host whose endpoints are unreachable fails the job: the alert's count and
+    text name it too (they said "0 of 2 ... need attention" with probe_failed listing it)."""
+    fleet = {"totals": {"hosts": 2}, "drifted": ["dc01"], "in_sync": ["dc02"],
+             "probe_failed": {"dc01": [{"account": "SYSTEM", "url": "u", "outcome": "timeout"}],
+                              "dc02": [{"account": "SYSTEM", "url": "u", "outcome": "proxy_unreachable"}]}}
+    job = {"id": 8, "name": DRIFT, "status": "failed", "artifacts": {"atp_proxy_fleet": fleet}}
+    body = _awx.webhook_body(_awx.render_notification(_alert()["messages"]["error"]["body"], job))
+    assert body["probe_failed"] == ["dc01", "dc02"]
+    assert body["text"].startswith("Defender sensor proxy: 2 of 2 domain controller(s) need attention: dc01, dc02.")
