@@ -107,14 +107,14 @@ def choose_method(v: dict, discovery: dict) -> tuple:
     return chosen, "the v2 sensor has no proxy yet: its own setting, the method Microsoft recommends"
 
 
-def restore_method(v: dict, snapshot, chosen: str) -> tuple | None:
+def restore_method(v: dict, snapshot, chosen: str, installed: bool = True) -> tuple | None:
     """``(method, why)`` of a restore with ``atp_proxy_method: auto`` on a v2 sensor's host, else None: the method of
     the backup it restores, which undoes the last change whichever method made it. A named file says it by its kind
     (a ``.reg``: WinINet; a ``.json``: the sensor's file); else the newest backup in ``atp_proxy_backup_dir`` written
     before a change (the manifest's stamp), where the host's method today would restore an older one and say "in
     sync"."""
-    if not options.restore(v) or chosen == MDE or v[var("method")] != "auto":
-        return None
+    if not options.restore(v) or chosen == MDE or v[var("method")] != "auto" or not installed:
+        return None  # without a sensor there is only WinINet to restore
     named = str(v.get(var("backup_file")) or "").lower()
     if named:
         kind = WININET if named.endswith(".reg") else SENSOR_CONFIG if named.endswith(".json") else None
@@ -149,7 +149,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
     predicted = check_mode or read_only
     snapshot = remote.read_state(execute, **reads(v))
     discovery = sensor.discover(execute, snapshot, readiness=bool(v[var("readiness")]))
-    method, why = restore_method(v, snapshot, choose_method(v, discovery)[0]) or choose_method(v, discovery)
+    method, why = (restore_method(v, snapshot, choose_method(v, discovery)[0], discovery["sensor"]["installed"])
+                   or choose_method(v, discovery))
     stamp = backup.stamp()
     warnings = job.warnings
     warnings += discovery["sensor_warnings"]
