@@ -72,8 +72,8 @@ def test_the_identity_channel_is_probed_through_mdes_proxy_and_its_500_is_reacha
     assert any(r["path"] == "/cnc/identity/api" and r["host"].startswith(V3_GEO_HOST) for r in sensor_api.requests)
 
 
-def test_a_healthy_v3_host_probed_as_the_default_accounts_is_connected_and_counts_no_failure(lab, sensor_api, proxy,
-                                                                                               tmp_path):
+def test_a_healthy_v3_host_probed_as_the_default_accounts_is_connected_and_counts_no_failure(
+        lab, sensor_api, proxy, tmp_path):
     """A review found every healthy v3 host "sensor connected? no": the direct results (dns_failure, as a host without
     direct egress should) were read as failures, and LocalService's as the sensor's (LocalSystem is SYSTEM)."""
     v3_through(lab, sensor_api, "proxy.corp:8080")

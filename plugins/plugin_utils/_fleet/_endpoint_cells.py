@@ -34,6 +34,7 @@ OUTCOME_SHORT = {
 # client falls back to a direct connection).
 OUTCOME_WARN = ("works_only_direct",)
 
+
 def endpoint_columns(rows: list) -> list:
     """``[{url, label, endpoint}]`` in order of first appearance: short labels (the endpoint id, or the host
     when an id names several URLs), the full URL for the hover text."""

@@ -98,9 +98,9 @@ def probe_evidence(probes: list, account: str | None, generation: str | None) ->
     direct_only = [(acct, r) for acct, r in results if r.get("outcome") == outcomes.WORKS_ONLY_DIRECT]
     if direct_only:
         acct, r = direct_only[0]
-        return {"ok": True, "text": "sensor endpoint reached only directly as %s (%s: through the proxy %s; Defender "
-                                    "for Endpoint falls back to a direct connection)" % (acct, r.get("url"),
-                                                                                          r.get("proxy_outcome"))}
+        text = ("sensor endpoint reached only directly as %s (%s: through the proxy %s; Defender for Endpoint falls "
+                "back to a direct connection)" % (acct, r.get("url"), r.get("proxy_outcome")))
+        return {"ok": True, "text": text}
     return {"ok": True, "text": "sensor endpoint reachable as %s" % ", ".join(sorted({acct for acct, r in results}))}
 
 

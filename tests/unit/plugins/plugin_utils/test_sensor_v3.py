@@ -171,7 +171,6 @@ def test_the_line_of_a_drifted_v3_host_has_the_fix_and_never_says_in_sync():
     assert synced["status"] == st.IN_SYNC and "fix" not in synced["line"] and "sensor v3:" not in synced["line"]
 
 
-
 def test_a_proxy_written_in_other_letter_case_is_in_sync():
     """A GPO that writes PROXY.corp (or HTTP://) must not have the value rewritten, and backed up, on every run: a
     proxy's scheme and host name ignore letter case. A review found TelemetryProxyServer rewritten for it."""
