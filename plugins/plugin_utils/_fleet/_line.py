@@ -48,14 +48,8 @@ def _modes_text(probe: dict) -> str:
 def _probe_text(probe: dict) -> str:
     if probe.get("probed") is False:
         return "%s not probed (%s)" % (probe["account"], probe.get("why_not_probed") or "no results")
-    working = probe.get("working_modes") or {}
-    fallback = {r.get("url"): r for r in probe["results"] if r.get("outcome") == st.WORKS_ONLY_DIRECT}
-    bad, seen = [], set()
-    for r in probe["results"]:  # a URL is reachable when any tested mode reached it
-        if r.get("outcome") == st.REACHABLE or working.get(r.get("url")) or r.get("url") in seen:
-            continue
-        seen.add(r.get("url"))
-        bad.append(fallback.get(r.get("url"), r))  # a URL reached only directly: say so, with its fix
+    # a URL is reachable when any tested mode reached it; one reached only directly is said so, with its fix
+    bad = [r for r in st.url_results(probe["results"]) if r.get("outcome") != st.REACHABLE]
     modes = _modes_text(probe)
     if not bad:
         return "%s reachable%s" % (probe["account"], modes)
@@ -142,9 +136,7 @@ def line(summary: dict) -> str:
     if summary.get("restart_needed"):
         parts.append("not restarted (atp_proxy_restart_services: false): %s" % ", ".join(summary["restart_needed"]))
     if summary.get("restored_from"):
-        verb = {st.CHANGED: "restored from", st.WOULD_CHANGE: "would restore from", st.IN_SYNC: "already as in"}.get(
-            done, "restore from")
-        parts.append("%s %s" % (verb, summary["restored_from"]))
+        parts.append("%s %s" % (st.restore_verb(done), summary["restored_from"]))
     if summary.get("restore_note"):
         parts.append(summary["restore_note"])
     if summary.get("backup_file"):

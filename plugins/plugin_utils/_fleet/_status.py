@@ -54,6 +54,12 @@ def as_dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def restore_verb(status: str) -> str:
+    """How a line or a report says the backup a restore used, by what the job did (its status)."""
+    return {CHANGED: "restored from", WOULD_CHANGE: "would restore from", IN_SYNC: "already as in"}.get(
+        status, "restore from")
+
+
 def outcome(summary: dict) -> dict:
     """How the host ends: ``{}`` (ok), ``{"failed": True, "msg"}`` or ``{"unreachable": True, "msg"}``."""
     status = summary.get("status")

@@ -145,9 +145,8 @@ def _backup(row: dict) -> dict:
     restored = _text(row.get("restored_from"))
     out = _short_backup(path) if path else {}
     if restored:
-        verb = {st.CHANGED: "restored from", st.WOULD_CHANGE: "would restore from", st.IN_SYNC: "already as in"}.get(
-            _text(row.get("job_status") or row.get("status")), "restore from")
-        out["restored"] = dict(_short_backup(restored), verb=verb)
+        out["restored"] = dict(_short_backup(restored),
+                               verb=st.restore_verb(_text(row.get("job_status") or row.get("status"))))
     if _text(row.get("restore_note")):  # what the restore left out, or why it had nothing to put back
         out["note"] = redaction.mask_credentials(_text(row.get("restore_note")))
     return out

@@ -149,8 +149,8 @@ def _run(execute, upload, remote_copy, v, check_mode, host, job: results.JobResu
     predicted = check_mode or read_only
     snapshot = remote.read_state(execute, **reads(v))
     discovery = sensor.discover(execute, snapshot, readiness=bool(v[var("readiness")]))
-    method, why = (restore_method(v, snapshot, choose_method(v, discovery)[0], discovery["sensor"]["installed"])
-                   or choose_method(v, discovery))
+    method, why = choose_method(v, discovery)
+    method, why = restore_method(v, snapshot, method, discovery["sensor"]["installed"]) or (method, why)
     stamp = backup.stamp()
     warnings = job.warnings
     warnings += discovery["sensor_warnings"]
